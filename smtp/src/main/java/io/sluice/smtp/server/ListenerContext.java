@@ -1,0 +1,34 @@
+package io.sluice.smtp.server;
+
+/**
+ * Everything the sessions of one listener share across loops: their rules, pre-encoded replies,
+ * the TLS upgrade (or {@code null}), connection limits and the event log. Immutable or thread-safe.
+ */
+public final class ListenerContext {
+
+    final SessionSettings settings;
+    final ListenerReplies replies;
+    final TlsUpgrade tls;
+    final boolean implicitTls;
+    final ConnectionLimiter limiter;
+    final EventLog log;
+    final SessionStats stats;
+
+    /**
+     * @param tls         the STARTTLS (or implicit TLS) upgrade, or {@code null} for none
+     * @param implicitTls TLS starts with the connection (RFC 8314 {@code smtps})
+     */
+    public ListenerContext(SessionSettings settings, TlsUpgrade tls, boolean implicitTls,
+            ConnectionLimiter limiter, EventLog log, SessionStats stats) {
+        if (implicitTls && tls == null) {
+            throw new IllegalArgumentException("an implicit-TLS listener needs a certificate");
+        }
+        this.settings = settings;
+        this.replies = new ListenerReplies(settings, tls != null && !implicitTls);
+        this.tls = tls;
+        this.implicitTls = implicitTls;
+        this.limiter = limiter;
+        this.log = log;
+        this.stats = stats;
+    }
+}

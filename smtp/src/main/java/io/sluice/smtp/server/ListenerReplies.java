@@ -1,0 +1,41 @@
+package io.sluice.smtp.server;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import io.sluice.smtp.protocol.Reply;
+
+/**
+ * The replies that carry our hostname or our extensions, encoded once per listener so that a
+ * session writes them without building anything.
+ */
+final class ListenerReplies {
+
+    final Reply greeting;
+    final Reply helo;
+    final Reply ehloPlain;
+    final Reply ehloTls;
+
+    ListenerReplies(SessionSettings settings, boolean startTlsAvailable) {
+        greeting = Reply.of(220, null, settings.hostname() + " " + settings.banner());
+        helo = Reply.of(250, null, settings.hostname());
+        ehloPlain = ehlo(settings, startTlsAvailable);
+        ehloTls = ehlo(settings, false);
+    }
+
+    /** STARTTLS is never the first line (that is our name) and never offered inside TLS. */
+    private static Reply ehlo(SessionSettings settings, boolean offerStartTls) {
+        List<String> lines = new ArrayList<>();
+        lines.add(settings.hostname());
+        lines.add("PIPELINING");
+        lines.add(settings.maxMessageOctets() > 0 ? "SIZE " + settings.maxMessageOctets() : "SIZE");
+        lines.add("8BITMIME");
+        lines.add("SMTPUTF8");
+        lines.add("ENHANCEDSTATUSCODES");
+        lines.add("CHUNKING");
+        if (offerStartTls) {
+            lines.add("STARTTLS");
+        }
+        return Reply.multiline(250, lines.toArray(new String[0]));
+    }
+}

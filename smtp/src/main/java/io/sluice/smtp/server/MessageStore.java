@@ -1,0 +1,31 @@
+package io.sluice.smtp.server;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.Executor;
+
+import io.sluice.smtp.spool.CommitListener;
+import io.sluice.smtp.spool.Envelope;
+import io.sluice.smtp.spool.QueueId;
+
+/**
+ * Where a session puts the messages it receives: the durable spool for {@code sluice serve}, a
+ * counter for {@code sluice sink}. One instance per event loop, used by that loop's thread only.
+ */
+public interface MessageStore {
+
+    /** Opens a message; its bytes follow with {@link #append}. */
+    QueueId begin(Envelope envelope) throws IOException;
+
+    /** Appends {@code data}'s remaining bytes (consuming them) to the open message. */
+    void append(QueueId id, ByteBuffer data) throws IOException;
+
+    /**
+     * Closes the message and makes it durable; {@code listener} is answered through
+     * {@code executor} (the session's loop) once it is, or once that failed.
+     */
+    void commit(QueueId id, long messageOctets, CommitListener listener, Executor executor);
+
+    /** Forgets an open message: it will never be queued. */
+    void abort(QueueId id);
+}

@@ -1,0 +1,642 @@
+package io.sluice.smtp.server;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+import io.sluice.reactor.Connection;
+import io.sluice.reactor.ConnectionHandler;
+import io.sluice.smtp.protocol.BareNewline;
+import io.sluice.smtp.protocol.Body;
+import io.sluice.smtp.protocol.Command;
+import io.sluice.smtp.protocol.CommandParser;
+import io.sluice.smtp.protocol.DataDecoder;
+import io.sluice.smtp.protocol.MailPath;
+import io.sluice.smtp.protocol.Replies;
+import io.sluice.smtp.protocol.Reply;
+import io.sluice.smtp.server.EventLog.Level;
+import io.sluice.smtp.spool.BodyType;
+import io.sluice.smtp.spool.CommitListener;
+import io.sluice.smtp.spool.Envelope;
+import io.sluice.smtp.spool.QueueId;
+
+/**
+ * The server side of one SMTP connection (RFC 5321, with PIPELINING, SIZE, 8BITMIME, SMTPUTF8,
+ * ENHANCEDSTATUSCODES, CHUNKING and STARTTLS). A state machine driven by its connection's loop:
+ * every method runs on that thread. Commands are parsed in place from the read buffer; message
+ * text is decoded into the loop's scratch buffer and handed to the store, never assembled in heap.
+ *
+ * <p>Replies to pipelined commands are written in order and leave together when the loop flushes
+ * after the read. While a message is being made durable the session reads nothing more, so the
+ * {@code 250} for it is always the next reply the client sees.
+ */
+public final class SmtpSession implements ConnectionHandler, CommitListener, TlsUpgrade.HandshakeListener {
+
+    private enum Phase { GREET_PAUSE, COMMAND, DATA, BDAT, COMMITTING, CLOSED }
+
+    private static final byte[] QUEUED_PREFIX = "250 2.0.0 Ok: queued as ".getBytes(StandardCharsets.US_ASCII);
+    /** postscreen's verdict on a client that speaks first; not a parser reply, so it lives here. */
+    private static final Reply PREGREET = Reply.of(554, "5.5.1", "Protocol error: talked before greeting");
+    private static final byte[] CRLF = {'\r', '\n'};
+
+    private final ListenerContext listener;
+    private final Function<Connection, SessionServices> servicesOf;
+    private SessionServices services;
+    private final SessionSettings settings;
+    private final CommandParser parser;
+    private final Command command = new Command();
+    private final DataDecoder decoder;
+    private final List<String> recipients = new ArrayList<>();
+
+    private Connection connection;
+    private InetAddress client;
+    private boolean limiterSlot;
+    private Phase phase = Phase.COMMAND;
+    private int errors;
+
+    private String helo;
+    private boolean esmtp;
+    private String tlsProtocol;
+    private String tlsCipher;
+
+    private MailPath sender;
+    private boolean smtpUtf8;
+    private Body body = Body.NONE;
+    private QueueId messageId;
+    private boolean storeFailed;
+    private long chunkRemaining;
+    private boolean chunkLast;
+    private long chunkOctets;
+    private boolean chunking;
+    private Reply chunkError;
+    private int messagesInSession;
+
+    /**
+     * @param servicesOf finds the shared services of the loop a connection landed on
+     */
+    public SmtpSession(ListenerContext listener, Function<Connection, SessionServices> servicesOf) {
+        this.listener = listener;
+        this.servicesOf = servicesOf;
+        this.settings = listener.settings;
+        this.parser = new CommandParser(settings.maxLineOctets());
+        BareNewline policy = settings.bareNewline();
+        this.decoder = new DataDecoder(policy, settings.maxTextLineOctets(), settings.maxMessageOctets());
+    }
+
+    // ---- connection events ------------------------------------------------------------------
+
+    @Override
+    public void onOpen(Connection connection) {
+        this.connection = connection;
+        this.services = servicesOf.apply(connection);
+        this.client = connection.remoteAddress().getAddress();
+        listener.stats.connections.increment();
+        if (!listener.limiter.tryAcquire(client)) {
+            listener.stats.rejectedConnections.increment();
+            log(Level.INFO, "reject", "reason", "connection limit");
+            reply(Replies.TOO_MANY_CONNECTIONS);
+            close();
+            return;
+        }
+        limiterSlot = true;
+        log(Level.DEBUG, "connect");
+        if (listener.implicitTls) {
+            connection.installLayer(listener.tls.newServerLayer(this));
+            connection.deadline(now() + settings.handshakeTimeoutNanos());
+        } else if (settings.greetPauseNanos() > 0) {
+            phase = Phase.GREET_PAUSE;
+            connection.deadline(now() + settings.greetPauseNanos());
+        } else {
+            greet();
+        }
+    }
+
+    @Override
+    public void onRead(Connection connection, ByteBuffer in) {
+        while (in.hasRemaining()) {
+            switch (phase) {
+                case COMMAND:
+                    if (!parser.parse(in, command)) {
+                        return;
+                    }
+                    dispatch();
+                    break;
+                case DATA:
+                    readData(in);
+                    break;
+                case BDAT:
+                    readChunk(in);
+                    break;
+                case GREET_PAUSE:
+                    preGreetTalker(in);
+                    return;
+                case COMMITTING:
+                    return;
+                case CLOSED:
+                default:
+                    in.position(in.limit());
+                    return;
+            }
+        }
+    }
+
+    @Override
+    public void onDeadline(Connection connection) {
+        if (phase == Phase.GREET_PAUSE) {
+            greet();
+            return;
+        }
+        if (phase == Phase.COMMITTING) {
+            // The spool answers every commit; a client waiting for it is not idle.
+            connection.deadline(now() + settings.commandTimeoutNanos());
+            return;
+        }
+        listener.stats.timeouts.increment();
+        log(Level.INFO, "timeout", "phase", phase);
+        abortMessage();
+        reply(Replies.TIMEOUT);
+        close();
+    }
+
+    @Override
+    public void onInputShutdown(Connection connection) {
+        if (phase != Phase.COMMITTING) {
+            abortMessage();
+            close();
+        }
+    }
+
+    @Override
+    public void onClose(Connection connection, Throwable cause) {
+        if (phase != Phase.COMMITTING) {
+            abortMessage();
+        }
+        phase = Phase.CLOSED;
+        if (limiterSlot) {
+            limiterSlot = false;
+            listener.limiter.release(client);
+        }
+        if (cause != null) {
+            log(Level.INFO, "disconnect", "messages", messagesInSession, "error", cause.toString());
+        } else {
+            log(Level.DEBUG, "disconnect", "messages", messagesInSession);
+        }
+    }
+
+    // ---- TLS ------------------------------------------------------------------------------
+
+    @Override
+    public void handshakeCompleted(String protocol, String cipherSuite) {
+        tlsProtocol = protocol;
+        tlsCipher = cipherSuite;
+        listener.stats.tlsHandshakes.increment();
+        log(Level.DEBUG, "tls", "protocol", protocol, "cipher", cipherSuite);
+        if (listener.implicitTls && phase == Phase.COMMAND && helo == null && messagesInSession == 0) {
+            greet();
+            connection.flush();
+        } else {
+            connection.deadline(now() + settings.commandTimeoutNanos());
+        }
+    }
+
+    @Override
+    public void handshakeFailed(Throwable cause) {
+        listener.stats.tlsFailures.increment();
+        log(Level.INFO, "tls-failed", "error", cause.toString());
+        phase = Phase.CLOSED;
+        connection.abort();
+    }
+
+    private void startTls() {
+        if (command.hasArgument()) {
+            error(Replies.NO_PARAMETERS_ALLOWED);
+        } else if (tlsProtocol != null || connection.layer() != null) {
+            error(Replies.ALREADY_TLS);
+        } else if (listener.tls == null) {
+            error(Replies.TLS_NOT_AVAILABLE);
+        } else {
+            // RFC 3207 4.2: forget everything learned before TLS, and drop whatever the client
+            // pipelined after STARTTLS (CVE-2011-0411). The 220 leaves in plaintext because it is
+            // queued before the layer goes in.
+            reply(Replies.READY_FOR_TLS);
+            connection.installLayer(listener.tls.newServerLayer(this));
+            connection.discardInput();
+            parser.reset();
+            resetTransaction();
+            helo = null;
+            esmtp = false;
+            connection.deadline(now() + settings.handshakeTimeoutNanos());
+        }
+    }
+
+    // ---- commands -------------------------------------------------------------------------
+
+    private void dispatch() {
+        Reply syntax = command.error();
+        if (syntax != null) {
+            error(syntax);
+            return;
+        }
+        if (settings.tlsRequired() && tlsProtocol == null && needsTls()) {
+            error(Replies.STARTTLS_REQUIRED);
+            return;
+        }
+        connection.deadline(now() + settings.commandTimeoutNanos());
+        switch (command.verb()) {
+            case EHLO -> hello(true);
+            case HELO -> hello(false);
+            case MAIL -> mail();
+            case RCPT -> rcpt();
+            case DATA -> data();
+            case BDAT -> bdat();
+            case RSET -> rset();
+            case NOOP -> reply(Replies.OK);
+            case QUIT -> quit();
+            case VRFY -> reply(Replies.CANNOT_VRFY);
+            case EXPN -> error(Replies.EXPN_NOT_SUPPORTED);
+            case HELP -> reply(Replies.HELP);
+            case STARTTLS -> startTls();
+            case AUTH -> error(Replies.AUTH_NOT_AVAILABLE);
+            case HTTP -> http();
+            default -> error(Replies.COMMAND_UNRECOGNIZED);
+        }
+    }
+
+    private boolean needsTls() {
+        switch (command.verb()) {
+            case EHLO, HELO, NOOP, RSET, QUIT, STARTTLS:
+                return false;
+            default:
+                return true;
+        }
+    }
+
+    private void hello(boolean extended) {
+        resetTransaction();
+        helo = command.domain();
+        esmtp = extended;
+        if (!extended) {
+            reply(listener.replies.helo);
+        } else {
+            reply(tlsProtocol == null ? listener.replies.ehloPlain : listener.replies.ehloTls);
+        }
+    }
+
+    private void mail() {
+        if (helo == null) {
+            error(Replies.NEED_HELO);
+        } else if (sender != null) {
+            error(Replies.NESTED_MAIL);
+        } else if (settings.maxMessageOctets() > 0 && command.size() > settings.maxMessageOctets()) {
+            error(Replies.MESSAGE_TOO_LARGE);
+        } else if (command.body() == Body.BINARY_MIME) {
+            error(Replies.UNSUPPORTED_PARAMETER);
+        } else if (command.path().isUtf8() && !command.smtpUtf8()) {
+            error(Replies.SMTPUTF8_REQUIRED);
+        } else {
+            sender = command.path();
+            smtpUtf8 = command.smtpUtf8();
+            body = command.body();
+            reply(Replies.MAIL_OK);
+        }
+    }
+
+    private void rcpt() {
+        if (sender == null) {
+            error(Replies.NEED_MAIL);
+            return;
+        }
+        MailPath path = command.path();
+        if (recipients.size() >= settings.maxRecipients()) {
+            error(Replies.TOO_MANY_RECIPIENTS);
+        } else if (path.isUtf8() && !smtpUtf8) {
+            error(Replies.SMTPUTF8_REQUIRED);
+        } else if (!path.isPostmaster() && !mayRelayTo(path)) {
+            error(Replies.RELAY_DENIED);
+        } else {
+            recipients.add(path.address());
+            reply(Replies.RCPT_OK);
+        }
+    }
+
+    private boolean mayRelayTo(MailPath path) {
+        return settings.localDomains().contains(path.domain()) || settings.relayClients().test(client);
+    }
+
+    private void data() {
+        if (command.hasArgument()) {
+            error(Replies.NO_PARAMETERS_ALLOWED);
+        } else if (chunking) {
+            error(Replies.BAD_SEQUENCE);
+        } else if (sender == null) {
+            error(Replies.NEED_MAIL);
+        } else if (recipients.isEmpty()) {
+            error(Replies.NEED_RCPT);
+        } else if (beginMessage()) {
+            decoder.reset();
+            reply(Replies.START_DATA);
+            phase = Phase.DATA;
+            connection.deadline(now() + settings.dataTimeoutNanos());
+        }
+    }
+
+    private void bdat() {
+        chunkRemaining = command.chunkSize();
+        chunkLast = command.lastChunk();
+        chunkError = null;
+        if (sender == null) {
+            chunkError = Replies.NEED_MAIL;
+        } else if (recipients.isEmpty()) {
+            chunkError = Replies.NEED_RCPT;
+        } else if (!chunking) {
+            chunking = true;
+            chunkOctets = 0;
+            if (!beginMessage()) {
+                chunkError = Replies.INSUFFICIENT_STORAGE;
+            }
+        }
+        if (chunking && chunkOctets == 0 && phase == Phase.COMMAND) {
+            connection.deadline(now() + settings.dataTimeoutNanos());
+        }
+        phase = Phase.BDAT;
+        if (chunkRemaining == 0) {
+            chunkDone();
+        }
+    }
+
+    private void rset() {
+        resetTransaction();
+        reply(Replies.OK);
+    }
+
+    private void quit() {
+        reply(Replies.BYE);
+        close();
+    }
+
+    private void http() {
+        log(Level.INFO, "reject", "reason", "http request");
+        reply(Replies.HTTP_NOT_SERVED);
+        close();
+    }
+
+    // ---- message text ---------------------------------------------------------------------
+
+    /** Opens the message in the store and writes our Received: line; false after replying 452. */
+    private boolean beginMessage() {
+        storeFailed = false;
+        long arrival = System.currentTimeMillis();
+        try {
+            messageId = services.store().begin(envelope(arrival));
+            ByteBuffer received = ReceivedHeader.build(helo, client, settings.hostname(), protocol(),
+                    tlsProtocol, tlsCipher, messageId.toString(), recipients, arrival);
+            services.store().append(messageId, received);
+            return true;
+        } catch (IOException e) {
+            storageError(e);
+            if (!chunking) {
+                error(Replies.INSUFFICIENT_STORAGE);
+            }
+            return false;
+        }
+    }
+
+    private Envelope envelope(long arrivalMillis) {
+        return new Envelope(sender.address(), recipients, client.getHostAddress(), helo,
+                protocol(), arrivalMillis, bodyType(), smtpUtf8);
+    }
+
+    private BodyType bodyType() {
+        return body == Body.EIGHT_BIT_MIME ? BodyType.EIGHT_BIT_MIME
+                : body == Body.BINARY_MIME ? BodyType.BINARY_MIME : BodyType.SEVEN_BIT;
+    }
+
+    private String protocol() {
+        String base = esmtp ? "ESMTP" : "SMTP";
+        return tlsProtocol != null ? base + "S" : base;
+    }
+
+    private void readData(ByteBuffer in) {
+        ByteBuffer scratch = services.scratch();
+        boolean end;
+        do {
+            scratch.clear();
+            end = decoder.decode(in, scratch);
+            scratch.flip();
+            store(scratch);
+        } while (!end && in.hasRemaining());
+        if (end) {
+            endOfData();
+        }
+    }
+
+    private void readChunk(ByteBuffer in) {
+        int n = (int) Math.min(chunkRemaining, in.remaining());
+        int limit = in.limit();
+        in.limit(in.position() + n);
+        chunkOctets += n;
+        if (chunkError == null && settings.maxMessageOctets() > 0 && chunkOctets > settings.maxMessageOctets()) {
+            chunkError = Replies.MESSAGE_TOO_LARGE;
+        }
+        if (chunkError == null) {
+            store(in);
+        }
+        in.position(in.limit());
+        in.limit(limit);
+        chunkRemaining -= n;
+        if (chunkRemaining == 0) {
+            chunkDone();
+        }
+    }
+
+    private void chunkDone() {
+        phase = Phase.COMMAND;
+        if (chunkError != null) {
+            Reply failure = chunkError;
+            if (chunkLast || sender == null || recipients.isEmpty()) {
+                abortMessage();
+                resetTransaction();
+            }
+            listener.stats.rejectedMessages.increment();
+            error(failure);
+        } else if (chunkLast) {
+            finishMessage(chunkOctets);
+        } else {
+            reply(Replies.OK);
+        }
+    }
+
+    private void store(ByteBuffer data) {
+        if (storeFailed || !data.hasRemaining()) {
+            return;
+        }
+        try {
+            services.store().append(messageId, data);
+        } catch (IOException e) {
+            storageError(e);
+        }
+    }
+
+    private void storageError(IOException e) {
+        if (!storeFailed) {
+            storeFailed = true;
+            log(Level.WARN, "spool-error", "error", e.toString());
+        }
+    }
+
+    private void endOfData() {
+        phase = Phase.COMMAND;
+        Reply rejection = null;
+        if (decoder.tooLarge()) {
+            rejection = Replies.MESSAGE_TOO_LARGE;
+        } else if (decoder.lineTooLong()) {
+            rejection = Replies.DATA_LINE_TOO_LONG;
+        } else if (decoder.bareNewlineSeen() && settings.bareNewline() == BareNewline.REJECT) {
+            rejection = Replies.BARE_NEWLINE_IN_DATA;
+        }
+        if (rejection != null) {
+            log(Level.INFO, "reject", "id", messageId, "reply", rejection.code());
+            listener.stats.rejectedMessages.increment();
+            abortMessage();
+            resetTransaction();
+            error(rejection);
+            return;
+        }
+        finishMessage(decoder.messageOctets());
+    }
+
+    /** Asks the store to make the message durable; the reply waits for {@link #committed}. */
+    private void finishMessage(long octets) {
+        if (storeFailed) {
+            abortMessage();
+            resetTransaction();
+            error(Replies.INSUFFICIENT_STORAGE);
+            return;
+        }
+        phase = Phase.COMMITTING;
+        connection.suspendRead();
+        chunkOctets = octets;
+        services.store().commit(messageId, octets, this, services.executor());
+    }
+
+    @Override
+    public void committed(QueueId id) {
+        if (!id.equals(messageId)) {
+            return;
+        }
+        messagesInSession++;
+        listener.stats.messages.increment();
+        listener.stats.messageOctets.add(chunkOctets);
+        log(Level.INFO, "queued", "id", id, "from", sender.address(), "rcpts", recipients.size(),
+                "size", chunkOctets, "proto", protocol());
+        messageId = null;
+        resetTransaction();
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        // Allocates the id's text once per message: the reply carries it.
+        byte[] idText = id.toString().getBytes(StandardCharsets.US_ASCII);
+        connection.write(QUEUED_PREFIX, 0, QUEUED_PREFIX.length);
+        connection.write(idText, 0, idText.length);
+        connection.write(CRLF, 0, CRLF.length);
+        resumeCommands();
+    }
+
+    @Override
+    public void failed(QueueId id, IOException cause) {
+        if (!id.equals(messageId)) {
+            return;
+        }
+        log(Level.WARN, "spool-error", "id", id, "error", cause.toString());
+        listener.stats.rejectedMessages.increment();
+        messageId = null;
+        resetTransaction();
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        reply(Replies.INSUFFICIENT_STORAGE);
+        resumeCommands();
+    }
+
+    private void resumeCommands() {
+        phase = Phase.COMMAND;
+        connection.deadline(now() + settings.commandTimeoutNanos());
+        connection.flush();
+        connection.resumeRead();
+    }
+
+    private void abortMessage() {
+        if (messageId != null) {
+            services.store().abort(messageId);
+            messageId = null;
+        }
+    }
+
+    private void resetTransaction() {
+        abortMessage();
+        sender = null;
+        recipients.clear();
+        smtpUtf8 = false;
+        body = Body.NONE;
+        chunking = false;
+        chunkOctets = 0;
+        storeFailed = false;
+    }
+
+    // ---- replies and lifecycle ------------------------------------------------------------
+
+    private void greet() {
+        phase = Phase.COMMAND;
+        reply(listener.replies.greeting);
+        connection.deadline(now() + settings.commandTimeoutNanos());
+    }
+
+    /** A client that speaks before our greeting is a bot that does not wait (postscreen's test). */
+    private void preGreetTalker(ByteBuffer in) {
+        in.position(in.limit());
+        listener.stats.rejectedConnections.increment();
+        log(Level.INFO, "reject", "reason", "pregreet");
+        reply(PREGREET);
+        close();
+    }
+
+    private void reply(Reply reply) {
+        byte[] bytes = reply.bytes();
+        connection.write(bytes, 0, bytes.length);
+    }
+
+    /** Sends an error reply and counts it; too many and the client is shown the door. */
+    private void error(Reply reply) {
+        reply(reply);
+        if (++errors > settings.maxErrors() && phase != Phase.CLOSED) {
+            log(Level.INFO, "reject", "reason", "too many errors");
+            reply(Replies.TOO_MANY_ERRORS);
+            close();
+        }
+    }
+
+    private void close() {
+        phase = Phase.CLOSED;
+        connection.deadline(0);
+        connection.close();
+    }
+
+    private long now() {
+        return services.clock().nanoTime();
+    }
+
+    private void log(Level level, String event, Object... keyValues) {
+        if (!listener.log.enabled(level)) {
+            return;
+        }
+        Object[] all = new Object[keyValues.length + 2];
+        all[0] = "client";
+        all[1] = client == null ? "-" : client.getHostAddress();
+        System.arraycopy(keyValues, 0, all, 2, keyValues.length);
+        listener.log.log(level, event, all);
+    }
+}
