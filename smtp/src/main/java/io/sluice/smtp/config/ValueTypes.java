@@ -59,6 +59,9 @@ public final class ValueTypes {
             if (digits == 0) {
                 throw new Mismatch(null);
             }
+            if (u < 0 && unit.startsWith(" ")) {
+                throw new Mismatch("no space allowed before the unit");
+            }
             if (u < 0) {
                 throw unit.endsWith("B") || unit.endsWith("b")
                         ? new Mismatch("unit " + unit + " is ambiguous or unknown, use KiB, MiB or GiB")
@@ -93,6 +96,9 @@ public final class ValueTypes {
                 throw new Mismatch("a unit is needed");
             }
             int u = indexOf(DURATION_UNITS, unit);
+            if (u < 0 && unit.startsWith(" ")) {
+                throw new Mismatch("no space allowed before the unit");
+            }
             if (u < 0) {
                 throw new Mismatch("unknown unit " + unit);
             }
@@ -211,7 +217,7 @@ public final class ValueTypes {
      * harmless. The reason for a bad entry names the entry.
      */
     public static <T> ValueType<List<T>> list(ValueType<T> element, boolean allowEmpty) {
-        String expected = "a comma-separated list" + (allowEmpty ? "" : " (not empty)") + " of " + element.expected();
+        String expected = "a comma-separated list" + (allowEmpty ? "" : " (not empty)") + ", each " + element.expected();
         return new ValueType<>(expected, text -> {
             List<T> out = new ArrayList<>();
             for (String entry : splitList(text)) {
