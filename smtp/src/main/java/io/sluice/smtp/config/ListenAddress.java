@@ -25,7 +25,7 @@ public record ListenAddress(InetSocketAddress address, ListenerMode mode) {
     public String toString() {
         String host = address.getAddress() == null
                 ? address.getHostString()
-                : address.getAddress().getHostAddress();
+                : InetLiterals.format(address.getAddress().getAddress());
         if (address.getAddress() instanceof Inet6Address) {
             host = "[" + host + "]";
         }
