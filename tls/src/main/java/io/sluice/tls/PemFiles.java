@@ -64,7 +64,8 @@ final class PemFiles {
                     return converter.getPrivateKey((PrivateKeyInfo) pem);
                 }
                 if (pem instanceof PEMKeyPair) {
-                    return converter.getKeyPair((PEMKeyPair) pem).getPrivate();
+                    // Only the private part: an EC key written without its optional public key has none.
+                    return converter.getPrivateKey(((PEMKeyPair) pem).getPrivateKeyInfo());
                 }
                 if (pem instanceof PKCS8EncryptedPrivateKeyInfo || pem instanceof PEMEncryptedKeyPair) {
                     throw new GeneralSecurityException("encrypted private key in " + keyFile

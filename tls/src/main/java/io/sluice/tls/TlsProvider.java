@@ -130,7 +130,12 @@ public final class TlsProvider {
 
     private String describe() {
         return provider == null ? "jdk (SunJSSE " + System.getProperty("java.version") + ")"
-                : "conscrypt " + provider.getName() + " " + Conscrypt.version();
+                : "conscrypt " + conscryptVersion() + " (" + provider.getName() + ")";
+    }
+
+    private static String conscryptVersion() {
+        Conscrypt.Version version = Conscrypt.version();
+        return version == null ? "?" : version.major() + "." + version.minor() + "." + version.patch();
     }
 
     @Override

@@ -28,7 +28,12 @@ final class TlsEndpoint implements LayerContext, TlsListener {
     final List<Throwable> failures = new ArrayList<>();
 
     TlsEndpoint(TlsContext context, boolean server) {
-        this.layer = server ? context.newServerLayer(this) : context.newClientLayer("mx.example.org", 25, this);
+        this(context, server ? null : "mx.example.org");
+    }
+
+    /** A client when {@code peerHost} is set (sent as SNI), else a server. */
+    TlsEndpoint(TlsContext context, String peerHost) {
+        this.layer = peerHost == null ? context.newServerLayer(this) : context.newClientLayer(peerHost, 25, this);
         this.appIn = ByteBuffer.allocate(layer.maxPlaintextPerDecode());
         layer.attached(this);
     }
