@@ -1,0 +1,211 @@
+package io.sluice.smtp.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Every configuration key Sluice knows, with its type, default and description: the single
+ * source for parsing, validation, error messages and the README's key table
+ * ({@link #markdownTable()}). Immutable after class initialization; any thread.
+ */
+public final class ConfigKeys {
+    // Declared before the keys: key() appends to them during class initialization.
+    private static final List<ConfigKey<?>> KEYS = new ArrayList<>();
+    private static final Map<String, ConfigKey<?>> BY_NAME = new LinkedHashMap<>();
+
+    private static final Duration MAX_TIMEOUT = Duration.ofDays(1);
+
+    /** Listening sockets. */
+    public static final ConfigKey<List<ListenAddress>> LISTEN = key("listen",
+            ValueTypes.listenAddresses(), "127.0.0.1:2525",
+            "Listening sockets, comma-separated ADDR:PORT [smtp|smtps|submission]; IPv6 as [::1]:25.");
+    /** Our name in the greeting, EHLO reply and Received: header. */
+    public static final ConfigKey<String> HOSTNAME = key("hostname",
+            ValueTypes.hostNameOrLocal(), "",
+            "Name used in the 220 greeting, the EHLO reply and Received:; empty = this machine's canonical host name, else localhost.");
+    /** Domains we accept mail for from anyone (lower case). */
+    public static final ConfigKey<List<String>> DOMAINS = key("domains",
+            ValueTypes.list(ValueTypes.hostName(), true), "",
+            "Domains we accept mail for from any client (comma-separated); empty = none.");
+    /** Client networks allowed to relay to any domain. */
+    public static final ConfigKey<NetworkSet> RELAY_NETWORKS = key("relay.networks",
+            ValueTypes.networks(), "127.0.0.0/8, ::1/128",
+            "Client networks (CIDR) allowed to send mail to any domain.");
+    /** Spool directory, relative to the working directory unless absolute. */
+    public static final ConfigKey<Path> SPOOL_DIR = key("spool.dir",
+            ValueTypes.path(), "./var/spool",
+            "Directory of the durable message spool (relative to the working directory).");
+    /** How long the spool writer collects messages before one fsync covers them all. */
+    public static final ConfigKey<Duration> SPOOL_COMMIT_WINDOW = key("spool.commit_window",
+            ValueTypes.duration(Duration.ZERO, Duration.ofSeconds(1)), "2ms",
+            "Group commit window: messages finishing DATA within it share one fsync.");
+    /** Most messages one fsync covers. */
+    public static final ConfigKey<Integer> SPOOL_COMMIT_MAX_BATCH = key("spool.commit_max_batch",
+            ValueTypes.integer(1, 1 << 20), "1024",
+            "Most messages one group commit covers; a full batch commits before the window ends.");
+    /** Number of event loops; 0 = available processors. */
+    public static final ConfigKey<Integer> REACTOR_THREADS = key("reactor.threads",
+            ValueTypes.integer(0, 1024), "0",
+            "Number of event loop threads; 0 = one per available processor.");
+    /** Pin each event loop to a core. */
+    public static final ConfigKey<Boolean> REACTOR_PIN = key("reactor.pin",
+            ValueTypes.bool(), "false",
+            "Pin each event loop thread to its own CPU core.");
+    /** How new connections are spread over event loops. */
+    public static final ConfigKey<LoopAssignment> REACTOR_ASSIGN = key("reactor.assign",
+            ValueTypes.enumeration(LoopAssignment.class), "round_robin",
+            "How the acceptor picks an event loop for a new connection.");
+    /** SIZE advertised in EHLO and enforced; 0 = unlimited. */
+    public static final ConfigKey<Long> SMTP_MAX_MESSAGE_SIZE = key("smtp.max_message_size",
+            ValueTypes.size(0, Long.MAX_VALUE), "32MiB",
+            "Largest message accepted, advertised as SIZE (k/M/G are binary); 0 = unlimited.");
+    /** RCPT commands accepted per message. */
+    public static final ConfigKey<Integer> SMTP_MAX_RECIPIENTS = key("smtp.max_recipients",
+            ValueTypes.integer(100, Integer.MAX_VALUE), "1000",
+            "Recipients accepted per message (RFC 5321 4.5.3.1.8 requires at least 100).");
+    /** Bad commands before the session is closed with 421. */
+    public static final ConfigKey<Integer> SMTP_MAX_ERRORS = key("smtp.max_errors",
+            ValueTypes.integer(1, Integer.MAX_VALUE), "10",
+            "Bad commands in one session before it is closed with 421.");
+    /** Longest command line, octets including CRLF. */
+    public static final ConfigKey<Integer> SMTP_MAX_LINE_LENGTH = key("smtp.max_line_length",
+            ValueTypes.integer(512, 65536), "512",
+            "Longest command line in octets including CRLF (RFC 5321 minimum 512).");
+    /** Longest line of message text, octets including CRLF. */
+    public static final ConfigKey<Integer> SMTP_MAX_TEXT_LINE_LENGTH = key("smtp.max_text_line_length",
+            ValueTypes.integer(1000, 1 << 20), "1000",
+            "Longest line of message text in octets including CRLF (RFC 5321 minimum 1000).");
+    /** Idle time allowed while waiting for a command. */
+    public static final ConfigKey<Duration> SMTP_COMMAND_TIMEOUT = key("smtp.command_timeout",
+            ValueTypes.duration(Duration.ofSeconds(1), MAX_TIMEOUT), "5m",
+            "Time allowed waiting for the next command.");
+    /** Absolute limit for the whole DATA phase. */
+    public static final ConfigKey<Duration> SMTP_DATA_TIMEOUT = key("smtp.data_timeout",
+            ValueTypes.duration(Duration.ofSeconds(1), MAX_TIMEOUT), "10m",
+            "Time allowed for the whole DATA phase, from 354 to the final dot (absolute, not idle).");
+    /** Text after the host name in the 220 greeting. */
+    public static final ConfigKey<String> SMTP_GREETING_BANNER = key("smtp.greeting_banner",
+            ValueTypes.text(200), "ESMTP Sluice",
+            "Text after the host name in the 220 greeting.");
+    /** What to do with a bare CR or LF in message text. */
+    public static final ConfigKey<BareNewlinePolicy> SMTP_BARE_NEWLINE = key("smtp.bare_newline",
+            ValueTypes.enumeration(BareNewlinePolicy.class), "normalize",
+            "Bare CR or LF in message text: store as CRLF, or reject the message; never an end of data.");
+    /** Delay before the greeting; clients that talk first are rejected. */
+    public static final ConfigKey<Duration> SMTP_GREET_PAUSE = key("smtp.greet_pause",
+            ValueTypes.duration(Duration.ZERO, Duration.ofMinutes(5)), "0s",
+            "Wait this long before the 220 greeting and reject clients that talk first; 0s = off.");
+    /** Open connections in total; 0 = unlimited. */
+    public static final ConfigKey<Integer> LIMITS_CONNECTIONS = key("limits.connections",
+            ValueTypes.integer(0, Integer.MAX_VALUE), "10000",
+            "Open inbound connections in total; more are answered 421 and closed; 0 = unlimited.");
+    /** Open connections per client IP address; 0 = unlimited. */
+    public static final ConfigKey<Integer> LIMITS_CONNECTIONS_PER_IP = key("limits.connections_per_ip",
+            ValueTypes.integer(0, Integer.MAX_VALUE), "100",
+            "Open inbound connections per client IP address; 0 = unlimited.");
+    /** STARTTLS policy on plain listeners. */
+    public static final ConfigKey<TlsLevel> TLS_LEVEL = key("tls.level",
+            ValueTypes.enumeration(TlsLevel.class), "may",
+            "STARTTLS on plain listeners: not offered, offered, or required before MAIL.");
+    /** PEM certificate chain; empty = embedded self-signed certificate. */
+    public static final ConfigKey<Optional<Path>> TLS_CERT = key("tls.cert",
+            ValueTypes.optionalReadableFile(), "",
+            "PEM certificate chain file (with tls.key); all of tls.cert/key/keystore empty = embedded self-signed certificate.");
+    /** PEM private key for {@link #TLS_CERT}. */
+    public static final ConfigKey<Optional<Path>> TLS_KEY = key("tls.key",
+            ValueTypes.optionalReadableFile(), "",
+            "PEM private key file for tls.cert.");
+    /** PKCS#12 key store, instead of tls.cert and tls.key. */
+    public static final ConfigKey<Optional<Path>> TLS_KEYSTORE = key("tls.keystore",
+            ValueTypes.optionalReadableFile(), "",
+            "PKCS#12 key store holding key and certificate chain, instead of tls.cert and tls.key.");
+    /** Password of {@link #TLS_KEYSTORE}. */
+    public static final ConfigKey<String> TLS_KEYSTORE_PASSWORD = key("tls.keystore_password",
+            ValueTypes.secret(), "",
+            "Password of tls.keystore.");
+    /** SSLEngine implementation. */
+    public static final ConfigKey<TlsProviderName> TLS_PROVIDER = key("tls.provider",
+            ValueTypes.enumeration(TlsProviderName.class), "conscrypt",
+            "SSLEngine implementation; conscrypt falls back to jdk if its native library cannot load.");
+    /** Enabled TLS protocol versions. */
+    public static final ConfigKey<List<String>> TLS_PROTOCOLS = key("tls.protocols",
+            ValueTypes.list(ValueTypes.oneOf("TLSv1.3", "TLSv1.2"), false), "TLSv1.3,TLSv1.2",
+            "Enabled TLS protocol versions.");
+    /** Time allowed for a TLS handshake. */
+    public static final ConfigKey<Duration> TLS_HANDSHAKE_TIMEOUT = key("tls.handshake_timeout",
+            ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(5)), "10s",
+            "Time allowed for a TLS handshake to complete.");
+    /** Least severe level logged. */
+    public static final ConfigKey<LogLevel> LOG_LEVEL = key("log.level",
+            ValueTypes.enumeration(LogLevel.class), "info",
+            "Least severe log level printed.");
+
+    /** {@code tls.sni.<name>.cert}: PEM certificate chain served to clients asking for {@code <name>}. */
+    public static final PatternKey TLS_SNI_CERT = new PatternKey("tls.sni.", ".cert",
+            "PEM certificate chain served when the client's SNI is <name> (a host name or *.domain); needs tls.sni.<name>.key.");
+    /** {@code tls.sni.<name>.key}: PEM private key for {@link #TLS_SNI_CERT}. */
+    public static final PatternKey TLS_SNI_KEY = new PatternKey("tls.sni.", ".key",
+            "PEM private key for tls.sni.<name>.cert.");
+
+    private static final List<ConfigKey<?>> ALL = Collections.unmodifiableList(KEYS);
+    private static final List<PatternKey> PATTERNS = List.of(TLS_SNI_CERT, TLS_SNI_KEY);
+
+    private ConfigKeys() {
+    }
+
+    /** Every key, in documentation order. */
+    public static List<ConfigKey<?>> all() {
+        return ALL;
+    }
+
+    /** Every pattern key ({@code tls.sni.<name>.cert}, ...). */
+    public static List<PatternKey> patterns() {
+        return PATTERNS;
+    }
+
+    /** The key with exactly this name, if any (pattern keys are not included). */
+    public static Optional<ConfigKey<?>> byName(String name) {
+        return Optional.ofNullable(BY_NAME.get(name));
+    }
+
+    /**
+     * A Markdown table of every key: name, default, allowed values and description, one row per
+     * key, each row starting with {@code | `name` |}. The README's table is pasted from this.
+     */
+    public static String markdownTable() {
+        StringBuilder out = new StringBuilder(8192);
+        out.append("| Key | Default | Allowed | Description |\n|---|---|---|---|\n");
+        for (ConfigKey<?> k : ALL) {
+            row(out, k.name(), k.defaultText().isEmpty() ? "*(empty)*" : "`" + k.defaultText() + "`",
+                    k.allowed(), k.description());
+        }
+        for (PatternKey p : PATTERNS) {
+            row(out, p.pattern(), "*(none)*", "a readable file", p.description());
+        }
+        return out.toString();
+    }
+
+    private static void row(StringBuilder out, String name, String def, String allowed, String description) {
+        out.append("| `").append(name).append("` | ").append(cell(def)).append(" | ")
+                .append(cell(allowed)).append(" | ").append(cell(description)).append(" |\n");
+    }
+
+    private static String cell(String text) {
+        return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;");
+    }
+
+    private static <T> ConfigKey<T> key(String name, ValueType<T> type, String defaultText, String description) {
+        ConfigKey<T> key = new ConfigKey<>(name, type, defaultText, description, KEYS.size());
+        if (BY_NAME.putIfAbsent(name, key) != null) {
+            throw new IllegalStateException("duplicate key " + name);
+        }
+        KEYS.add(key);
+        return key;
+    }
+}

@@ -1,0 +1,34 @@
+package io.sluice.smtp.config;
+
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * One configured listening socket: an address (already resolved) and what it speaks. Immutable;
+ * any thread.
+ *
+ * @param address the local address and port to bind (port 0 = ephemeral, for tests)
+ * @param mode what the socket speaks
+ */
+public record ListenAddress(InetSocketAddress address, ListenerMode mode) {
+
+    /** Checks both parts are present. */
+    public ListenAddress {
+        Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(mode, "mode");
+    }
+
+    /** The form it is written in the configuration, e.g. {@code [::1]:2525 smtps}. */
+    @Override
+    public String toString() {
+        String host = address.getAddress() == null
+                ? address.getHostString()
+                : InetLiterals.format(address.getAddress().getAddress());
+        if (address.getAddress() instanceof Inet6Address) {
+            host = "[" + host + "]";
+        }
+        return host + ":" + address.getPort() + " " + mode.name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,133 @@
+package io.sluice.smtp.protocol;
+
+/**
+ * One parsed command line, filled in place by {@link CommandParser#parse} and reused for every
+ * command of a session so parsing allocates nothing. Owned by the session's loop thread; read it
+ * only until the next {@code parse} call overwrites it. When {@link #error()} is not null the line
+ * was rejected and {@code error()} is the exact reply to send; {@link #verb()} then says which
+ * command it was, or {@link Verb#UNKNOWN} when the line could not be read at all.
+ */
+public final class Command {
+    private Verb verb = Verb.UNKNOWN;
+    private Reply error;
+    private String domain;
+    private MailPath path;
+    private long size = -1;
+    private Body body = Body.NONE;
+    private boolean smtpUtf8;
+    private long chunkSize = -1;
+    private boolean lastChunk;
+    private boolean hasArgument;
+
+    /** Creates an empty command (verb UNKNOWN); one per session. */
+    public Command() {
+    }
+
+    /** @return the verb; {@link Verb#UNKNOWN} for unrecognised or unreadable lines */
+    public Verb verb() {
+        return verb;
+    }
+
+    /** @return null when the command is valid, else the reply the session must send */
+    public Reply error() {
+        return error;
+    }
+
+    /** @return the validated EHLO/HELO domain or address literal as sent (safe for a Received: header), else null */
+    public String domain() {
+        return domain;
+    }
+
+    /** @return the MAIL FROM or RCPT TO path, else null */
+    public MailPath path() {
+        return path;
+    }
+
+    /** @return MAIL {@code SIZE=} in octets, -1 when absent; Long.MAX_VALUE when it overflows a long */
+    public long size() {
+        return size;
+    }
+
+    /** @return MAIL {@code BODY=}, {@link Body#NONE} when absent */
+    public Body body() {
+        return body;
+    }
+
+    /** @return true when MAIL carried the SMTPUTF8 parameter */
+    public boolean smtpUtf8() {
+        return smtpUtf8;
+    }
+
+    /** @return the BDAT chunk size in octets, -1 for other verbs */
+    public long chunkSize() {
+        return chunkSize;
+    }
+
+    /** @return true for {@code BDAT n LAST} */
+    public boolean lastChunk() {
+        return lastChunk;
+    }
+
+    /**
+     * @return true when anything but spaces followed the verb; for DATA, RSET, QUIT and STARTTLS the
+     *         session answers {@link Replies#NO_PARAMETERS_ALLOWED}
+     */
+    public boolean hasArgument() {
+        return hasArgument;
+    }
+
+    void clear(Verb newVerb) {
+        verb = newVerb;
+        error = null;
+        domain = null;
+        path = null;
+        size = -1;
+        body = Body.NONE;
+        smtpUtf8 = false;
+        chunkSize = -1;
+        lastChunk = false;
+        hasArgument = false;
+    }
+
+    void fail(Reply reply) {
+        error = reply;
+    }
+
+    void domain(String value) {
+        domain = value;
+    }
+
+    void path(MailPath value) {
+        path = value;
+    }
+
+    void size(long octets) {
+        size = octets;
+    }
+
+    void body(Body value) {
+        body = value;
+    }
+
+    void smtpUtf8(boolean value) {
+        smtpUtf8 = value;
+    }
+
+    void chunk(long octets, boolean last) {
+        chunkSize = octets;
+        lastChunk = last;
+    }
+
+    void hasArgument(boolean value) {
+        hasArgument = value;
+    }
+
+    @Override
+    public String toString() {
+        return "Command{" + verb + (error != null ? " error=" + error : "")
+                + (domain != null ? " domain=" + domain : "") + (path != null ? " path=" + path : "")
+                + (size >= 0 ? " size=" + size : "") + (body != Body.NONE ? " body=" + body : "")
+                + (smtpUtf8 ? " smtputf8" : "") + (chunkSize >= 0 ? " chunk=" + chunkSize : "")
+                + (lastChunk ? " last" : "") + (hasArgument ? " arg" : "") + '}';
+    }
+}

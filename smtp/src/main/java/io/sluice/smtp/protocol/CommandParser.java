@@ -1,0 +1,420 @@
+package io.sluice.smtp.protocol;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Frames and parses SMTP command lines (RFC 5321 4.1) straight from a read buffer into a reused
+ * {@link Command}. Strict and bounded: a line ends at CRLF only, a bare CR or LF inside it is an
+ * error (never a line end: that leniency is what command and data smuggling exploit), and a line
+ * over {@code maxLineOctets} is discarded without buffering and answered once.
+ *
+ * <p>One instance per session, used only by the session's loop thread. Parsing allocates nothing
+ * except for MAIL and RCPT (the {@link MailPath} and its Strings) and EHLO/HELO (the name String).
+ * A complete line (at most {@code maxLineOctets}) is copied into a scratch array owned by the
+ * parser so the grammar runs over a plain {@code byte[]}; that bounded copy is the only copy.
+ */
+public final class CommandParser {
+    /** RFC 5321 4.5.3.1.4: a command line is at most 512 octets including CRLF. */
+    public static final int DEFAULT_MAX_LINE_OCTETS = 512;
+    /** Shortest line limit accepted: "QUIT" CRLF. */
+    public static final int MIN_LINE_OCTETS = 6;
+
+    private static final byte CR = '\r';
+    private static final byte LF = '\n';
+    private static final byte SP = ' ';
+    private static final int BARE_NEWLINE = 1;
+    private static final int CONTROL = 2;
+    /** RFC 1870: size-value is 1*20DIGIT; a longer one is malformed, a 20-digit overflow saturates. */
+    private static final int MAX_SIZE_DIGITS = 20;
+    /** 18 digits always fit a long, so a BDAT size cannot overflow; nobody sends an exabyte chunk. */
+    private static final int MAX_CHUNK_DIGITS = 18;
+
+    // Verbs as big-endian ASCII words, lower case; input is folded with | 0x20 per octet, which
+    // maps only 'A'..'Z' onto 'a'..'z' so folding never makes a non-letter match.
+    private static final int EHLO = 'e' << 24 | 'h' << 16 | 'l' << 8 | 'o';
+    private static final int HELO = 'h' << 24 | 'e' << 16 | 'l' << 8 | 'o';
+    private static final int MAIL = 'm' << 24 | 'a' << 16 | 'i' << 8 | 'l';
+    private static final int RCPT = 'r' << 24 | 'c' << 16 | 'p' << 8 | 't';
+    private static final int DATA = 'd' << 24 | 'a' << 16 | 't' << 8 | 'a';
+    private static final int BDAT = 'b' << 24 | 'd' << 16 | 'a' << 8 | 't';
+    private static final int RSET = 'r' << 24 | 's' << 16 | 'e' << 8 | 't';
+    private static final int NOOP = 'n' << 24 | 'o' << 16 | 'o' << 8 | 'p';
+    private static final int QUIT = 'q' << 24 | 'u' << 16 | 'i' << 8 | 't';
+    private static final int VRFY = 'v' << 24 | 'r' << 16 | 'f' << 8 | 'y';
+    private static final int EXPN = 'e' << 24 | 'x' << 16 | 'p' << 8 | 'n';
+    private static final int HELP = 'h' << 24 | 'e' << 16 | 'l' << 8 | 'p';
+    private static final int AUTH = 'a' << 24 | 'u' << 16 | 't' << 8 | 'h';
+    private static final int POST = 'p' << 24 | 'o' << 16 | 's' << 8 | 't';
+    private static final int HEAD = 'h' << 24 | 'e' << 16 | 'a' << 8 | 'd';
+    private static final int GET = 'g' << 16 | 'e' << 8 | 't';
+    private static final int PUT = 'p' << 16 | 'u' << 8 | 't';
+    private static final long STARTTLS = word("starttls");
+    private static final long CONNECT = word("connect");
+    private static final long OPTIONS = word("options");
+
+    private final int maxLineOctets;
+    private final byte[] line;
+    private final PathParser paths = new PathParser();
+    private boolean discarding;
+    private boolean discardedCr;
+
+    /** Creates a parser with the RFC 5321 limit of 512 octets per line. */
+    public CommandParser() {
+        this(DEFAULT_MAX_LINE_OCTETS);
+    }
+
+    /**
+     * @param maxLineOctets longest accepted command line including CRLF (default 512)
+     * @throws IllegalArgumentException when below {@link #MIN_LINE_OCTETS}
+     */
+    public CommandParser(int maxLineOctets) {
+        if (maxLineOctets < MIN_LINE_OCTETS) {
+            throw new IllegalArgumentException("maxLineOctets=" + maxLineOctets + " < MIN=" + MIN_LINE_OCTETS);
+        }
+        this.maxLineOctets = maxLineOctets;
+        this.line = new byte[maxLineOctets];
+    }
+
+    /** @return the longest accepted command line including CRLF */
+    public int maxLineOctets() {
+        return maxLineOctets;
+    }
+
+    /**
+     * Scans {@code in} from its position for one complete CRLF-terminated command line.
+     *
+     * @return false when more input is needed: {@code in.position()} is then unchanged, unless the
+     *         parser is discarding an over-long line, in which case it consumed what it discarded.
+     *         True when one line was consumed ({@code in.position()} just after its CRLF) and
+     *         {@code out} was filled: a valid command, or {@code out.error() != null}.
+     */
+    public boolean parse(ByteBuffer in, Command out) {
+        if (discarding) {
+            return discard(in, out);
+        }
+        int start = in.position();
+        int scanEnd = (int) Math.min(in.limit(), (long) start + maxLineOctets);
+        int flags = 0;
+        byte prev = 0;
+        for (int i = start; i < scanEnd; i++) {
+            byte c = in.get(i);
+            if (prev == CR) {
+                if (c == LF) {
+                    int length = i - 1 - start;
+                    in.get(start, line, 0, length);
+                    in.position(i + 1);
+                    parseLine(length, flags, out);
+                    return true;
+                }
+                flags |= BARE_NEWLINE;
+            }
+            if (c == LF) {
+                flags |= BARE_NEWLINE;
+            } else if (c >= 0 && c < SP && c != CR || c == 0x7F) {
+                flags |= CONTROL;
+            }
+            prev = c;
+        }
+        if (scanEnd - start < maxLineOctets) {
+            return false;
+        }
+        // No CRLF within the limit: the line is too long whatever follows. Drop what we have.
+        discarding = true;
+        discardedCr = prev == CR;
+        in.position(scanEnd);
+        return discard(in, out);
+    }
+
+    /** Forgets any partial state (a line being discarded); called when TLS starts. */
+    public void reset() {
+        discarding = false;
+        discardedCr = false;
+    }
+
+    private boolean discard(ByteBuffer in, Command out) {
+        int limit = in.limit();
+        boolean prevCr = discardedCr;
+        for (int i = in.position(); i < limit; i++) {
+            byte c = in.get(i);
+            if (c == LF && prevCr) {
+                in.position(i + 1);
+                reset();
+                out.clear(Verb.UNKNOWN);
+                out.fail(Replies.LINE_TOO_LONG);
+                return true;
+            }
+            prevCr = c == CR;
+        }
+        discardedCr = prevCr;
+        in.position(limit);
+        return false;
+    }
+
+    private void parseLine(int length, int flags, Command out) {
+        if (flags != 0) {
+            out.clear(Verb.UNKNOWN);
+            out.fail((flags & BARE_NEWLINE) != 0 ? Replies.BARE_NEWLINE_IN_COMMAND : Replies.CONTROL_CHARACTER);
+            return;
+        }
+        int verbEnd = 0;
+        while (verbEnd < length && line[verbEnd] != SP) {
+            verbEnd++;
+        }
+        int end = length;
+        while (end > verbEnd && line[end - 1] == SP) {
+            end--; // trailing spaces are common and harmless
+        }
+        Verb verb = verb(verbEnd, verbEnd < length);
+        out.clear(verb);
+        out.hasArgument(end > verbEnd);
+        int arg = verbEnd + 1;
+        switch (verb) {
+            case EHLO:
+                helo(arg, end, out, Replies.EHLO_SYNTAX);
+                break;
+            case HELO:
+                helo(arg, end, out, Replies.HELO_SYNTAX);
+                break;
+            case MAIL:
+                mail(arg, end, out);
+                break;
+            case RCPT:
+                rcpt(arg, end, out);
+                break;
+            case BDAT:
+                bdat(arg, end, out);
+                break;
+            case VRFY:
+            case EXPN:
+                if (!out.hasArgument()) {
+                    out.fail(Replies.ARGUMENT_REQUIRED);
+                }
+                break;
+            case HTTP:
+                out.fail(Replies.HTTP_NOT_SERVED);
+                break;
+            case UNKNOWN:
+                out.fail(Replies.COMMAND_UNRECOGNIZED);
+                break;
+            default:
+                break; // DATA, RSET, QUIT, STARTTLS, NOOP, HELP, AUTH: the session judges hasArgument()
+        }
+    }
+
+    private Verb verb(int length, boolean followedBySpace) {
+        switch (length) {
+            case 3:
+                int word3 = ((line[0] & 0xFF) << 16 | (line[1] & 0xFF) << 8 | (line[2] & 0xFF)) | 0x202020;
+                return followedBySpace && (word3 == GET || word3 == PUT) ? Verb.HTTP : Verb.UNKNOWN;
+            case 4:
+                return verb4(followedBySpace);
+            case 7:
+                long word7 = fold(7);
+                return followedBySpace && (word7 == CONNECT || word7 == OPTIONS) ? Verb.HTTP : Verb.UNKNOWN;
+            case 8:
+                return fold(8) == STARTTLS ? Verb.STARTTLS : Verb.UNKNOWN;
+            default:
+                return Verb.UNKNOWN;
+        }
+    }
+
+    private Verb verb4(boolean followedBySpace) {
+        int word = ((line[0] & 0xFF) << 24 | (line[1] & 0xFF) << 16 | (line[2] & 0xFF) << 8 | (line[3] & 0xFF)) | 0x20202020;
+        switch (word) {
+            case EHLO: return Verb.EHLO;
+            case HELO: return Verb.HELO;
+            case MAIL: return Verb.MAIL;
+            case RCPT: return Verb.RCPT;
+            case DATA: return Verb.DATA;
+            case BDAT: return Verb.BDAT;
+            case RSET: return Verb.RSET;
+            case NOOP: return Verb.NOOP;
+            case QUIT: return Verb.QUIT;
+            case VRFY: return Verb.VRFY;
+            case EXPN: return Verb.EXPN;
+            case HELP: return Verb.HELP;
+            case AUTH: return Verb.AUTH;
+            case POST:
+            case HEAD:
+                return followedBySpace ? Verb.HTTP : Verb.UNKNOWN;
+            default:
+                return Verb.UNKNOWN;
+        }
+    }
+
+    private long fold(int length) {
+        long word = 0;
+        for (int i = 0; i < length; i++) {
+            word = word << 8 | (line[i] & 0xFF) | 0x20;
+        }
+        return word;
+    }
+
+    private static long word(String lower) {
+        long word = 0;
+        for (int i = 0; i < lower.length(); i++) {
+            word = word << 8 | lower.charAt(i);
+        }
+        return word;
+    }
+
+    /** EHLO/HELO: one domain (a trailing root dot allowed) or an address literal, nothing else. */
+    private void helo(int arg, int end, Command out, Reply missing) {
+        if (!out.hasArgument()) {
+            out.fail(missing);
+            return;
+        }
+        boolean valid;
+        if (line[arg] == '[') {
+            valid = AddressSyntax.isAddressLiteral(line, arg, end, true);
+        } else {
+            int to = line[end - 1] == '.' ? end - 1 : end;
+            valid = to > arg && AddressSyntax.scanDomain(line, arg, to, false) == to;
+        }
+        if (!valid) {
+            out.fail(Replies.BAD_HELO_HOSTNAME);
+            return;
+        }
+        // Allocation allowed: the client name is kept for the session (Received: header).
+        out.domain(new String(line, arg, end - arg, StandardCharsets.ISO_8859_1));
+    }
+
+    /** MAIL FROM:[SP]&lt;path&gt; *(SP param): the one space after the colon is what many clients send. */
+    private void mail(int arg, int end, Command out) {
+        int p = pathStart(arg, end, "from:");
+        if (p < 0) {
+            out.fail(Replies.MAIL_SYNTAX);
+            return;
+        }
+        p = paths.parse(line, p, end, true);
+        if (p < 0) {
+            out.fail(Replies.BAD_SENDER_ADDRESS);
+            return;
+        }
+        out.path(paths.path());
+        while (p < end) {
+            if (line[p] != SP) {
+                out.fail(Replies.SYNTAX_ERROR_PARAMETERS);
+                return;
+            }
+            int keyword = p + 1;
+            int next = keyword;
+            while (next < end && line[next] != SP) {
+                next++;
+            }
+            Reply error = mailParameter(keyword, next, out);
+            if (error != null) {
+                out.fail(error);
+                return;
+            }
+            p = next;
+        }
+    }
+
+    /** One esmtp-param of MAIL in {@code [from, to)}; returns the error reply or null. */
+    private Reply mailParameter(int from, int to, Command out) {
+        int equals = from;
+        while (equals < to && line[equals] != '=') {
+            equals++;
+        }
+        boolean hasValue = equals < to;
+        int value = equals + 1;
+        if (from == equals) {
+            return Replies.SYNTAX_ERROR_PARAMETERS;
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "size")) {
+            long octets = hasValue && out.size() < 0 ? decimal(value, to, MAX_SIZE_DIGITS) : -1;
+            if (octets < 0) {
+                return Replies.SYNTAX_ERROR_PARAMETERS;
+            }
+            out.size(octets);
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "body")) {
+            Body body = hasValue && out.body() == Body.NONE ? body(value, to) : Body.NONE;
+            if (body == Body.NONE) {
+                return Replies.SYNTAX_ERROR_PARAMETERS;
+            }
+            out.body(body);
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "smtputf8")) {
+            if (hasValue || out.smtpUtf8()) {
+                return Replies.SYNTAX_ERROR_PARAMETERS;
+            }
+            out.smtpUtf8(true);
+        } else {
+            return Replies.UNSUPPORTED_PARAMETER;
+        }
+        return null;
+    }
+
+    private Body body(int from, int to) {
+        if (AddressSyntax.equalsIgnoreCase(line, from, to, "7bit")) {
+            return Body.SEVEN_BIT;
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, to, "8bitmime")) {
+            return Body.EIGHT_BIT_MIME;
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, to, "binarymime")) {
+            return Body.BINARY_MIME;
+        }
+        return Body.NONE;
+    }
+
+    /** RCPT TO:[SP]&lt;path&gt;; no RCPT parameter is implemented yet, so any is 555. */
+    private void rcpt(int arg, int end, Command out) {
+        int p = pathStart(arg, end, "to:");
+        if (p < 0) {
+            out.fail(Replies.RCPT_SYNTAX);
+            return;
+        }
+        p = paths.parse(line, p, end, false);
+        if (p < 0) {
+            out.fail(Replies.BAD_RECIPIENT_ADDRESS);
+            return;
+        }
+        out.path(paths.path());
+        if (p < end) {
+            out.fail(line[p] == SP && p + 1 < end && line[p + 1] != SP
+                    ? Replies.UNSUPPORTED_PARAMETER : Replies.SYNTAX_ERROR_PARAMETERS);
+        }
+    }
+
+    /** @return the index of '&lt;' after "FROM:" / "TO:" and at most one space, or -1 */
+    private int pathStart(int arg, int end, String keyword) {
+        int p = arg + keyword.length();
+        if (p > end || !AddressSyntax.equalsIgnoreCase(line, arg, p, keyword)) {
+            return -1;
+        }
+        if (p < end && line[p] == SP) {
+            p++;
+        }
+        return p < end && line[p] == '<' ? p : -1;
+    }
+
+    /** BDAT SP chunk-size [SP "LAST"] (RFC 3030 2). */
+    private void bdat(int arg, int end, Command out) {
+        int sizeEnd = arg;
+        while (sizeEnd < end && line[sizeEnd] != SP) {
+            sizeEnd++;
+        }
+        long octets = out.hasArgument() ? decimal(arg, sizeEnd, MAX_CHUNK_DIGITS) : -1;
+        boolean last = sizeEnd < end && AddressSyntax.equalsIgnoreCase(line, sizeEnd + 1, end, "last");
+        if (octets < 0 || (sizeEnd < end && !last)) {
+            out.fail(Replies.BDAT_SYNTAX);
+            return;
+        }
+        out.chunk(octets, last);
+    }
+
+    /** @return the decimal value of 1..maxDigits digits in {@code [from, to)}, saturating at Long.MAX_VALUE; -1 if malformed */
+    private long decimal(int from, int to, int maxDigits) {
+        if (from >= to || to - from > maxDigits) {
+            return -1;
+        }
+        long value = 0;
+        for (int i = from; i < to; i++) {
+            int digit = line[i] - '0';
+            if (digit < 0 || digit > 9) {
+                return -1;
+            }
+            value = value > (Long.MAX_VALUE - digit) / 10 ? Long.MAX_VALUE : value * 10 + digit;
+        }
+        return value;
+    }
+}

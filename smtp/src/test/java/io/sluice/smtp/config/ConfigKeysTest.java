@@ -1,0 +1,115 @@
+package io.sluice.smtp.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class ConfigKeysTest {
+
+    @Test
+    void everyDefaultParsesAndValidates() {
+        for (ConfigKey<?> key : ConfigKeys.all()) {
+            assertNotNull(key.parse(key.defaultText()), key.name());
+        }
+    }
+
+    @Test
+    void everyKeyIsDocumentedAndNamedConsistently() {
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < ConfigKeys.all().size(); i++) {
+            ConfigKey<?> key = ConfigKeys.all().get(i);
+            assertEquals(i, key.index());
+            assertTrue(names.add(key.name()), key.name());
+            assertTrue(key.name().matches("[a-z]+(\\.[a-z_]+)*"), key.name());
+            assertFalse(key.description().isBlank(), key.name());
+            assertFalse(key.description().contains("\n"), key.name());
+            assertFalse(key.allowed().isBlank(), key.name());
+            assertEquals(key, ConfigKeys.byName(key.name()).orElseThrow());
+        }
+        assertTrue(ConfigKeys.byName("no.such").isEmpty());
+    }
+
+    @Test
+    void minimumsFromTheRfcsAreEnforced() {
+        assertTrue(ConfigKeys.SMTP_MAX_RECIPIENTS.allowed().contains(">= 100"));
+        assertTrue(ConfigKeys.SMTP_MAX_LINE_LENGTH.allowed().contains("from 512"));
+        assertTrue(ConfigKeys.SMTP_MAX_TEXT_LINE_LENGTH.allowed().contains("from 1000"));
+        assertTrue(ConfigKeys.SMTP_COMMAND_TIMEOUT.allowed().contains("from 1s"));
+        assertTrue(ConfigKeys.SMTP_DATA_TIMEOUT.allowed().contains("from 1s"));
+    }
+
+    @Test
+    void markdownTableHasOneRowPerKeyAndPattern() throws Exception {
+        String table = ConfigKeys.markdownTable();
+        List<String> rows = new ArrayList<>();
+        for (String line : table.split("\n")) {
+            if (line.startsWith("| `")) {
+                rows.add(line);
+            }
+        }
+        assertEquals(ConfigKeys.all().size() + ConfigKeys.patterns().size(), rows.size());
+        for (String row : rows) {
+            // 5 unescaped pipes = 4 cells: escaped pipes inside cells do not split the row.
+            assertEquals(5, row.replace("\\|", "").chars().filter(c -> c == '|').count(), row);
+        }
+        assertTrue(table.contains("| `smtp.max_message_size` | `32MiB` |"));
+        assertTrue(table.contains("| `tls.sni.<name>.cert` |"));
+        // Written where the lead can paste it from: smtp/target/config-keys.md.
+        Path out = Path.of("target", "config-keys.md");
+        if (Files.isDirectory(out.getParent())) {
+            Files.writeString(out, table, StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void readmeHasARowForEveryKey() throws Exception {
+        Path readme = repositoryRoot().resolve("README.md");
+        assumeTrue(Files.exists(readme), "README.md not written yet; paste ConfigKeys.markdownTable() "
+                + "(smtp/target/config-keys.md) into it");
+        String text = Files.readString(readme, StandardCharsets.UTF_8);
+        List<String> missing = new ArrayList<>();
+        for (ConfigKey<?> key : ConfigKeys.all()) {
+            if (!text.contains("| `" + key.name() + "` |")) {
+                missing.add(key.name());
+            }
+        }
+        for (PatternKey p : ConfigKeys.patterns()) {
+            if (!text.contains("| `" + p.pattern() + "` |")) {
+                missing.add(p.pattern());
+            }
+        }
+        assertEquals(List.of(), missing, "README.md lacks rows; regenerate from ConfigKeys.markdownTable()");
+    }
+
+    /** The top-most directory holding a pom.xml, walking up from the working directory. */
+    private static Path repositoryRoot() {
+        Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath();
+        Path root = dir;
+        for (Path p = dir; p != null; p = p.getParent()) {
+            if (Files.exists(p.resolve("pom.xml"))) {
+                root = p;
+            }
+        }
+        return root;
+    }
+
+    @Test
+    void suggesterDistances() {
+        assertEquals(0, KeySuggester.distance("abc", "abc"));
+        assertEquals(1, KeySuggester.distance("abc", "acb"));
+        assertEquals(1, KeySuggester.distance("abc", "abcd"));
+        assertEquals(3, KeySuggester.distance("", "abc"));
+        assertEquals(null, KeySuggester.suggest("xyz", List.of("log.level")));
+    }
+}

@@ -1,0 +1,43 @@
+package io.sluice.tls;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.util.List;
+
+/**
+ * Where a server's (or client's) certificates and keys come from. {@link #load()} reads them
+ * fresh each time it is called (so a reload re-reads the files); call it at startup or on a
+ * reload, never on an event loop.
+ */
+@FunctionalInterface
+public interface CertificateSource {
+
+    /**
+     * Reads the keys and chains, checking that each key matches its leaf certificate.
+     *
+     * @return one or more entries (a PKCS#12 store may hold an RSA and an ECDSA one)
+     */
+    List<CertifiedKey> load() throws IOException, GeneralSecurityException;
+
+    /**
+     * A PEM certificate chain (leaf first) and a PEM private key: PKCS#8 ({@code BEGIN PRIVATE
+     * KEY}) or the traditional OpenSSL forms ({@code BEGIN RSA PRIVATE KEY}, {@code BEGIN EC
+     * PRIVATE KEY}); RSA or EC. Encrypted keys are refused with a clear message.
+     */
+    static CertificateSource pem(Path certificateChainFile, Path privateKeyFile) {
+        return () -> List.of(PemFiles.load(certificateChainFile, privateKeyFile));
+    }
+
+    /** Every private-key entry of a PKCS#12 keystore, all protected by {@code password}. */
+    static CertificateSource pkcs12(Path keystoreFile, char[] password) {
+        char[] copy = password.clone();
+        return () -> PemFiles.loadPkcs12(keystoreFile, copy);
+    }
+
+    /** Keys already in memory (tests, generated certificates). */
+    static CertificateSource of(CertifiedKey... keys) {
+        List<CertifiedKey> list = List.of(keys);
+        return () -> list;
+    }
+}

@@ -1,0 +1,49 @@
+package io.sluice.tls;
+
+import javax.net.ssl.SSLEngine;
+import org.conscrypt.Conscrypt;
+
+/**
+ * Every Conscrypt-specific behaviour the TLS layer depends on, in one place (Conscrypt 2.5.2,
+ * BoringSSL). Called from {@link TlsContext} when it makes an engine, on any thread.
+ *
+ * <ul>
+ *   <li><b>Mode first.</b> {@code setUseClientMode} must be called before anything else touches
+ *       the engine (Conscrypt fixes the native SSL's role on first use). {@link TlsContext} always
+ *       sets it right after {@code createSSLEngine}.
+ *   <li><b>One certificate slot.</b> Conscrypt asks the key manager once per key type of the
+ *       enabled suites ({@code RSA}, then {@code EC}) after the ClientHello (SNI is visible) and
+ *       calls {@code SSL_set_chain_and_key} for each; BoringSSL keeps only the last. So an RSA
+ *       plus ECDSA pair cannot both be offered by one Conscrypt engine: {@link SniKeyManager}
+ *       answers every key type with the preferred (ECDSA) certificate so the outcome is
+ *       deterministic. A client offering only RSA suites then fails on Conscrypt; the JDK provider
+ *       picks per client. The peer signature algorithm list Conscrypt exposes to the key manager
+ *       is a fixed placeholder ({@code SHA1withRSA, SHA1withECDSA}), so it cannot guide the pick.
+ *   <li><b>TLS 1.3 suites are not configurable</b>: BoringSSL always enables its three 1.3
+ *       AEAD suites; {@code setEnabledCipherSuites} only governs TLS 1.2 and below.
+ *   <li><b>Session tickets</b> must be switched on per engine ({@link Conscrypt#setUseSessionTickets}).
+ *   <li><b>Native memory</b> is freed when both directions are closed ({@code closeInbound} and
+ *       {@code closeOutbound}), otherwise only by a finalizer: {@link TlsLayer#closed()} closes both.
+ *   <li>{@code Conscrypt.setUseEngineSocket} only affects {@code SSLSocket}s; we use engines only.
+ *   <li>The negotiated protocol is reported as {@code "TLSv1.3"}/{@code "TLSv1.2"} by
+ *       {@code getSession().getProtocol()} once the handshake finished, like the JDK; before that
+ *       the session is a placeholder ({@code "NONE"}).
+ * </ul>
+ */
+final class ConscryptQuirks {
+
+    private ConscryptQuirks() {
+    }
+
+    /** Applies Conscrypt-only settings to a freshly made engine whose mode is already set. */
+    static void configure(SSLEngine engine) {
+        if (Conscrypt.isConscrypt(engine)) {
+            Conscrypt.setUseSessionTickets(engine, true);
+        }
+    }
+
+    /** Whether the engine can hold certificates of several key types at once (see class doc). */
+    static boolean supportsSeveralKeyTypes(TlsProvider provider) {
+        return !provider.isConscrypt();
+    }
+}

@@ -1,0 +1,150 @@
+package io.sluice.tls;
+
+import java.net.Socket;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SNIServerName;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.X509ExtendedKeyManager;
+
+/**
+ * Chooses the server certificate by the SNI name the client asked for (exact name, then a
+ * {@code *.parent} wildcard entry, then the default set) and by the key type the handshake can use
+ * (RSA or EC). Immutable after construction; called by the engine on whatever thread drives it.
+ */
+final class SniKeyManager extends X509ExtendedKeyManager {
+
+    private static final String DEFAULT_NAME = "";
+
+    private final Map<String, List<String>> aliasesByName = new HashMap<>();
+    private final Map<String, CertifiedKey> keysByAlias = new HashMap<>();
+    private final boolean oneKeyTypePerEngine;
+
+    /**
+     * @param defaults the certificates used without SNI or for unknown names (e.g. one RSA, one EC)
+     * @param byName certificates per SNI host name ({@code mx.example.org} or {@code *.example.org})
+     * @param oneKeyTypePerEngine true for Conscrypt (see {@link ConscryptQuirks}): answer every key
+     *     type with the preferred (EC) entry
+     */
+    SniKeyManager(List<CertifiedKey> defaults, Map<String, List<CertifiedKey>> byName, boolean oneKeyTypePerEngine) {
+        this.oneKeyTypePerEngine = oneKeyTypePerEngine;
+        register(DEFAULT_NAME, defaults);
+        byName.forEach((name, keys) -> register(name.toLowerCase(Locale.ROOT), keys));
+    }
+
+    private void register(String name, List<CertifiedKey> keys) {
+        List<String> aliases = new ArrayList<>();
+        for (CertifiedKey key : keys) {
+            String alias = (name.isEmpty() ? "default" : name) + "#" + keysByAlias.size();
+            keysByAlias.put(alias, key);
+            aliases.add(alias);
+        }
+        // EC first: the preferred entry when only one can be used.
+        aliases.sort((a, b) -> Boolean.compare(!isEc(a), !isEc(b)));
+        aliasesByName.put(name, List.copyOf(aliases));
+    }
+
+    private boolean isEc(String alias) {
+        return keysByAlias.get(alias).keyType().equals("EC");
+    }
+
+    @Override
+    public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
+        return choose(keyType, aliasesFor(requestedHostName(engine)));
+    }
+
+    @Override
+    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+        return choose(keyType, aliasesByName.get(DEFAULT_NAME));
+    }
+
+    private String choose(String keyType, List<String> aliases) {
+        if (oneKeyTypePerEngine) {
+            return aliases.isEmpty() ? null : aliases.get(0);
+        }
+        for (String alias : aliases) {
+            if (keysByAlias.get(alias).keyType().equals(keyType)) {
+                return alias;
+            }
+        }
+        return null;
+    }
+
+    private List<String> aliasesFor(String hostName) {
+        if (hostName != null) {
+            List<String> exact = aliasesByName.get(hostName);
+            if (exact != null) {
+                return exact;
+            }
+            int dot = hostName.indexOf('.');
+            List<String> wildcard = dot < 0 ? null : aliasesByName.get("*" + hostName.substring(dot));
+            if (wildcard != null) {
+                return wildcard;
+            }
+        }
+        return aliasesByName.get(DEFAULT_NAME);
+    }
+
+    private static String requestedHostName(SSLEngine engine) {
+        SSLSession handshake = engine == null ? null : engine.getHandshakeSession();
+        if (!(handshake instanceof ExtendedSSLSession)) {
+            return null;
+        }
+        for (SNIServerName name : ((ExtendedSSLSession) handshake).getRequestedServerNames()) {
+            if (name instanceof SNIHostName) {
+                return ((SNIHostName) name).getAsciiName().toLowerCase(Locale.ROOT);
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public String[] getServerAliases(String keyType, Principal[] issuers) {
+        return keysByAlias.entrySet().stream()
+                .filter(e -> e.getValue().keyType().equals(keyType))
+                .map(Map.Entry::getKey)
+                .toArray(String[]::new);
+    }
+
+    @Override
+    public X509Certificate[] getCertificateChain(String alias) {
+        CertifiedKey key = keysByAlias.get(alias);
+        return key == null ? null : key.chain().toArray(new X509Certificate[0]);
+    }
+
+    @Override
+    public PrivateKey getPrivateKey(String alias) {
+        CertifiedKey key = keysByAlias.get(alias);
+        return key == null ? null : key.key();
+    }
+
+    @Override
+    public String[] getClientAliases(String keyType, Principal[] issuers) {
+        return getServerAliases(keyType, issuers);
+    }
+
+    @Override
+    public String chooseClientAlias(String[] keyTypes, Principal[] issuers, Socket socket) {
+        return chooseEngineClientAlias(keyTypes, issuers, null);
+    }
+
+    @Override
+    public String chooseEngineClientAlias(String[] keyTypes, Principal[] issuers, SSLEngine engine) {
+        for (String keyType : keyTypes) {
+            String alias = choose(keyType, aliasesByName.get(DEFAULT_NAME));
+            if (alias != null) {
+                return alias;
+            }
+        }
+        return null;
+    }
+}
