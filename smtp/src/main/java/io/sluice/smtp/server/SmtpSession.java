@@ -237,6 +237,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     private void dispatch() {
         Reply syntax = command.error();
+        if (command.verb() == io.sluice.smtp.protocol.Verb.HTTP) {
+            http();
+            return;
+        }
         if (syntax != null) {
             error(syntax);
             return;
