@@ -16,15 +16,23 @@ final class CpuPinning {
     private CpuPinning() {
     }
 
-    /** Pins the current thread; returns the lock to release on thread exit, or null. */
+    /**
+     * Pins the current thread to {@code cpu}, or to any free CPU if that one is reserved (affinity
+     * reserves CPU 0 for the OS by default); returns the lock to release on thread exit, or null.
+     */
     static AutoCloseable pin(int cpu) {
         try {
             AffinityLock lock = AffinityLock.acquireLock(cpu);
-            if (lock.isBound() && lock.cpuId() == cpu) {
+            if (lock.isBound()) {
                 return lock;
             }
             lock.release();
-            warnOnce("cpu " + cpu + " not available for pinning", null);
+            AffinityLock any = AffinityLock.acquireLock();
+            if (any.isBound()) {
+                return any;
+            }
+            any.release();
+            warnOnce("no cpu available for pinning (wanted " + cpu + ")", null);
         } catch (Throwable t) {
             // LinkageError when JNA is missing, RuntimeException from the native call.
             warnOnce("cpu pinning unsupported", t);

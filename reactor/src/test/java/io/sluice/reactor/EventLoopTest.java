@@ -258,4 +258,81 @@ class EventLoopTest {
             driver.loop.close(); // idempotent
         }
     }
+
+    @Test
+    void aLineLongerThanASmallBufferMovesToALargeOne() throws IOException {
+        LineHandler handler = new LineHandler();
+        String longLine = "x".repeat(40 * 1024);
+        try (Socket client = driver.connect(handler)) {
+            OutputStream out = client.getOutputStream();
+            out.write(longLine.getBytes(US_ASCII)); // no CRLF yet: all of it stays unconsumed
+            driver.until(() -> driver.loop.largeBufferPool().outstanding() == 1);
+            out.write("\r\n".getBytes(US_ASCII));
+            driver.until(() -> handler.lines.size() == 1);
+            assertEquals(longLine, handler.lines.get(0));
+            driver.until(() -> handler.connection.pendingWriteBytes() == 0);
+            assertEquals(longLine + "\r\n", new String(LoopDriver.readFully(client, longLine.length() + 2), US_ASCII));
+            assertEquals(0, driver.loop.largeBufferPool().outstanding());
+            assertEquals(0, driver.loop.bufferPool().outstanding());
+        }
+    }
+
+    @Test
+    void inputThatIsNeverConsumedClosesTheConnectionInsteadOfGrowing() throws IOException {
+        LineHandler handler = new LineHandler();
+        try (Socket client = driver.connect(handler)) {
+            byte[] noLineEnd = new byte[LoopConfig.defaults().readBufferBytes() + 1024];
+            java.util.Arrays.fill(noLineEnd, (byte) 'y');
+            client.getOutputStream().write(noLineEnd);
+            driver.until(() -> handler.closed.getCount() == 0);
+            assertInstanceOf(IOException.class, handler.closeCause.get());
+            assertTrue(handler.closeCause.get().getMessage().startsWith("unconsumed input="),
+                    handler.closeCause.get().getMessage());
+            assertEquals(0, driver.loop.largeBufferPool().outstanding());
+        }
+    }
+
+    @Test
+    void connectTimesOutOnTheManualClock() throws IOException {
+        LineHandler handler = new LineHandler();
+        List<java.nio.channels.SocketChannel> fillers = new java.util.ArrayList<>();
+        try (java.nio.channels.ServerSocketChannel listener = java.nio.channels.ServerSocketChannel.open()) {
+            // A listener that never accepts, its backlog full: Linux drops further SYNs, so our
+            // connect stays pending.
+            listener.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 1);
+            for (int i = 0; i < 4; i++) {
+                java.nio.channels.SocketChannel filler = java.nio.channels.SocketChannel.open();
+                filler.configureBlocking(false);
+                filler.connect(listener.getLocalAddress());
+                fillers.add(filler);
+            }
+            driver.loop.connect((java.net.InetSocketAddress) listener.getLocalAddress(), handler, 1_000_000);
+            driver.loop.doWork(); // starts the connect: OP_CONNECT and a deadline 1 ms away
+            org.junit.jupiter.api.Assumptions.assumeTrue(handler.connection == null && handler.closed.getCount() == 1,
+                    "the kernel connected synchronously; nothing to time out");
+            clock.advance(2_000_000);
+            driver.loop.doWork(); // timers fire before the selector is polled
+            assertEquals(0, handler.closed.getCount());
+            assertInstanceOf(java.net.SocketTimeoutException.class, handler.closeCause.get());
+            assertNull(handler.connection, "onOpen never ran");
+            assertEquals(0, driver.loop.openConnections());
+        } finally {
+            for (java.nio.channels.SocketChannel filler : fillers) {
+                filler.close();
+            }
+        }
+    }
+
+    @Test
+    void aSlowCycleCountsAsAStall() {
+        driver.loop.doWork();
+        assertEquals(0, driver.loop.stats().stalls());
+        driver.loop.execute(() -> clock.advance(LoopConfig.defaults().stallThresholdNanos() + 1));
+        driver.loop.doWork();
+        LoopStats stats = driver.loop.stats();
+        assertEquals(1, stats.stalls());
+        assertTrue(stats.maxCycleNanos() > LoopConfig.defaults().stallThresholdNanos());
+        assertEquals(2, stats.cycles());
+        assertEquals(1, stats.tasksRun());
+    }
 }

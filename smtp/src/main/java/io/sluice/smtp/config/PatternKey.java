@@ -23,6 +23,11 @@ public final class PatternKey {
         return prefix + "<name>" + suffix;
     }
 
+    /** The fixed start of every key of this pattern, e.g. {@code tls.sni.}. */
+    String prefix() {
+        return prefix;
+    }
+
     /** One line for operators. */
     public String description() {
         return description;

@@ -2,8 +2,11 @@ package io.sluice.smtp.config;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -102,11 +105,11 @@ public final class SluiceConfig {
         StringBuilder out = new StringBuilder(2048);
         for (ConfigKey<?> key : ConfigKeys.all()) {
             String text = key == ConfigKeys.TLS_KEYSTORE_PASSWORD && !text(key).isEmpty() ? "********" : text(key);
-            out.append(key.name()).append(" = ").append(text).append('\n');
+            out.append(key.name()).append(" = ").append(escape(text)).append('\n');
         }
         for (SniCertificate c : sni.values()) {
-            out.append(ConfigKeys.TLS_SNI_CERT.keyFor(c.serverName())).append(" = ").append(c.cert()).append('\n');
-            out.append(ConfigKeys.TLS_SNI_KEY.keyFor(c.serverName())).append(" = ").append(c.key()).append('\n');
+            out.append(ConfigKeys.TLS_SNI_CERT.keyFor(c.serverName())).append(" = ").append(escape(c.cert().toString())).append('\n');
+            out.append(ConfigKeys.TLS_SNI_KEY.keyFor(c.serverName())).append(" = ").append(escape(c.key().toString())).append('\n');
         }
         return out.toString();
     }
@@ -114,6 +117,11 @@ public final class SluiceConfig {
     @Override
     public String toString() {
         return toPropertiesText();
+    }
+
+    /** Properties.load reads a backslash as an escape: double it so the text reads back the same. */
+    private static String escape(String value) {
+        return value.replace("\\", "\\\\");
     }
 
     private static Map<String, String> merge(Map<String, String> base, Map<String, String> overrides) {
@@ -133,6 +141,10 @@ public final class SluiceConfig {
                 return;
             }
         }
+        if (name.startsWith(ConfigKeys.TLS_SNI_CERT.prefix())) {
+            throw ConfigException.forKey(name, "unknown key (expected " + ConfigKeys.TLS_SNI_CERT.pattern()
+                    + " or " + ConfigKeys.TLS_SNI_KEY.pattern() + ")");
+        }
         List<String> candidates = new ArrayList<>();
         ConfigKeys.all().forEach(k -> candidates.add(k.name()));
         String suggestion = KeySuggester.suggest(name, candidates);
@@ -143,8 +155,14 @@ public final class SluiceConfig {
         DuplicateDetectingProperties properties = new DuplicateDetectingProperties();
         try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             properties.load(reader);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("config: " + file + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new ConfigException("config: " + file + ": permission denied");
+        } catch (CharacterCodingException e) {
+            throw new ConfigException("config: " + file + ": not UTF-8 text");
         } catch (IOException e) {
-            throw new ConfigException("config: " + file + ": cannot read: " + e);
+            throw new ConfigException("config: " + file + ": cannot read: " + e.getClass().getSimpleName() + " " + e.getMessage());
         } catch (IllegalArgumentException e) {
             throw new ConfigException("config: " + file + ": malformed: " + e.getMessage());
         }

@@ -56,6 +56,7 @@ public final class CommandParser {
     private final int maxLineOctets;
     private final byte[] line;
     private final PathParser paths = new PathParser();
+    private final RecentValue<String> recentHelo = new RecentValue<>(DEFAULT_MAX_LINE_OCTETS);
     private boolean discarding;
     private boolean discardedCr;
 
@@ -276,8 +277,13 @@ public final class CommandParser {
             out.fail(Replies.BAD_HELO_HOSTNAME);
             return;
         }
-        // Allocation allowed: the client name is kept for the session (Received: header).
-        out.domain(new String(line, arg, end - arg, StandardCharsets.ISO_8859_1));
+        String name = recentHelo.lookup(line, arg, end);
+        if (name == null) {
+            // Allocation allowed: the client name is kept for the session (Received: header).
+            name = new String(line, arg, end - arg, StandardCharsets.ISO_8859_1);
+            recentHelo.remember(line, arg, end, name);
+        }
+        out.domain(name);
     }
 
     /** MAIL FROM:[SP]&lt;path&gt; *(SP param): the one space after the colon is what many clients send. */

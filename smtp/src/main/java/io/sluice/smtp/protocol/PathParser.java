@@ -5,12 +5,15 @@ import java.nio.charset.StandardCharsets;
 /**
  * Parses an RFC 5321 Path ({@code "<" [A-d-l ":"] Mailbox ">"}) from a command line copied into a
  * byte array. One instance per {@link CommandParser}, used by its owner thread only. The parse
- * result is left in {@link #path()}; the only allocations are the MailPath and its Strings.
+ * result is left in {@link #path()}; the only allocations are the MailPath and its Strings, and
+ * none when the path repeats the previous one of its kind (the same sender on every transaction).
  */
 final class PathParser {
     /** RFC 5321 4.5.3.1.3: reverse- or forward-path including the angle brackets and source route. */
     static final int MAX_PATH_OCTETS = 256;
 
+    private final RecentValue<MailPath> recentReverse = new RecentValue<>(MAX_PATH_OCTETS);
+    private final RecentValue<MailPath> recentForward = new RecentValue<>(MAX_PATH_OCTETS);
     private MailPath path;
 
     /** @return the path of the last successful {@link #parse} */
@@ -67,7 +70,13 @@ final class PathParser {
         if (!literal) {
             AddressSyntax.toLowerAscii(b, domainStart, p);
         }
-        path = MailPath.mailbox(string(b, localStart, localEnd, utf8), string(b, domainStart, p, utf8), utf8);
+        RecentValue<MailPath> recent = reverse ? recentReverse : recentForward;
+        path = recent.lookup(b, from, p + 1);
+        if (path == null) {
+            // The one allocation a command may cost: MailPath and its Strings, kept by the session.
+            path = MailPath.mailbox(string(b, localStart, localEnd, utf8), string(b, domainStart, p, utf8), utf8);
+            recent.remember(b, from, p + 1, path);
+        }
         return p + 1;
     }
 

@@ -121,9 +121,19 @@ class SluiceConfigTest {
     }
 
     @Test
-    void missingFile() {
-        String e = error(dir.resolve("nope.conf"), Map.of());
-        assertTrue(e.startsWith("config: " + dir.resolve("nope.conf") + ": cannot read"), e);
+    void unreadableFiles() throws Exception {
+        assertEquals("config: " + dir.resolve("nope.conf") + ": no such file", error(dir.resolve("nope.conf"), Map.of()));
+        Path latin1 = Files.write(dir.resolve("latin1.conf"), new byte[] {'a', '=', (byte) 0xe9, '\n'});
+        assertEquals("config: " + latin1 + ": not UTF-8 text", error(latin1, Map.of()));
+        assertTrue(error(dir, Map.of()).startsWith("config: " + dir + ": cannot read: "));
+    }
+
+    @Test
+    void backslashesSurviveTheRoundTrip() throws Exception {
+        SluiceConfig c = SluiceConfig.load(null, Map.of("spool.dir", "C:\\spool\\dir", "smtp.greeting_banner", "a\\b"));
+        SluiceConfig again = SluiceConfig.load(file(c.toPropertiesText()), Map.of());
+        assertEquals(c.get(ConfigKeys.SPOOL_DIR), again.get(ConfigKeys.SPOOL_DIR));
+        assertEquals("a\\b", again.get(ConfigKeys.SMTP_GREETING_BANNER));
     }
 
     @Test
@@ -177,7 +187,9 @@ class SluiceConfigTest {
                 .startsWith("config: tls.sni.a.com.cert=/no/such: no readable file there"));
         assertTrue(error(null, Map.of("tls.sni.bad_name.cert", cert.toString()))
                 .startsWith("config: tls.sni.bad_name.cert: <name> must be a host name"));
-        assertTrue(error(null, Map.of("tls.sni..cert", cert.toString())).contains("unknown key"));
+        assertEquals("config: tls.sni..cert: unknown key (expected tls.sni.<name>.cert or tls.sni.<name>.key)",
+                error(null, Map.of("tls.sni..cert", cert.toString())));
+        assertTrue(error(null, Map.of("tls.sni.a.com.crt", cert.toString())).contains("expected tls.sni.<name>.cert"));
     }
 
     @Test

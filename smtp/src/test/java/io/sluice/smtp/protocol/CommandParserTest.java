@@ -557,6 +557,53 @@ class CommandParserTest {
     // ---- allocation ----
 
     @Test
+    void repeatedPathsAndHeloNamesReuseTheImmutableValue() {
+        CommandParser parser = new CommandParser();
+        Command command = new Command();
+        ByteBuffer in = ByteBuffer.wrap(Wire.octets("MAIL FROM:<a@B.example>\r\nMAIL FROM:<a@b.example>\r\n"
+                + "MAIL FROM:<c@b.example>\r\nRCPT TO:<a@b.example>\r\nEHLO x.example\r\nEHLO x.example\r\n"));
+        assertTrue(parser.parse(in, command));
+        MailPath first = command.path();
+        assertTrue(parser.parse(in, command));
+        assertSame(first, command.path(), "same path after lower-casing the domain");
+        assertTrue(parser.parse(in, command));
+        assertEquals("c@b.example", command.path().address());
+        assertTrue(parser.parse(in, command));
+        assertEquals("a@b.example", command.path().address());
+        assertFalse(first == command.path(), "forward paths are remembered apart from reverse paths");
+        assertTrue(parser.parse(in, command));
+        String name = command.domain();
+        assertTrue(parser.parse(in, command));
+        assertSame(name, command.domain());
+    }
+
+    @Test
+    void repeatedSessionsAllocateNothing() {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        CommandParser parser = new CommandParser();
+        Command command = new Command();
+        ByteBuffer in = ByteBuffer.allocateDirect(256);
+        in.put(Wire.octets("EHLO c.example\r\nMAIL FROM:<a@b.example> SIZE=100 BODY=8BITMIME\r\n"
+                + "RCPT TO:<u@d.example>\r\nDATA\r\nQUIT\r\n")).flip();
+        int rounds = 100_000;
+        long checksum = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < rounds; i++) {
+                in.position(0);
+                while (parser.parse(in, command)) {
+                    checksum += command.verb().ordinal();
+                }
+            }
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            if (pass == 1) {
+                assertTrue(allocated < rounds / 100, "allocated " + allocated + " bytes for " + rounds + " sessions");
+            }
+        }
+        assertTrue(checksum > 0);
+    }
+
+    @Test
     void parsingVerbsWithoutArgumentsAllocatesNothing() {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         CommandParser parser = new CommandParser();
