@@ -22,9 +22,12 @@ public interface MessageStore {
 
     /**
      * Closes the message and makes it durable; {@code listener} is answered through
-     * {@code executor} (the session's loop) once it is, or once that failed.
+     * {@code executor} (the session's loop) once it is, or once that failed. If this throws,
+     * the message is forgotten and the listener is never called.
+     *
+     * @param storedOctets every octet appended to the message, our Received: line included
      */
-    void commit(QueueId id, long messageOctets, CommitListener listener, Executor executor);
+    void commit(QueueId id, long storedOctets, CommitListener listener, Executor executor) throws IOException;
 
     /** Forgets an open message: it will never be queued. */
     void abort(QueueId id);

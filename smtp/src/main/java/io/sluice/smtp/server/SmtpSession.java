@@ -68,6 +68,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private Body body = Body.NONE;
     private QueueId messageId;
     private boolean storeFailed;
+    private long storedOctets;
     private long chunkRemaining;
     private boolean chunkLast;
     private long chunkOctets;
@@ -398,6 +399,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             messageId = services.store().begin(envelope(arrival));
             ByteBuffer received = ReceivedHeader.build(helo, client, settings.hostname(), protocol(),
                     tlsProtocol, tlsCipher, messageId.toString(), recipients, arrival);
+            storedOctets = received.remaining();
             services.store().append(messageId, received);
             return true;
         } catch (IOException e) {
@@ -479,6 +481,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         try {
+            storedOctets += data.remaining();
             services.store().append(messageId, data);
         } catch (IOException e) {
             storageError(e);
@@ -521,10 +524,18 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.INSUFFICIENT_STORAGE);
             return;
         }
+        chunkOctets = octets;
+        try {
+            services.store().commit(messageId, storedOctets, this, services.executor());
+        } catch (IOException e) {
+            storageError(e);
+            messageId = null;
+            resetTransaction();
+            error(Replies.INSUFFICIENT_STORAGE);
+            return;
+        }
         phase = Phase.COMMITTING;
         connection.suspendRead();
-        chunkOctets = octets;
-        services.store().commit(messageId, octets, this, services.executor());
     }
 
     @Override

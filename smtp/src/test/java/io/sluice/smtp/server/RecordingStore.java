@@ -46,7 +46,7 @@ final class RecordingStore implements MessageStore {
     }
 
     @Override
-    public void commit(QueueId id, long messageOctets, CommitListener listener, Executor executor) {
+    public void commit(QueueId id, long storedOctets, CommitListener listener, Executor executor) {
         ByteArrayOutputStream out = open.remove(id);
         pendingCommits.add(() -> executor.execute(() -> {
             if (failCommits) {

@@ -1,0 +1,237 @@
+package io.sluice.smtp.server;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import io.sluice.reactor.Acceptor;
+import io.sluice.reactor.EventLoop;
+import io.sluice.reactor.EventLoopGroup;
+import io.sluice.reactor.LoopConfig;
+import io.sluice.reactor.NanoClock;
+import io.sluice.smtp.config.ConfigKeys;
+import io.sluice.smtp.config.ListenAddress;
+import io.sluice.smtp.config.ListenerMode;
+import io.sluice.smtp.config.LoopAssignment;
+import io.sluice.smtp.config.NetworkSet;
+import io.sluice.smtp.config.SluiceConfig;
+import io.sluice.smtp.config.SniCertificate;
+import io.sluice.smtp.config.TlsLevel;
+import io.sluice.smtp.config.TlsProviderName;
+import io.sluice.smtp.protocol.BareNewline;
+import io.sluice.smtp.spool.Spool;
+import io.sluice.smtp.spool.SpoolOptions;
+import io.sluice.tls.CertificateSource;
+import io.sluice.tls.SelfSignedCertificate;
+import io.sluice.tls.TlsContext;
+import io.sluice.tls.TlsProvider;
+
+/**
+ * A running SMTP server: event loops, the acceptor with its listeners, and the store behind the
+ * sessions (the durable spool for {@code serve}, nothing for {@code sink}). Built from a
+ * {@link SluiceConfig}; {@link #close()} stops it. Start and close from one thread.
+ */
+public final class SmtpServer implements AutoCloseable {
+
+    /** What happens to accepted messages. */
+    public enum Mode {
+        /** Spooled durably before the 250. */
+        SERVE,
+        /** Counted and dropped: the measuring partner for load tests. */
+        SINK
+    }
+
+    private final EventLoopGroup group;
+    private final Acceptor acceptor;
+    private final Spool spool;
+    private final TlsContext tls;
+    private final SessionStats stats = new SessionStats();
+    private final List<InetSocketAddress> bound = new ArrayList<>();
+    private final Map<ListenerMode, InetSocketAddress> boundByMode = new LinkedHashMap<>();
+
+    private SmtpServer(SluiceConfig config, Mode mode, EventLog log) throws IOException {
+        String hostname = config.get(ConfigKeys.HOSTNAME);
+        int threads = config.get(ConfigKeys.REACTOR_THREADS);
+        group = new EventLoopGroup(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(),
+                config.get(ConfigKeys.REACTOR_PIN), assignment(config), LoopConfig.defaults(), NanoClock.SYSTEM);
+        Spool openedSpool = null;
+        Acceptor openedAcceptor = null;
+        try {
+            openedSpool = mode == Mode.SERVE ? Spool.open(config.get(ConfigKeys.SPOOL_DIR), spoolOptions(config)) : null;
+            tls = tlsContext(config, hostname);
+            List<EventLoop> loops = group.loops();
+            SessionServices[] services = new SessionServices[loops.size()];
+            for (EventLoop loop : loops) {
+                MessageStore store = openedSpool != null ? new SpoolStore(openedSpool.appender(loop.index()), log)
+                        : new DiscardStore(loop.index());
+                services[loop.index()] = new SessionServices(loop::nanoTime, loop, store);
+            }
+            group.start();
+            openedAcceptor = new Acceptor(group);
+            bindListeners(config, openedAcceptor, services, log, hostname);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(openedAcceptor, openedSpool);
+            group.close();
+            throw e;
+        }
+        spool = openedSpool;
+        acceptor = openedAcceptor;
+        log.log(EventLog.Level.INFO, "started", "mode", mode.name().toLowerCase(), "hostname", hostname,
+                "loops", group.loops().size(), "listen", bound, "tls", tls == null ? "off" : tls.provider().name(),
+                "spool", spool == null ? "none" : spool.directory());
+    }
+
+    /** Starts a server; throws with a one-line reason when a listener, the spool or TLS cannot be set up. */
+    public static SmtpServer start(SluiceConfig config, Mode mode, EventLog log) throws IOException {
+        return new SmtpServer(config, mode, log);
+    }
+
+    private void bindListeners(SluiceConfig config, Acceptor acceptor, SessionServices[] services, EventLog log,
+            String hostname) throws IOException {
+        ConnectionLimiter limiter = new ConnectionLimiter(unlimitedIfZero(config.get(ConfigKeys.LIMITS_CONNECTIONS)),
+                unlimitedIfZero(config.get(ConfigKeys.LIMITS_CONNECTIONS_PER_IP)));
+        TlsUpgrade upgrade = tls == null ? null : new TlsServerUpgrade(tls);
+        SessionSettings base = settings(config, hostname);
+        for (ListenAddress listen : config.get(ConfigKeys.LISTEN)) {
+            boolean implicit = listen.mode() == ListenerMode.SMTPS;
+            if (implicit && upgrade == null) {
+                throw new IOException("listen=" + listen + ": smtps needs TLS, but tls.level=none");
+            }
+            boolean required = listen.mode() == ListenerMode.SUBMISSION || config.get(ConfigKeys.TLS_LEVEL) == TlsLevel.ENCRYPT;
+            SessionSettings settings = base.withTlsRequired(required && upgrade != null);
+            ListenerContext context = new ListenerContext(settings, upgrade, implicit, limiter, log, stats);
+            InetSocketAddress address = acceptor.bind(listen.address(),
+                    (remote, local, tag) -> new SmtpSession((ListenerContext) tag, c -> services[c.loop().index()]),
+                    context);
+            bound.add(address);
+            boundByMode.putIfAbsent(listen.mode(), address);
+        }
+    }
+
+    static SessionSettings settings(SluiceConfig config, String hostname) {
+        NetworkSet relay = config.get(ConfigKeys.RELAY_NETWORKS);
+        return new SessionSettings(hostname,
+                config.get(ConfigKeys.SMTP_GREETING_BANNER),
+                config.get(ConfigKeys.SMTP_MAX_MESSAGE_SIZE),
+                config.get(ConfigKeys.SMTP_MAX_RECIPIENTS),
+                config.get(ConfigKeys.SMTP_MAX_ERRORS),
+                config.get(ConfigKeys.SMTP_MAX_LINE_LENGTH),
+                config.get(ConfigKeys.SMTP_MAX_TEXT_LINE_LENGTH),
+                config.get(ConfigKeys.SMTP_COMMAND_TIMEOUT).toNanos(),
+                config.get(ConfigKeys.SMTP_DATA_TIMEOUT).toNanos(),
+                config.get(ConfigKeys.TLS_HANDSHAKE_TIMEOUT).toNanos(),
+                config.get(ConfigKeys.SMTP_GREET_PAUSE).toNanos(),
+                config.get(ConfigKeys.SMTP_BARE_NEWLINE).name().equals("REJECT") ? BareNewline.REJECT : BareNewline.NORMALIZE,
+                new HashSet<>(config.get(ConfigKeys.DOMAINS)),
+                relay::contains,
+                false);
+    }
+
+    private static SpoolOptions spoolOptions(SluiceConfig config) {
+        SpoolOptions d = SpoolOptions.defaults();
+        return new SpoolOptions(d.segmentMaxBytes(), config.get(ConfigKeys.SPOOL_COMMIT_WINDOW).toNanos(),
+                config.get(ConfigKeys.SPOOL_COMMIT_MAX_BATCH), d.writerQueueCapacity(), d.maxRecordPayloadBytes());
+    }
+
+    private static EventLoopGroup.Assignment assignment(SluiceConfig config) {
+        return config.get(ConfigKeys.REACTOR_ASSIGN) == LoopAssignment.LEAST_LOADED
+                ? EventLoopGroup.Assignment.LEAST_LOADED : EventLoopGroup.Assignment.ROUND_ROBIN;
+    }
+
+    private static int unlimitedIfZero(int limit) {
+        return limit == 0 ? Integer.MAX_VALUE : limit;
+    }
+
+    /**
+     * The server's TLS context, or {@code null} with {@code tls.level = none}. Without a configured
+     * certificate, a self-signed one for our hostname is made once and kept beside the spool.
+     */
+    static TlsContext tlsContext(SluiceConfig config, String hostname) throws IOException {
+        if (config.get(ConfigKeys.TLS_LEVEL) == TlsLevel.NONE) {
+            return null;
+        }
+        try {
+            TlsContext.Builder builder = TlsContext.forServer()
+                    .provider(TlsProvider.select(config.get(ConfigKeys.TLS_PROVIDER) == TlsProviderName.JDK ? "jdk" : "auto"))
+                    .protocols(config.get(ConfigKeys.TLS_PROTOCOLS).toArray(new String[0]))
+                    .certificate(certificate(config, hostname));
+            for (SniCertificate sni : config.sniCertificates().values()) {
+                builder.sniCertificate(sni.serverName(), CertificateSource.pem(sni.cert(), sni.key()));
+            }
+            return builder.build();
+        } catch (GeneralSecurityException e) {
+            throw new IOException("tls: " + e.getMessage(), e);
+        }
+    }
+
+    private static CertificateSource certificate(SluiceConfig config, String hostname)
+            throws IOException, GeneralSecurityException {
+        Optional<Path> keystore = config.get(ConfigKeys.TLS_KEYSTORE);
+        if (keystore.isPresent()) {
+            return CertificateSource.pkcs12(keystore.get(), config.get(ConfigKeys.TLS_KEYSTORE_PASSWORD).toCharArray());
+        }
+        Optional<Path> cert = config.get(ConfigKeys.TLS_CERT);
+        if (cert.isPresent()) {
+            return CertificateSource.pem(cert.get(), config.get(ConfigKeys.TLS_KEY).orElseThrow());
+        }
+        Path spoolDir = config.get(ConfigKeys.SPOOL_DIR).toAbsolutePath().normalize();
+        Path parent = spoolDir.getParent() != null ? spoolDir.getParent() : spoolDir;
+        return SelfSignedCertificate.loadOrCreate(parent.resolve("tls"), hostname);
+    }
+
+    /** Every bound listener address, in configuration order (real ports when 0 was asked for). */
+    public List<InetSocketAddress> boundAddresses() {
+        return List.copyOf(bound);
+    }
+
+    /** The first bound address of a listener mode, or {@code null}. */
+    public InetSocketAddress boundAddress(ListenerMode mode) {
+        return boundByMode.get(mode);
+    }
+
+    public SessionStats stats() {
+        return stats;
+    }
+
+    /** The spool in {@code serve} mode, {@code null} for the sink. */
+    public Spool spool() {
+        return spool;
+    }
+
+    /** The TLS context, or {@code null} when TLS is off. */
+    public TlsContext tls() {
+        return tls;
+    }
+
+    public EventLoopGroup loops() {
+        return group;
+    }
+
+    /** Stops accepting, closes every connection and loop, then closes the spool (pending commits answered). */
+    @Override
+    public void close() {
+        acceptor.close();
+        group.close();
+        closeQuietly(null, spool);
+    }
+
+    private static void closeQuietly(Acceptor acceptor, Spool spool) {
+        if (acceptor != null) {
+            acceptor.close();
+        }
+        if (spool != null) {
+            try {
+                spool.close();
+            } catch (IOException e) {
+                System.err.println("sluice: closing the spool: " + e);
+            }
+        }
+    }
+}
