@@ -406,6 +406,7 @@ final class NioConnection extends LoopTimer implements Connection, LayerContext 
             } finally {
                 callbackDepth--;
             }
+            flush();
         }
         if (redeliverPending && canRead()) {
             redeliverPending = false;
@@ -772,6 +773,9 @@ final class NioConnection extends LoopTimer implements Connection, LayerContext 
             writable = true;
             waterBlocked = false;
             notifyWritable = true;
+            // A handler that stopped consuming while unwritable may have whole commands left
+            // over that no new read will bring back: present them again.
+            redeliverPending |= hasBufferedInput();
             scheduleDeferred();
         }
         if (state == CLOSING && pending == 0) {

@@ -335,4 +335,35 @@ class EventLoopTest {
         assertEquals(2, stats.cycles());
         assertEquals(1, stats.tasksRun());
     }
+
+    @Test
+    void aHandlerThatStopsWhileUnwritableGetsItsLeftoverAgainWhenWritable() throws IOException {
+        LoopConfig config = LoopConfig.defaults().withWaterMarks(2048, 1024);
+        driver.close();
+        driver = new LoopDriver(config, clock);
+        byte[] big = new byte[1500];
+        java.util.Arrays.fill(big, (byte) 'z');
+        LineHandler handler = new LineHandler() {
+            @Override
+            public void onRead(Connection c, ByteBuffer in) {
+                if (c.isWritable()) {
+                    paused = false;
+                    super.onRead(c, in); // well-behaved: consume only while writable
+                }
+            }
+
+            @Override
+            void onLine(Connection c, String line, ByteBuffer in) {
+                c.write(big, 0, big.length);
+                paused = !c.isWritable();
+            }
+        };
+        try (Socket client = driver.connect(handler)) {
+            client.getOutputStream().write("A\r\nB\r\nC\r\n".getBytes(US_ASCII));
+            driver.until(() -> handler.lines.size() == 3 && handler.connection.pendingWriteBytes() == 0);
+            assertEquals(List.of("A", "B", "C"), handler.lines);
+            assertTrue(handler.writableEvents >= 1);
+            assertEquals(3 * big.length, LoopDriver.readFully(client, 3 * big.length).length);
+        }
+    }
 }

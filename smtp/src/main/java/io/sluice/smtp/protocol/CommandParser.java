@@ -56,7 +56,7 @@ public final class CommandParser {
     private final int maxLineOctets;
     private final byte[] line;
     private final PathParser paths = new PathParser();
-    private final RecentValue<String> recentHelo = new RecentValue<>(DEFAULT_MAX_LINE_OCTETS);
+    private final RecentValue<String> recentHelo = new RecentValue<>(1, DEFAULT_MAX_LINE_OCTETS);
     private boolean discarding;
     private boolean discardedCr;
 

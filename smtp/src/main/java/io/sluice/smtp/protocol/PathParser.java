@@ -11,9 +11,11 @@ import java.nio.charset.StandardCharsets;
 final class PathParser {
     /** RFC 5321 4.5.3.1.3: reverse- or forward-path including the angle brackets and source route. */
     static final int MAX_PATH_OCTETS = 256;
+    /** Forward paths remembered: a transaction's recipient list often repeats on one connection. */
+    static final int RECENT_PATHS = 4;
 
-    private final RecentValue<MailPath> recentReverse = new RecentValue<>(MAX_PATH_OCTETS);
-    private final RecentValue<MailPath> recentForward = new RecentValue<>(MAX_PATH_OCTETS);
+    private final RecentValue<MailPath> recentReverse = new RecentValue<>(1, MAX_PATH_OCTETS);
+    private final RecentValue<MailPath> recentForward = new RecentValue<>(RECENT_PATHS, MAX_PATH_OCTETS);
     private MailPath path;
 
     /** @return the path of the last successful {@link #parse} */

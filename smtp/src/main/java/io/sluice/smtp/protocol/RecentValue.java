@@ -3,29 +3,43 @@ package io.sluice.smtp.protocol;
 import java.util.Arrays;
 
 /**
- * Remembers the value last built from a byte range so the same range seen again (the same MAIL
- * FROM on every transaction of a bulk sender's connection, the same EHLO name) reuses the immutable
- * value instead of allocating a new one. One entry; owned by one parser, so one thread.
+ * Remembers the values last built from byte ranges so a range seen again (the same MAIL FROM on
+ * every transaction of a bulk sender's connection, the same recipient list, the same EHLO name)
+ * reuses the immutable value instead of allocating a new one. A few entries replaced round-robin;
+ * owned by one parser, so one thread. Its arrays are allocated once, with the parser.
  */
 final class RecentValue<T> {
-    private final byte[] raw;
-    private int length = -1;
-    private T value;
+    private final byte[][] raw;
+    private final int[] lengths;
+    private final Object[] values;
+    private int next;
 
-    RecentValue(int capacityOctets) {
-        raw = new byte[capacityOctets];
+    RecentValue(int entries, int capacityOctets) {
+        raw = new byte[entries][capacityOctets];
+        lengths = new int[entries];
+        values = new Object[entries];
+        Arrays.fill(lengths, -1);
     }
 
     /** @return the value remembered for exactly these octets, or null */
+    @SuppressWarnings("unchecked") // values[i] is only ever set from a T in remember()
     T lookup(byte[] b, int from, int to) {
-        return to - from == length && Arrays.equals(raw, 0, length, b, from, to) ? value : null;
+        int length = to - from;
+        for (int i = 0; i < lengths.length; i++) {
+            if (lengths[i] == length && Arrays.equals(raw[i], 0, length, b, from, to)) {
+                return (T) values[i];
+            }
+        }
+        return null;
     }
 
-    void remember(byte[] b, int from, int to, T newValue) {
-        if (to - from <= raw.length) {
-            System.arraycopy(b, from, raw, 0, to - from);
-            length = to - from;
-            value = newValue;
+    void remember(byte[] b, int from, int to, T value) {
+        int length = to - from;
+        if (length <= raw[next].length) {
+            System.arraycopy(b, from, raw[next], 0, length);
+            lengths[next] = length;
+            values[next] = value;
+            next = (next + 1) % lengths.length;
         }
     }
 }
