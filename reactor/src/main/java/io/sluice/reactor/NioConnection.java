@@ -272,6 +272,10 @@ final class NioConnection extends LoopTimer implements Connection, LayerContext 
         state = CLOSING;
         updateInterest();
         if (layer != null) {
+            // The last replies (a 221, say) must be sealed before close_notify ends the stream.
+            if (!appOut.isEmpty() && !encodeQueued()) {
+                return;
+            }
             IOException failure = null;
             callbackDepth++;
             try {
