@@ -1,0 +1,32 @@
+package io.sluice.smtp.spool;
+
+import java.io.IOException;
+import java.util.concurrent.Executor;
+
+/**
+ * One message handed from an appender to the writer, and then (as a Runnable) to the caller's
+ * executor with its outcome. The single allocation per commit besides the index entry: it
+ * carries the message across two thread hand-offs without a lambda per callback.
+ */
+final class CommitRequest implements Runnable {
+    final StoredMessage message;
+    final CommitListener listener;
+    final Executor executor;
+    /** Written by the writer before {@link Executor#execute}, which publishes it. */
+    IOException failure;
+
+    CommitRequest(StoredMessage message, CommitListener listener, Executor executor) {
+        this.message = message;
+        this.listener = listener;
+        this.executor = executor;
+    }
+
+    @Override
+    public void run() {
+        if (failure == null) {
+            listener.committed(message.id);
+        } else {
+            listener.failed(message.id, failure);
+        }
+    }
+}

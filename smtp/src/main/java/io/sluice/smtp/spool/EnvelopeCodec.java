@@ -1,0 +1,110 @@
+package io.sluice.smtp.spool;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Binary form of an {@link Envelope} (the BEGIN record's payload): version byte, arrival millis,
+ * body type code, flags, then sender, client address, HELO name, protocol as (u16 length, UTF-8),
+ * then a u32 recipient count and each recipient the same way. Stateless; any thread.
+ */
+final class EnvelopeCodec {
+    static final int VERSION = 1;
+    static final int MAX_STRING_OCTETS = 0xFFFF;
+    static final int MAX_RECIPIENTS = 100_000;
+    private static final int FLAG_SMTPUTF8 = 1;
+
+    private EnvelopeCodec() {
+    }
+
+    /** Encodes; allocates (once per message, off the per-byte path). */
+    static byte[] encode(Envelope e) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(128 + 64 * e.recipients().size());
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeByte(VERSION);
+            out.writeLong(e.arrivalMillis());
+            out.writeByte(e.bodyType().code());
+            out.writeByte(e.smtpUtf8() ? FLAG_SMTPUTF8 : 0);
+            writeString(out, e.sender());
+            writeString(out, e.clientAddress());
+            writeString(out, e.heloName());
+            writeString(out, e.protocol());
+            if (e.recipients().size() > MAX_RECIPIENTS) {
+                throw new IllegalArgumentException(
+                        "recipients=" + e.recipients().size() + " > MAX_RECIPIENTS=" + MAX_RECIPIENTS);
+            }
+            out.writeInt(e.recipients().size());
+            for (String rcpt : e.recipients()) {
+                writeString(out, rcpt);
+            }
+        } catch (IOException impossible) {
+            throw new UncheckedIOException(impossible);
+        }
+        return bytes.toByteArray();
+    }
+
+    private static void writeString(DataOutputStream out, String s) throws IOException {
+        byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+        if (utf8.length > MAX_STRING_OCTETS) {
+            throw new IllegalArgumentException(
+                    "envelope string octets=" + utf8.length + " > MAX_STRING_OCTETS=" + MAX_STRING_OCTETS);
+        }
+        out.writeShort(utf8.length);
+        out.write(utf8);
+    }
+
+    /** Decodes the buffer's remaining bytes; IOException if they are not a valid envelope. */
+    static Envelope decode(ByteBuffer in) throws IOException {
+        try {
+            int version = in.get() & 0xFF;
+            if (version != VERSION) {
+                throw new IOException("envelope version=" + version + " != supported " + VERSION);
+            }
+            long arrival = in.getLong();
+            BodyType bodyType = BodyType.ofCode(in.get() & 0xFF);
+            boolean smtpUtf8 = (in.get() & FLAG_SMTPUTF8) != 0;
+            String sender = readString(in);
+            String client = readString(in);
+            String helo = readString(in);
+            String protocol = readString(in);
+            int count = in.getInt();
+            if (count < 1 || count > MAX_RECIPIENTS) {
+                throw new IOException("envelope recipients=" + count + " outside 1.." + MAX_RECIPIENTS);
+            }
+            List<String> rcpts = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                rcpts.add(readString(in));
+            }
+            if (in.hasRemaining()) {
+                throw new IOException("envelope trailing octets=" + in.remaining());
+            }
+            return new Envelope(sender, rcpts, client, helo, protocol, arrival, bodyType, smtpUtf8);
+        } catch (BufferUnderflowException | IllegalArgumentException e) {
+            throw new IOException("malformed envelope", e);
+        }
+    }
+
+    private static String readString(ByteBuffer in) {
+        int len = in.getShort() & 0xFFFF;
+        if (len > in.remaining()) {
+            throw new BufferUnderflowException();
+        }
+        String s;
+        if (in.hasArray()) {
+            s = new String(in.array(), in.arrayOffset() + in.position(), len, StandardCharsets.UTF_8);
+        } else {
+            byte[] tmp = new byte[len];
+            in.get(in.position(), tmp);
+            s = new String(tmp, StandardCharsets.UTF_8);
+        }
+        in.position(in.position() + len);
+        return s;
+    }
+}

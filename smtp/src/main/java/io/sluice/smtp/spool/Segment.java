@@ -1,0 +1,116 @@
+package io.sluice.smtp.spool;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One segment file {@code <loop>-<seq>.seg}. The appender of its loop writes {@link #writeChannel}
+ * (only while the segment is its active one); the writer thread forces it and reads
+ * {@link #failure}; any thread may read content through {@link #readChannel()}.
+ *
+ * <p>{@link #refs} counts the active appender (one) plus every pending or queued message with a
+ * record in this file; at zero a read-write spool deletes the file.
+ */
+final class Segment {
+    final int loopIndex;
+    final long seq;
+    final Path path;
+    /** Appender's channel; null for a segment found by recovery (never written again). */
+    final FileChannel writeChannel;
+    final AtomicInteger refs = new AtomicInteger();
+    /** Sticky: set when a write could not be undone or an fsync failed; commits touching it fail. */
+    volatile IOException failure;
+    /** Writer-confined: whether the directory entry is known durable. */
+    boolean dirSynced;
+    /** Writer-confined: batch number that last scheduled a force, to force once per batch. */
+    long forceBatch;
+
+    private FileChannel readChannel;
+    private boolean deleted;
+
+    Segment(int loopIndex, long seq, Path path, FileChannel writeChannel) {
+        this.loopIndex = loopIndex;
+        this.seq = seq;
+        this.path = path;
+        this.writeChannel = writeChannel;
+    }
+
+    static String fileName(int loopIndex, long seq) {
+        return String.format(Locale.ROOT, "%02d-%012d.seg", loopIndex, seq);
+    }
+
+    /** Parses {@code <loop>-<seq>.seg} into {loop, seq}, or null for any other name. */
+    static long[] parseName(String name) {
+        if (!name.endsWith(".seg")) {
+            return null;
+        }
+        int dash = name.indexOf('-');
+        if (dash <= 0) {
+            return null;
+        }
+        try {
+            long loop = Long.parseLong(name.substring(0, dash));
+            long seq = Long.parseLong(name.substring(dash + 1, name.length() - 4));
+            if (loop < 0 || loop >= QueueId.MAX_LOOPS || seq < 0) {
+                return null;
+            }
+            return new long[] {loop, seq};
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** The channel to force: the write channel while one exists, else the read channel. */
+    FileChannel forceChannel() throws IOException {
+        return writeChannel != null ? writeChannel : readChannel();
+    }
+
+    /** Lazily opened read channel shared by readers (positional reads only). */
+    synchronized FileChannel readChannel() throws IOException {
+        if (deleted) {
+            throw new IOException("segment deleted: " + path);
+        }
+        if (readChannel == null) {
+            readChannel = FileChannel.open(path, StandardOpenOption.READ);
+        }
+        return readChannel;
+    }
+
+    /** Closes both channels and removes the file. */
+    synchronized void delete() throws IOException {
+        deleted = true;
+        close();
+        Files.deleteIfExists(path);
+    }
+
+    synchronized void close() throws IOException {
+        IOException first = null;
+        for (FileChannel ch : new FileChannel[] {readChannel, writeChannel}) {
+            try {
+                if (ch != null) {
+                    ch.close();
+                }
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        readChannel = null;
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return path.getFileName().toString();
+    }
+}

@@ -1,0 +1,355 @@
+package io.sluice.smtp.spool;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * The durable message spool: segment files written by one {@link SpoolAppender} per event loop
+ * and made durable in groups by the spool writer thread, an in-memory index of the queued
+ * messages (envelope and content ranges, never bodies), and a tombstone journal for deletions.
+ *
+ * <p>The server opens it with {@link #open} (exclusive: a lock file keeps a second server out),
+ * which recovers every complete message and discards every incomplete one. The CLI opens it with
+ * {@link #openReadOnly} alongside a running server: it lists, copies and deletes (through the
+ * journal) but never truncates or removes files. {@link #appender} is for setup code; the other
+ * methods are thread-safe; {@link #close} is called once, after the event loops have stopped.
+ * The on-disk format is described in {@code package-info.java}.
+ */
+public final class Spool implements MessageSource, Closeable {
+    private final Path dir;
+    private final Path segmentsDir;
+    private final boolean readOnly;
+    private final SpoolOptions options;
+    private final SegmentChannelFactory channelFactory;
+    private final FileChannel lockChannel;
+    private final DeletionJournal journal;
+    private final ConcurrentSkipListMap<QueueId, StoredMessage> index;
+    private final Set<Segment> openSegments = ConcurrentHashMap.newKeySet();
+    private final SpoolAppender[] appenders = new SpoolAppender[QueueId.MAX_LOOPS];
+    private final long[] maxSeqPerLoop;
+    private final long newestIdValue;
+    private final SpoolWriter writer;
+    private final AtomicLong segmentDeleteErrors = new AtomicLong();
+    private volatile Consumer<QueuedMessage> durableConsumer;
+    private volatile boolean closed;
+
+    private Spool(Path dir, boolean readOnly, SpoolOptions options, SegmentChannelFactory channelFactory,
+                  FileChannel lockChannel, DeletionJournal journal, SpoolRecovery recovery) {
+        this.dir = dir;
+        this.segmentsDir = dir.resolve("segments");
+        this.readOnly = readOnly;
+        this.options = options;
+        this.channelFactory = channelFactory;
+        this.lockChannel = lockChannel;
+        this.journal = journal;
+        this.index = recovery.index;
+        this.openSegments.addAll(recovery.liveSegments);
+        this.maxSeqPerLoop = recovery.maxSeqPerLoop;
+        this.newestIdValue = recovery.newestIdValue;
+        this.writer = readOnly ? null : new SpoolWriter(this, segmentsDir, options);
+    }
+
+    /**
+     * Opens the spool for the server: creates the directories, takes {@code lock}, recovers,
+     * compacts the tombstone journal and starts the writer thread.
+     *
+     * @throws IOException if another process (or another Spool in this JVM) holds the lock
+     */
+    public static Spool open(Path dir, SpoolOptions options) throws IOException {
+        return open(dir, options, SegmentChannelFactory.DEFAULT);
+    }
+
+    static Spool open(Path dir, SpoolOptions options, SegmentChannelFactory channelFactory) throws IOException {
+        Files.createDirectories(dir.resolve("segments"));
+        FileChannel lockChannel = lock(dir);
+        try {
+            DeletionJournal journal = new DeletionJournal(dir, false);
+            Set<Long> tombstones = new HashSet<>(journal.readNew());
+            SpoolRecovery recovery = new SpoolRecovery(tombstones, false);
+            recovery.run(dir.resolve("segments"));
+            Spool spool = new Spool(dir, false, options, channelFactory, lockChannel, journal, recovery);
+            for (long late : journal.compact(recovery.tombstonesToKeep)) {
+                spool.forget(QueueId.of(late));
+            }
+            spool.writer.start();
+            return spool;
+        } catch (IOException | RuntimeException e) {
+            lockChannel.close();
+            throw e;
+        }
+    }
+
+    /** Opens the spool for inspection next to a running server: no lock, no repair, no writer. */
+    public static Spool openReadOnly(Path dir) throws IOException {
+        if (!Files.isDirectory(dir.resolve("segments"))) {
+            throw new IOException("not a spool directory (no segments/): " + dir);
+        }
+        DeletionJournal journal = new DeletionJournal(dir, true);
+        SpoolRecovery recovery = new SpoolRecovery(new HashSet<>(journal.readNew()), true);
+        recovery.run(dir.resolve("segments"));
+        return new Spool(dir, true, SpoolOptions.defaults(), SegmentChannelFactory.DEFAULT, null, journal, recovery);
+    }
+
+    private static FileChannel lock(Path dir) throws IOException {
+        Path lockFile = dir.resolve("lock");
+        FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            String holder = readHolder(ch);
+            ch.close();
+            throw new IOException("spool " + dir + " is locked by another server (" + holder
+                    + ", lock file " + lockFile + "); use a different spool.dir or stop that server");
+        }
+        ch.truncate(0);
+        ch.write(ByteBuffer.wrap(("pid " + ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+        return ch;
+    }
+
+    private static String readHolder(FileChannel ch) {
+        try {
+            ByteBuffer b = ByteBuffer.allocate(64);
+            ch.read(b, 0);
+            return new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII).trim();
+        } catch (IOException e) {
+            return "holder unknown";
+        }
+    }
+
+    /**
+     * The appender of event loop {@code loopIndex} (created on first call); thereafter it may be
+     * used only by that loop's thread. Read-write spools only.
+     */
+    public synchronized SpoolAppender appender(int loopIndex) {
+        if (readOnly) {
+            throw new IllegalStateException("read-only spool has no appenders: " + dir);
+        }
+        if (loopIndex < 0 || loopIndex >= QueueId.MAX_LOOPS) {
+            throw new IllegalArgumentException("loopIndex=" + loopIndex + " outside 0.." + (QueueId.MAX_LOOPS - 1));
+        }
+        if (appenders[loopIndex] == null) {
+            appenders[loopIndex] = new SpoolAppender(this, loopIndex, maxSeqPerLoop[loopIndex] + 1,
+                    newestIdValue, options);
+        }
+        return appenders[loopIndex];
+    }
+
+    @Override
+    public List<QueuedMessage> list() {
+        applyExternalDeletions();
+        List<QueuedMessage> out = new ArrayList<>(index.size());
+        for (StoredMessage m : index.values()) {
+            out.add(m.view);
+        }
+        return out;
+    }
+
+    /** The message if it is queued. */
+    public Optional<QueuedMessage> find(QueueId id) {
+        StoredMessage m = index.get(id);
+        return m == null ? Optional.empty() : Optional.of(m.view);
+    }
+
+    /**
+     * Writes the stored content (exactly the bytes appended) to a blocking channel, with
+     * {@code transferTo} (zero-copy where the OS can).
+     */
+    @Override
+    public void copyContent(QueueId id, WritableByteChannel out) throws IOException {
+        StoredMessage m = index.get(id);
+        if (m == null) {
+            throw new IOException("no queued message " + id + " in " + dir);
+        }
+        for (int i = 0; i < m.rangeOffsets.length; i++) {
+            FileChannel ch = m.rangeSegments[i].readChannel();
+            long position = m.rangeOffsets[i];
+            long left = m.rangeLengths[i];
+            while (left > 0) {
+                long n = ch.transferTo(position, left, out);
+                if (n <= 0) {
+                    throw new IOException("segment " + m.rangeSegments[i] + " shorter than message " + id
+                            + " needs: offset=" + position);
+                }
+                position += n;
+                left -= n;
+            }
+        }
+    }
+
+    /** Operator deletion: durably tombstones the message (works from a read-only spool too). */
+    public boolean delete(QueueId id) throws IOException {
+        return tombstone(id, DeletionJournal.REASON_DELETED);
+    }
+
+    /** Delivery done: durably forgets the message, like {@link #delete}. */
+    @Override
+    public boolean remove(QueueId id) throws IOException {
+        return tombstone(id, DeletionJournal.REASON_DELIVERED);
+    }
+
+    private boolean tombstone(QueueId id, int reason) throws IOException {
+        if (!index.containsKey(id)) {
+            return false;
+        }
+        journal.append(id, reason);
+        forget(id);
+        return true;
+    }
+
+    private void forget(QueueId id) {
+        StoredMessage m = index.remove(id);
+        if (m != null) {
+            releaseRefs(m);
+        }
+    }
+
+    /** A read-write spool picks up tombstones written by CLI processes. */
+    private void applyExternalDeletions() {
+        if (readOnly || closed) {
+            return;
+        }
+        try {
+            for (long id : journal.readNew()) {
+                forget(QueueId.of(id));
+            }
+        } catch (IOException e) {
+            // The journal is re-read on the next call; a listing must not fail for it.
+        }
+    }
+
+    @Override
+    public void onDurable(Consumer<QueuedMessage> consumer) {
+        this.durableConsumer = consumer;
+    }
+
+    /** Group-commit counters (all zero for a read-only spool). */
+    public SpoolStats stats() {
+        return writer == null ? new SpoolStats(0, 0, 0, 0, 0, 0, 0, 0) : writer.stats();
+    }
+
+    /** Segment files that could not be deleted when they became empty (left for the next start). */
+    public long segmentDeleteErrors() {
+        return segmentDeleteErrors.get();
+    }
+
+    /** Whether this instance was opened with {@link #openReadOnly}. */
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    /** The spool directory. */
+    public Path directory() {
+        return dir;
+    }
+
+    /**
+     * Answers every commit already handed to the writer, then closes every file and releases the
+     * lock. Appenders must not be used any more.
+     */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (writer != null) {
+            try {
+                writer.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        IOException failure = null;
+        for (Segment s : openSegments) {
+            try {
+                if (s.writeChannel != null && s.writeChannel.isOpen()) {
+                    s.writeChannel.force(false);
+                }
+                s.close();
+            } catch (IOException e) {
+                failure = failure == null ? e : failure;
+            }
+        }
+        journal.close();
+        if (lockChannel != null) {
+            lockChannel.close(); // releases the lock
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    // ---- package-private plumbing for appenders, the writer and recovery ----
+
+    Path segmentsDir() {
+        return segmentsDir;
+    }
+
+    SegmentChannelFactory channelFactory() {
+        return channelFactory;
+    }
+
+    String submit(CommitRequest request) {
+        return writer.submit(request);
+    }
+
+    void registerSegment(Segment s) {
+        openSegments.add(s);
+    }
+
+    /** Writer thread, after the fsync: the message becomes visible and deliverable. */
+    void publish(StoredMessage m) {
+        index.put(m.id, m);
+        Consumer<QueuedMessage> consumer = durableConsumer;
+        if (consumer != null) {
+            consumer.accept(m.view);
+        }
+    }
+
+    void releaseRefs(StoredMessage m) {
+        for (Segment s : m.segments) {
+            release(s);
+        }
+    }
+
+    /** Drops one ref; the last one deletes the file (read-write spools only). */
+    void release(Segment s) {
+        if (s.refs.decrementAndGet() == 0 && !readOnly) {
+            openSegments.remove(s);
+            try {
+                s.delete();
+            } catch (IOException e) {
+                segmentDeleteErrors.incrementAndGet();
+            }
+        }
+    }
+
+    static void fsyncDirectory(Path directory) throws IOException {
+        try (FileChannel ch = FileChannel.open(directory, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+}

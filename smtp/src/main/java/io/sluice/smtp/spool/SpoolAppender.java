@@ -1,0 +1,276 @@
+package io.sluice.smtp.spool;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.zip.CRC32C;
+
+/**
+ * Appends the messages of one event loop to that loop's segment files. Confined to one thread
+ * (the loop's), so it takes no locks: every method must be called from that thread, and several
+ * sessions of the loop may interleave their messages. Writes go straight to the file (page
+ * cache); durability comes from {@link #commit}, whose listener is answered after the spool
+ * writer's group fsync.
+ *
+ * <p>Any {@link IOException} (e.g. ENOSPC) propagates; the message it concerned is then forgotten
+ * (as if aborted) and the session should answer {@code 452 4.3.1}. A failed write never leaves a
+ * half record in the middle of a segment: it is truncated away, or, if that fails too, the
+ * segment is retired and the torn tail is cut at the next start.
+ */
+public final class SpoolAppender {
+    private final Spool spool;
+    private final int loopIndex;
+    private final QueueIdGenerator ids;
+    private final int maxRecordPayloadBytes;
+    private final long segmentMaxBytes;
+    private final HashMap<QueueId, MessageBuilder> pending = new HashMap<>();
+    private final ByteBuffer header = ByteBuffer.allocateDirect(SpoolRecord.HEADER_BYTES);
+    private final ByteBuffer commitPayload = ByteBuffer.allocateDirect(SpoolRecord.COMMIT_PAYLOAD_BYTES);
+    private final ByteBuffer[] gather = new ByteBuffer[2];
+    private final CRC32C crc = new CRC32C();
+    private Segment current;
+    private long writeOffset;
+    private long nextSeq;
+    private Thread owner;
+
+    SpoolAppender(Spool spool, int loopIndex, long firstSeq, long newestIdValue, SpoolOptions options) {
+        this.spool = spool;
+        this.loopIndex = loopIndex;
+        this.nextSeq = firstSeq;
+        this.ids = new QueueIdGenerator(loopIndex, newestIdValue, System::currentTimeMillis);
+        this.maxRecordPayloadBytes = options.maxRecordPayloadBytes();
+        this.segmentMaxBytes = options.segmentMaxBytes();
+    }
+
+    /** The event-loop index this appender writes for. */
+    public int loopIndex() {
+        return loopIndex;
+    }
+
+    /** Messages begun and neither committed nor aborted. */
+    public int pendingMessages() {
+        return pending.size();
+    }
+
+    /** Starts a message: writes its BEGIN record (the envelope) and mints its id. */
+    public QueueId begin(Envelope envelope) throws IOException {
+        assert confined();
+        // Allocates the envelope bytes and the builder: once per message, not per chunk.
+        byte[] encoded = EnvelopeCodec.encode(envelope);
+        if (encoded.length > SpoolRecord.MAX_BEGIN_PAYLOAD_BYTES) {
+            throw new IllegalArgumentException("envelope octets=" + encoded.length
+                    + " > MAX_BEGIN_PAYLOAD_BYTES=" + SpoolRecord.MAX_BEGIN_PAYLOAD_BYTES);
+        }
+        QueueId id = ids.next();
+        MessageBuilder message = new MessageBuilder(id, envelope);
+        try {
+            writeRecord(SpoolRecord.BEGIN, id, ByteBuffer.wrap(encoded), encoded.length, message);
+        } catch (IOException e) {
+            message.releaseRefs(spool);
+            throw e;
+        }
+        pending.put(id, message);
+        return id;
+    }
+
+    /**
+     * Appends the buffer's remaining bytes to the message's content as one or more DATA records
+     * (a gathering write of a small header and the buffer itself: no copy of a direct buffer).
+     * On return the buffer's position is at its limit.
+     */
+    public void append(QueueId id, ByteBuffer data) throws IOException {
+        assert confined();
+        MessageBuilder message = pendingMessage(id);
+        try {
+            while (data.hasRemaining()) {
+                int length = Math.min(data.remaining(), maxRecordPayloadBytes);
+                long offset = writeRecord(SpoolRecord.DATA, id, data, length, message);
+                message.addRange(current, offset, length);
+            }
+        } catch (IOException e) {
+            forget(message);
+            throw e;
+        }
+    }
+
+    /**
+     * Abandons a message (client gone, RSET, size limit): writes an ABORT record, no fsync. The
+     * message is forgotten even if the write fails; unknown ids are ignored.
+     */
+    public void abort(QueueId id) throws IOException {
+        assert confined();
+        MessageBuilder message = pending.remove(id);
+        if (message == null) {
+            return;
+        }
+        try {
+            writeRecord(SpoolRecord.ABORT, id, null, 0, null);
+        } finally {
+            message.releaseRefs(spool);
+        }
+    }
+
+    /**
+     * Ends a message: writes its COMMIT record and queues it for the writer's next group fsync.
+     * If this returns normally, exactly one of the listener's methods will be called, once, on
+     * {@code executor}; if it throws, the message is forgotten and the listener is never called.
+     *
+     * @param messageOctets the content size, which must equal the bytes appended (a cheap check
+     *                      that the session and the spool agree)
+     */
+    public void commit(QueueId id, long messageOctets, CommitListener listener, Executor executor)
+            throws IOException {
+        assert confined();
+        Objects.requireNonNull(listener, "listener");
+        Objects.requireNonNull(executor, "executor");
+        MessageBuilder message = pendingMessage(id);
+        if (messageOctets != message.octets) {
+            throw new IllegalArgumentException(
+                    "messageOctets=" + messageOctets + " != appended octets=" + message.octets);
+        }
+        commitPayload.clear();
+        commitPayload.putLong(messageOctets).flip();
+        try {
+            writeRecord(SpoolRecord.COMMIT, id, commitPayload, SpoolRecord.COMMIT_PAYLOAD_BYTES, message);
+        } catch (IOException e) {
+            forget(message);
+            throw e;
+        }
+        pending.remove(id);
+        CommitRequest request = new CommitRequest(message.build(), listener, executor);
+        String refused = spool.submit(request);
+        if (refused != null) {
+            IOException e = new IOException(refused);
+            abortAfterCommitRecord(id, e);
+            message.releaseRefs(spool);
+            throw e;
+        }
+    }
+
+    /** An ABORT after a COMMIT cancels it in recovery: the writer never saw this message. */
+    private void abortAfterCommitRecord(QueueId id, IOException reason) {
+        try {
+            writeRecord(SpoolRecord.ABORT, id, null, 0, null);
+        } catch (IOException e) {
+            reason.addSuppressed(e);
+        }
+    }
+
+    private MessageBuilder pendingMessage(QueueId id) {
+        MessageBuilder message = pending.get(id);
+        if (message == null) {
+            throw new IllegalStateException("no pending message " + id + " on loop " + loopIndex);
+        }
+        return message;
+    }
+
+    private void forget(MessageBuilder message) {
+        pending.remove(message.id);
+        message.releaseRefs(spool);
+    }
+
+    /**
+     * Writes one whole record into the current segment and returns its payload's file offset;
+     * advances {@code payload} by {@code length} on success only.
+     */
+    private long writeRecord(byte type, QueueId id, ByteBuffer payload, int length, MessageBuilder message)
+            throws IOException {
+        ensureSegment();
+        Segment segment = current;
+        if (message != null && message.touch(segment)) {
+            segment.refs.incrementAndGet();
+        }
+        SpoolRecord.encodeHeader(header, crc, type, id, payload, length);
+        gather[0] = header;
+        int count = 1;
+        int position = 0;
+        int limit = 0;
+        if (length > 0) {
+            position = payload.position();
+            limit = payload.limit();
+            payload.limit(position + length);
+            gather[1] = payload;
+            count = 2;
+        }
+        long start = writeOffset;
+        try {
+            long remaining = SpoolRecord.HEADER_BYTES + (long) length;
+            while (remaining > 0) {
+                remaining -= segment.writeChannel.write(gather, 0, count);
+            }
+        } catch (IOException e) {
+            undoPartialWrite(segment, start, e);
+            if (length > 0) {
+                payload.limit(limit).position(position);
+            }
+            throw e;
+        } finally {
+            gather[1] = null;
+        }
+        if (length > 0) {
+            payload.limit(limit);
+        }
+        writeOffset = start + SpoolRecord.HEADER_BYTES + length;
+        return start + SpoolRecord.HEADER_BYTES;
+    }
+
+    /** Cuts a half-written record off; if even that fails, retires the segment (sticky failure). */
+    private static void undoPartialWrite(Segment segment, long start, IOException cause) {
+        try {
+            segment.writeChannel.truncate(start);
+            segment.writeChannel.position(start);
+        } catch (IOException e) {
+            cause.addSuppressed(e);
+            segment.failure = cause;
+        }
+    }
+
+    private void ensureSegment() throws IOException {
+        if (current == null || current.failure != null || writeOffset >= segmentMaxBytes) {
+            roll();
+        }
+    }
+
+    /** Starts the next segment; the writer fsyncs the directory before acking any commit in it. */
+    private void roll() throws IOException {
+        long seq = nextSeq++;
+        Path path = spool.segmentsDir().resolve(Segment.fileName(loopIndex, seq));
+        FileChannel channel = spool.channelFactory().create(path);
+        Segment segment = new Segment(loopIndex, seq, path, channel);
+        try {
+            SpoolRecord.encodeSegmentHeader(header, loopIndex);
+            while (header.hasRemaining()) {
+                channel.write(header);
+            }
+        } catch (IOException e) {
+            try {
+                channel.close();
+                Files.deleteIfExists(path);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        segment.refs.set(1);
+        spool.registerSegment(segment);
+        Segment old = current;
+        current = segment;
+        writeOffset = SpoolRecord.SEGMENT_HEADER_BYTES;
+        if (old != null) {
+            spool.release(old);
+        }
+    }
+
+    private boolean confined() {
+        Thread thread = Thread.currentThread();
+        if (owner == null) {
+            owner = thread;
+        }
+        return owner == thread;
+    }
+}

@@ -1,0 +1,56 @@
+package io.sluice.smtp.spool;
+
+/**
+ * Tuning of a read-write {@link Spool}; a value, any thread.
+ *
+ * @param segmentMaxBytes        a segment rolls over once it holds at least this much ({@code spool.segment_bytes}, 64 MiB)
+ * @param commitWindowNanos      how long the writer keeps gathering commits after the first one
+ *                               before it fsyncs ({@code spool.commit_window}, 2 ms); 0 = only what has already arrived
+ * @param maxBatchMessages       a batch is fsynced at once when it reaches this many commits (1024)
+ * @param writerQueueCapacity    commit requests that may wait for the writer across all loops (65536)
+ * @param maxRecordPayloadBytes  larger appends are split into DATA records of at most this many bytes (1 MiB)
+ */
+public record SpoolOptions(long segmentMaxBytes, long commitWindowNanos, int maxBatchMessages,
+                           int writerQueueCapacity, int maxRecordPayloadBytes) {
+
+    /** Validates every limit. */
+    public SpoolOptions {
+        require("segmentMaxBytes", segmentMaxBytes, 4096, 1L << 40);
+        require("commitWindowNanos", commitWindowNanos, 0, 1_000_000_000L);
+        require("maxBatchMessages", maxBatchMessages, 1, 1 << 20);
+        require("writerQueueCapacity", writerQueueCapacity, 2, 1 << 24);
+        require("maxRecordPayloadBytes", maxRecordPayloadBytes, 1, SpoolRecord.MAX_PAYLOAD_BYTES);
+    }
+
+    /** The documented defaults. */
+    public static SpoolOptions defaults() {
+        return new SpoolOptions(64L << 20, 2_000_000L, 1024, 65536, 1 << 20);
+    }
+
+    /** Copy with another segment size. */
+    public SpoolOptions withSegmentMaxBytes(long bytes) {
+        return new SpoolOptions(bytes, commitWindowNanos, maxBatchMessages, writerQueueCapacity,
+                maxRecordPayloadBytes);
+    }
+
+    /** Copy with another commit window. */
+    public SpoolOptions withCommitWindowNanos(long nanos) {
+        return new SpoolOptions(segmentMaxBytes, nanos, maxBatchMessages, writerQueueCapacity,
+                maxRecordPayloadBytes);
+    }
+
+    /** Copy with another record payload limit. */
+    public SpoolOptions withMaxRecordPayloadBytes(int bytes) {
+        return new SpoolOptions(segmentMaxBytes, commitWindowNanos, maxBatchMessages, writerQueueCapacity,
+                bytes);
+    }
+
+    private static void require(String name, long value, long min, long max) {
+        if (value < min) {
+            throw new IllegalArgumentException(name + "=" + value + " < MIN=" + min);
+        }
+        if (value > max) {
+            throw new IllegalArgumentException(name + "=" + value + " > MAX=" + max);
+        }
+    }
+}

@@ -1,0 +1,206 @@
+package io.sluice.smtp.spool;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Rebuilds the index from the segment files at open: a message is queued iff its BEGIN, DATA and
+ * COMMIT records all have valid CRCs, the COMMIT size matches, no later ABORT cancels it and no
+ * tombstone deletes it. In read-write mode it also cuts torn tails, deletes segments that hold no
+ * live message and quarantines files that are not segments. Runs on the opening thread.
+ */
+final class SpoolRecovery implements SegmentScanner.Visitor {
+    private static final Logger LOG = Logger.getLogger(SpoolRecovery.class.getName());
+
+    final ConcurrentSkipListMap<QueueId, StoredMessage> index = new ConcurrentSkipListMap<>();
+    final List<Segment> liveSegments = new ArrayList<>();
+    final long[] maxSeqPerLoop = new long[QueueId.MAX_LOOPS];
+    /** Tombstones whose message still has records in a surviving segment. */
+    final List<Long> tombstonesToKeep = new ArrayList<>();
+    long newestIdValue;
+    int tornSegments;
+    int deletedSegments;
+
+    private final Set<Long> tombstones;
+    private final boolean readOnly;
+    private final Map<QueueId, MessageBuilder> pending = new HashMap<>();
+    private final List<StoredMessage> deletedButPresent = new ArrayList<>();
+    private final SegmentScanner scanner = new SegmentScanner();
+    private Segment segment;
+
+    SpoolRecovery(Set<Long> tombstones, boolean readOnly) {
+        this.tombstones = tombstones;
+        this.readOnly = readOnly;
+        Arrays.fill(maxSeqPerLoop, -1);
+        for (long id : tombstones) {
+            noteId(id);
+        }
+    }
+
+    void run(Path segmentsDir) throws IOException {
+        List<Segment> segments = listSegments(segmentsDir);
+        boolean dirChanged = false;
+        for (var it = segments.iterator(); it.hasNext(); ) {
+            if (scanSegment(it.next())) {
+                it.remove();
+                dirChanged = true;
+            }
+        }
+        for (StoredMessage m : index.values()) {
+            for (Segment s : m.segments) {
+                s.refs.incrementAndGet();
+            }
+        }
+        for (Segment s : segments) {
+            if (s.refs.get() > 0 || readOnly) {
+                liveSegments.add(s);
+            } else {
+                s.delete();
+                deletedSegments++;
+                dirChanged = true;
+            }
+        }
+        keepTombstonesOfSurvivors();
+        if (dirChanged && !readOnly) {
+            Spool.fsyncDirectory(segmentsDir);
+        }
+    }
+
+    private static List<Segment> listSegments(Path segmentsDir) throws IOException {
+        List<Segment> segments = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(segmentsDir, "*.seg")) {
+            for (Path p : files) {
+                long[] name = Segment.parseName(p.getFileName().toString());
+                if (name != null) {
+                    Segment s = new Segment((int) name[0], name[1], p, null);
+                    s.dirSynced = true;
+                    segments.add(s);
+                }
+            }
+        }
+        segments.sort(Comparator.<Segment>comparingInt(s -> s.loopIndex).thenComparingLong(s -> s.seq));
+        return segments;
+    }
+
+    /** Scans one file; returns true if it was quarantined (renamed to {@code .corrupt}). */
+    private boolean scanSegment(Segment s) throws IOException {
+        segment = s;
+        maxSeqPerLoop[s.loopIndex] = Math.max(maxSeqPerLoop[s.loopIndex], s.seq);
+        FileChannel ch = s.readChannel();
+        long size = ch.size();
+        long validEnd = scanner.scan(ch, s.loopIndex, this);
+        if (validEnd == SegmentScanner.NOT_A_SEGMENT) {
+            LOG.log(Level.WARNING, "spool: {0} is not a segment file; ignored", s.path);
+            if (!readOnly) {
+                s.close();
+                Files.move(s.path, s.path.resolveSibling(s.path.getFileName() + ".corrupt"),
+                        StandardCopyOption.REPLACE_EXISTING);
+                return true;
+            }
+            return false;
+        }
+        if (validEnd < size) {
+            tornSegments++;
+            LOG.log(Level.INFO, "spool: {0} torn at offset {1} of {2}", new Object[] {s.path, validEnd, size});
+            if (!readOnly) {
+                truncate(s.path, validEnd);
+            }
+        }
+        return false;
+    }
+
+    private static void truncate(Path path, long size) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            ch.truncate(size);
+            ch.force(false);
+        }
+    }
+
+    @Override
+    public void record(byte type, QueueId id, long payloadOffset, int length, ByteBuffer payload) {
+        noteId(id.value());
+        switch (type) {
+            case SpoolRecord.BEGIN:
+                begin(id, payload);
+                break;
+            case SpoolRecord.DATA:
+                MessageBuilder m = pending.get(id);
+                if (m != null) {
+                    m.touch(segment);
+                    m.addRange(segment, payloadOffset, length);
+                }
+                break;
+            case SpoolRecord.COMMIT:
+                commit(id, payload.getLong(payload.position()));
+                break;
+            default:
+                pending.remove(id);
+                index.remove(id); // an ABORT after a COMMIT the writer never took
+                break;
+        }
+    }
+
+    private void begin(QueueId id, ByteBuffer payload) {
+        try {
+            MessageBuilder m = new MessageBuilder(id, EnvelopeCodec.decode(payload));
+            m.touch(segment);
+            pending.put(id, m);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "spool: message " + id + " in " + segment + " has a bad envelope; dropped", e);
+        }
+    }
+
+    private void commit(QueueId id, long octets) {
+        MessageBuilder m = pending.remove(id);
+        if (m == null) {
+            return;
+        }
+        m.touch(segment);
+        if (octets != m.octets) {
+            LOG.log(Level.WARNING, "spool: message {0} size {1} != committed {2}; dropped",
+                    new Object[] {id, m.octets, octets});
+            return;
+        }
+        StoredMessage stored = m.build();
+        if (tombstones.contains(id.value())) {
+            deletedButPresent.add(stored);
+        } else {
+            index.put(id, stored);
+        }
+    }
+
+    private void keepTombstonesOfSurvivors() {
+        Set<Segment> survivors = new HashSet<>(liveSegments);
+        for (StoredMessage m : deletedButPresent) {
+            for (Segment s : m.segments) {
+                if (survivors.contains(s)) {
+                    tombstonesToKeep.add(m.id.value());
+                    break;
+                }
+            }
+        }
+    }
+
+    private void noteId(long value) {
+        if (Long.compareUnsigned(value, newestIdValue) > 0) {
+            newestIdValue = value;
+        }
+    }
+}

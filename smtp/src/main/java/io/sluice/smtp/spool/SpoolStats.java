@@ -1,0 +1,28 @@
+package io.sluice.smtp.spool;
+
+/**
+ * Snapshot of the group-commit writer's counters since the spool opened; a value, any thread.
+ *
+ * @param batches          commit batches processed
+ * @param messages         commits answered {@code committed}
+ * @param failedMessages   commits answered {@code failed}
+ * @param fsyncs           segment {@code force} calls
+ * @param dirFsyncs        segment directory fsyncs (one per batch that saw a new segment)
+ * @param maxBatch         largest batch, in commit requests
+ * @param totalFsyncNanos  time spent in segment and directory fsyncs
+ * @param callbackErrors   listener callbacks the executor refused or that threw
+ */
+public record SpoolStats(long batches, long messages, long failedMessages, long fsyncs, long dirFsyncs,
+                         long maxBatch, long totalFsyncNanos, long callbackErrors) {
+
+    /** Mean commit requests per batch. */
+    public double meanBatch() {
+        return batches == 0 ? 0 : (double) (messages + failedMessages) / batches;
+    }
+
+    /** Mean nanoseconds per fsync. */
+    public double meanFsyncNanos() {
+        long n = fsyncs + dirFsyncs;
+        return n == 0 ? 0 : (double) totalFsyncNanos / n;
+    }
+}

@@ -1,0 +1,61 @@
+/**
+ * Durable spool: a message is acknowledged ({@code 250 Ok: queued as <id>}) only after its
+ * envelope and content are on disk and fsynced, with one fsync covering every message that
+ * finished in the same commit window (group commit over an append-only log).
+ *
+ * <h2>Threads</h2>
+ * Each event loop {@code i} owns {@link io.sluice.smtp.spool.SpoolAppender} {@code i} and writes
+ * its own segment files without locks. {@code commit} hands a request through a lock-free MPSC
+ * queue to the {@code sluice-spool-writer} thread, which fsyncs each touched segment once per
+ * batch and answers each {@link io.sluice.smtp.spool.CommitListener} on the executor the caller
+ * gave (the session's loop). No code here depends on the reactor.
+ *
+ * <h2>Directory layout ({@code spool.dir})</h2>
+ * <pre>
+ *   lock                 exclusive FileLock of the running server; holds "pid N"
+ *   segments/LL-SSSSSSSSSSSS.seg   loop LL's segment number S (both decimal, zero-padded)
+ *   deleted.log          tombstones of deleted/delivered messages (any process appends)
+ *   deleted.lock         taken by CLI appends and by the server's compaction of deleted.log
+ * </pre>
+ *
+ * <h2>Segment file</h2>
+ * Big-endian. A 16-byte header {@code u64 magic "SLUICESG", u32 version = 1, u32 loopIndex},
+ * then records, each a 20-byte header and a payload:
+ * <pre>
+ *   offset 0  u8   type      1 BEGIN, 2 DATA, 3 COMMIT, 4 ABORT
+ *          1  u8   magic     0xA5
+ *          2  u16  reserved  0
+ *          4  u32  length    payload bytes
+ *          8  u64  queue id  see {@link io.sluice.smtp.spool.QueueId}
+ *         16  u32  crc32c    over bytes 0..15 of the header, then the payload
+ *         20  ...  payload   BEGIN: envelope (version byte 1, see EnvelopeCodec), at most 1 MiB
+ *                            DATA: content bytes, at most 16 MiB (writer splits at spool option)
+ *                            COMMIT: u64 content octets (sum of the message's DATA lengths)
+ *                            ABORT: empty
+ * </pre>
+ * Records of the loop's concurrent sessions interleave; a message may span segments (a segment
+ * rolls over at a record boundary once it holds {@code segmentMaxBytes}). A record is never
+ * rewritten; segments are deleted whole once no pending or queued message has a record in them.
+ *
+ * <h2>Recovery</h2>
+ * Segments are scanned in (loop, sequence) order. Scanning a segment stops at the first record
+ * whose framing or CRC is invalid; in read-write mode the file is truncated there. A message is
+ * queued iff a valid BEGIN, its DATA records and a valid COMMIT whose size equals the DATA total
+ * were seen, no later ABORT cancels it (an ABORT follows a COMMIT when the writer refused it)
+ * and {@code deleted.log} holds no tombstone for it. Segments with no queued message are
+ * deleted; a {@code .seg} file without the segment magic is renamed {@code .corrupt}. New
+ * segments continue after the highest sequence seen and new ids after the newest id seen.
+ *
+ * <h2>deleted.log</h2>
+ * 20-byte records {@code u32 magic "SDLT", u32 reason (1 deleted, 2 delivered), u64 id,
+ * u32 crc32c(bytes 0..15)}, fsynced one by one; readers skip garbage byte by byte. At start the
+ * server rewrites it keeping only tombstones whose records still lie in a surviving segment.
+ *
+ * <h2>Durability order</h2>
+ * The writer fsyncs ({@code force(false)}, i.e. fdatasync) every segment a batch touched, and
+ * the {@code segments/} directory when a batch touches a segment created since the last
+ * directory fsync, before it publishes the messages and schedules the listeners. A failed fsync
+ * marks the segment failed for good (the kernel may have dropped the pages); every later commit
+ * touching it fails, and the appender moves to a new segment.
+ */
+package io.sluice.smtp.spool;

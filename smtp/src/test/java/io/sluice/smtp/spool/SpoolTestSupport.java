@@ -1,0 +1,93 @@
+package io.sluice.smtp.spool;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/** Shared fixtures of the spool tests. */
+final class SpoolTestSupport {
+    static final long AWAIT_SECONDS = 10;
+
+    private SpoolTestSupport() {
+    }
+
+    static Envelope envelope(String rcpt) {
+        return new Envelope("sender@example.org", List.of(rcpt, "second@example.net"), "192.0.2.7",
+                "client.example.org", "ESMTPS", 1_700_000_000_000L, BodyType.EIGHT_BIT_MIME, true);
+    }
+
+    /** Deterministic pseudo-random content, CRLF lines, different per seed. */
+    static byte[] content(int seed, int size) {
+        byte[] b = new byte[size];
+        long x = seed * 0x9E3779B97F4A7C15L + 1;
+        for (int i = 0; i < size; i++) {
+            x ^= x << 13;
+            x ^= x >>> 7;
+            x ^= x << 17;
+            b[i] = (i % 78 == 76) ? (byte) '\r' : (i % 78 == 77) ? (byte) '\n' : (byte) (' ' + (x & 63));
+        }
+        return b;
+    }
+
+    /** Begins a message and appends {@code content} in chunks, alternating direct and heap buffers. */
+    static QueueId write(SpoolAppender appender, Envelope envelope, byte[] content, int chunk) throws IOException {
+        QueueId id = appender.begin(envelope);
+        appendAll(appender, id, content, 0, content.length, chunk);
+        return id;
+    }
+
+    static void appendAll(SpoolAppender appender, QueueId id, byte[] content, int from, int to, int chunk)
+            throws IOException {
+        int n = 0;
+        for (int off = from; off < to; off += chunk, n++) {
+            int len = Math.min(chunk, to - off);
+            ByteBuffer buf = (n % 2 == 0) ? ByteBuffer.allocateDirect(len + 10) : ByteBuffer.allocate(len + 10);
+            buf.position(5); // a non-zero position must be honoured
+            buf.put(content, off, len).flip().position(5);
+            appender.append(id, buf);
+            assertTrue(!buf.hasRemaining(), "append consumes the buffer");
+        }
+    }
+
+    static byte[] read(Spool spool, QueueId id) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        spool.copyContent(id, Channels.newChannel(out));
+        return out.toByteArray();
+    }
+
+    /** Records every outcome and the thread it arrived on. */
+    static final class RecordingListener implements CommitListener {
+        final Map<QueueId, String> committedOn = new ConcurrentHashMap<>();
+        final Map<QueueId, IOException> failed = new ConcurrentHashMap<>();
+        private final CountDownLatch latch;
+
+        RecordingListener(int expected) {
+            latch = new CountDownLatch(expected);
+        }
+
+        @Override
+        public void committed(QueueId id) {
+            committedOn.put(id, Thread.currentThread().getName());
+            latch.countDown();
+        }
+
+        @Override
+        public void failed(QueueId id, IOException cause) {
+            failed.put(id, cause);
+            latch.countDown();
+        }
+
+        void await() throws InterruptedException {
+            assertTrue(latch.await(AWAIT_SECONDS, TimeUnit.SECONDS), "listeners answered in time: "
+                    + latch.getCount() + " missing");
+        }
+    }
+}
