@@ -55,6 +55,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private Connection connection;
     private InetAddress client;
     private boolean limiterSlot;
+    private boolean relayClient;
     private Phase phase = Phase.COMMAND;
     private int errors;
 
@@ -104,6 +105,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         limiterSlot = true;
+        relayClient = settings.relayClients().test(client); // once per connection, not per RCPT
         log(Level.DEBUG, "connect");
         if (listener.implicitTls) {
             connection.installLayer(listener.tls.newServerLayer(this));
@@ -329,7 +331,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     }
 
     private boolean mayRelayTo(MailPath path) {
-        return settings.localDomains().contains(path.domain()) || settings.relayClients().test(client);
+        return relayClient || settings.localDomains().contains(path.domain());
     }
 
     private void data() {
