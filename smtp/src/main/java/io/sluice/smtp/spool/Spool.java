@@ -329,6 +329,21 @@ public final class Spool implements MessageSource, Closeable {
         }
     }
 
+    /**
+     * Writer thread: the message's COMMIT record may still be valid on disk (its segment failed
+     * later, or a sibling segment did), so a tombstone keeps recovery from queuing a message whose
+     * client was told it failed. If even that write fails, a restart may queue it: a duplicate
+     * delivery, never a loss.
+     */
+    void discardFailedCommit(StoredMessage m, IOException failure) {
+        try {
+            journal.append(m.id, DeletionJournal.REASON_FAILED);
+        } catch (IOException e) {
+            failure.addSuppressed(e);
+        }
+        releaseRefs(m);
+    }
+
     void releaseRefs(StoredMessage m) {
         for (Segment s : m.segments) {
             release(s);
