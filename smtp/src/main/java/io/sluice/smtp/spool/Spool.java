@@ -82,12 +82,14 @@ public final class Spool implements MessageSource, Closeable {
         FileChannel lockChannel = lock(dir);
         try {
             DeletionJournal journal = new DeletionJournal(dir, false);
-            Set<Long> tombstones = new HashSet<>(journal.readNew());
-            SpoolRecovery recovery = new SpoolRecovery(tombstones, false);
+            List<Long> journaled = journal.readNew();
+            SpoolRecovery recovery = new SpoolRecovery(new HashSet<>(journaled), false);
             recovery.run(dir.resolve("segments"));
             Spool spool = new Spool(dir, false, options, channelFactory, lockChannel, journal, recovery);
-            for (long late : journal.compact(recovery.tombstonesToKeep)) {
-                spool.forget(QueueId.of(late));
+            if (journaled.size() != recovery.tombstonesToKeep.size()) {
+                for (long late : journal.compact(recovery.tombstonesToKeep)) {
+                    spool.forget(QueueId.of(late));
+                }
             }
             spool.writer.start();
             return spool;
