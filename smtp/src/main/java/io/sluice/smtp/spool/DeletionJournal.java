@@ -25,6 +25,8 @@ final class DeletionJournal implements Closeable {
     static final int MAGIC = 0x53444C54; // "SDLT"
     static final int REASON_DELETED = 1;
     static final int REASON_DELIVERED = 2;
+    /** The writer answered {@code failed}: the client retries, so the spool must not keep it. */
+    static final int REASON_FAILED = 3;
     /** FileLock belongs to the whole JVM; threads of one JVM queue here first. */
     private static final Object JVM_LOCK = new Object();
 

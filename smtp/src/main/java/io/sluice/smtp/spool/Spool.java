@@ -82,12 +82,14 @@ public final class Spool implements MessageSource, Closeable {
         FileChannel lockChannel = lock(dir);
         try {
             DeletionJournal journal = new DeletionJournal(dir, false);
-            Set<Long> tombstones = new HashSet<>(journal.readNew());
-            SpoolRecovery recovery = new SpoolRecovery(tombstones, false);
+            List<Long> journaled = journal.readNew();
+            SpoolRecovery recovery = new SpoolRecovery(new HashSet<>(journaled), false);
             recovery.run(dir.resolve("segments"));
             Spool spool = new Spool(dir, false, options, channelFactory, lockChannel, journal, recovery);
-            for (long late : journal.compact(recovery.tombstonesToKeep)) {
-                spool.forget(QueueId.of(late));
+            if (journaled.size() != recovery.tombstonesToKeep.size()) {
+                for (long late : journal.compact(recovery.tombstonesToKeep)) {
+                    spool.forget(QueueId.of(late));
+                }
             }
             spool.writer.start();
             return spool;
@@ -327,6 +329,21 @@ public final class Spool implements MessageSource, Closeable {
         if (consumer != null) {
             consumer.accept(m.view);
         }
+    }
+
+    /**
+     * Writer thread: the message's COMMIT record may still be valid on disk (its segment failed
+     * later, or a sibling segment did), so a tombstone keeps recovery from queuing a message whose
+     * client was told it failed. If even that write fails, a restart may queue it: a duplicate
+     * delivery, never a loss.
+     */
+    void discardFailedCommit(StoredMessage m, IOException failure) {
+        try {
+            journal.append(m.id, DeletionJournal.REASON_FAILED);
+        } catch (IOException e) {
+            failure.addSuppressed(e);
+        }
+        releaseRefs(m);
     }
 
     void releaseRefs(StoredMessage m) {

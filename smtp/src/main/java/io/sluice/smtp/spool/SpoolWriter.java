@@ -203,7 +203,7 @@ final class SpoolWriter implements Runnable {
                 ok++;
             } else {
                 request.failure = failure;
-                spool.releaseRefs(request.message);
+                spool.discardFailedCommit(request.message, failure);
             }
         }
         return ok;

@@ -47,7 +47,7 @@
  * segments continue after the highest sequence seen and new ids after the newest id seen.
  *
  * <h2>deleted.log</h2>
- * 20-byte records {@code u32 magic "SDLT", u32 reason (1 deleted, 2 delivered), u64 id,
+ * 20-byte records {@code u32 magic "SDLT", u32 reason (1 deleted, 2 delivered, 3 commit failed), u64 id,
  * u32 crc32c(bytes 0..15)}, fsynced one by one; readers skip garbage byte by byte. At start the
  * server rewrites it keeping only tombstones whose records still lie in a surviving segment.
  *
@@ -56,6 +56,8 @@
  * the {@code segments/} directory when a batch touches a segment created since the last
  * directory fsync, before it publishes the messages and schedules the listeners. A failed fsync
  * marks the segment failed for good (the kernel may have dropped the pages); every later commit
- * touching it fails, and the appender moves to a new segment.
+ * touching it fails, and the appender moves to a new segment. Every commit answered {@code failed}
+ * also gets a tombstone, because its COMMIT record may be intact on disk and the client will
+ * send the message again.
  */
 package io.sluice.smtp.spool;
