@@ -43,8 +43,8 @@ public final class ConfigKeys {
             "Directory of the durable message spool (relative to the working directory).");
     /** How long the spool writer collects messages before one fsync covers them all. */
     public static final ConfigKey<Duration> SPOOL_COMMIT_WINDOW = key("spool.commit_window",
-            ValueTypes.duration(Duration.ZERO, Duration.ofSeconds(1)), "2ms",
-            "Group commit window: messages finishing DATA within it share one fsync.");
+            ValueTypes.duration(Duration.ZERO, Duration.ofSeconds(1)), "0s",
+            "Extra time the spool writer waits to gather commits after the first; 0 = none (commits arriving during one fsync already share the next).");
     /** Most messages one fsync covers. */
     public static final ConfigKey<Integer> SPOOL_COMMIT_MAX_BATCH = key("spool.commit_max_batch",
             ValueTypes.integer(1, 1 << 20), "1024",
