@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "sluice", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "A mail transfer agent for the JVM built for throughput.",
-        subcommands = {ServeCommand.class, SinkCommand.class, QueueCommand.class})
+        subcommands = {ServeCommand.class, SinkCommand.class, QueueCommand.class, PasswdCommand.class})
 public final class Main {
 
     private static final String[] OPTIONAL_COMMANDS = {"io.sluice.bench.load.LoadCommand"};

@@ -113,6 +113,10 @@ public final class ConfigKeys {
     public static final ConfigKey<TlsLevel> TLS_LEVEL = key("tls.level",
             ValueTypes.enumeration(TlsLevel.class), "may",
             "STARTTLS on plain listeners: not offered, offered, or required before MAIL.");
+    /** Users allowed to authenticate (SMTP AUTH inside TLS); empty = AUTH not offered. */
+    public static final ConfigKey<Optional<Path>> AUTH_USERS = key("auth.users",
+            ValueTypes.optionalReadableFile(), "",
+            "File of user:hash lines (hashes from: sluice passwd USER); empty = AUTH not offered. AUTH is offered only inside TLS; authenticated clients may relay.");
     /** PEM certificate chain; empty = embedded self-signed certificate. */
     public static final ConfigKey<Optional<Path>> TLS_CERT = key("tls.cert",
             ValueTypes.optionalReadableFile(), "",

@@ -18,6 +18,7 @@ public final class Command {
     private long chunkSize = -1;
     private boolean lastChunk;
     private boolean hasArgument;
+    private String authArgument;
 
     /** Creates an empty command (verb UNKNOWN); one per session. */
     public Command() {
@@ -76,7 +77,20 @@ public final class Command {
         return hasArgument;
     }
 
+    /**
+     * AUTH's argument as sent ({@code "PLAIN dGVzdA=="}), or {@code null}; the one verb whose
+     * argument is kept as text, because SASL needs it and AUTH is rare.
+     */
+    public String authArgument() {
+        return authArgument;
+    }
+
+    void authArgument(String value) {
+        authArgument = value;
+    }
+
     void clear(Verb newVerb) {
+        authArgument = null;
         verb = newVerb;
         error = null;
         domain = null;

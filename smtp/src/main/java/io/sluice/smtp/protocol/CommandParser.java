@@ -61,6 +61,8 @@ public final class CommandParser {
     private boolean discardedCr;
 
     /** Creates a parser with the RFC 5321 limit of 512 octets per line. */
+    private int lastLength;
+
     public CommandParser() {
         this(DEFAULT_MAX_LINE_OCTETS);
     }
@@ -104,6 +106,7 @@ public final class CommandParser {
                 if (c == LF) {
                     int length = i - 1 - start;
                     in.get(start, line, 0, length);
+                    lastLength = length;
                     in.position(i + 1);
                     parseLine(length, flags, out);
                     return true;
@@ -125,6 +128,14 @@ public final class CommandParser {
         discardedCr = prev == CR;
         in.position(scanEnd);
         return discard(in, out);
+    }
+
+    /**
+     * The last complete line, without its CRLF, as ASCII text (octets over 127 become U+FFFD).
+     * For the rare lines that are not commands: a SASL response during AUTH. Allocates.
+     */
+    public String lastLine() {
+        return new String(line, 0, lastLength, StandardCharsets.US_ASCII);
     }
 
     /** Forgets any partial state (a line being discarded); called when TLS starts. */
@@ -190,6 +201,11 @@ public final class CommandParser {
             case EXPN:
                 if (!out.hasArgument()) {
                     out.fail(Replies.ARGUMENT_REQUIRED);
+                }
+                break;
+            case AUTH:
+                if (out.hasArgument()) {
+                    out.authArgument(new String(line, arg, end - arg, StandardCharsets.US_ASCII));
                 }
                 break;
             case HTTP:

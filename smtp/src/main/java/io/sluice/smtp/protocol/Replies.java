@@ -124,4 +124,31 @@ public final class Replies {
     public static final Reply NO_VALID_RECIPIENTS = Reply.of(554, "5.5.1", "Error: no valid recipients");
     /** 555 5.5.4: MAIL or RCPT parameter this server does not implement (RFC 5321 4.1.1.11). */
     public static final Reply UNSUPPORTED_PARAMETER = Reply.of(555, "5.5.4", "Unsupported parameter");
+
+    // ---- AUTH (RFC 4954) ----
+
+    /** 235 2.7.0: the credentials were right; the client may now relay. */
+    public static final Reply AUTH_SUCCEEDED = Reply.of(235, "2.7.0", "Authentication successful");
+    /** 334: PLAIN without an initial response; the client sends it next. */
+    public static final Reply AUTH_CONTINUE = Reply.challenge("");
+    /** 334 "Username:": the first LOGIN prompt. */
+    public static final Reply AUTH_USERNAME = Reply.challenge("VXNlcm5hbWU6");
+    /** 334 "Password:": the second LOGIN prompt. */
+    public static final Reply AUTH_PASSWORD = Reply.challenge("UGFzc3dvcmQ6");
+    /** 454 4.7.0: the password check could not run now (its workers are saturated). */
+    public static final Reply AUTH_TEMPORARY_FAILURE = Reply.of(454, "4.7.0", "Temporary authentication failure");
+    /** 501 5.7.0: the client sent "*" to give up the exchange. */
+    public static final Reply AUTH_CANCELLED = Reply.of(501, "5.7.0", "Authentication cancelled");
+    /** 501 5.5.2: a SASL response that is not base64 or not of the mechanism's form. */
+    public static final Reply AUTH_BAD_RESPONSE = Reply.of(501, "5.5.2", "Cannot decode response");
+    /** 503 5.5.1: AUTH after a successful AUTH. */
+    public static final Reply ALREADY_AUTHENTICATED = Reply.of(503, "5.5.1", "Already authenticated");
+    /** 503 5.5.1: AUTH inside a mail transaction (RFC 4954 4). */
+    public static final Reply AUTH_IN_TRANSACTION = Reply.of(503, "5.5.1", "AUTH not allowed during a mail transaction");
+    /** 504 5.5.4: a mechanism we do not offer. */
+    public static final Reply AUTH_MECHANISM_UNKNOWN = Reply.of(504, "5.5.4", "Unrecognized authentication type");
+    /** 535 5.7.8: wrong user name or password. */
+    public static final Reply AUTH_FAILED = Reply.of(535, "5.7.8", "Authentication credentials invalid");
+    /** 538 5.7.11: AUTH before TLS: we never take a password in the clear. */
+    public static final Reply AUTH_NEEDS_TLS = Reply.of(538, "5.7.11", "Encryption required for requested authentication mechanism");
 }

@@ -42,6 +42,17 @@ public final class Reply {
     }
 
     /**
+     * A SASL challenge (RFC 4954): {@code 334} and base64 text, which may be empty ({@code "334 "}
+     * asks for an initial response).
+     */
+    public static Reply challenge(String base64) {
+        if (!base64.isEmpty()) {
+            checkText(base64);
+        }
+        return new Reply(334, null, base64, ("334 " + base64 + "\r\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /**
      * Builds a multi-line reply such as the EHLO response: {@code multiline(250, "mx.example",
      * "PIPELINING", "SIZE 1000")} encodes {@code 250-mx.example}, {@code 250-PIPELINING},
      * {@code 250 SIZE 1000}. {@link #text()} is the lines joined with a single LF.

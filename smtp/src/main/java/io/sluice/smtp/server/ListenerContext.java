@@ -1,5 +1,7 @@
 package io.sluice.smtp.server;
 
+import io.sluice.smtp.auth.Authenticator;
+
 /**
  * Everything the sessions of one listener share across loops: their rules, pre-encoded replies,
  * the TLS upgrade (or {@code null}), connection limits and the event log. Immutable or thread-safe.
@@ -13,22 +15,25 @@ public final class ListenerContext {
     final ConnectionLimiter limiter;
     final EventLog log;
     final SessionStats stats;
+    final Authenticator auth;
 
     /**
      * @param tls         the STARTTLS (or implicit TLS) upgrade, or {@code null} for none
      * @param implicitTls TLS starts with the connection (RFC 8314 {@code smtps})
+     * @param auth        SMTP AUTH inside TLS, or {@code null} for none
      */
     public ListenerContext(SessionSettings settings, TlsUpgrade tls, boolean implicitTls,
-            ConnectionLimiter limiter, EventLog log, SessionStats stats) {
+            ConnectionLimiter limiter, EventLog log, SessionStats stats, Authenticator auth) {
         if (implicitTls && tls == null) {
             throw new IllegalArgumentException("an implicit-TLS listener needs a certificate");
         }
         this.settings = settings;
-        this.replies = new ListenerReplies(settings, tls != null && !implicitTls);
+        this.replies = new ListenerReplies(settings, tls != null && !implicitTls, auth != null);
         this.tls = tls;
         this.implicitTls = implicitTls;
         this.limiter = limiter;
         this.log = log;
         this.stats = stats;
+        this.auth = auth;
     }
 }

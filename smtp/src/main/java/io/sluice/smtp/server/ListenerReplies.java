@@ -16,15 +16,18 @@ final class ListenerReplies {
     final Reply ehloPlain;
     final Reply ehloTls;
 
-    ListenerReplies(SessionSettings settings, boolean startTlsAvailable) {
+    ListenerReplies(SessionSettings settings, boolean startTlsAvailable, boolean authAvailable) {
         greeting = Reply.of(220, null, settings.hostname() + " " + settings.banner());
         helo = Reply.of(250, null, settings.hostname());
-        ehloPlain = ehlo(settings, startTlsAvailable);
-        ehloTls = ehlo(settings, false);
+        ehloPlain = ehlo(settings, startTlsAvailable, false);
+        ehloTls = ehlo(settings, false, authAvailable);
     }
 
-    /** STARTTLS is never the first line (that is our name) and never offered inside TLS. */
-    private static Reply ehlo(SessionSettings settings, boolean offerStartTls) {
+    /**
+     * STARTTLS is never the first line (that is our name) and never offered inside TLS; AUTH is
+     * offered only inside TLS, so a password never crosses the network in the clear.
+     */
+    private static Reply ehlo(SessionSettings settings, boolean offerStartTls, boolean offerAuth) {
         List<String> lines = new ArrayList<>();
         lines.add(settings.hostname());
         lines.add("PIPELINING");
@@ -35,6 +38,9 @@ final class ListenerReplies {
         lines.add("CHUNKING");
         if (offerStartTls) {
             lines.add("STARTTLS");
+        }
+        if (offerAuth) {
+            lines.add("AUTH PLAIN LOGIN");
         }
         return Reply.multiline(250, lines.toArray(new String[0]));
     }

@@ -16,6 +16,8 @@ import io.sluice.reactor.EventLoop;
 import io.sluice.reactor.EventLoopGroup;
 import io.sluice.reactor.LoopConfig;
 import io.sluice.reactor.NanoClock;
+import io.sluice.smtp.auth.Authenticator;
+import io.sluice.smtp.auth.UserDatabase;
 import io.sluice.smtp.config.ConfigKeys;
 import io.sluice.smtp.config.ListenAddress;
 import io.sluice.smtp.config.ListenerMode;
@@ -52,6 +54,7 @@ public final class SmtpServer implements AutoCloseable {
     private final Acceptor acceptor;
     private final Spool spool;
     private final TlsContext tls;
+    private final Authenticator auth;
     private final SessionStats stats = new SessionStats();
     private final List<InetSocketAddress> bound = new ArrayList<>();
     private final Map<ListenerMode, InetSocketAddress> boundByMode = new LinkedHashMap<>();
@@ -66,12 +69,13 @@ public final class SmtpServer implements AutoCloseable {
         try {
             openedSpool = mode == Mode.SERVE ? Spool.open(config.get(ConfigKeys.SPOOL_DIR), spoolOptions(config)) : null;
             tls = tlsContext(config, hostname);
+            auth = authenticator(config);
             List<EventLoop> loops = group.loops();
             SessionServices[] services = new SessionServices[loops.size()];
             for (EventLoop loop : loops) {
                 MessageStore store = openedSpool != null ? new SpoolStore(openedSpool.appender(loop.index()), log)
                         : new DiscardStore(loop.index());
-                services[loop.index()] = new SessionServices(loop::nanoTime, loop, store);
+                services[loop.index()] = new SessionServices(loop::nanoTime, loop, loop::schedule, store);
             }
             group.start();
             openedAcceptor = new Acceptor(group);
@@ -106,7 +110,8 @@ public final class SmtpServer implements AutoCloseable {
             }
             boolean required = listen.mode() == ListenerMode.SUBMISSION || config.get(ConfigKeys.TLS_LEVEL) == TlsLevel.ENCRYPT;
             SessionSettings settings = base.withTlsRequired(required && upgrade != null);
-            ListenerContext context = new ListenerContext(settings, upgrade, implicit, limiter, log, stats);
+            ListenerContext context = new ListenerContext(settings, upgrade, implicit, limiter, log, stats,
+                    upgrade == null ? null : auth);
             InetSocketAddress address = acceptor.bind(listen.address(),
                     (remote, local, tag) -> new SmtpSession((ListenerContext) tag, c -> services[c.loop().index()]),
                     context);
@@ -132,6 +137,15 @@ public final class SmtpServer implements AutoCloseable {
                 new HashSet<>(config.get(ConfigKeys.DOMAINS)),
                 relay::contains,
                 false);
+    }
+
+    private static Authenticator authenticator(SluiceConfig config) throws IOException {
+        Optional<Path> users = config.get(ConfigKeys.AUTH_USERS);
+        if (users.isEmpty()) {
+            return null;
+        }
+        // Two checkers: PBKDF2 is CPU-bound, and the loops need the other cores.
+        return new Authenticator(UserDatabase.load(users.get()), 2, 1024);
     }
 
     private static SpoolOptions spoolOptions(SluiceConfig config) {
@@ -219,6 +233,9 @@ public final class SmtpServer implements AutoCloseable {
     public void close() {
         acceptor.close();
         group.close();
+        if (auth != null) {
+            auth.close();
+        }
         closeQuietly(null, spool);
     }
 

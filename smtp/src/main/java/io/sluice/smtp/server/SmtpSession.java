@@ -5,6 +5,8 @@ import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.function.Function;
 
@@ -36,7 +38,10 @@ import io.sluice.smtp.spool.QueueId;
  */
 public final class SmtpSession implements ConnectionHandler, CommitListener, TlsUpgrade.HandshakeListener {
 
-    private enum Phase { GREET_PAUSE, COMMAND, DATA, BDAT, COMMITTING, CLOSED }
+    private enum Phase { GREET_PAUSE, COMMAND, DATA, BDAT, COMMITTING, AUTH_RESPONSE, AUTH_CHECK, CLOSED }
+
+    /** The SASL mechanisms we offer (RFC 4954), both only inside TLS. */
+    private enum Mechanism { PLAIN, LOGIN }
 
     private static final byte[] QUEUED_PREFIX = "250 2.0.0 Ok: queued as ".getBytes(StandardCharsets.US_ASCII);
     /** postscreen's verdict on a client that speaks first; not a parser reply, so it lives here. */
@@ -63,6 +68,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private boolean esmtp;
     private String tlsProtocol;
     private String tlsCipher;
+    private String authenticatedUser;
+    private Mechanism authMechanism;
+    private String authLoginUser;
 
     private MailPath sender;
     private boolean smtpUtf8;
@@ -134,10 +142,17 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
                 case BDAT:
                     readChunk(in);
                     break;
+                case AUTH_RESPONSE:
+                    if (!parser.parse(in, command)) {
+                        return;
+                    }
+                    authResponse();
+                    break;
                 case GREET_PAUSE:
                     preGreetTalker(in);
                     return;
                 case COMMITTING:
+                case AUTH_CHECK:
                     return;
                 case CLOSED:
                 default:
@@ -153,8 +168,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             greet();
             return;
         }
-        if (phase == Phase.COMMITTING) {
-            // The spool answers every commit; a client waiting for it is not idle.
+        if (phase == Phase.COMMITTING || phase == Phase.AUTH_CHECK) {
+            // The spool (or the password check) answers every request; a client waiting for it is not idle.
             connection.deadline(now() + settings.commandTimeoutNanos());
             return;
         }
@@ -267,15 +282,150 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             case EXPN -> error(Replies.EXPN_NOT_SUPPORTED);
             case HELP -> reply(Replies.HELP);
             case STARTTLS -> startTls();
-            case AUTH -> error(Replies.AUTH_NOT_AVAILABLE);
+            case AUTH -> auth();
             case HTTP -> http();
             default -> error(Replies.COMMAND_UNRECOGNIZED);
         }
     }
 
+    // ---- AUTH (RFC 4954) ----------------------------------------------------------------------
+
+    private void auth() {
+        String argument = command.authArgument();
+        if (listener.auth == null) {
+            error(Replies.AUTH_NOT_AVAILABLE);
+        } else if (tlsProtocol == null) {
+            error(Replies.AUTH_NEEDS_TLS);
+        } else if (helo == null) {
+            error(Replies.NEED_HELO);
+        } else if (authenticatedUser != null) {
+            error(Replies.ALREADY_AUTHENTICATED);
+        } else if (sender != null) {
+            error(Replies.AUTH_IN_TRANSACTION);
+        } else if (argument == null) {
+            error(Replies.SYNTAX_ERROR_PARAMETERS);
+        } else {
+            int space = argument.indexOf(' ');
+            String name = space < 0 ? argument : argument.substring(0, space);
+            String initial = space < 0 ? null : argument.substring(space + 1);
+            if (name.equalsIgnoreCase("PLAIN")) {
+                authMechanism = Mechanism.PLAIN;
+            } else if (name.equalsIgnoreCase("LOGIN")) {
+                authMechanism = Mechanism.LOGIN;
+            } else {
+                error(Replies.AUTH_MECHANISM_UNKNOWN);
+                return;
+            }
+            authLoginUser = null;
+            if (initial == null) {
+                phase = Phase.AUTH_RESPONSE;
+                reply(authMechanism == Mechanism.PLAIN ? Replies.AUTH_CONTINUE : Replies.AUTH_USERNAME);
+            } else {
+                saslStep("=".equals(initial) ? "" : initial);
+            }
+        }
+    }
+
+    private void authResponse() {
+        phase = Phase.COMMAND;
+        Reply lineError = command.error();
+        // A response is not a command: only errors of the line itself (length, CR/LF, controls) count.
+        if (lineError == Replies.LINE_TOO_LONG || lineError == Replies.BARE_NEWLINE_IN_COMMAND
+                || lineError == Replies.CONTROL_CHARACTER) {
+            error(Replies.AUTH_BAD_RESPONSE);
+        } else if ("*".equals(parser.lastLine())) {
+            error(Replies.AUTH_CANCELLED);
+        } else {
+            saslStep(parser.lastLine());
+        }
+    }
+
+    /** One client response of the exchange: base64 of PLAIN's triple, or of LOGIN's name then password. */
+    private void saslStep(String base64) {
+        byte[] decoded;
+        try {
+            decoded = Base64.getDecoder().decode(base64);
+        } catch (IllegalArgumentException e) {
+            error(Replies.AUTH_BAD_RESPONSE);
+            return;
+        }
+        String text = new String(decoded, StandardCharsets.UTF_8);
+        Arrays.fill(decoded, (byte) 0);
+        if (authMechanism == Mechanism.LOGIN && authLoginUser == null) {
+            authLoginUser = text;
+            phase = Phase.AUTH_RESPONSE;
+            reply(Replies.AUTH_PASSWORD);
+            return;
+        }
+        String user;
+        String password;
+        if (authMechanism == Mechanism.LOGIN) {
+            user = authLoginUser;
+            password = text;
+        } else {
+            // authzid NUL authcid NUL passwd; an authzid other than the authcid is not supported
+            int first = text.indexOf('\0');
+            int second = first < 0 ? -1 : text.indexOf('\0', first + 1);
+            if (second < 0) {
+                error(Replies.AUTH_BAD_RESPONSE);
+                return;
+            }
+            String authzid = text.substring(0, first);
+            user = text.substring(first + 1, second);
+            password = text.substring(second + 1);
+            if (!authzid.isEmpty() && !authzid.equals(user)) {
+                failAuth(user);
+                return;
+            }
+        }
+        checkCredentials(user, password.toCharArray());
+    }
+
+    private void checkCredentials(String user, char[] password) {
+        phase = Phase.AUTH_CHECK;
+        connection.suspendRead();
+        boolean queued = listener.auth.check(user, password, client, services.executor(), ok -> {
+            if (phase != Phase.AUTH_CHECK) {
+                return; // closed meanwhile
+            }
+            if (ok) {
+                authenticatedUser = user;
+                log(Level.INFO, "auth", "user", user, "result", "ok");
+                reply(Replies.AUTH_SUCCEEDED);
+                resumeCommands();
+            } else {
+                failAuth(user);
+            }
+        });
+        if (!queued) {
+            phase = Phase.COMMAND;
+            connection.resumeRead();
+            error(Replies.AUTH_TEMPORARY_FAILURE);
+        }
+    }
+
+    /** A failure is answered late, the later the more this client failed recently (a brake on guessing). */
+    private void failAuth(String user) {
+        log(Level.INFO, "auth", "user", user, "result", "failed");
+        long delay = listener.auth.failureDelayNanos(client);
+        phase = Phase.AUTH_CHECK;
+        connection.suspendRead();
+        services.scheduler().schedule(now() + delay, () -> {
+            if (phase != Phase.AUTH_CHECK) {
+                return;
+            }
+            error(Replies.AUTH_FAILED);
+            if (phase != Phase.CLOSED) {
+                resumeCommands();
+            } else {
+                connection.flush();
+            }
+        });
+    }
+
     private boolean needsTls() {
         switch (command.verb()) {
-            case EHLO, HELO, NOOP, RSET, QUIT, STARTTLS:
+            case EHLO, HELO, NOOP, RSET, QUIT, STARTTLS, AUTH: // AUTH answers 538 itself
                 return false;
             default:
                 return true;
@@ -331,7 +481,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     }
 
     private boolean mayRelayTo(MailPath path) {
-        return relayClient || settings.localDomains().contains(path.domain());
+        return relayClient || authenticatedUser != null || settings.localDomains().contains(path.domain());
     }
 
     private void data() {
@@ -425,7 +575,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     private String protocol() {
         String base = esmtp ? "ESMTP" : "SMTP";
-        return tlsProtocol != null ? base + "S" : base;
+        String tls = tlsProtocol != null ? base + "S" : base;
+        return authenticatedUser != null ? tls + "A" : tls;
     }
 
     private void readData(ByteBuffer in) {

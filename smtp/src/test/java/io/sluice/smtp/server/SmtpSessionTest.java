@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 
@@ -16,6 +20,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import io.sluice.reactor.LayerContext;
 import io.sluice.reactor.StreamLayer;
+import io.sluice.smtp.auth.Authenticator;
+import io.sluice.smtp.auth.PasswordHash;
+import io.sluice.smtp.auth.UserDatabase;
 import io.sluice.smtp.protocol.BareNewline;
 
 /** The session state machine driven without sockets, on a clock the test moves. */
@@ -28,10 +35,12 @@ class SmtpSessionTest {
     private final RecordingStore store = new RecordingStore();
     private final ConnectionLimiter limiter = new ConnectionLimiter(1000, 100);
     private FakeTls tls;
+    private Authenticator auth;
+    private final List<Runnable> scheduled = new ArrayList<>();
 
     private FakeConnection open(SessionSettings settings, String clientIp) {
-        ListenerContext listener = new ListenerContext(settings, tls, false, limiter, EventLog.silent(), new SessionStats());
-        SessionServices services = new SessionServices(() -> now, Runnable::run, store);
+        ListenerContext listener = new ListenerContext(settings, tls, false, limiter, EventLog.silent(), new SessionStats(), auth);
+        SessionServices services = new SessionServices(() -> now, Runnable::run, (deadline, task) -> scheduled.add(task), store);
         FakeConnection connection = new FakeConnection(clientIp);
         connection.open(new SmtpSession(listener, c -> services));
         return connection;
@@ -108,8 +117,8 @@ class SmtpSessionTest {
         for (int split = 1; split < input.length(); split++) {
             RecordingStore fresh = new RecordingStore();
             ListenerContext listener = new ListenerContext(SessionSettings.defaults("mx.test"), null, false, limiter,
-                    EventLog.silent(), new SessionStats());
-            SessionServices services = new SessionServices(() -> now, Runnable::run, fresh);
+                    EventLog.silent(), new SessionStats(), null);
+            SessionServices services = new SessionServices(() -> now, Runnable::run, (deadline, task) -> scheduled.add(task), fresh);
             FakeConnection c = new FakeConnection("127.0.0.1");
             c.open(new SmtpSession(listener, x -> services));
             c.feed(input.substring(0, split));
@@ -337,8 +346,8 @@ class SmtpSessionTest {
     void connectionLimitPerClientAnswers421() {
         ConnectionLimiter tight = new ConnectionLimiter(10, 1);
         ListenerContext listener = new ListenerContext(SessionSettings.defaults("mx.test"), null, false, tight,
-                EventLog.silent(), new SessionStats());
-        SessionServices services = new SessionServices(() -> now, Runnable::run, store);
+                EventLog.silent(), new SessionStats(), null);
+        SessionServices services = new SessionServices(() -> now, Runnable::run, (deadline, task) -> scheduled.add(task), store);
         FakeConnection first = new FakeConnection("192.0.2.1");
         first.open(new SmtpSession(listener, x -> services));
         FakeConnection second = new FakeConnection("192.0.2.1");
@@ -430,6 +439,106 @@ class SmtpSessionTest {
         c.feed("EHLO x.example\r\nSTARTTLS\r\n");
         tls.listener.handshakeFailed(new javax.net.ssl.SSLHandshakeException("bad"));
         assertFalse(c.isOpen());
+    }
+
+    // ---- AUTH ------------------------------------------------------------------------------
+
+    private FakeConnection authenticatedReady() {
+        tls = new FakeTls();
+        auth = new Authenticator(UserDatabase.of(Map.of("alice", PasswordHash.create("s3cret".toCharArray(), 10_000))), 1, 4);
+        FakeConnection c = open(SessionSettings.defaults("mx.test"), "192.0.2.44");
+        c.takeOutput();
+        return c;
+    }
+
+    private void enterTls(FakeConnection c) {
+        c.feed("EHLO x.example\r\nSTARTTLS\r\n");
+        c.takeOutput();
+        tls.listener.handshakeCompleted("TLSv1.3", "TLS_AES_128_GCM_SHA256");
+        c.feed("EHLO x.example\r\n");
+    }
+
+    /** Waits (bounded) for the password check on the authenticator's thread to answer. */
+    private String awaitReply(FakeConnection c) throws InterruptedException {
+        long end = System.nanoTime() + 10 * SECOND;
+        String out = c.takeOutput();
+        while (out.isEmpty() && System.nanoTime() < end) {
+            Thread.sleep(5);
+            List<Runnable> due = new ArrayList<>(scheduled);
+            scheduled.clear();
+            due.forEach(Runnable::run);
+            out = c.takeOutput();
+        }
+        return out;
+    }
+
+    private static String b64(String text) {
+        return Base64.getEncoder().encodeToString(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void authIsOfferedOnlyInsideTlsAndRefusedBeforeIt() {
+        FakeConnection c = authenticatedReady();
+        c.feed("EHLO x.example\r\n");
+        assertFalse(c.takeOutput().contains("AUTH"), "not advertised before TLS");
+        c.feed("AUTH PLAIN " + b64("\0alice\0s3cret") + "\r\n");
+        assertEquals("538 5.7.11 Encryption required for requested authentication mechanism\r\n", c.takeOutput());
+        enterTls(c);
+        assertTrue(c.takeOutput().contains("250 AUTH PLAIN LOGIN\r\n"));
+        auth.close();
+    }
+
+    @Test
+    void authPlainLetsTheClientRelayAndMarksEsmtpsa() throws Exception {
+        FakeConnection c = authenticatedReady();
+        enterTls(c);
+        c.takeOutput();
+        c.feed("MAIL FROM:<alice@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\nRSET\r\n");
+        assertTrue(c.takeOutput().contains("554 5.7.1 Relay access denied"), "192.0.2.44 may not relay unauthenticated");
+        c.feed("AUTH PLAIN " + b64("\0alice\0s3cret") + "\r\nMAIL FROM:<alice@example.org>\r\n");
+        assertEquals("235 2.7.0 Authentication successful\r\n250 2.1.0 Ok\r\n", awaitReply(c), "pipelined MAIL waits for the check");
+        c.feed("RCPT TO:<x@elsewhere.example>\r\nDATA\r\nhi\r\n.\r\nAUTH PLAIN\r\n");
+        store.completeCommits();
+        String out = c.takeOutput();
+        assertTrue(out.startsWith("250 2.1.5 Ok\r\n354 "), out);
+        assertTrue(out.endsWith("503 5.5.1 Already authenticated\r\n"), out);
+        assertTrue(store.committed.values().iterator().next().contains("with ESMTPSA id"));
+        auth.close();
+    }
+
+    @Test
+    void authLoginWithPromptsAndWrongPasswordIsSlowedDown() throws Exception {
+        FakeConnection c = authenticatedReady();
+        enterTls(c);
+        c.takeOutput();
+        c.feed("AUTH LOGIN\r\n");
+        assertEquals("334 VXNlcm5hbWU6\r\n", c.takeOutput());
+        c.feed(b64("alice") + "\r\n");
+        assertEquals("334 UGFzc3dvcmQ6\r\n", c.takeOutput());
+        c.feed(b64("wrong") + "\r\n");
+        assertEquals("535 5.7.8 Authentication credentials invalid\r\n", awaitReply(c));
+        c.feed("AUTH LOGIN " + b64("alice") + "\r\n");
+        assertEquals("334 UGFzc3dvcmQ6\r\n", c.takeOutput());
+        c.feed(b64("s3cret") + "\r\n");
+        assertEquals("235 2.7.0 Authentication successful\r\n", awaitReply(c));
+        auth.close();
+    }
+
+    @Test
+    void authExchangeCanBeCancelledAndRejectsGarbage() throws Exception {
+        FakeConnection c = authenticatedReady();
+        enterTls(c);
+        c.takeOutput();
+        c.feed("AUTH PLAIN\r\n");
+        assertEquals("334 \r\n", c.takeOutput());
+        c.feed("*\r\n");
+        assertEquals("501 5.7.0 Authentication cancelled\r\n", c.takeOutput());
+        c.feed("AUTH PLAIN !!notbase64!!\r\nAUTH CRAM-MD5\r\nAUTH PLAIN " + b64("no-nuls") + "\r\n");
+        assertEquals("501 5.5.2 Cannot decode response\r\n504 5.5.4 Unrecognized authentication type\r\n"
+                + "501 5.5.2 Cannot decode response\r\n", c.takeOutput());
+        c.feed("AUTH PLAIN " + b64("mallory\0alice\0s3cret") + "\r\n");
+        assertEquals("535 5.7.8 Authentication credentials invalid\r\n", awaitReply(c), "no proxy authorization");
+        auth.close();
     }
 
     /** Records the listener of the one layer it hands out. */
