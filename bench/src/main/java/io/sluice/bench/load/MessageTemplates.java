@@ -91,7 +91,7 @@ final class MessageTemplates {
      * {@code bodyBytes} (at least 2 when not 0) of lines of at most 76 characters, each ending in
      * CRLF, followed by the terminator. No line starts with a dot.
      */
-    private static byte[] buildBody(int bodyBytes) {
+    static byte[] buildBody(int bodyBytes) {
         int total = bodyBytes == 1 ? 2 : bodyBytes;
         byte[] body = new byte[total + TERMINATOR.length];
         int fullLines = total / (LINE_CHARS + 2);
