@@ -1,0 +1,193 @@
+package io.sluice.bench.load;
+
+import io.sluice.reactor.EventLoop;
+import io.sluice.reactor.EventLoopGroup;
+import io.sluice.reactor.LoopConfig;
+import io.sluice.reactor.NanoClock;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.security.GeneralSecurityException;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The SMTP load generator behind {@code sluice load}: runs {@link LoadOptions#connections()}
+ * {@link LoadSession}s on {@link LoadOptions#threads()} event loops, prints a progress line every
+ * second and returns a {@link LoadResult}.
+ *
+ * <p>Threading: {@link #run()} is called once, from one thread, and blocks until the run ends;
+ * it owns the loops it starts and closes them before returning. {@link #stop()} may be called
+ * from any thread (a shutdown hook) to end the run early.
+ */
+public final class LoadGenerator {
+
+    private static final long SECOND_NANOS = 1_000_000_000L;
+    /** After a stop, how long in-flight messages get to finish before connections are closed. */
+    private static final long MAX_STOP_GRACE_NANOS = 10 * SECOND_NANOS;
+
+    private final LoadOptions options;
+    private final PrintStream progress;
+    private volatile RunControl control;
+    private volatile boolean stopRequested;
+
+    /**
+     * @param progress where progress lines go once a second (stderr for the command), or null for none
+     */
+    public LoadGenerator(LoadOptions options, PrintStream progress) {
+        this.options = options;
+        this.progress = options.progress() ? progress : null;
+    }
+
+    /** Ends the run early: sessions finish their message and QUIT. Any thread. */
+    public void stop() {
+        stopRequested = true;
+        RunControl running = control;
+        if (running != null) {
+            running.stop();
+        }
+    }
+
+    /**
+     * Runs the load and blocks until it is over.
+     *
+     * @throws UnknownHostException       when the target does not resolve
+     * @throws GeneralSecurityException   when the TLS options cannot make a context
+     */
+    public LoadResult run() throws IOException, GeneralSecurityException, InterruptedException {
+        InetSocketAddress target = resolve(options.target());
+        ClientTlsContexts tls = new ClientTlsContexts(options);
+        MessageTemplates templates = new MessageTemplates(options.sizes(), options.sender(),
+                CommandBytes.recipient(0, options.rcptDomain()), ThreadLocalRandom.current().nextLong());
+        CommandBytes commands = new CommandBytes(options.heloName(), options.sender(), options.rcptDomain(),
+                options.recipients());
+        RunControl runControl = new RunControl(options.maxErrors(), options.connections());
+        control = runControl;
+        if (stopRequested) {
+            runControl.stop();
+        }
+        LoopConfig config = LoopConfig.defaults().withTaskQueueCapacity(Math.max(65536, 2 * options.connections()));
+        EventLoopGroup group = new EventLoopGroup(options.threads(), false, EventLoopGroup.Assignment.ROUND_ROBIN,
+                config, NanoClock.SYSTEM);
+        try {
+            group.start();
+            LoopMetrics[] metrics = new LoopMetrics[options.threads()];
+            for (int i = 0; i < metrics.length; i++) {
+                metrics[i] = new LoopMetrics();
+            }
+            long startNanos = System.nanoTime();
+            MessageSchedule schedule = new MessageSchedule(startNanos,
+                    MessageSchedule.intervalNanos(options.ratePerSecond()), options.warmupNanos(),
+                    options.totalMessages(), options.durationNanos());
+            RunContext run = new RunContext(options, target, schedule, commands, templates, tls, runControl,
+                    startNanos, System.currentTimeMillis() * 1000);
+            startSessions(group, metrics, run);
+            MetricsReader reader = new MetricsReader(metrics);
+            long endNanos = await(schedule, runControl, reader);
+            runControl.stop();
+            group.close(); // waits for the loops: nothing records after this
+            reader.collect();
+            long measuredFrom = Math.max(startNanos, schedule.warmupEndNanos());
+            return new LoadResult(options, MachineInfo.current(), tls.providerName(), endNanos - measuredFrom,
+                    runControl.errorBudgetExceeded(), reader);
+        } finally {
+            group.close();
+        }
+    }
+
+    private static void startSessions(EventLoopGroup group, LoopMetrics[] metrics, RunContext run) {
+        List<EventLoop> loops = group.loops();
+        for (int slot = 0; slot < run.options().connections(); slot++) {
+            int loopIndex = slot % loops.size();
+            EventLoop loop = loops.get(loopIndex);
+            LoadSession session = new LoadSession(run, loop, metrics[loopIndex], slot);
+            loop.execute(session::begin);
+        }
+    }
+
+    /**
+     * Waits for every slot to finish, printing progress each second. Stops the run when the
+     * duration (plus one reply timeout) is over, and gives up waiting a grace period after a stop.
+     *
+     * @return when the run ended, on the loop clock
+     */
+    private long await(MessageSchedule schedule, RunControl runControl, MetricsReader reader)
+            throws InterruptedException {
+        long grace = Math.min(options.replyTimeoutNanos(), MAX_STOP_GRACE_NANOS) + SECOND_NANOS;
+        long stoppedAt = 0;
+        Progress line = new Progress(reader);
+        while (!runControl.awaitSlots(SECOND_NANOS)) {
+            long now = System.nanoTime();
+            reader.collect();
+            line.print(now, runControl);
+            if (schedule.isPastEnd(now - options.replyTimeoutNanos())) {
+                runControl.stop();
+            }
+            if (runControl.stopping()) {
+                if (stoppedAt == 0) {
+                    stoppedAt = now;
+                } else if (now - stoppedAt > grace) {
+                    break;
+                }
+            }
+        }
+        return System.nanoTime();
+    }
+
+    private static InetSocketAddress resolve(InetSocketAddress target) throws UnknownHostException {
+        InetSocketAddress resolved = new InetSocketAddress(target.getHostString(), target.getPort());
+        if (resolved.isUnresolved()) {
+            throw new UnknownHostException("target=" + target.getHostString() + " does not resolve");
+        }
+        return resolved;
+    }
+
+    /** The once-a-second progress line; state is the previous line's counters. Reader thread only. */
+    private final class Progress {
+        private final MetricsReader reader;
+        private final long startNanos = System.nanoTime();
+        private long lastNanos = startNanos;
+        private long lastMessages;
+        private long lastHandshakes;
+        private long lastSessions;
+
+        Progress(MetricsReader reader) {
+            this.reader = reader;
+        }
+
+        void print(long now, RunControl runControl) {
+            long messages = reader.counter(LoopMetrics.MESSAGES_OK);
+            long handshakes = reader.counter(LoopMetrics.HANDSHAKES);
+            long sessions = reader.counter(LoopMetrics.SESSIONS_OK);
+            double seconds = Math.max(1e-9, (now - lastNanos) / 1e9);
+            if (progress != null) {
+                StringBuilder text = new StringBuilder(String.format(Locale.ROOT,
+                        "[%6.1fs] msg/s %8.0f  hs/s %7.0f  sess/s %7.0f  ok %d  failed %d  p50 %.2f ms  p99 %.2f ms  active %d  errors %d",
+                        (now - startNanos) / 1e9, (messages - lastMessages) / seconds,
+                        (handshakes - lastHandshakes) / seconds, (sessions - lastSessions) / seconds, messages,
+                        reader.counter(LoopMetrics.MESSAGES_FAILED),
+                        reader.lastMessages().getValueAtPercentile(50) / 1000.0,
+                        reader.lastMessages().getValueAtPercentile(99) / 1000.0,
+                        runControl.slotsRunning(), reader.counter(LoopMetrics.ERRORS)));
+                appendErrorCodes(text);
+                progress.println(text);
+            }
+            lastNanos = now;
+            lastMessages = messages;
+            lastHandshakes = handshakes;
+            lastSessions = sessions;
+        }
+
+        /** Counts of every 4xx/5xx reply so far: the errors by reply code. */
+        private void appendErrorCodes(StringBuilder text) {
+            for (int code = 400; code < LoopMetrics.REPLY_CODES; code++) {
+                long n = reader.replies(code);
+                if (n > 0) {
+                    text.append(' ').append(code).append('=').append(n);
+                }
+            }
+        }
+    }
+}

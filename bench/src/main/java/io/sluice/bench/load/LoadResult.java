@@ -1,0 +1,278 @@
+package io.sluice.bench.load;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The outcome of one load run: totals over the measured period (after warm-up), latency
+ * histograms per {@link Phase} in microseconds, and counts of every reply code and error kind.
+ * Immutable once built; the histograms are copies and must not be changed. Any thread.
+ */
+public final class LoadResult {
+
+    /** Percentiles of the summary and the JSON output. */
+    static final double[] PERCENTILES = {50, 90, 99, 99.9};
+
+    private final LoadOptions options;
+    private final MachineInfo machine;
+    private final String tlsProvider;
+    private final long elapsedNanos;
+    private final boolean stoppedByErrors;
+    private final Map<String, Long> totals;
+    private final SortedMap<Integer, Long> replyCodes;
+    private final Map<ErrorKind, Long> errors;
+    private final Map<Phase, Histogram> latencies;
+
+    LoadResult(LoadOptions options, MachineInfo machine, String tlsProvider, long elapsedNanos,
+            boolean stoppedByErrors, MetricsReader reader) {
+        this.options = options;
+        this.machine = machine;
+        this.tlsProvider = tlsProvider;
+        this.elapsedNanos = Math.max(1, elapsedNanos);
+        this.stoppedByErrors = stoppedByErrors;
+        Map<String, Long> counts = new LinkedHashMap<>();
+        counts.put("messages_ok", reader.counter(LoopMetrics.MESSAGES_OK));
+        counts.put("messages_failed", reader.counter(LoopMetrics.MESSAGES_FAILED));
+        counts.put("sessions_ok", reader.counter(LoopMetrics.SESSIONS_OK));
+        counts.put("sessions_failed", reader.counter(LoopMetrics.SESSIONS_FAILED));
+        counts.put("connections", reader.counter(LoopMetrics.CONNECTIONS));
+        counts.put("handshakes", reader.counter(LoopMetrics.HANDSHAKES));
+        counts.put("message_bytes", reader.counter(LoopMetrics.MESSAGE_BYTES));
+        counts.put("recipients_accepted", reader.counter(LoopMetrics.RECIPIENTS_ACCEPTED));
+        counts.put("errors", reader.counter(LoopMetrics.ERRORS));
+        this.totals = Collections.unmodifiableMap(counts);
+        SortedMap<Integer, Long> codes = new TreeMap<>();
+        for (int code = 200; code < LoopMetrics.REPLY_CODES; code++) {
+            long n = reader.replies(code);
+            if (n > 0) {
+                codes.put(code, n);
+            }
+        }
+        this.replyCodes = Collections.unmodifiableSortedMap(codes);
+        Map<ErrorKind, Long> kinds = new EnumMap<>(ErrorKind.class);
+        for (ErrorKind kind : ErrorKind.values()) {
+            kinds.put(kind, reader.errors(kind));
+        }
+        this.errors = Collections.unmodifiableMap(kinds);
+        Map<Phase, Histogram> histograms = new EnumMap<>(Phase.class);
+        for (Phase phase : Phase.values()) {
+            histograms.put(phase, reader.total(phase).copy());
+        }
+        this.latencies = Collections.unmodifiableMap(histograms);
+    }
+
+    public LoadOptions options() {
+        return options;
+    }
+
+    public long messagesOk() {
+        return totals.get("messages_ok");
+    }
+
+    public long messagesFailed() {
+        return totals.get("messages_failed");
+    }
+
+    public long sessionsOk() {
+        return totals.get("sessions_ok");
+    }
+
+    public long sessionsFailed() {
+        return totals.get("sessions_failed");
+    }
+
+    public long handshakes() {
+        return totals.get("handshakes");
+    }
+
+    public long connections() {
+        return totals.get("connections");
+    }
+
+    /** Every error counted, warm-up included (an error is an error). */
+    public long errors() {
+        return totals.get("errors");
+    }
+
+    public long messageBytes() {
+        return totals.get("message_bytes");
+    }
+
+    public long elapsedNanos() {
+        return elapsedNanos;
+    }
+
+    /** True when the run ended early because errors exceeded {@code --max-errors}. */
+    public boolean stoppedByErrors() {
+        return stoppedByErrors;
+    }
+
+    /** Replies received, by code, warm-up included. */
+    public SortedMap<Integer, Long> replyCodes() {
+        return replyCodes;
+    }
+
+    public long errors(ErrorKind kind) {
+        return errors.get(kind);
+    }
+
+    /** Latencies of {@code phase} in microseconds (a copy; do not modify). */
+    public Histogram latencyMicros(Phase phase) {
+        return latencies.get(phase);
+    }
+
+    public double messagesPerSecond() {
+        return messagesOk() * 1e9 / elapsedNanos;
+    }
+
+    public double handshakesPerSecond() {
+        return handshakes() * 1e9 / elapsedNanos;
+    }
+
+    public double sessionsPerSecond() {
+        return sessionsOk() * 1e9 / elapsedNanos;
+    }
+
+    /** Message bytes (as the server stores them) per second, in MB (10^6). */
+    public double megabytesPerSecond() {
+        return messageBytes() / 1e6 * 1e9 / elapsedNanos;
+    }
+
+    /**
+     * 0 when the run succeeded: without {@code --max-errors} (-1) that means no error and no failed
+     * message or session at all; with it, at most that many errors. 1 otherwise.
+     */
+    public int exitStatus() {
+        if (options.maxErrors() < 0) {
+            return errors() == 0 && messagesFailed() == 0 && sessionsFailed() == 0 ? 0 : 1;
+        }
+        return errors() > options.maxErrors() ? 1 : 0;
+    }
+
+    // ---------------------------------------------------------------- output
+
+    /** Prints the end-of-run table: totals, rates, latency percentiles per phase, codes and errors. */
+    public void printSummary(PrintStream out) {
+        out.printf(Locale.ROOT, "%n== sluice load: %s, tls=%s%s, %d connections x %d msgs/conn, %s model%n",
+                options.target().getHostString() + ":" + options.target().getPort(),
+                options.tlsMode().name().toLowerCase(Locale.ROOT),
+                options.tlsMode() == TlsMode.NONE ? "" : " (" + tlsProvider + ", resume=" + options.resume() + ")",
+                options.connections(), options.messagesPerConnection(),
+                options.openModel() ? String.format(Locale.ROOT, "open %.0f/s", options.ratePerSecond()) : "closed");
+        out.printf(Locale.ROOT, "elapsed %.2f s%s%n", elapsedNanos / 1e9, stoppedByErrors ? " (stopped: --max-errors exceeded)" : "");
+        out.printf(Locale.ROOT, "messages ok %d  failed %d   %.1f msg/s   %.2f MB/s%n",
+                messagesOk(), messagesFailed(), messagesPerSecond(), megabytesPerSecond());
+        out.printf(Locale.ROOT, "sessions ok %d  failed %d   %.1f sessions/s   connections %d   handshakes %d (%.1f/s)%n",
+                sessionsOk(), sessionsFailed(), sessionsPerSecond(), connections(), handshakes(), handshakesPerSecond());
+        out.printf(Locale.ROOT, "%n%-14s %10s %10s %10s %10s %10s %10s%n", "latency (ms)", "count", "p50", "p90", "p99", "p99.9", "max");
+        for (Phase phase : Phase.values()) {
+            Histogram h = latencies.get(phase);
+            if (h.getTotalCount() == 0) {
+                continue;
+            }
+            out.printf(Locale.ROOT, "%-14s %10d", phase.label(), h.getTotalCount());
+            for (double p : PERCENTILES) {
+                out.printf(Locale.ROOT, " %10.3f", h.getValueAtPercentile(p) / 1000.0);
+            }
+            out.printf(Locale.ROOT, " %10.3f%n", h.getMaxValue() / 1000.0);
+        }
+        out.print("\nreplies:");
+        replyCodes.forEach((code, n) -> out.print(" " + code + "=" + n));
+        out.print("\nerrors: " + errors());
+        errors.forEach((kind, n) -> {
+            if (n > 0) {
+                out.print(" " + kind.label() + "=" + n);
+            }
+        });
+        out.println();
+    }
+
+    /** The full result as JSON: options, machine, totals, rates, percentiles, codes, errors. */
+    public String toJson() {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("tool", "sluice load");
+        root.put("options", optionsMap());
+        root.put("machine", machine.toMap());
+        root.put("elapsed_s", elapsedNanos / 1e9);
+        root.put("stopped_by_errors", stoppedByErrors);
+        root.put("totals", totals);
+        Map<String, Object> rates = new LinkedHashMap<>();
+        rates.put("messages_per_s", messagesPerSecond());
+        rates.put("sessions_per_s", sessionsPerSecond());
+        rates.put("handshakes_per_s", handshakesPerSecond());
+        rates.put("mb_per_s", megabytesPerSecond());
+        root.put("rates", rates);
+        Map<String, Object> phases = new LinkedHashMap<>();
+        for (Phase phase : Phase.values()) {
+            phases.put(phase.label(), percentilesMap(latencies.get(phase)));
+        }
+        root.put("latency_ms", phases);
+        Map<String, Object> codes = new LinkedHashMap<>();
+        replyCodes.forEach((code, n) -> codes.put(Integer.toString(code), n));
+        root.put("reply_codes", codes);
+        Map<String, Object> kinds = new LinkedHashMap<>();
+        errors.forEach((kind, n) -> kinds.put(kind.label(), n));
+        root.put("errors", kinds);
+        root.put("exit_status", exitStatus());
+        return JsonEncoder.encode(root);
+    }
+
+    public void writeJson(Path file) throws IOException {
+        Files.writeString(file, toJson(), StandardCharsets.UTF_8);
+    }
+
+    /** The whole-message latency distribution, HdrHistogram's percentile format, in milliseconds. */
+    public void writeHgrm(Path file) throws IOException {
+        try (PrintStream out = new PrintStream(Files.newOutputStream(file), false, StandardCharsets.UTF_8)) {
+            Phase phase = options.handshakeOnly() ? Phase.SESSION : Phase.MESSAGE;
+            latencies.get(phase).outputPercentileDistribution(out, 1000.0);
+        }
+    }
+
+    private Map<String, Object> optionsMap() {
+        Map<String, Object> map = new LinkedHashMap<>();
+        map.put("target", options.target().getHostString() + ":" + options.target().getPort());
+        map.put("tls", options.tlsMode().name().toLowerCase(Locale.ROOT));
+        map.put("tls_provider", options.tlsMode() == TlsMode.NONE ? "none" : tlsProvider);
+        map.put("protocols", List.copyOf(options.protocols()));
+        map.put("resume", options.resume());
+        map.put("connections", options.connections());
+        map.put("messages_per_connection", options.messagesPerConnection());
+        map.put("messages", options.totalMessages());
+        map.put("duration_s", options.durationNanos() / 1e9);
+        map.put("warmup_s", options.warmupNanos() / 1e9);
+        map.put("size_dist", options.sizes().toString());
+        map.put("recipients", options.recipients());
+        map.put("pipelining", options.pipelining());
+        map.put("handshake_only", options.handshakeOnly());
+        map.put("rate_per_s", options.openModel() ? options.ratePerSecond() : null);
+        map.put("threads", options.threads());
+        map.put("max_errors", options.maxErrors());
+        return map;
+    }
+
+    private static Map<String, Object> percentilesMap(Histogram h) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        map.put("count", h.getTotalCount());
+        boolean empty = h.getTotalCount() == 0;
+        map.put("mean", empty ? null : h.getMean() / 1000.0);
+        for (double p : PERCENTILES) {
+            map.put("p" + (p == Math.rint(p) ? Long.toString((long) p) : Double.toString(p)),
+                    empty ? null : h.getValueAtPercentile(p) / 1000.0);
+        }
+        map.put("max", empty ? null : h.getMaxValue() / 1000.0);
+        return map;
+    }
+}

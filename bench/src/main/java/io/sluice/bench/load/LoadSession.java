@@ -1,0 +1,563 @@
+package io.sluice.bench.load;
+
+import io.sluice.reactor.Connection;
+import io.sluice.reactor.ConnectionHandler;
+import io.sluice.reactor.EventLoop;
+import io.sluice.tls.TlsContext;
+import io.sluice.tls.TlsListener;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.security.GeneralSecurityException;
+import javax.net.ssl.SSLException;
+
+/**
+ * One concurrent session slot of a load run: the client side of SMTP as a state machine on one
+ * event loop. It opens a connection, greets (EHLO, optionally STARTTLS and EHLO again, or implicit
+ * TLS), sends messages until its per-connection quota or the schedule runs out, QUITs, and opens
+ * the next connection, until {@link MessageSchedule#claim} says the run is over.
+ *
+ * <p>Threading: created on any thread, then every method runs on {@code loop}'s thread only
+ * (start it with {@code loop.execute(session::begin)}); it is the connection's handler and its TLS
+ * listener. One object per slot serves all of its connections in turn, so steady-state sending
+ * allocates nothing here (the reactor and TLS layer allocate per connection).
+ */
+final class LoadSession implements ConnectionHandler, TlsListener {
+
+    /** After a failed connection, wait this long before the next, so a dead server is not hammered. */
+    static final long RETRY_BACKOFF_NANOS = 10_000_000L;
+    /** Body bytes written per step; the connection's water marks pace the rest. */
+    private static final int BODY_CHUNK_BYTES = 16 * 1024;
+
+    private enum State { IDLE, CONNECTING, HANDSHAKE, GREETING, EHLO, STARTTLS, READY, MAIL, RCPT, DATA, MESSAGE, RSET, QUIT, DONE, FINISHED }
+
+    private final RunContext run;
+    private final LoadOptions options;
+    private final EventLoop loop;
+    private final LoopMetrics metrics;
+    private final ReplyParser parser = new ReplyParser();
+    private final MessageSchedule.Ticket ticket = new MessageSchedule.Ticket();
+    /** This slot's stampable copy of each size's headers. */
+    private final byte[][] headers;
+    private final Runnable connectTask = this::connect;
+    private final Runnable beginTask = this::begin;
+    private long randomState;
+
+    private Connection connection;
+    private State state = State.IDLE;
+    private boolean tlsActive;
+    private boolean pipelined;
+    /** A ticket is claimed and its message (or handshake-only session) is not finished. */
+    private boolean ticketOpen;
+    /** The connection began after warm-up: count and time it. */
+    private boolean connectionMeasured;
+    /** A connection-ending error was counted for the current connection. */
+    private boolean fatalCounted;
+    private int messagesOnConnection;
+    private int rcptIndex;
+    private int rcptAccepted;
+    private boolean transactionFailed;
+    private int sizeIndex;
+    private byte[] body;
+    private int bodyOffset;
+    private long sessionStartNanos;
+    private long connectStartNanos;
+    private long phaseStartNanos;
+    private long envelopeStartNanos;
+    private long dataStartNanos;
+    private long messageStartNanos;
+
+    LoadSession(RunContext run, EventLoop loop, LoopMetrics metrics, int slot) {
+        this.run = run;
+        this.options = run.options();
+        this.loop = loop;
+        this.metrics = metrics;
+        this.headers = new byte[options.sizes().count()][];
+        for (int i = 0; i < headers.length; i++) {
+            headers[i] = run.templates().copyHeaders(i);
+        }
+        this.randomState = 0x9E3779B97F4A7C15L * (slot + 1);
+    }
+
+    // ---------------------------------------------------------------- connection lifecycle
+
+    /** Claims the next ticket and connects when it is due, or finishes the slot. */
+    void begin() {
+        if (run.control().stopping() || !run.schedule().claim(loop.nanoTime(), ticket)) {
+            finish();
+            return;
+        }
+        ticketOpen = true;
+        if (ticket.intendedNanos - loop.nanoTime() > 0) {
+            // One timer allocation per connection in the open model; messages use the deadline.
+            loop.schedule(ticket.intendedNanos, connectTask);
+        } else {
+            connect();
+        }
+    }
+
+    private void connect() {
+        if (run.control().stopping()) {
+            ticketOpen = false; // never sent: neither a success nor a failure
+            finish();
+            return;
+        }
+        tlsActive = false;
+        pipelined = false;
+        fatalCounted = false;
+        messagesOnConnection = 0;
+        parser.reset();
+        connectionMeasured = ticket.measured;
+        connectStartNanos = loop.nanoTime();
+        sessionStartNanos = options.openModel() ? ticket.intendedNanos : connectStartNanos;
+        state = State.CONNECTING;
+        loop.connect(run.target(), this, options.connectTimeoutNanos());
+    }
+
+    @Override
+    public void onOpen(Connection opened) {
+        connection = opened;
+        long now = loop.nanoTime();
+        if (connectionMeasured) {
+            metrics.increment(LoopMetrics.CONNECTIONS);
+            metrics.record(Phase.CONNECT, now - connectStartNanos);
+        }
+        if (options.tlsMode() == TlsMode.IMPLICIT) {
+            installTls();
+        } else {
+            state = State.GREETING;
+            phaseStartNanos = now;
+            armReplyDeadline();
+        }
+    }
+
+    @Override
+    public void onClose(Connection closed, Throwable cause) {
+        if (cause != null) {
+            fatal(classify(cause));
+        } else if (state != State.DONE && !fatalCounted) {
+            fatal(ErrorKind.PEER_CLOSED);
+        }
+        if (ticketOpen) {
+            finishTicket(false);
+        }
+        if (state != State.DONE && connectionMeasured) {
+            metrics.increment(LoopMetrics.SESSIONS_FAILED);
+        }
+        boolean failed = state != State.DONE;
+        connection = null;
+        state = State.IDLE;
+        if (failed && !run.control().stopping()) {
+            loop.schedule(loop.nanoTime() + RETRY_BACKOFF_NANOS, beginTask);
+        } else {
+            begin();
+        }
+    }
+
+    @Override
+    public void onInputShutdown(Connection closing) {
+        if (state == State.QUIT) {
+            sessionDone(); // the server closed instead of answering QUIT: good enough
+        } else {
+            fatal(ErrorKind.PEER_CLOSED);
+        }
+        closing.close();
+    }
+
+    @Override
+    public void onDeadline(Connection timedOut) {
+        if (state == State.READY) {
+            if (run.control().stopping()) {
+                quit();
+            } else {
+                startMessage();
+            }
+            return;
+        }
+        fatal(ErrorKind.TIMEOUT);
+        timedOut.abort();
+    }
+
+    @Override
+    public void onWritable(Connection writable) {
+        if (state == State.MESSAGE && body != null) {
+            writeBody();
+            writable.flush();
+        }
+    }
+
+    private void finish() {
+        if (state != State.FINISHED) {
+            state = State.FINISHED;
+            run.control().slotFinished();
+        }
+    }
+
+    // ---------------------------------------------------------------- TLS
+
+    private void installTls() {
+        TlsContext context;
+        try {
+            context = run.tls().forConnection();
+        } catch (IOException | GeneralSecurityException e) {
+            fatal(ErrorKind.TLS_FAILURE);
+            connection.abort();
+            return;
+        }
+        state = State.HANDSHAKE;
+        phaseStartNanos = loop.nanoTime();
+        armReplyDeadline();
+        connection.installLayer(context.newClientLayer(run.target().getHostString(), run.target().getPort(), this));
+    }
+
+    @Override
+    public void onHandshakeComplete(String protocol, String cipherSuite) {
+        long now = loop.nanoTime();
+        tlsActive = true;
+        if (connectionMeasured) {
+            metrics.increment(LoopMetrics.HANDSHAKES);
+            metrics.record(Phase.TLS_HANDSHAKE, now - phaseStartNanos);
+        }
+        if (options.tlsMode() == TlsMode.IMPLICIT) {
+            state = State.GREETING;
+            phaseStartNanos = now;
+            armReplyDeadline();
+        } else if (options.handshakeOnly()) {
+            quit();
+        } else {
+            send(State.EHLO, run.commands().ehlo, 0, run.commands().ehlo.length);
+        }
+    }
+
+    @Override
+    public void onHandshakeFailed(Throwable cause) {
+        fatal(ErrorKind.TLS_FAILURE);
+    }
+
+    // ---------------------------------------------------------------- replies
+
+    @Override
+    public void onRead(Connection readable, ByteBuffer in) {
+        while (connection != null && connection.isOpen()) {
+            int code = parser.parse(in);
+            if (code == ReplyParser.NEED_MORE) {
+                return;
+            }
+            if (code == ReplyParser.MALFORMED) {
+                fatal(ErrorKind.PROTOCOL);
+                connection.abort();
+                return;
+            }
+            metrics.countReply(code);
+            if (!onReply(code)) {
+                return;
+            }
+        }
+    }
+
+    /** Advances the state machine by one reply; false when the rest of the input must not be read. */
+    private boolean onReply(int code) {
+        switch (state) {
+            case GREETING -> onGreeting(code);
+            case EHLO -> onEhlo(code);
+            case STARTTLS -> {
+                return onStarttls(code);
+            }
+            case MAIL -> onMail(code);
+            case RCPT -> onRcpt(code);
+            case DATA -> onData(code);
+            case MESSAGE -> onMessageReply(code);
+            case RSET -> {
+                if (expect(code, 250)) {
+                    nextMessage();
+                } else {
+                    quit();
+                }
+            }
+            case QUIT -> {
+                expect(code, 221);
+                sessionDone();
+                connection.close();
+                return false;
+            }
+            default -> {
+                // A reply nobody asked for (during the handshake, or while waiting to send).
+                fatal(ErrorKind.PROTOCOL);
+                connection.abort();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void onGreeting(int code) {
+        if (connectionMeasured) {
+            metrics.record(Phase.GREETING, loop.nanoTime() - phaseStartNanos);
+        }
+        if (expect(code, 220)) {
+            send(State.EHLO, run.commands().ehlo, 0, run.commands().ehlo.length);
+        } else {
+            quit();
+        }
+    }
+
+    private void onEhlo(int code) {
+        if (!expect(code, 250)) {
+            quit();
+        } else if (options.tlsMode() == TlsMode.STARTTLS && !tlsActive) {
+            if ((parser.keywords() & ReplyParser.STARTTLS) == 0) {
+                fatal(ErrorKind.TLS_FAILURE); // required and not offered
+                quit();
+            } else {
+                send(State.STARTTLS, run.commands().starttls, 0, run.commands().starttls.length);
+            }
+        } else {
+            pipelined = options.pipelining() && (parser.keywords() & ReplyParser.PIPELINING) != 0;
+            if (options.handshakeOnly()) {
+                quit();
+            } else {
+                startMessage();
+            }
+        }
+    }
+
+    private boolean onStarttls(int code) {
+        if (!expect(code, 220)) {
+            quit();
+            return true;
+        }
+        // RFC 3207 §4.2: nothing the server sent after 220 may be trusted; the handshake follows.
+        connection.discardInput();
+        parser.reset();
+        installTls();
+        return false;
+    }
+
+    private void onMail(int code) {
+        if (!expect(code, 250)) {
+            transactionFailed = true;
+        }
+        if (pipelined) {
+            state = State.RCPT; // the RCPTs and DATA are already on their way
+        } else if (transactionFailed) {
+            resetTransaction();
+        } else {
+            sendRcpt();
+        }
+    }
+
+    private void onRcpt(int code) {
+        if (code == 250 || code == 251) {
+            rcptAccepted++;
+        } else {
+            unexpected(code);
+            transactionFailed = true;
+        }
+        rcptIndex++;
+        if (rcptIndex < options.recipients()) {
+            if (!pipelined) {
+                sendRcpt();
+            }
+        } else if (pipelined) {
+            state = State.DATA;
+        } else if (rcptAccepted == 0) {
+            resetTransaction();
+        } else {
+            CommandBytes commands = run.commands();
+            send(State.DATA, commands.envelope, commands.dataOffset(), commands.dataLength());
+        }
+    }
+
+    private void onData(int code) {
+        if (code != 354) {
+            unexpected(code);
+            transactionFailed = true;
+            resetTransaction();
+            return;
+        }
+        long now = loop.nanoTime();
+        if (ticket.measured) {
+            metrics.record(Phase.ENVELOPE, now - envelopeStartNanos);
+        }
+        dataStartNanos = now;
+        byte[] header = headers[sizeIndex];
+        run.templates().stamp(header, ticket.sequence, run.epochMicros(messageStartNanos));
+        state = State.MESSAGE;
+        connection.write(header, 0, header.length);
+        body = run.templates().body(sizeIndex);
+        bodyOffset = 0;
+        writeBody();
+        armReplyDeadline();
+    }
+
+    private void onMessageReply(int code) {
+        long now = loop.nanoTime();
+        if (ticket.measured) {
+            metrics.record(Phase.DATA, now - dataStartNanos);
+        }
+        body = null;
+        boolean accepted = expect(code, 250);
+        if (accepted && !transactionFailed && ticket.measured) {
+            metrics.record(Phase.MESSAGE, now - messageStartNanos);
+            metrics.add(LoopMetrics.MESSAGE_BYTES, run.templates().messageBytes(sizeIndex));
+            metrics.add(LoopMetrics.RECIPIENTS_ACCEPTED, rcptAccepted);
+        }
+        finishTicket(accepted && !transactionFailed);
+        if (accepted) {
+            nextMessage();
+        } else {
+            resetTransaction();
+        }
+    }
+
+    // ---------------------------------------------------------------- sending
+
+    /** Starts the next message, now or when its ticket is due, or QUITs. */
+    private void nextMessage() {
+        if (messagesOnConnection >= options.messagesPerConnection() || run.control().stopping()
+                || !run.schedule().claim(loop.nanoTime(), ticket)) {
+            quit();
+            return;
+        }
+        ticketOpen = true;
+        if (ticket.intendedNanos - loop.nanoTime() > 0) {
+            state = State.READY;
+            connection.deadline(ticket.intendedNanos);
+        } else {
+            startMessage();
+        }
+    }
+
+    private void startMessage() {
+        long now = loop.nanoTime();
+        transactionFailed = false;
+        rcptIndex = 0;
+        rcptAccepted = 0;
+        messageStartNanos = options.openModel() ? ticket.intendedNanos : now;
+        envelopeStartNanos = now;
+        sizeIndex = options.sizes().pick(nextRandom());
+        CommandBytes commands = run.commands();
+        if (pipelined) {
+            send(State.MAIL, commands.envelope, 0, commands.envelope.length);
+        } else {
+            send(State.MAIL, commands.envelope, 0, commands.mailLength());
+        }
+    }
+
+    private void sendRcpt() {
+        CommandBytes commands = run.commands();
+        send(State.RCPT, commands.envelope, commands.offsets[rcptIndex], commands.rcptLength(rcptIndex));
+    }
+
+    /** Ends a failed transaction: the message is lost; RSET before the next one. */
+    private void resetTransaction() {
+        if (ticketOpen) {
+            finishTicket(false);
+        }
+        send(State.RSET, run.commands().rset, 0, run.commands().rset.length);
+    }
+
+    private void quit() {
+        if (ticketOpen && !options.handshakeOnly()) {
+            ticketOpen = false; // claimed for a next message that will not be sent: no failure
+        }
+        send(State.QUIT, run.commands().quit, 0, run.commands().quit.length);
+    }
+
+    private void send(State next, byte[] bytes, int offset, int length) {
+        state = next;
+        connection.write(bytes, offset, length);
+        armReplyDeadline();
+    }
+
+    /** Writes body chunks until done or the connection is above its high-water mark. */
+    private void writeBody() {
+        while (bodyOffset < body.length) {
+            int chunk = Math.min(BODY_CHUNK_BYTES, body.length - bodyOffset);
+            connection.write(body, bodyOffset, chunk);
+            bodyOffset += chunk;
+            if (!connection.isWritable()) {
+                connection.flush();
+                if (!connection.isWritable()) {
+                    return; // onWritable continues
+                }
+            }
+        }
+    }
+
+    private void armReplyDeadline() {
+        connection.deadline(loop.nanoTime() + options.replyTimeoutNanos());
+    }
+
+    // ---------------------------------------------------------------- accounting
+
+    private void finishTicket(boolean ok) {
+        ticketOpen = false;
+        if (options.handshakeOnly()) {
+            return; // the ticket is the session; counted by sessionDone or onClose
+        }
+        messagesOnConnection++;
+        if (ticket.measured) {
+            metrics.increment(ok ? LoopMetrics.MESSAGES_OK : LoopMetrics.MESSAGES_FAILED);
+        }
+    }
+
+    private void sessionDone() {
+        if (state == State.DONE) {
+            return;
+        }
+        state = State.DONE;
+        ticketOpen = false;
+        if (connectionMeasured) {
+            metrics.increment(LoopMetrics.SESSIONS_OK);
+            metrics.record(Phase.SESSION, loop.nanoTime() - sessionStartNanos);
+        }
+    }
+
+    /** Counts {@code code} as an error unless it is the expected one. */
+    private boolean expect(int code, int expected) {
+        if (code == expected) {
+            return true;
+        }
+        unexpected(code);
+        return false;
+    }
+
+    private void unexpected(int code) {
+        metrics.countError(ErrorKind.UNEXPECTED_REPLY);
+        run.control().onError();
+    }
+
+    /** Counts a connection-ending error once per connection. */
+    private void fatal(ErrorKind kind) {
+        if (!fatalCounted) {
+            fatalCounted = true;
+            metrics.countError(kind);
+            run.control().onError();
+        }
+    }
+
+    private ErrorKind classify(Throwable cause) {
+        if (cause instanceof ConnectException) {
+            return ErrorKind.CONNECT_REFUSED;
+        }
+        if (cause instanceof SocketTimeoutException && state == State.CONNECTING) {
+            return ErrorKind.CONNECT_TIMEOUT;
+        }
+        if (cause instanceof SSLException || state == State.HANDSHAKE) {
+            return ErrorKind.TLS_FAILURE;
+        }
+        return state == State.CONNECTING ? ErrorKind.CONNECT_REFUSED : ErrorKind.IO;
+    }
+
+    /** xorshift64: picks message sizes without a shared Random. */
+    private long nextRandom() {
+        long x = randomState;
+        x ^= x << 13;
+        x ^= x >>> 7;
+        x ^= x << 17;
+        randomState = x;
+        return x;
+    }
+}

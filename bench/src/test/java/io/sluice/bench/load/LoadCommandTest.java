@@ -1,0 +1,93 @@
+package io.sluice.bench.load;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+@Timeout(60)
+class LoadCommandTest {
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int execute(String... args) {
+        LoadCommand command = new LoadCommand(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        CommandLine line = new CommandLine(command);
+        line.setErr(new java.io.PrintWriter(err, true, StandardCharsets.UTF_8));
+        return line.execute(args);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void writesJsonAndHgrmAndASummary(@TempDir Path dir) throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {
+            Path json = dir.resolve("result.json");
+            Path hgrm = dir.resolve("message.hgrm");
+            int status = execute("--target", "127.0.0.1:" + server.address().getPort(), "--connections", "2",
+                    "--messages-per-connection", "5", "--messages", "10", "--size", "2KiB", "--threads", "1",
+                    "--json", json.toString(), "--hgrm", hgrm.toString(), "--quiet");
+
+            assertEquals(0, status, err.toString(StandardCharsets.UTF_8));
+            assertEquals(10, server.messages.get());
+            Map<String, Object> root = (Map<String, Object>) MiniJson.parse(Files.readString(json));
+            for (String key : new String[] {"options", "machine", "elapsed_s", "totals", "rates", "latency_ms",
+                "reply_codes", "errors", "exit_status"}) {
+                assertTrue(root.containsKey(key), key);
+            }
+            Map<String, Object> machine = (Map<String, Object>) root.get("machine");
+            assertTrue(machine.keySet().containsAll(java.util.List.of("nproc", "cpu_model", "jdk")), machine.toString());
+            Map<String, Object> totals = (Map<String, Object>) root.get("totals");
+            assertEquals(10.0, totals.get("messages_ok"));
+            Map<String, Object> message = (Map<String, Object>) ((Map<String, Object>) root.get("latency_ms")).get("message");
+            assertEquals(10.0, message.get("count"));
+            assertTrue(message.keySet().containsAll(java.util.List.of("p50", "p90", "p99", "p99.9", "max")), message.toString());
+            assertEquals(2048.0, ((Map<String, Object>) root.get("options")).get("size_dist") instanceof String ? 2048.0 : 0.0);
+            assertTrue(Files.readString(hgrm).contains("#[Max"), "hgrm footer");
+            String summary = out.toString(StandardCharsets.UTF_8);
+            assertTrue(summary.contains("messages ok 10"), summary);
+            assertTrue(summary.contains("354=10"), summary);
+        }
+    }
+
+    @Test
+    void badOptionsExitWithStatus2() {
+        assertEquals(2, execute("--target", "nohostport"));
+        assertEquals(2, execute("--target", "127.0.0.1:25", "--tls", "sometimes"));
+        assertEquals(2, execute("--target", "127.0.0.1:25", "--messages", "5", "--duration", "5s"));
+        assertEquals(2, execute("--target", "127.0.0.1:25", "--size", "1KiB", "--size-dist", "1KiB:1"));
+        assertEquals(2, execute("--connections", "5"), "--target is required");
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--tls=sometimes"), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void optionsMapOntoLoadOptions() {
+        LoadCommand command = new LoadCommand();
+        new CommandLine(command).parseArgs("--target", "[::1]:465", "--tls", "implicit", "--tls-provider", "jdk",
+                "--protocol", "TLSv1.2", "--resume", "off", "--connections", "300", "--messages-per-connection", "1",
+                "--duration", "60s", "--size-dist", "1KiB:70,16KiB:25,256KiB:5", "--recipients", "3",
+                "--pipelining", "off", "--rate", "2000/s", "--threads", "4", "--warmup", "2s", "--max-errors", "7");
+        LoadOptions options = command.toOptions();
+        assertEquals(TlsMode.IMPLICIT, options.tlsMode());
+        assertEquals(java.util.List.of("TLSv1.2"), options.protocols());
+        assertEquals(false, options.resume());
+        assertEquals(300, options.connections());
+        assertEquals(60_000_000_000L, options.durationNanos());
+        assertEquals(3, options.sizes().count());
+        assertEquals(false, options.pipelining());
+        assertEquals(2000.0, options.ratePerSecond());
+        assertEquals(4, options.threads());
+        assertEquals(2_000_000_000L, options.warmupNanos());
+        assertEquals(7, options.maxErrors());
+    }
+}

@@ -1,0 +1,220 @@
+package io.sluice.bench.load;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The generator against {@link TestSmtpServer} on loopback: counts, pipelining, TLS, errors. */
+@Timeout(60)
+class LoadGeneratorTest {
+
+    private static LoadOptions.Builder options(TestSmtpServer server) {
+        return LoadOptions.builder(server.address()).threads(2).progress(false)
+                .replyTimeoutNanos(10_000_000_000L);
+    }
+
+    private static LoadResult run(LoadOptions options) throws Exception {
+        return new LoadGenerator(options, null).run();
+    }
+
+    @Test
+    void closedModelSendsExactlyConnectionsTimesMessages() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {
+            LoadResult result = run(options(server).connections(4).messagesPerConnection(5).totalMessages(20).build());
+
+            assertEquals(20, result.messagesOk());
+            assertEquals(0, result.messagesFailed());
+            assertEquals(20, server.messages.get());
+            assertEquals(20, server.messageIds.size(), "every Message-ID is unique");
+            assertEquals(20, server.stampedMessages.get(), "every message carries X-Sluice-Sent");
+            assertEquals(20, result.latencyMicros(Phase.MESSAGE).getTotalCount());
+            assertEquals(result.sessionsOk(), result.latencyMicros(Phase.SESSION).getTotalCount());
+            assertTrue(result.sessionsOk() >= 4, "sessions=" + result.sessionsOk());
+            assertEquals(0, result.errors());
+            assertEquals(0, result.exitStatus());
+            assertEquals(20, result.replyCodes().get(354));
+            assertEquals(20 * 1024L, result.messageBytes());
+        }
+    }
+
+    @Test
+    void pipeliningSendsMailRcptAndDataInOneWrite() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {
+            LoadResult result = run(options(server).connections(2).messagesPerConnection(10).totalMessages(20)
+                    .recipients(3).pipelining(true).build());
+
+            assertEquals(20, server.messages.get());
+            assertEquals(60, server.rcpts.get());
+            assertEquals(20, server.pipelinedEnvelopes.get());
+            assertEquals(60, result.replyCodes().get(250) - 20 - 20 - result.connections(),
+                    "MAIL, 3 RCPT, end of data and EHLO each got a 250");
+        }
+    }
+
+    @Test
+    void pipeliningOffWaitsForEachReply() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {
+            LoadResult result = run(options(server).connections(2).messagesPerConnection(10).totalMessages(20)
+                    .recipients(3).pipelining(false).build());
+
+            assertEquals(20, result.messagesOk());
+            assertEquals(60, server.rcpts.get());
+            assertEquals(0, server.pipelinedEnvelopes.get());
+        }
+    }
+
+    @Test
+    void noPipeliningWhenTheServerDoesNotOfferIt() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(new TestSmtpServer.Settings(TlsMode.NONE, false, "250 ok"))) {
+            LoadResult result = run(options(server).connections(1).messagesPerConnection(5).totalMessages(5)
+                    .pipelining(true).build());
+
+            assertEquals(5, result.messagesOk());
+            assertEquals(0, server.pipelinedEnvelopes.get());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"conscrypt", "jdk"})
+    void starttlsWithEachProvider(String provider) throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(new TestSmtpServer.Settings(TlsMode.STARTTLS, true, "250 ok"))) {
+            LoadResult result = run(options(server).tlsMode(TlsMode.STARTTLS).tlsProvider(provider)
+                    .connections(3).messagesPerConnection(2).totalMessages(12).build());
+
+            assertEquals(12, result.messagesOk());
+            assertEquals(12, server.messages.get());
+            assertEquals(server.handshakes.get(), result.handshakes());
+            assertEquals(result.connections(), result.handshakes());
+            assertTrue(result.handshakes() >= 6, "handshakes=" + result.handshakes());
+            assertEquals(result.handshakes(), result.latencyMicros(Phase.TLS_HANDSHAKE).getTotalCount());
+            assertEquals(0, result.errors());
+        }
+    }
+
+    @Test
+    void starttlsWithoutResumptionUsesAFreshContextPerConnection() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(new TestSmtpServer.Settings(TlsMode.STARTTLS, true, "250 ok"))) {
+            LoadResult result = run(options(server).tlsMode(TlsMode.STARTTLS).tlsProvider("jdk").resume(false)
+                    .protocols(List.of("TLSv1.2")).connections(2).messagesPerConnection(1).totalMessages(4).build());
+
+            assertEquals(4, result.messagesOk());
+            assertEquals(4, result.handshakes());
+            assertEquals(0, result.exitStatus());
+        }
+    }
+
+    @Test
+    void handshakeOnlyCompletesHandshakesWithoutMail() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(new TestSmtpServer.Settings(TlsMode.STARTTLS, true, "250 ok"))) {
+            LoadResult result = run(options(server).tlsMode(TlsMode.STARTTLS).handshakeOnly(true)
+                    .connections(3).totalMessages(9).build());
+
+            assertEquals(9, result.sessionsOk());
+            assertEquals(9, result.handshakes());
+            assertEquals(9, server.handshakes.get());
+            assertEquals(0, server.messages.get());
+            assertEquals(0, result.messagesOk());
+            assertEquals(9, result.replyCodes().get(221));
+            assertEquals(0, result.exitStatus());
+        }
+    }
+
+    @Test
+    void implicitTls() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(new TestSmtpServer.Settings(TlsMode.IMPLICIT, true, "250 ok"))) {
+            LoadResult result = run(options(server).tlsMode(TlsMode.IMPLICIT).connections(2)
+                    .messagesPerConnection(3).totalMessages(6).build());
+
+            assertEquals(6, result.messagesOk());
+            assertEquals(6, server.messages.get());
+            assertEquals(result.connections(), result.handshakes());
+            assertEquals(result.connections(), result.latencyMicros(Phase.GREETING).getTotalCount());
+        }
+    }
+
+    @Test
+    void rejectedRecipientsAreCountedByCodeAndFailTheRun() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(new TestSmtpServer.Settings(TlsMode.NONE, true, "451 4.3.0 later"))) {
+            LoadResult result = run(options(server).connections(2).messagesPerConnection(5).totalMessages(10).build());
+
+            assertEquals(0, result.messagesOk());
+            assertEquals(10, result.messagesFailed());
+            assertEquals(10, result.replyCodes().get(451));
+            assertEquals(10, result.replyCodes().get(554), "DATA refused after every RCPT failed");
+            assertEquals(20, result.errors(ErrorKind.UNEXPECTED_REPLY));
+            assertEquals(0, server.messages.get());
+            assertEquals(1, result.exitStatus());
+        }
+    }
+
+    @Test
+    void maxErrorsStopsTheRunEarly() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(new TestSmtpServer.Settings(TlsMode.NONE, false, "550 5.1.1 no"))) {
+            LoadResult result = run(options(server).connections(1).messagesPerConnection(1000).totalMessages(100_000)
+                    .maxErrors(5).build());
+
+            assertTrue(result.stoppedByErrors());
+            assertTrue(result.messagesFailed() < 100, "failed=" + result.messagesFailed());
+            assertEquals(1, result.exitStatus());
+        }
+    }
+
+    @Test
+    void refusedConnectionsAreCounted() throws Exception {
+        InetSocketAddress closed;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = new InetSocketAddress(InetAddress.getLoopbackAddress(), socket.getLocalPort());
+        }
+        LoadResult result = run(LoadOptions.builder(closed).threads(1).progress(false).connections(2)
+                .totalMessages(1000).maxErrors(3).build());
+
+        assertTrue(result.errors(ErrorKind.CONNECT_REFUSED) >= 4, "refused=" + result.errors(ErrorKind.CONNECT_REFUSED));
+        assertEquals(0, result.messagesOk());
+        assertEquals(1, result.exitStatus());
+    }
+
+    @Test
+    void sizeDistributionSendsEachSize() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {
+            LoadResult result = run(options(server).connections(2).messagesPerConnection(50).totalMessages(100)
+                    .sizes(SizeDistribution.parse("1KiB:1,64KiB:1")).build());
+
+            assertEquals(100, server.messages.get());
+            assertEquals(result.messageBytes(), server.messageBytes.get());
+            assertTrue(result.messageBytes() > 100 * 1024L && result.messageBytes() < 100 * 64 * 1024L,
+                    "bytes=" + result.messageBytes());
+        }
+    }
+
+    @Test
+    void openModelRunsAtASmallRate() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {
+            LoadResult result = run(options(server).connections(2).messagesPerConnection(10).totalMessages(10)
+                    .ratePerSecond(200).build());
+
+            assertEquals(10, result.messagesOk());
+            assertEquals(10, server.messages.get());
+        }
+    }
+
+    @Test
+    void stopEndsARunWithoutALimitReached() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {
+            LoadGenerator generator = new LoadGenerator(options(server).connections(1).durationNanos(3_600_000_000_000L)
+                    .build(), null);
+            generator.stop();
+            LoadResult result = generator.run();
+
+            assertEquals(0, result.messagesOk());
+            assertEquals(0, server.messages.get());
+        }
+    }
+}

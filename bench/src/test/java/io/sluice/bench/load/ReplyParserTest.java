@@ -1,0 +1,85 @@
+package io.sluice.bench.load;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ReplyParserTest {
+
+    private static ByteBuffer ascii(String text) {
+        return ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void singleLineReply() {
+        ReplyParser parser = new ReplyParser();
+        ByteBuffer in = ascii("250 2.0.0 ok\r\n");
+        assertEquals(250, parser.parse(in));
+        assertEquals(0, in.remaining());
+    }
+
+    @Test
+    void codeOnlyLine() {
+        assertEquals(354, new ReplyParser().parse(ascii("354\r\n")));
+    }
+
+    @Test
+    void multiLineEhloWithKeywords() {
+        ReplyParser parser = new ReplyParser();
+        ByteBuffer in = ascii("250-mx.example\r\n250-pipelining\r\n250-SIZE 100\r\n250 STARTTLS\r\n220 next\r\n");
+        assertEquals(250, parser.parse(in));
+        assertEquals(ReplyParser.PIPELINING | ReplyParser.STARTTLS, parser.keywords());
+        assertEquals(220, parser.parse(in));
+        assertEquals(0, parser.keywords());
+    }
+
+    @Test
+    void keywordMustBeAWholeWord() {
+        ReplyParser parser = new ReplyParser();
+        assertEquals(250, parser.parse(ascii("250-mx\r\n250-STARTTLSX\r\n250 PIPELININGS\r\n")));
+        assertEquals(0, parser.keywords());
+    }
+
+    @Test
+    void everySplitPointGivesTheSameReplies() {
+        String wire = "220 hi\r\n250-a\r\n250-PIPELINING\r\n250 b\r\n451 4.3.0 later\r\n";
+        byte[] bytes = wire.getBytes(StandardCharsets.US_ASCII);
+        for (int split = 0; split <= bytes.length; split++) {
+            ReplyParser parser = new ReplyParser();
+            ByteBuffer in = ByteBuffer.allocate(bytes.length);
+            in.put(bytes, 0, split).flip();
+            StringBuilder codes = new StringBuilder();
+            drain(parser, in, codes);
+            in.compact().put(bytes, split, bytes.length - split).flip();
+            drain(parser, in, codes);
+            assertEquals("220,250,451,", codes.toString(), "split=" + split);
+            assertEquals(0, in.remaining());
+        }
+    }
+
+    private static void drain(ReplyParser parser, ByteBuffer in, StringBuilder codes) {
+        int code;
+        while ((code = parser.parse(in)) > 0) {
+            codes.append(code).append(',');
+        }
+        assertEquals(ReplyParser.NEED_MORE, code);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"25 ok\r\n", "2x0 ok\r\n", "650 ok\r\n", "160 ok\r\n", "270 ok\r\n", "250_ok\r\n",
+        "250 ok\n", "250 ok\rx", "250-a\r\n251 b\r\n", "abc\r\n", "\r\n"})
+    void malformedReplies(String wire) {
+        assertEquals(ReplyParser.MALFORMED, new ReplyParser().parse(ascii(wire)));
+    }
+
+    @Test
+    void overLongLineIsMalformedEvenWithoutCrlf() {
+        ReplyParser parser = new ReplyParser();
+        assertEquals(ReplyParser.NEED_MORE, parser.parse(ascii("250 " + "x".repeat(100))));
+        assertEquals(ReplyParser.MALFORMED, parser.parse(ascii("250 " + "x".repeat(ReplyParser.MAX_LINE_BYTES))));
+    }
+}

@@ -1,0 +1,276 @@
+package io.sluice.bench.load;
+
+import io.sluice.tls.CertifiedKey;
+import io.sluice.tls.SelfSignedCertificate;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+
+/**
+ * A minimal blocking SMTP server for the load generator's tests: one thread per connection on
+ * 127.0.0.1, optional PIPELINING, STARTTLS or implicit TLS (JDK SSLSocket, self-signed EC
+ * certificate), a configurable RCPT reply, and counters the tests assert on. Not for production.
+ */
+final class TestSmtpServer implements AutoCloseable {
+
+    /** The server's settings. */
+    record Settings(TlsMode tls, boolean pipelining, String rcptReply) {
+        static Settings plain() {
+            return new Settings(TlsMode.NONE, true, "250 2.1.5 ok");
+        }
+    }
+
+    final AtomicInteger connections = new AtomicInteger();
+    final AtomicInteger handshakes = new AtomicInteger();
+    final AtomicInteger messages = new AtomicInteger();
+    final AtomicInteger rcpts = new AtomicInteger();
+    /** MAIL commands whose RCPTs and DATA were already read together with them. */
+    final AtomicInteger pipelinedEnvelopes = new AtomicInteger();
+    final AtomicInteger messageBytes = new AtomicInteger();
+    final Set<String> messageIds = ConcurrentHashMap.newKeySet();
+    final AtomicInteger stampedMessages = new AtomicInteger();
+
+    private final Settings settings;
+    private final ServerSocket listener;
+    private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "test-smtp");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private final SSLContext sslContext;
+
+    TestSmtpServer(Settings settings) throws IOException, GeneralSecurityException {
+        this.settings = settings;
+        this.sslContext = settings.tls() == TlsMode.NONE ? null : serverContext();
+        this.listener = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+        threads.execute(this::acceptLoop);
+    }
+
+    InetSocketAddress address() {
+        return new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+    }
+
+    @Override
+    public void close() throws IOException {
+        listener.close();
+        for (Socket socket : open) {
+            socket.close();
+        }
+        threads.shutdownNow();
+    }
+
+    private void acceptLoop() {
+        while (!listener.isClosed()) {
+            try {
+                Socket socket = listener.accept();
+                open.add(socket);
+                connections.incrementAndGet();
+                threads.execute(() -> serve(socket));
+            } catch (IOException closed) {
+                return;
+            }
+        }
+    }
+
+    private void serve(Socket accepted) {
+        Socket socket = accepted;
+        try {
+            if (settings.tls() == TlsMode.IMPLICIT) {
+                socket = startTls(socket);
+            }
+            Session session = new Session(socket);
+            session.reply("220 test.example ESMTP");
+            session.run();
+        } catch (IOException ignored) {
+            // the client went away; the tests assert on counters
+        } finally {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+            open.remove(accepted);
+        }
+    }
+
+    private SSLSocket startTls(Socket socket) throws IOException {
+        SSLSocket ssl = (SSLSocket) sslContext.getSocketFactory().createSocket(socket, "test.example", socket.getPort(), true);
+        ssl.setUseClientMode(false);
+        ssl.startHandshake();
+        handshakes.incrementAndGet();
+        return ssl;
+    }
+
+    private static SSLContext serverContext() throws GeneralSecurityException, IOException {
+        CertifiedKey key = SelfSignedCertificate.create("test.example", "EC");
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        store.load(null, null);
+        char[] password = "test".toCharArray();
+        store.setKeyEntry("key", key.key(), password, key.chain().toArray(new Certificate[0]));
+        KeyManagerFactory factory = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        factory.init(store, password);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(factory.getKeyManagers(), null, null);
+        return context;
+    }
+
+    /** One connection's dialogue; its own buffer so it can tell what arrived in one read. */
+    private final class Session {
+        private Socket socket;
+        private InputStream in;
+        private OutputStream out;
+        private byte[] buffer = new byte[64 * 1024];
+        private int position;
+        private int limit;
+        private boolean tls = settings.tls() == TlsMode.IMPLICIT;
+
+        Session(Socket socket) throws IOException {
+            use(socket);
+        }
+
+        private void use(Socket next) throws IOException {
+            socket = next;
+            in = next.getInputStream();
+            out = next.getOutputStream();
+            position = 0;
+            limit = 0;
+        }
+
+        void run() throws IOException {
+            int accepted = 0;
+            boolean mail = false;
+            String line;
+            while ((line = readLine()) != null) {
+                String verb = line.length() >= 4 ? line.substring(0, 4).toUpperCase() : line.toUpperCase();
+                switch (verb) {
+                    case "EHLO" -> ehlo();
+                    case "STAR" -> {
+                        reply("220 2.0.0 go ahead");
+                        use(startTls(socket));
+                        tls = true;
+                    }
+                    case "MAIL" -> {
+                        if (buffered().contains("DATA\r\n")) {
+                            pipelinedEnvelopes.incrementAndGet();
+                        }
+                        mail = true;
+                        accepted = 0;
+                        reply("250 2.1.0 ok");
+                    }
+                    case "RCPT" -> {
+                        rcpts.incrementAndGet();
+                        String answer = mail ? settings.rcptReply() : "503 5.5.1 MAIL first";
+                        if (answer.startsWith("2")) {
+                            accepted++;
+                        }
+                        reply(answer);
+                    }
+                    case "DATA" -> {
+                        if (accepted == 0) {
+                            reply("554 5.5.1 no valid recipients");
+                        } else {
+                            reply("354 go ahead");
+                            readMessage();
+                            reply("250 2.0.0 queued");
+                        }
+                        mail = false;
+                    }
+                    case "RSET" -> {
+                        mail = false;
+                        reply("250 2.0.0 ok");
+                    }
+                    case "QUIT" -> {
+                        reply("221 2.0.0 bye");
+                        return;
+                    }
+                    default -> reply("502 5.5.2 unknown");
+                }
+            }
+        }
+
+        private void ehlo() throws IOException {
+            StringBuilder text = new StringBuilder("250-test.example\r\n");
+            if (settings.pipelining()) {
+                text.append("250-PIPELINING\r\n");
+            }
+            if (settings.tls() == TlsMode.STARTTLS && !tls) {
+                text.append("250-STARTTLS\r\n");
+            }
+            text.append("250 8BITMIME\r\n");
+            out.write(text.toString().getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
+
+        private void readMessage() throws IOException {
+            int bytes = 0;
+            boolean stamped = false;
+            String line;
+            while ((line = readLine()) != null && !line.equals(".")) {
+                bytes += line.length() + 2;
+                if (line.startsWith("Message-ID: ")) {
+                    messageIds.add(line);
+                }
+                if (line.matches("X-Sluice-Sent: [0-9]{16}")) {
+                    stamped = true;
+                }
+            }
+            messageBytes.addAndGet(bytes);
+            if (stamped) {
+                stampedMessages.incrementAndGet();
+            }
+            messages.incrementAndGet();
+        }
+
+        void reply(String line) throws IOException {
+            out.write((line + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
+
+        private String buffered() {
+            return new String(buffer, position, limit - position, StandardCharsets.US_ASCII);
+        }
+
+        /** The next CRLF-terminated line without CRLF, or null at end of stream. */
+        private String readLine() throws IOException {
+            while (true) {
+                for (int i = position; i + 1 < limit; i++) {
+                    if (buffer[i] == '\r' && buffer[i + 1] == '\n') {
+                        String line = new String(buffer, position, i - position, StandardCharsets.US_ASCII);
+                        position = i + 2;
+                        return line;
+                    }
+                }
+                if (position > 0) {
+                    System.arraycopy(buffer, position, buffer, 0, limit - position);
+                    limit -= position;
+                    position = 0;
+                }
+                if (limit == buffer.length) {
+                    throw new IOException("line too long");
+                }
+                int n = in.read(buffer, limit, buffer.length - limit);
+                if (n < 0) {
+                    return null;
+                }
+                limit += n;
+            }
+        }
+    }
+}
