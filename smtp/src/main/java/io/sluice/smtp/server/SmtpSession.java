@@ -678,17 +678,19 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         chunkOctets = octets;
+        // Waiting state first: a store may answer before commit() returns (the sink does).
+        phase = Phase.COMMITTING;
+        connection.suspendRead();
         try {
             services.store().commit(messageId, storedOctets, this, services.executor());
         } catch (IOException e) {
             storageError(e);
             messageId = null;
             resetTransaction();
+            phase = Phase.COMMAND;
+            connection.resumeRead();
             error(Replies.INSUFFICIENT_STORAGE);
-            return;
         }
-        phase = Phase.COMMITTING;
-        connection.suspendRead();
     }
 
     @Override
