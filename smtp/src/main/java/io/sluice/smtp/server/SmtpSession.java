@@ -198,10 +198,13 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             limiterSlot = false;
             listener.limiter.release(client);
         }
+        // One line per connection, as operators expect from an MTA's log.
         if (cause != null) {
-            log(Level.INFO, "disconnect", "messages", messagesInSession, "error", cause.toString());
+            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors,
+                    "tls", tlsProtocol == null ? "-" : tlsProtocol, "error", cause.toString());
         } else {
-            log(Level.DEBUG, "disconnect", "messages", messagesInSession);
+            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors,
+                    "tls", tlsProtocol == null ? "-" : tlsProtocol);
         }
     }
 
