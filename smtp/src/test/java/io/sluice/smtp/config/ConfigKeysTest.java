@@ -90,6 +90,8 @@ class ConfigKeysTest {
             }
         }
         assertEquals(List.of(), missing, "README.md lacks rows; regenerate from ConfigKeys.markdownTable()");
+        assertTrue(text.contains(ConfigKeys.markdownTable().strip()),
+                "README.md's key table differs from the registry; paste smtp/target/config-keys.md over it");
     }
 
     /** The top-most directory holding a pom.xml, walking up from the working directory. */
