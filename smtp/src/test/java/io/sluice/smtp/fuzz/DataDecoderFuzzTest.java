@@ -30,6 +30,10 @@ import io.sluice.smtp.protocol.DataDecoder;
  */
 class DataDecoderFuzzTest {
 
+    /** Direct buffers are reused: allocating one per run would dominate the run and the RSS. */
+    private static final ByteBuffer DIRECT_IN = ByteBuffer.allocateDirect(1 << 20);
+    private static final ByteBuffer DIRECT_OUT = ByteBuffer.allocateDirect(64 * 1024);
+
     @FuzzTest(maxDuration = "10s")
     void anySplitDecodesLikeTheReference(FuzzedDataProvider data) {
         int flags = data.consumeInt(0, 255);
@@ -61,9 +65,10 @@ class DataDecoderFuzzTest {
 
     private static Outcome decodeAll(DataDecoder decoder, byte[] wire, int[] chunks, boolean directIn,
             boolean littleEndian, boolean directOut, int outCapacity) {
-        ByteBuffer in = directIn ? ByteBuffer.allocateDirect(wire.length) : ByteBuffer.allocate(wire.length);
+        ByteBuffer in = directIn && wire.length <= DIRECT_IN.capacity()
+                ? DIRECT_IN.clear().limit(wire.length).slice() : ByteBuffer.allocate(wire.length);
         in.order(littleEndian ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN).flip();
-        ByteBuffer out = directOut ? ByteBuffer.allocateDirect(outCapacity) : ByteBuffer.allocate(outCapacity);
+        ByteBuffer out = directOut ? DIRECT_OUT.clear().limit(outCapacity).slice() : ByteBuffer.allocate(outCapacity);
         ByteArrayOutputStream output = new ByteArrayOutputStream();
         int fed = 0;
         long base = 0;
