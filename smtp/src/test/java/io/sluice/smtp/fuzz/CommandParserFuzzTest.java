@@ -38,7 +38,7 @@ class CommandParserFuzzTest {
     /** Reused: allocating a direct buffer per run would dominate the run and the RSS. */
     private static final ByteBuffer DIRECT = ByteBuffer.allocateDirect(1 << 20);
 
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "2m")
     void anySplitParsesLikeTheReferenceFraming(FuzzedDataProvider data) {
         int selector = data.consumeInt(0, 255);
         int maxLineOctets = (selector & 1) == 0 ? CommandParser.DEFAULT_MAX_LINE_OCTETS

@@ -34,7 +34,7 @@ class DataDecoderFuzzTest {
     private static final ByteBuffer DIRECT_IN = ByteBuffer.allocateDirect(1 << 20);
     private static final ByteBuffer DIRECT_OUT = ByteBuffer.allocateDirect(64 * 1024);
 
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "2m")
     void anySplitDecodesLikeTheReference(FuzzedDataProvider data) {
         int flags = data.consumeInt(0, 255);
         int lineSelector = data.consumeInt(0, 255);
