@@ -33,6 +33,10 @@ import io.sluice.smtp.protocol.Verb;
  */
 class CommandParserFuzzTest {
 
+    static {
+        JazzerOutput.pin();
+    }
+
     private static final byte CR = '\r';
     private static final byte LF = '\n';
     /** Reused: allocating a direct buffer per run would dominate the run and the RSS. */

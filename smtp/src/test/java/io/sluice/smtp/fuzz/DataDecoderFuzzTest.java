@@ -30,6 +30,10 @@ import io.sluice.smtp.protocol.DataDecoder;
  */
 class DataDecoderFuzzTest {
 
+    static {
+        JazzerOutput.pin();
+    }
+
     /** Direct buffers are reused: allocating one per run would dominate the run and the RSS. */
     private static final ByteBuffer DIRECT_IN = ByteBuffer.allocateDirect(1 << 20);
     private static final ByteBuffer DIRECT_OUT = ByteBuffer.allocateDirect(64 * 1024);

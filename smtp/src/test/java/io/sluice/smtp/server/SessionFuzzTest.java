@@ -18,6 +18,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 
 import io.sluice.reactor.LayerContext;
 import io.sluice.reactor.StreamLayer;
+import io.sluice.smtp.fuzz.JazzerOutput;
 import io.sluice.smtp.protocol.BareNewline;
 import io.sluice.smtp.spool.CommitListener;
 import io.sluice.smtp.spool.Envelope;
@@ -40,6 +41,10 @@ import io.sluice.smtp.spool.QueueId;
  * at the end.
  */
 class SessionFuzzTest {
+
+    static {
+        JazzerOutput.pin();
+    }
 
     private static final long SECOND = 1_000_000_000L;
     private static final long[] TICK_UNITS = {1_000_000L, SECOND, 10 * SECOND, 60 * SECOND};
