@@ -297,6 +297,19 @@ class SmtpSessionTest {
     }
 
     @Test
+    void clientThatHalfClosesWhileItsMessageCommitsGetsTheReplyThenTheClose() {
+        FakeConnection c = open();
+        c.takeOutput();
+        c.feed(ENVELOPE + "body\r\n.\r\n");
+        c.takeOutput();
+        c.shutdownInput();
+        assertTrue(c.isOpen(), "still waiting for the spool");
+        store.completeCommits();
+        assertTrue(c.takeOutput().startsWith("250 2.0.0 Ok: queued as "));
+        assertFalse(c.isOpen(), "closed once answered");
+    }
+
+    @Test
     void spoolErrorsAnswer452AndQueueNothing() {
         FakeConnection c = open();
         c.takeOutput();
