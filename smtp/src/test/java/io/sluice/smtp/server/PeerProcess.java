@@ -8,16 +8,17 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs a real peer program (python3, openssl, swaks, Postfix tools) with a bounded wait: stdin is
- * written in full and closed, stdout and stderr are collected on their own threads, and the
- * process is destroyed forcibly if it outlives the timeout. One instance per run; test thread only.
+ * A real peer program (python3, openssl, swaks, Postfix tools) run with bounded waits: stdout and
+ * stderr are collected on their own threads, the test may talk to stdin while watching stdout, and
+ * {@link #close()} destroys the process whatever happened. One instance per run; test thread only.
  */
-final class PeerProcess {
+final class PeerProcess implements AutoCloseable {
 
     /** What a finished peer left behind. */
     record Result(int exitCode, String stdout, String stderr) {
@@ -26,10 +27,48 @@ final class PeerProcess {
         }
     }
 
-    private PeerProcess() {
+    private final List<String> command;
+    private final Process process;
+    private final Drain out;
+    private final Drain err;
+    private final OutputStream in;
+
+    private PeerProcess(List<String> command) throws IOException {
+        this.command = command;
+        process = new ProcessBuilder(command).start();
+        out = new Drain(process.getInputStream());
+        err = new Drain(process.getErrorStream());
+        out.start();
+        err.start();
+        in = process.getOutputStream();
     }
 
-    /** The executable named {@code name} on PATH (or the absolute path itself), if there is one. */
+    /** Starts {@code command}; close the result (try-with-resources) so it never outlives the test. */
+    static PeerProcess start(List<String> command) throws IOException {
+        return new PeerProcess(command);
+    }
+
+    /** Runs {@code command} with {@code stdin} to completion; fails with the peer's output if it hangs. */
+    static Result run(List<String> command, byte[] stdin, long timeoutSeconds) throws IOException, InterruptedException {
+        try (PeerProcess peer = start(command)) {
+            peer.write(stdin);
+            return peer.finish(timeoutSeconds);
+        }
+    }
+
+    /** True when {@code command} exits 0 within a few seconds (a probe such as {@code python3 -c "import smtplib"}). */
+    static boolean works(List<String> command) {
+        try {
+            return run(command, new byte[0], 10).exitCode() == 0;
+        } catch (IOException | AssertionError e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** The executable named {@code name} on PATH or in the sbin folders (or the absolute path itself). */
     static Optional<Path> find(String name) {
         if (name.contains("/")) {
             Path p = Path.of(name);
@@ -45,43 +84,61 @@ final class PeerProcess {
         return Optional.empty();
     }
 
-    /** Runs {@code command} with {@code stdin}; fails with the peer's output if it does not exit in time. */
-    static Result run(List<String> command, byte[] stdin, long timeoutSeconds) throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(command).start();
+    /** Writes to the peer's stdin; a peer that already exited is not an error here (its output says why). */
+    void write(byte[] bytes) {
         try {
-            Drain out = new Drain(process.getInputStream());
-            Drain err = new Drain(process.getErrorStream());
-            out.start();
-            err.start();
-            try (OutputStream in = process.getOutputStream()) {
-                in.write(stdin);
-            } catch (IOException e) {
-                // The peer may exit before reading all of its input; its output says why.
-            }
-            if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-                out.join(5_000);
-                err.join(5_000);
-                throw new AssertionError(command + " did not exit within " + timeoutSeconds + " s\n--- stdout\n"
-                        + out.text() + "\n--- stderr\n" + err.text());
-            }
-            out.join(5_000);
-            err.join(5_000);
-            return new Result(process.exitValue(), out.text(), err.text());
-        } finally {
-            process.destroyForcibly();
+            in.write(bytes);
+            in.flush();
+        } catch (IOException e) {
+            // Broken pipe: finish() reports the exit code and output.
         }
     }
 
-    /** True when {@code command} exits 0 within a few seconds (a probe such as {@code python3 -c "import smtplib"}). */
-    static boolean works(List<String> command) {
+    void write(String text) {
+        write(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Waits until stdout contains {@code needle}; false after {@code timeout} or when the peer exited without it. */
+    boolean awaitStdout(String needle, Duration timeout) throws InterruptedException {
+        return TestServer.await(timeout, () -> out.text().contains(needle) || !process.isAlive())
+                && out.text().contains(needle);
+    }
+
+    String stdout() {
+        return out.text();
+    }
+
+    String stderr() {
+        return err.text();
+    }
+
+    /** Closes stdin and waits for the exit; fails with the peer's output if it does not exit in time. */
+    Result finish(long timeoutSeconds) throws InterruptedException {
         try {
-            return run(command, new byte[0], 10).exitCode() == 0;
-        } catch (IOException | AssertionError e) {
-            return false;
+            in.close();
+        } catch (IOException e) {
+            // Already gone.
+        }
+        if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+            close();
+            throw new AssertionError(command + " did not exit within " + timeoutSeconds + " s\n--- stdout\n"
+                    + out.text() + "\n--- stderr\n" + err.text());
+        }
+        out.join(5_000);
+        err.join(5_000);
+        return new Result(process.exitValue(), out.text(), err.text());
+    }
+
+    /** Kills the peer if it still runs (SIGKILL) and waits briefly for its output threads. */
+    @Override
+    public void close() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(5, TimeUnit.SECONDS);
+            out.join(5_000);
+            err.join(5_000);
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
+            Thread.currentThread().interrupt(); // close() must not throw InterruptedException (javac -Xlint:try)
         }
     }
 
@@ -98,8 +155,11 @@ final class PeerProcess {
 
         @Override
         public void run() {
+            byte[] chunk = new byte[8192];
             try {
-                in.transferTo(bytes);
+                for (int n; (n = in.read(chunk)) >= 0; ) {
+                    bytes.write(chunk, 0, n);
+                }
             } catch (IOException e) {
                 // The process was destroyed; what was read so far is kept.
             }
