@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -33,9 +34,11 @@ final class PeerProcess implements AutoCloseable {
     private final Drain err;
     private final OutputStream in;
 
-    private PeerProcess(List<String> command) throws IOException {
+    private PeerProcess(List<String> command, Map<String, String> environment) throws IOException {
         this.command = command;
-        process = new ProcessBuilder(command).start();
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().putAll(environment);
+        process = builder.start();
         out = new Drain(process.getInputStream());
         err = new Drain(process.getErrorStream());
         out.start();
@@ -45,12 +48,18 @@ final class PeerProcess implements AutoCloseable {
 
     /** Starts {@code command}; close the result (try-with-resources) so it never outlives the test. */
     static PeerProcess start(List<String> command) throws IOException {
-        return new PeerProcess(command);
+        return new PeerProcess(command, Map.of());
     }
 
     /** Runs {@code command} with {@code stdin} to completion; fails with the peer's output if it hangs. */
     static Result run(List<String> command, byte[] stdin, long timeoutSeconds) throws IOException, InterruptedException {
-        try (PeerProcess peer = start(command)) {
+        return run(command, Map.of(), stdin, timeoutSeconds);
+    }
+
+    /** As {@link #run(List, byte[], long)}, with {@code environment} added to ours. */
+    static Result run(List<String> command, Map<String, String> environment, byte[] stdin, long timeoutSeconds)
+            throws IOException, InterruptedException {
+        try (PeerProcess peer = new PeerProcess(command, environment)) {
             peer.write(stdin);
             return peer.finish(timeoutSeconds);
         }
