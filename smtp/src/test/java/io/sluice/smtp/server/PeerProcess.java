@@ -138,6 +138,16 @@ final class PeerProcess implements AutoCloseable {
         return new Result(process.exitValue(), out.text(), err.text());
     }
 
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** SIGKILL now, and wait (bounded) until the process is gone. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
     /** Kills the peer if it still runs (SIGKILL) and waits briefly for its output threads. */
     @Override
     public void close() {
