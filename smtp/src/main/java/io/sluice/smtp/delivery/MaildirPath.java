@@ -61,6 +61,9 @@ final class MaildirPath {
      * @throws IllegalArgumentException when the recipient's user or domain is not a safe path part
      */
     Path resolve(String recipient, String localDomain) {
+        if (template.indexOf('{') < 0) {
+            return base; // one maildir for everyone
+        }
         int at = recipient.lastIndexOf('@');
         String user = at < 0 ? recipient : recipient.substring(0, at);
         String domain = at < 0 ? localDomain : recipient.substring(at + 1);
