@@ -12,7 +12,8 @@ public final class ConfigException extends RuntimeException {
         super(message, null, false, false);
     }
 
-    static ConfigException badValue(String key, String value, String reason) {
+    /** {@code config: KEY=VALUE: reason}, for code outside this package that validates its own keys. */
+    public static ConfigException badValue(String key, String value, String reason) {
         return new ConfigException("config: " + key + "=" + printable(value) + ": " + reason);
     }
 

@@ -27,7 +27,9 @@ import io.sluice.smtp.config.SluiceConfig;
 import io.sluice.smtp.config.SniCertificate;
 import io.sluice.smtp.config.TlsLevel;
 import io.sluice.smtp.config.TlsProviderName;
+import io.sluice.smtp.delivery.QueueManager;
 import io.sluice.smtp.protocol.BareNewline;
+import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.Spool;
 import io.sluice.smtp.spool.SpoolOptions;
 import io.sluice.tls.CertificateSource;
@@ -53,6 +55,7 @@ public final class SmtpServer implements AutoCloseable {
     private final EventLoopGroup group;
     private final Acceptor acceptor;
     private final Spool spool;
+    private final QueueManager queue;
     private final TlsContext tls;
     private final Authenticator auth;
     private final SessionStats stats = new SessionStats();
@@ -65,9 +68,13 @@ public final class SmtpServer implements AutoCloseable {
         group = new EventLoopGroup(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(),
                 config.get(ConfigKeys.REACTOR_PIN), assignment(config), LoopConfig.defaults(), NanoClock.SYSTEM);
         Spool openedSpool = null;
+        QueueManager openedQueue = null;
         Acceptor openedAcceptor = null;
         try {
             openedSpool = mode == Mode.SERVE ? Spool.open(config.get(ConfigKeys.SPOOL_DIR), spoolOptions(config)) : null;
+            if (openedSpool != null) {
+                openedQueue = startQueue(config, openedSpool, log, group.loops().size());
+            }
             tls = tlsContext(config, hostname);
             auth = authenticator(config);
             List<EventLoop> loops = group.loops();
@@ -81,15 +88,34 @@ public final class SmtpServer implements AutoCloseable {
             openedAcceptor = new Acceptor(group);
             bindListeners(config, openedAcceptor, services, log, hostname);
         } catch (IOException | RuntimeException e) {
-            closeQuietly(openedAcceptor, openedSpool);
+            if (openedAcceptor != null) {
+                openedAcceptor.close();
+            }
             group.close();
+            if (openedQueue != null) {
+                openedQueue.close();
+            }
+            closeQuietly(null, openedSpool);
             throw e;
         }
         spool = openedSpool;
+        queue = openedQueue;
         acceptor = openedAcceptor;
         log.log(EventLog.Level.INFO, "started", "mode", mode.name().toLowerCase(), "hostname", hostname,
                 "loops", group.loops().size(), "listen", bound, "tls", tls == null ? "off" : tls.provider().name(),
                 "spool", spool == null ? "none" : spool.directory());
+    }
+
+    /** The delivery stage; its bounces use the spool appender no event loop has. */
+    private static QueueManager startQueue(SluiceConfig config, Spool spool, EventLog log, int loops) throws IOException {
+        if (loops > QueueManager.INTERNAL_LOOP_INDEX) {
+            throw new IOException("reactor.threads=" + loops + " > " + QueueManager.INTERNAL_LOOP_INDEX
+                    + ": spool appender " + QueueManager.INTERNAL_LOOP_INDEX + " of " + QueueId.MAX_LOOPS
+                    + " is the queue manager's");
+        }
+        QueueManager queue = QueueManager.forServer(config, spool, log);
+        queue.start();
+        return queue;
     }
 
     /** Starts a server; throws with a one-line reason when a listener, the spool or TLS cannot be set up. */
@@ -219,6 +245,11 @@ public final class SmtpServer implements AutoCloseable {
         return spool;
     }
 
+    /** The delivery stage in {@code serve} mode, {@code null} for the sink. */
+    public QueueManager queue() {
+        return queue;
+    }
+
     /** The TLS context, or {@code null} when TLS is off. */
     public TlsContext tls() {
         return tls;
@@ -228,13 +259,19 @@ public final class SmtpServer implements AutoCloseable {
         return group;
     }
 
-    /** Stops accepting, closes every connection and loop, then closes the spool (pending commits answered). */
+    /**
+     * Stops accepting, closes every connection and loop, stops delivery, then closes the spool
+     * (pending commits answered).
+     */
     @Override
     public void close() {
         acceptor.close();
         group.close();
         if (auth != null) {
             auth.close();
+        }
+        if (queue != null) {
+            queue.close();
         }
         closeQuietly(null, spool);
     }
