@@ -568,6 +568,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return true;
         } catch (IOException e) {
             storageError(e);
+            abortMessage(); // begin may have succeeded before the append failed
             if (!chunking) {
                 error(Replies.INSUFFICIENT_STORAGE);
             }
