@@ -1,13 +1,16 @@
 package io.sluice.tls;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
@@ -43,11 +46,12 @@ public final class TlsContext {
     private final String[] cipherSuites;
     private final boolean verifyHostname;
     private final int maxPlaintextPerDecode;
-    private final TlsStats stats = new TlsStats();
+    private final TlsStats stats;
     private final DirectBufferPool netBuffers = new DirectBufferPool(NET_BUFFER_BYTES, POOLED_NET_BUFFERS);
 
-    private TlsContext(Builder builder, SSLContext sslContext) {
+    private TlsContext(Builder builder, SSLContext sslContext, TlsStats stats) {
         this.provider = builder.provider;
+        this.stats = stats;
         this.sslContext = sslContext;
         this.server = builder.server;
         this.protocols = builder.protocols.toArray(new String[0]);
@@ -266,6 +270,11 @@ public final class TlsContext {
 
         /** Loads the certificates and makes the context; startup code, reads files. */
         public TlsContext build() throws IOException, GeneralSecurityException {
+            return build(new TlsStats());
+        }
+
+        /** Like {@link #build()}, counting into {@code stats} (a reload keeps counting where the old context was). */
+        TlsContext build(TlsStats stats) throws IOException, GeneralSecurityException {
             if (provider == null) {
                 provider = TlsProvider.select("auto");
             }
@@ -274,7 +283,19 @@ public final class TlsContext {
             SSLSessionContext sessions = server ? sslContext.getServerSessionContext() : sslContext.getClientSessionContext();
             sessions.setSessionCacheSize(sessionCacheSize);
             sessions.setSessionTimeout(sessionTimeoutSeconds);
-            return new TlsContext(this, sslContext);
+            return new TlsContext(this, sslContext, stats);
+        }
+
+        /** Every file the certificate sources read (duplicates removed), in order. */
+        List<Path> certificateFiles() {
+            Set<Path> files = new LinkedHashSet<>();
+            for (CertificateSource source : defaults) {
+                files.addAll(source.files());
+            }
+            for (CertificateSource source : byName.values()) {
+                files.addAll(source.files());
+            }
+            return List.copyOf(files);
         }
 
         private KeyManager[] keyManagers() throws IOException, GeneralSecurityException {

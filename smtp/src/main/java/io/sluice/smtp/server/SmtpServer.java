@@ -31,6 +31,7 @@ import io.sluice.smtp.protocol.BareNewline;
 import io.sluice.smtp.spool.Spool;
 import io.sluice.smtp.spool.SpoolOptions;
 import io.sluice.tls.CertificateSource;
+import io.sluice.tls.ReloadingTlsContext;
 import io.sluice.tls.SelfSignedCertificate;
 import io.sluice.tls.TlsContext;
 import io.sluice.tls.TlsProvider;
@@ -53,7 +54,7 @@ public final class SmtpServer implements AutoCloseable {
     private final EventLoopGroup group;
     private final Acceptor acceptor;
     private final Spool spool;
-    private final TlsContext tls;
+    private final ReloadingTlsContext tls;
     private final Authenticator auth;
     private final SessionStats stats = new SessionStats();
     private final List<InetSocketAddress> bound = new ArrayList<>();
@@ -66,9 +67,11 @@ public final class SmtpServer implements AutoCloseable {
                 config.get(ConfigKeys.REACTOR_PIN), assignment(config), LoopConfig.defaults(), NanoClock.SYSTEM);
         Spool openedSpool = null;
         Acceptor openedAcceptor = null;
+        ReloadingTlsContext openedTls = null;
         try {
             openedSpool = mode == Mode.SERVE ? Spool.open(config.get(ConfigKeys.SPOOL_DIR), spoolOptions(config)) : null;
-            tls = tlsContext(config, hostname);
+            openedTls = tlsContext(config, hostname);
+            tls = startReloading(openedTls, log);
             auth = authenticator(config);
             List<EventLoop> loops = group.loops();
             SessionServices[] services = new SessionServices[loops.size()];
@@ -82,13 +85,16 @@ public final class SmtpServer implements AutoCloseable {
             bindListeners(config, openedAcceptor, services, log, hostname);
         } catch (IOException | RuntimeException e) {
             closeQuietly(openedAcceptor, openedSpool);
+            if (openedTls != null) {
+                openedTls.close();
+            }
             group.close();
             throw e;
         }
         spool = openedSpool;
         acceptor = openedAcceptor;
         log.log(EventLog.Level.INFO, "started", "mode", mode.name().toLowerCase(), "hostname", hostname,
-                "loops", group.loops().size(), "listen", bound, "tls", tls == null ? "off" : tls.provider().name(),
+                "loops", group.loops().size(), "listen", bound, "tls", tls == null ? "off" : tls.current().provider().name(),
                 "spool", spool == null ? "none" : spool.directory());
     }
 
@@ -164,10 +170,11 @@ public final class SmtpServer implements AutoCloseable {
     }
 
     /**
-     * The server's TLS context, or {@code null} with {@code tls.level = none}. Without a configured
-     * certificate, a self-signed one for our hostname is made once and kept beside the spool.
+     * The server's TLS context, reloadable, or {@code null} with {@code tls.level = none}. Without a
+     * configured certificate, a self-signed one for our hostname is made once and kept beside the
+     * spool (and watched like configured files: replacing it there takes effect too).
      */
-    static TlsContext tlsContext(SluiceConfig config, String hostname) throws IOException {
+    static ReloadingTlsContext tlsContext(SluiceConfig config, String hostname) throws IOException {
         if (config.get(ConfigKeys.TLS_LEVEL) == TlsLevel.NONE) {
             return null;
         }
@@ -179,10 +186,24 @@ public final class SmtpServer implements AutoCloseable {
             for (SniCertificate sni : config.sniCertificates().values()) {
                 builder.sniCertificate(sni.serverName(), CertificateSource.pem(sni.cert(), sni.key()));
             }
-            return builder.build();
+            return ReloadingTlsContext.build(builder);
         } catch (GeneralSecurityException e) {
             throw new IOException("tls: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Starts the reload triggers: certificate files polled every
+     * {@link ReloadingTlsContext#DEFAULT_POLL_INTERVAL}, and SIGHUP. Each reload's outcome goes to the event log.
+     */
+    private static ReloadingTlsContext startReloading(ReloadingTlsContext tls, EventLog log) {
+        if (tls != null) {
+            tls.onReload(result -> log.log(result.succeeded() ? EventLog.Level.INFO : EventLog.Level.WARN,
+                    "tls_reload", "ok", result.succeeded(), "detail", result.message()));
+            tls.watchFiles(ReloadingTlsContext.DEFAULT_POLL_INTERVAL);
+            tls.reloadOnHangup();
+        }
+        return tls;
     }
 
     private static CertificateSource certificate(SluiceConfig config, String hostname)
@@ -219,8 +240,13 @@ public final class SmtpServer implements AutoCloseable {
         return spool;
     }
 
-    /** The TLS context, or {@code null} when TLS is off. */
+    /** The TLS context new connections get now, or {@code null} when TLS is off. */
     public TlsContext tls() {
+        return tls == null ? null : tls.current();
+    }
+
+    /** The reloadable TLS context ({@code reload()}, counters), or {@code null} when TLS is off. */
+    public ReloadingTlsContext reloadingTls() {
         return tls;
     }
 
@@ -233,6 +259,9 @@ public final class SmtpServer implements AutoCloseable {
     public void close() {
         acceptor.close();
         group.close();
+        if (tls != null) {
+            tls.close();
+        }
         if (auth != null) {
             auth.close();
         }
