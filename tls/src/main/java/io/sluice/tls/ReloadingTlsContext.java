@@ -128,6 +128,19 @@ public final class ReloadingTlsContext implements AutoCloseable {
     }
 
     /**
+     * Rebuilds the context every {@code interval} whether or not a file changed: fresh session
+     * ticket keys on both providers (see {@link TlsContext} on rotation), at the price of one full
+     * handshake per returning client after each rebuild. Call once.
+     */
+    public synchronized ReloadingTlsContext reloadEvery(Duration interval) {
+        if (!closed) {
+            long periodNanos = interval.toNanos();
+            reloadThread().scheduleAtFixedRate(this::reload, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
+        }
+        return this;
+    }
+
+    /**
      * Reloads on SIGHUP (the reload runs on this context's daemon thread). Returns false, after
      * one log line, where the JVM cannot hand SIGHUP to us ({@code -Xrs}, no {@code jdk.unsupported},
      * no SIGHUP on the platform); the file watcher still works. Only one SIGHUP handler is active

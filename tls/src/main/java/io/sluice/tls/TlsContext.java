@@ -26,6 +26,21 @@ import javax.net.ssl.X509TrustManager;
  * Built once at startup (or on a certificate reload) with {@link #forServer()} or
  * {@link #forClient()}; afterwards immutable and safe to share by every loop. Making an engine or
  * a layer is cheap and may be called on a loop thread.
+ *
+ * <p><b>Session resumption</b> works on both providers for TLS 1.3 (PSK from session tickets) and
+ * TLS 1.2 (session IDs and RFC 5077 tickets); a client context resumes per peer host and port.
+ * Ticket keys live in the {@code SSLContext}, so they rotate:
+ * <ul>
+ *   <li>JDK: every {@code jdk.tls.server.statelessKeyTimeout} seconds (default 3600, at most
+ *       604800), older keys kept to decrypt tickets still valid. A JVM-wide system property, read
+ *       once when the JDK's ticket code first loads: set it with {@code -D} at launch.
+ *   <li>Conscrypt (BoringSSL): every 2 days, the previous key kept for another period. Conscrypt
+ *       2.5.2 exposes no way to set or rotate ticket keys ({@code SSL_CTX_set_tlsext_ticket_keys}
+ *       is not bound), so the interval cannot be changed.
+ *   <li>Both, on demand: a new context has new keys (and an empty session cache), which is what
+ *       {@link ReloadingTlsContext#reload()} and {@link ReloadingTlsContext#reloadEvery} do; tickets
+ *       from before then fall back to a full handshake.
+ * </ul>
  */
 public final class TlsContext {
 

@@ -136,6 +136,21 @@ class ReloadingTlsContextTest {
     }
 
     @Test
+    void reloadEveryRebuildsWithoutAFileChange() throws Exception {
+        BlockingQueue<ReloadingTlsContext.ReloadResult> results = new ArrayBlockingQueue<>(64);
+        try (ReloadingTlsContext reloading = reloading("jdk")) {
+            TlsContext before = reloading.current();
+            reloading.onReload(results::add).reloadEvery(Duration.ofMillis(20));
+
+            ReloadingTlsContext.ReloadResult result = results.poll(10, TimeUnit.SECONDS);
+
+            assertTrue(result != null && result.succeeded(), String.valueOf(result));
+            assertTrue(reloading.current() != before);
+            assertEquals(FIRST.leaf(), served(reloading, "jdk"));
+        }
+    }
+
+    @Test
     void sighupReloads() throws Exception {
         BlockingQueue<ReloadingTlsContext.ReloadResult> results = new ArrayBlockingQueue<>(8);
         try (ReloadingTlsContext reloading = reloading("jdk")) {
