@@ -33,6 +33,7 @@ import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.Spool;
 import io.sluice.smtp.spool.SpoolOptions;
 import io.sluice.tls.CertificateSource;
+import io.sluice.tls.ReloadingTlsContext;
 import io.sluice.tls.SelfSignedCertificate;
 import io.sluice.tls.TlsContext;
 import io.sluice.tls.TlsProvider;
@@ -56,7 +57,7 @@ public final class SmtpServer implements AutoCloseable {
     private final Acceptor acceptor;
     private final Spool spool;
     private final QueueManager queue;
-    private final TlsContext tls;
+    private final ReloadingTlsContext tls;
     private final Authenticator auth;
     private final SessionStats stats = new SessionStats();
     private final List<InetSocketAddress> bound = new ArrayList<>();
@@ -70,12 +71,14 @@ public final class SmtpServer implements AutoCloseable {
         Spool openedSpool = null;
         QueueManager openedQueue = null;
         Acceptor openedAcceptor = null;
+        ReloadingTlsContext openedTls = null;
         try {
             openedSpool = mode == Mode.SERVE ? Spool.open(config.get(ConfigKeys.SPOOL_DIR), spoolOptions(config)) : null;
             if (openedSpool != null) {
                 openedQueue = startQueue(config, openedSpool, log, group.loops().size());
             }
-            tls = tlsContext(config, hostname);
+            openedTls = tlsContext(config, hostname);
+            tls = startReloading(openedTls, log);
             auth = authenticator(config);
             List<EventLoop> loops = group.loops();
             SessionServices[] services = new SessionServices[loops.size()];
@@ -91,6 +94,9 @@ public final class SmtpServer implements AutoCloseable {
             if (openedAcceptor != null) {
                 openedAcceptor.close();
             }
+            if (openedTls != null) {
+                openedTls.close();
+            }
             group.close();
             if (openedQueue != null) {
                 openedQueue.close();
@@ -102,7 +108,7 @@ public final class SmtpServer implements AutoCloseable {
         queue = openedQueue;
         acceptor = openedAcceptor;
         log.log(EventLog.Level.INFO, "started", "mode", mode.name().toLowerCase(), "hostname", hostname,
-                "loops", group.loops().size(), "listen", bound, "tls", tls == null ? "off" : tls.provider().name(),
+                "loops", group.loops().size(), "listen", bound, "tls", tls == null ? "off" : tls.current().provider().name(),
                 "spool", spool == null ? "none" : spool.directory());
     }
 
@@ -190,10 +196,11 @@ public final class SmtpServer implements AutoCloseable {
     }
 
     /**
-     * The server's TLS context, or {@code null} with {@code tls.level = none}. Without a configured
-     * certificate, a self-signed one for our hostname is made once and kept beside the spool.
+     * The server's TLS context, reloadable, or {@code null} with {@code tls.level = none}. Without a
+     * configured certificate, a self-signed one for our hostname is made once and kept beside the
+     * spool (and watched like configured files: replacing it there takes effect too).
      */
-    static TlsContext tlsContext(SluiceConfig config, String hostname) throws IOException {
+    static ReloadingTlsContext tlsContext(SluiceConfig config, String hostname) throws IOException {
         if (config.get(ConfigKeys.TLS_LEVEL) == TlsLevel.NONE) {
             return null;
         }
@@ -205,10 +212,24 @@ public final class SmtpServer implements AutoCloseable {
             for (SniCertificate sni : config.sniCertificates().values()) {
                 builder.sniCertificate(sni.serverName(), CertificateSource.pem(sni.cert(), sni.key()));
             }
-            return builder.build();
+            return ReloadingTlsContext.build(builder);
         } catch (GeneralSecurityException e) {
             throw new IOException("tls: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Starts the reload triggers: certificate files polled every
+     * {@link ReloadingTlsContext#DEFAULT_POLL_INTERVAL}, and SIGHUP. Each reload's outcome goes to the event log.
+     */
+    private static ReloadingTlsContext startReloading(ReloadingTlsContext tls, EventLog log) {
+        if (tls != null) {
+            tls.onReload(result -> log.log(result.succeeded() ? EventLog.Level.INFO : EventLog.Level.WARN,
+                    "tls_reload", "ok", result.succeeded(), "detail", result.message()));
+            tls.watchFiles(ReloadingTlsContext.DEFAULT_POLL_INTERVAL);
+            tls.reloadOnHangup();
+        }
+        return tls;
     }
 
     private static CertificateSource certificate(SluiceConfig config, String hostname)
@@ -250,8 +271,13 @@ public final class SmtpServer implements AutoCloseable {
         return queue;
     }
 
-    /** The TLS context, or {@code null} when TLS is off. */
+    /** The TLS context new connections get now, or {@code null} when TLS is off. */
     public TlsContext tls() {
+        return tls == null ? null : tls.current();
+    }
+
+    /** The reloadable TLS context ({@code reload()}, counters), or {@code null} when TLS is off. */
+    public ReloadingTlsContext reloadingTls() {
         return tls;
     }
 
@@ -267,6 +293,9 @@ public final class SmtpServer implements AutoCloseable {
     public void close() {
         acceptor.close();
         group.close();
+        if (tls != null) {
+            tls.close();
+        }
         if (auth != null) {
             auth.close();
         }
