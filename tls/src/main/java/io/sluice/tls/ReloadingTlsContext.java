@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -152,12 +153,20 @@ public final class ReloadingTlsContext implements AutoCloseable {
         }
         ScheduledExecutorService thread = reloadThread();
         try {
-            hangup = HangupSignal.install(() -> thread.execute(this::reload));
+            hangup = HangupSignal.install(() -> reloadOn(thread));
             return true;
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             LOG.log(Level.WARNING, "TLS reload on SIGHUP is unavailable (" + e.getMessage()
                     + "); certificate files are still watched");
             return false;
+        }
+    }
+
+    private void reloadOn(ScheduledExecutorService thread) {
+        try {
+            thread.execute(this::reload);
+        } catch (RejectedExecutionException closed) {
+            // A SIGHUP racing close(): nothing to reload any more.
         }
     }
 
