@@ -21,18 +21,25 @@ public interface CertificateSource {
     List<CertifiedKey> load() throws IOException, GeneralSecurityException;
 
     /**
+     * The files {@link #load()} reads, for a {@link ReloadingTlsContext} to watch; empty for keys
+     * held in memory.
+     */
+    default List<Path> files() {
+        return List.of();
+    }
+
+    /**
      * A PEM certificate chain (leaf first) and a PEM private key: PKCS#8 ({@code BEGIN PRIVATE
      * KEY}) or the traditional OpenSSL forms ({@code BEGIN RSA PRIVATE KEY}, {@code BEGIN EC
      * PRIVATE KEY}); RSA or EC. Encrypted keys are refused with a clear message.
      */
     static CertificateSource pem(Path certificateChainFile, Path privateKeyFile) {
-        return () -> List.of(PemFiles.load(certificateChainFile, privateKeyFile));
+        return CertificateFiles.pem(certificateChainFile, privateKeyFile);
     }
 
     /** Every private-key entry of a PKCS#12 keystore, all protected by {@code password}. */
     static CertificateSource pkcs12(Path keystoreFile, char[] password) {
-        char[] copy = password.clone();
-        return () -> PemFiles.loadPkcs12(keystoreFile, copy);
+        return CertificateFiles.pkcs12(keystoreFile, password);
     }
 
     /** Keys already in memory (tests, generated certificates). */

@@ -22,6 +22,13 @@ import org.conscrypt.Conscrypt;
  *   <li><b>TLS 1.3 suites are not configurable</b>: BoringSSL always enables its three 1.3
  *       AEAD suites; {@code setEnabledCipherSuites} only governs TLS 1.2 and below.
  *   <li><b>Session tickets</b> must be switched on per engine ({@link Conscrypt#setUseSessionTickets}).
+ *       A TLS 1.3 server sends its two NewSessionTickets with its first application write, not at
+ *       the end of the handshake (harmless for SMTP: the server answers EHLO or greets). Ticket keys
+ *       rotate every 2 days inside BoringSSL and cannot be set through Conscrypt 2.5.2.
+ *   <li><b>Client session cache</b>: once a server refuses a TLS 1.2 session (its ticket keys
+ *       changed), a Conscrypt 2.5.2 client keeps offering that stale session to the host and never
+ *       resumes there again until it expires; after a TLS 1.3 refusal it also spends its second
+ *       ticket on a second full handshake. The JDK client recovers at once (SessionResumptionTest).
  *   <li><b>Native memory</b> is freed when both directions are closed ({@code closeInbound} and
  *       {@code closeOutbound}), otherwise only by a finalizer: {@link TlsLayer#closed()} closes both.
  *   <li>{@code Conscrypt.setUseEngineSocket} only affects {@code SSLSocket}s; we use engines only.

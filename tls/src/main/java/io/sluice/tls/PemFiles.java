@@ -104,6 +104,11 @@ final class PemFiles {
     static void checkKeyMatches(CertifiedKey certified, String where) throws GeneralSecurityException {
         String algorithm = certified.keyType().equals("EC") ? "SHA256withECDSA" : "SHA256with" + certified.keyType();
         PublicKey publicKey = certified.leaf().getPublicKey();
+        String certificateKeyType = publicKey.getAlgorithm().equals("ECDSA") ? "EC" : publicKey.getAlgorithm();
+        if (!certificateKeyType.equals(certified.keyType())) {
+            throw new GeneralSecurityException("private key (" + certified.keyType() + ") does not match certificate "
+                    + certified.leaf().getSubjectX500Principal() + " (" + certificateKeyType + ") in " + where);
+        }
         Signature signer = Signature.getInstance(algorithm);
         signer.initSign(certified.key());
         signer.update(PROBE);

@@ -118,7 +118,7 @@ public final class SelfSignedCertificate {
     }
 
     /** Writes through a private temporary file and an atomic rename, so a crash never leaves half a key. */
-    private static void writePem(Path target, Object value, boolean secret) throws IOException {
+    static void writePem(Path target, Object value, boolean secret) throws IOException {
         Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(secret ? "rw-------" : "rw-r--r--")));
         try {

@@ -1,13 +1,16 @@
 package io.sluice.tls;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
@@ -23,6 +26,21 @@ import javax.net.ssl.X509TrustManager;
  * Built once at startup (or on a certificate reload) with {@link #forServer()} or
  * {@link #forClient()}; afterwards immutable and safe to share by every loop. Making an engine or
  * a layer is cheap and may be called on a loop thread.
+ *
+ * <p><b>Session resumption</b> works on both providers for TLS 1.3 (PSK from session tickets) and
+ * TLS 1.2 (session IDs and RFC 5077 tickets); a client context resumes per peer host and port.
+ * Ticket keys live in the {@code SSLContext}, so they rotate:
+ * <ul>
+ *   <li>JDK: every {@code jdk.tls.server.statelessKeyTimeout} seconds (default 3600, at most
+ *       604800), older keys kept to decrypt tickets still valid. A JVM-wide system property, read
+ *       once when the JDK's ticket code first loads: set it with {@code -D} at launch.
+ *   <li>Conscrypt (BoringSSL): every 2 days, the previous key kept for another period. Conscrypt
+ *       2.5.2 exposes no way to set or rotate ticket keys ({@code SSL_CTX_set_tlsext_ticket_keys}
+ *       is not bound), so the interval cannot be changed.
+ *   <li>Both, on demand: a new context has new keys (and an empty session cache), which is what
+ *       {@link ReloadingTlsContext#reload()} and {@link ReloadingTlsContext#reloadEvery} do; tickets
+ *       from before then fall back to a full handshake.
+ * </ul>
  */
 public final class TlsContext {
 
@@ -43,11 +61,12 @@ public final class TlsContext {
     private final String[] cipherSuites;
     private final boolean verifyHostname;
     private final int maxPlaintextPerDecode;
-    private final TlsStats stats = new TlsStats();
+    private final TlsStats stats;
     private final DirectBufferPool netBuffers = new DirectBufferPool(NET_BUFFER_BYTES, POOLED_NET_BUFFERS);
 
-    private TlsContext(Builder builder, SSLContext sslContext) {
+    private TlsContext(Builder builder, SSLContext sslContext, TlsStats stats) {
         this.provider = builder.provider;
+        this.stats = stats;
         this.sslContext = sslContext;
         this.server = builder.server;
         this.protocols = builder.protocols.toArray(new String[0]);
@@ -266,6 +285,11 @@ public final class TlsContext {
 
         /** Loads the certificates and makes the context; startup code, reads files. */
         public TlsContext build() throws IOException, GeneralSecurityException {
+            return build(new TlsStats());
+        }
+
+        /** Like {@link #build()}, counting into {@code stats} (a reload keeps counting where the old context was). */
+        TlsContext build(TlsStats stats) throws IOException, GeneralSecurityException {
             if (provider == null) {
                 provider = TlsProvider.select("auto");
             }
@@ -274,7 +298,19 @@ public final class TlsContext {
             SSLSessionContext sessions = server ? sslContext.getServerSessionContext() : sslContext.getClientSessionContext();
             sessions.setSessionCacheSize(sessionCacheSize);
             sessions.setSessionTimeout(sessionTimeoutSeconds);
-            return new TlsContext(this, sslContext);
+            return new TlsContext(this, sslContext, stats);
+        }
+
+        /** Every file the certificate sources read (duplicates removed), in order. */
+        List<Path> certificateFiles() {
+            Set<Path> files = new LinkedHashSet<>();
+            for (CertificateSource source : defaults) {
+                files.addAll(source.files());
+            }
+            for (CertificateSource source : byName.values()) {
+                files.addAll(source.files());
+            }
+            return List.copyOf(files);
         }
 
         private KeyManager[] keyManagers() throws IOException, GeneralSecurityException {

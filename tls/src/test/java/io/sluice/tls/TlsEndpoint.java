@@ -79,6 +79,13 @@ final class TlsEndpoint implements LayerContext, TlsListener {
         return bytes;
     }
 
+    /** Delivers this side's pending network bytes to {@code to} as one read; returns how many. */
+    int takeWireInto(TlsEndpoint to) throws IOException {
+        byte[] bytes = takeWire();
+        to.receive(bytes);
+        return bytes.length;
+    }
+
     boolean hasWire() {
         return wire.position() > 0;
     }

@@ -8,11 +8,22 @@ package io.sluice.smtp.config;
 public final class ConfigException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** Every message is made one printable line here, whatever a reason quoted of the input. */
     ConfigException(String message) {
-        super(message, null, false, false);
+        super(escapeControls(message), null, false, false);
     }
 
-    static ConfigException badValue(String key, String value, String reason) {
+    private static String escapeControls(String text) {
+        if (text.chars().noneMatch(c -> c < 0x20 || c == 0x7f)) {
+            return text;
+        }
+        StringBuilder out = new StringBuilder(text.length() + 16);
+        text.chars().forEach(c -> out.append(c < 0x20 || c == 0x7f ? String.format("\\u%04x", c) : String.valueOf((char) c)));
+        return out.toString();
+    }
+
+    /** {@code config: KEY=VALUE: reason}, for code outside this package that validates its own keys. */
+    public static ConfigException badValue(String key, String value, String reason) {
         return new ConfigException("config: " + key + "=" + printable(value) + ": " + reason);
     }
 

@@ -145,6 +145,34 @@ public final class ConfigKeys {
     public static final ConfigKey<Duration> TLS_HANDSHAKE_TIMEOUT = key("tls.handshake_timeout",
             ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(5)), "10s",
             "Time allowed for a TLS handshake to complete.");
+    /** Shorthand for {@code transport.* = smtp:[host]:port}. */
+    public static final ConfigKey<String> RELAY_HOST = key("relay.host",
+            ValueTypes.text(300), "",
+            "Send all mail through this host: HOST, HOST:PORT or [HOST]:PORT (no MX lookup; port 25 unless given), shorthand for transport.* = smtp:[HOST]:PORT; empty = off. Not together with transport.*.");
+    /** Deliveries in flight at once to one destination (route). */
+    public static final ConfigKey<Integer> DELIVERY_CONCURRENCY = key("delivery.concurrency",
+            ValueTypes.integer(1, 10_000), "20",
+            "Delivery attempts in flight at once per destination (one transport route, e.g. one maildir template or next hop).");
+    /** Waits between delivery attempts of a deferred recipient; the last one repeats. */
+    public static final ConfigKey<List<Duration>> DELIVERY_RETRY_SCHEDULE = key("delivery.retry_schedule",
+            ValueTypes.list(ValueTypes.duration(Duration.ofSeconds(1), Duration.ofDays(1)), false), "5m,10m,20m,40m,1h",
+            "Waits before the 1st, 2nd, ... retry of a deferred recipient (comma-separated); the last one repeats.");
+    /** Age after which a message still deferred is bounced. */
+    public static final ConfigKey<Duration> DELIVERY_MAX_QUEUE_TIME = key("delivery.max_queue_time",
+            ValueTypes.duration(Duration.ofSeconds(1), Duration.ofDays(365)), "5d",
+            "A recipient still deferred this long after the message arrived is bounced (one last attempt is made at this age).");
+    /** Time a transport has to report an attempt's results. */
+    public static final ConfigKey<Duration> DELIVERY_ATTEMPT_TIMEOUT = key("delivery.attempt_timeout",
+            ValueTypes.duration(Duration.ofSeconds(1), MAX_TIMEOUT), "10m",
+            "Time one delivery attempt may take; recipients without a result by then are deferred (4.4.1).");
+    /** Threads that run blocking (local) transports. */
+    public static final ConfigKey<Integer> DELIVERY_WORKERS = key("delivery.workers",
+            ValueTypes.integer(1, 256), "4",
+            "Threads that run blocking local deliveries (maildir); never the event loops.");
+    /** Whether maildir deliveries carry a Delivered-To: header. */
+    public static final ConfigKey<Boolean> DELIVERY_MAILDIR_DELIVERED_TO = key("delivery.maildir_delivered_to",
+            ValueTypes.bool(), "true",
+            "Prepend Delivered-To: <recipient> to each maildir file; off = all recipients of a message share one file through hard links.");
     /** Least severe level logged. */
     public static final ConfigKey<LogLevel> LOG_LEVEL = key("log.level",
             ValueTypes.enumeration(LogLevel.class), "info",
@@ -157,8 +185,13 @@ public final class ConfigKeys {
     public static final PatternKey TLS_SNI_KEY = new PatternKey("tls.sni.", ".key",
             "PEM private key for tls.sni.<name>.cert.");
 
+    /** {@code transport.<domain>}: where mail for a recipient domain goes. */
+    public static final PatternKey TRANSPORT = new PatternKey("transport.", "domain", "",
+            "maildir:/PATH/{domain}/{user} | lmtp:HOST:PORT | smtp:[HOST]:PORT | smtp:DOMAIN | smtp: | discard | error:5.X.X TEXT",
+            "Route for recipients in <domain>: an exact domain, .example.com for its subdomains, or * for all others (default smtp:, i.e. MX lookup); exact beats .subdomain (longest first) beats *.");
+
     private static final List<ConfigKey<?>> ALL = Collections.unmodifiableList(KEYS);
-    private static final List<PatternKey> PATTERNS = List.of(TLS_SNI_CERT, TLS_SNI_KEY);
+    private static final List<PatternKey> PATTERNS = List.of(TLS_SNI_CERT, TLS_SNI_KEY, TRANSPORT);
 
     private ConfigKeys() {
     }
@@ -190,7 +223,7 @@ public final class ConfigKeys {
                     k.allowed(), k.description());
         }
         for (PatternKey p : PATTERNS) {
-            row(out, p.pattern(), "*(none)*", "a readable file", p.description());
+            row(out, p.pattern(), "*(none)*", p.allowed(), p.description());
         }
         return out.toString();
     }

@@ -9,18 +9,31 @@ import java.util.Objects;
  */
 public final class PatternKey {
     private final String prefix;
+    private final String placeholder;
     private final String suffix;
+    private final String allowed;
     private final String description;
 
     PatternKey(String prefix, String suffix, String description) {
+        this(prefix, "name", suffix, "a readable file", description);
+    }
+
+    PatternKey(String prefix, String placeholder, String suffix, String allowed, String description) {
         this.prefix = Objects.requireNonNull(prefix);
+        this.placeholder = Objects.requireNonNull(placeholder);
         this.suffix = Objects.requireNonNull(suffix);
+        this.allowed = Objects.requireNonNull(allowed);
         this.description = Objects.requireNonNull(description);
     }
 
     /** The documented form, e.g. {@code tls.sni.<name>.cert}. */
     public String pattern() {
-        return prefix + "<name>" + suffix;
+        return prefix + "<" + placeholder + ">" + suffix;
+    }
+
+    /** The allowed values in words, for the key table. */
+    public String allowed() {
+        return allowed;
     }
 
     /** The fixed start of every key of this pattern, e.g. {@code tls.sni.}. */

@@ -92,6 +92,22 @@ public final class SluiceConfig {
         return texts.getOrDefault(key.name(), key.defaultText());
     }
 
+    /**
+     * The texts of every key of a pattern, by its lower-cased {@code <name>} part, sorted by name;
+     * e.g. {@code transport.*} and {@code transport.example.com} as {@code *} and {@code example.com}.
+     * The values are not validated here: the pattern's user parses them.
+     */
+    public Map<String, String> patternValues(PatternKey pattern) {
+        Map<String, String> out = new TreeMap<>();
+        texts.forEach((key, value) -> {
+            String name = pattern.nameOf(key);
+            if (name != null) {
+                out.put(name, value.trim());
+            }
+        });
+        return Collections.unmodifiableMap(out);
+    }
+
     /** SNI certificates from {@code tls.sni.<name>.cert}/{@code .key}, by lower-case server name. */
     public Map<String, SniCertificate> sniCertificates() {
         return sni;
@@ -111,6 +127,8 @@ public final class SluiceConfig {
             out.append(ConfigKeys.TLS_SNI_CERT.keyFor(c.serverName())).append(" = ").append(escape(c.cert().toString())).append('\n');
             out.append(ConfigKeys.TLS_SNI_KEY.keyFor(c.serverName())).append(" = ").append(escape(c.key().toString())).append('\n');
         }
+        patternValues(ConfigKeys.TRANSPORT).forEach((name, value) ->
+                out.append(ConfigKeys.TRANSPORT.keyFor(name)).append(" = ").append(escape(value)).append('\n'));
         return out.toString();
     }
 

@@ -27,12 +27,25 @@ public final class ConnectionLimiter {
             total.decrementAndGet();
             return false;
         }
-        AtomicInteger count = perClient.computeIfAbsent(client, a -> new AtomicInteger());
-        if (count.incrementAndGet() > maxPerClient) {
-            release(client);
-            return false;
+        // Check and increment under the map's per-key lock, so a concurrent release on another
+        // loop can never remove the counter between our read and our increment.
+        boolean[] taken = new boolean[1];
+        perClient.compute(client, (a, count) -> {
+            int now = count == null ? 0 : count.get();
+            if (now >= maxPerClient) {
+                return count;
+            }
+            taken[0] = true;
+            if (count == null) {
+                return new AtomicInteger(1);
+            }
+            count.incrementAndGet();
+            return count;
+        });
+        if (!taken[0]) {
+            total.decrementAndGet();
         }
-        return true;
+        return taken[0];
     }
 
     /** Gives back a slot taken by {@link #tryAcquire}. */

@@ -36,8 +36,21 @@ final class ReceivedHeader {
         if (recipients.size() == 1) {
             h.append("\r\n\tfor <").append(recipients.get(0)).append('>');
         }
-        h.append("; ").append(DATE.format(Instant.ofEpochMilli(epochMillis))).append("\r\n");
+        h.append("; ").append(date(epochMillis)).append("\r\n");
         return ByteBuffer.wrap(h.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The last date formatted, per thread: one format per second instead of one per message. */
+    private static final ThreadLocal<Object[]> LAST_DATE = ThreadLocal.withInitial(() -> new Object[] {-1L, ""});
+
+    static String date(long epochMillis) {
+        Object[] last = LAST_DATE.get();
+        long second = epochMillis / 1000;
+        if ((Long) last[0] != second) {
+            last[0] = second;
+            last[1] = DATE.format(Instant.ofEpochSecond(second));
+        }
+        return (String) last[1];
     }
 
     static String addressLiteral(InetAddress address) {

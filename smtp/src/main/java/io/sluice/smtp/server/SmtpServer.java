@@ -27,10 +27,13 @@ import io.sluice.smtp.config.SluiceConfig;
 import io.sluice.smtp.config.SniCertificate;
 import io.sluice.smtp.config.TlsLevel;
 import io.sluice.smtp.config.TlsProviderName;
+import io.sluice.smtp.delivery.QueueManager;
 import io.sluice.smtp.protocol.BareNewline;
+import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.Spool;
 import io.sluice.smtp.spool.SpoolOptions;
 import io.sluice.tls.CertificateSource;
+import io.sluice.tls.ReloadingTlsContext;
 import io.sluice.tls.SelfSignedCertificate;
 import io.sluice.tls.TlsContext;
 import io.sluice.tls.TlsProvider;
@@ -53,7 +56,8 @@ public final class SmtpServer implements AutoCloseable {
     private final EventLoopGroup group;
     private final Acceptor acceptor;
     private final Spool spool;
-    private final TlsContext tls;
+    private final QueueManager queue;
+    private final ReloadingTlsContext tls;
     private final Authenticator auth;
     private final SessionStats stats = new SessionStats();
     private final List<InetSocketAddress> bound = new ArrayList<>();
@@ -65,10 +69,16 @@ public final class SmtpServer implements AutoCloseable {
         group = new EventLoopGroup(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(),
                 config.get(ConfigKeys.REACTOR_PIN), assignment(config), LoopConfig.defaults(), NanoClock.SYSTEM);
         Spool openedSpool = null;
+        QueueManager openedQueue = null;
         Acceptor openedAcceptor = null;
+        ReloadingTlsContext openedTls = null;
         try {
             openedSpool = mode == Mode.SERVE ? Spool.open(config.get(ConfigKeys.SPOOL_DIR), spoolOptions(config)) : null;
-            tls = tlsContext(config, hostname);
+            if (openedSpool != null) {
+                openedQueue = startQueue(config, openedSpool, log, group.loops().size());
+            }
+            openedTls = tlsContext(config, hostname);
+            tls = startReloading(openedTls, log);
             auth = authenticator(config);
             List<EventLoop> loops = group.loops();
             SessionServices[] services = new SessionServices[loops.size()];
@@ -81,15 +91,37 @@ public final class SmtpServer implements AutoCloseable {
             openedAcceptor = new Acceptor(group);
             bindListeners(config, openedAcceptor, services, log, hostname);
         } catch (IOException | RuntimeException e) {
-            closeQuietly(openedAcceptor, openedSpool);
+            if (openedAcceptor != null) {
+                openedAcceptor.close();
+            }
+            if (openedTls != null) {
+                openedTls.close();
+            }
             group.close();
+            if (openedQueue != null) {
+                openedQueue.close();
+            }
+            closeQuietly(null, openedSpool);
             throw e;
         }
         spool = openedSpool;
+        queue = openedQueue;
         acceptor = openedAcceptor;
         log.log(EventLog.Level.INFO, "started", "mode", mode.name().toLowerCase(), "hostname", hostname,
-                "loops", group.loops().size(), "listen", bound, "tls", tls == null ? "off" : tls.provider().name(),
+                "loops", group.loops().size(), "listen", bound, "tls", tls == null ? "off" : tls.current().provider().name(),
                 "spool", spool == null ? "none" : spool.directory());
+    }
+
+    /** The delivery stage; its bounces use the spool appender no event loop has. */
+    private static QueueManager startQueue(SluiceConfig config, Spool spool, EventLog log, int loops) throws IOException {
+        if (loops > QueueManager.INTERNAL_LOOP_INDEX) {
+            throw new IOException("reactor.threads=" + loops + " > " + QueueManager.INTERNAL_LOOP_INDEX
+                    + ": spool appender " + QueueManager.INTERNAL_LOOP_INDEX + " of " + QueueId.MAX_LOOPS
+                    + " is the queue manager's");
+        }
+        QueueManager queue = QueueManager.forServer(config, spool, log);
+        queue.start();
+        return queue;
     }
 
     /** Starts a server; throws with a one-line reason when a listener, the spool or TLS cannot be set up. */
@@ -164,10 +196,11 @@ public final class SmtpServer implements AutoCloseable {
     }
 
     /**
-     * The server's TLS context, or {@code null} with {@code tls.level = none}. Without a configured
-     * certificate, a self-signed one for our hostname is made once and kept beside the spool.
+     * The server's TLS context, reloadable, or {@code null} with {@code tls.level = none}. Without a
+     * configured certificate, a self-signed one for our hostname is made once and kept beside the
+     * spool (and watched like configured files: replacing it there takes effect too).
      */
-    static TlsContext tlsContext(SluiceConfig config, String hostname) throws IOException {
+    static ReloadingTlsContext tlsContext(SluiceConfig config, String hostname) throws IOException {
         if (config.get(ConfigKeys.TLS_LEVEL) == TlsLevel.NONE) {
             return null;
         }
@@ -179,10 +212,24 @@ public final class SmtpServer implements AutoCloseable {
             for (SniCertificate sni : config.sniCertificates().values()) {
                 builder.sniCertificate(sni.serverName(), CertificateSource.pem(sni.cert(), sni.key()));
             }
-            return builder.build();
+            return ReloadingTlsContext.build(builder);
         } catch (GeneralSecurityException e) {
             throw new IOException("tls: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Starts the reload triggers: certificate files polled every
+     * {@link ReloadingTlsContext#DEFAULT_POLL_INTERVAL}, and SIGHUP. Each reload's outcome goes to the event log.
+     */
+    private static ReloadingTlsContext startReloading(ReloadingTlsContext tls, EventLog log) {
+        if (tls != null) {
+            tls.onReload(result -> log.log(result.succeeded() ? EventLog.Level.INFO : EventLog.Level.WARN,
+                    "tls_reload", "ok", result.succeeded(), "detail", result.message()));
+            tls.watchFiles(ReloadingTlsContext.DEFAULT_POLL_INTERVAL);
+            tls.reloadOnHangup();
+        }
+        return tls;
     }
 
     private static CertificateSource certificate(SluiceConfig config, String hostname)
@@ -219,8 +266,18 @@ public final class SmtpServer implements AutoCloseable {
         return spool;
     }
 
-    /** The TLS context, or {@code null} when TLS is off. */
+    /** The delivery stage in {@code serve} mode, {@code null} for the sink. */
+    public QueueManager queue() {
+        return queue;
+    }
+
+    /** The TLS context new connections get now, or {@code null} when TLS is off. */
     public TlsContext tls() {
+        return tls == null ? null : tls.current();
+    }
+
+    /** The reloadable TLS context ({@code reload()}, counters), or {@code null} when TLS is off. */
+    public ReloadingTlsContext reloadingTls() {
         return tls;
     }
 
@@ -228,13 +285,22 @@ public final class SmtpServer implements AutoCloseable {
         return group;
     }
 
-    /** Stops accepting, closes every connection and loop, then closes the spool (pending commits answered). */
+    /**
+     * Stops accepting, closes every connection and loop, stops delivery, then closes the spool
+     * (pending commits answered).
+     */
     @Override
     public void close() {
         acceptor.close();
         group.close();
+        if (tls != null) {
+            tls.close();
+        }
         if (auth != null) {
             auth.close();
+        }
+        if (queue != null) {
+            queue.close();
         }
         closeQuietly(null, spool);
     }

@@ -61,6 +61,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private InetAddress client;
     private boolean limiterSlot;
     private boolean relayClient;
+    private boolean inputShutdown;
     private Phase phase = Phase.COMMAND;
     private int errors;
 
@@ -103,7 +104,13 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     public void onOpen(Connection connection) {
         this.connection = connection;
         this.services = servicesOf.apply(connection);
-        this.client = connection.remoteAddress().getAddress();
+        java.net.InetSocketAddress remote = connection.remoteAddress();
+        if (remote == null) { // reset before we could ask: nothing to serve
+            phase = Phase.CLOSED;
+            connection.abort();
+            return;
+        }
+        this.client = remote.getAddress();
         listener.stats.connections.increment();
         if (!listener.limiter.tryAcquire(client)) {
             listener.stats.rejectedConnections.increment();
@@ -182,7 +189,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     @Override
     public void onInputShutdown(Connection connection) {
-        if (phase != Phase.COMMITTING) {
+        if (phase == Phase.COMMITTING) {
+            inputShutdown = true; // answer the message first: it may already be durable
+        } else {
             abortMessage();
             close();
         }
@@ -559,6 +568,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return true;
         } catch (IOException e) {
             storageError(e);
+            abortMessage(); // begin may have succeeded before the append failed
             if (!chunking) {
                 error(Replies.INSUFFICIENT_STORAGE);
             }
@@ -736,6 +746,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     }
 
     private void resumeCommands() {
+        if (inputShutdown) {
+            close(); // the client half-closed while its message committed: the reply is flushed, then we go
+            return;
+        }
         phase = Phase.COMMAND;
         connection.deadline(now() + settings.commandTimeoutNanos());
         connection.flush();

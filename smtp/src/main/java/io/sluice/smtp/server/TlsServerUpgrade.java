@@ -1,21 +1,34 @@
 package io.sluice.smtp.server;
 
+import java.util.function.Supplier;
+
 import io.sluice.reactor.StreamLayer;
+import io.sluice.tls.ReloadingTlsContext;
 import io.sluice.tls.TlsContext;
 import io.sluice.tls.TlsListener;
 
-/** STARTTLS and implicit TLS over a server {@link TlsContext}. Thread-safe. */
+/**
+ * STARTTLS and implicit TLS over a server {@link TlsContext}: each new layer comes from the
+ * context current at that moment, so a certificate reload reaches new connections only.
+ * Thread-safe.
+ */
 public final class TlsServerUpgrade implements TlsUpgrade {
 
-    private final TlsContext context;
+    private final Supplier<TlsContext> context;
 
+    /** Layers from whatever context {@code reloading} holds when each connection upgrades. */
+    public TlsServerUpgrade(ReloadingTlsContext reloading) {
+        this.context = reloading::current;
+    }
+
+    /** Layers from one fixed context (tests, tools). */
     public TlsServerUpgrade(TlsContext context) {
-        this.context = context;
+        this.context = () -> context;
     }
 
     @Override
     public StreamLayer newServerLayer(HandshakeListener listener) {
-        return context.newServerLayer(new TlsListener() {
+        return context.get().newServerLayer(new TlsListener() {
             @Override
             public void onHandshakeComplete(String protocol, String cipherSuite) {
                 listener.handshakeCompleted(protocol, cipherSuite);
@@ -28,7 +41,8 @@ public final class TlsServerUpgrade implements TlsUpgrade {
         });
     }
 
+    /** The context new connections get now. */
     public TlsContext context() {
-        return context;
+        return context.get();
     }
 }

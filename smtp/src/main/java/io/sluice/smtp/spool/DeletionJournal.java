@@ -86,8 +86,22 @@ final class DeletionJournal implements Closeable {
         return (int) crc.getValue();
     }
 
+    /** Longest a delivered message's tombstone waits for its fsync (a crash inside it redelivers). */
+    static final long LAZY_SYNC_NANOS = 50_000_000L;
+    private long lastSyncNanos;
+    private boolean unsynced;
+
     /** Durably appends a tombstone (write + fsync) before returning. */
     void append(QueueId id, int reason) throws IOException {
+        append(id, reason, true);
+    }
+
+    /**
+     * Appends a tombstone. With {@code durable} false (a delivered message: losing the tombstone
+     * in a crash means one more delivery, never a lost message) the fsync is shared: at most one
+     * per {@link #LAZY_SYNC_NANOS}, so delivery is not limited to one fsync per message.
+     */
+    void append(QueueId id, int reason, boolean durable) throws IOException {
         if (readOnly) {
             synchronized (JVM_LOCK) {
                 try (FileChannel lockChannel = openLockFile()) {
@@ -95,6 +109,7 @@ final class DeletionJournal implements Closeable {
                     // Opened only under the lock, so a compaction cannot swap the file under us.
                     try (FileChannel ch = openForAppend()) {
                         writeRecord(ch, id, reason);
+                        ch.force(false);
                     }
                 }
             }
@@ -104,7 +119,23 @@ final class DeletionJournal implements Closeable {
                     appendChannel = openForAppend();
                 }
                 writeRecord(appendChannel, id, reason);
+                long now = System.nanoTime();
+                if (durable || now - lastSyncNanos >= LAZY_SYNC_NANOS) {
+                    appendChannel.force(false);
+                    lastSyncNanos = now;
+                    unsynced = false;
+                } else {
+                    unsynced = true;
+                }
             }
+        }
+    }
+
+    /** Forces tombstones appended lazily; called on close. */
+    synchronized void sync() throws IOException {
+        if (unsynced && appendChannel != null) {
+            appendChannel.force(false);
+            unsynced = false;
         }
     }
 
@@ -115,7 +146,6 @@ final class DeletionJournal implements Closeable {
         while (record.hasRemaining()) {
             ch.write(record);
         }
-        ch.force(false);
     }
 
     private FileChannel openForAppend() throws IOException {
@@ -167,6 +197,7 @@ final class DeletionJournal implements Closeable {
     @Override
     public synchronized void close() throws IOException {
         if (appendChannel != null) {
+            sync();
             appendChannel.close();
             appendChannel = null;
         }

@@ -83,7 +83,13 @@ public final class QueueId implements Comparable<QueueId> {
 
     @Override
     public int hashCode() {
-        return Long.hashCode(value);
+        // The low bits of the value are the loop index and a per-millisecond counter, so a plain
+        // Long.hashCode puts one loop's in-flight ids into one HashMap bucket (seen as TreeNode
+        // inserts in a profile). MurmurHash3's 64-bit finaliser makes every bit count.
+        long h = value;
+        h = (h ^ (h >>> 33)) * 0xff51afd7ed558ccdL;
+        h = (h ^ (h >>> 33)) * 0xc4ceb9fe1a85ec53L;
+        return (int) (h ^ (h >>> 33));
     }
 
     @Override

@@ -206,7 +206,10 @@ public final class Spool implements MessageSource, Closeable {
         return tombstone(id, DeletionJournal.REASON_DELETED);
     }
 
-    /** Delivery done: durably forgets the message, like {@link #delete}. */
+    /**
+     * Delivery done: forgets the message. Its tombstone's fsync is shared with the deliveries of
+     * the next 50 ms: a crash inside that window delivers those messages once more (never loses one).
+     */
     @Override
     public boolean remove(QueueId id) throws IOException {
         return tombstone(id, DeletionJournal.REASON_DELIVERED);
@@ -216,7 +219,7 @@ public final class Spool implements MessageSource, Closeable {
         if (!index.containsKey(id)) {
             return false;
         }
-        journal.append(id, reason);
+        journal.append(id, reason, reason != DeletionJournal.REASON_DELIVERED);
         forget(id);
         return true;
     }

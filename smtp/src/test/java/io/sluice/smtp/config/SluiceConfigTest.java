@@ -37,7 +37,7 @@ class SluiceConfigTest {
         assertEquals(32L << 20, c.get(ConfigKeys.SMTP_MAX_MESSAGE_SIZE));
         assertEquals(1000, c.get(ConfigKeys.SMTP_MAX_RECIPIENTS));
         assertEquals(Duration.ofMinutes(5), c.get(ConfigKeys.SMTP_COMMAND_TIMEOUT));
-        assertEquals(Duration.ofMillis(2), c.get(ConfigKeys.SPOOL_COMMIT_WINDOW));
+        assertEquals(Duration.ZERO, c.get(ConfigKeys.SPOOL_COMMIT_WINDOW));
         assertEquals(Path.of("./var/spool"), c.get(ConfigKeys.SPOOL_DIR));
         assertEquals(LoopAssignment.ROUND_ROBIN, c.get(ConfigKeys.REACTOR_ASSIGN));
         assertEquals(TlsLevel.MAY, c.get(ConfigKeys.TLS_LEVEL));

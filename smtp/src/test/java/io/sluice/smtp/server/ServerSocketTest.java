@@ -218,13 +218,16 @@ class ServerSocketTest {
     void perClientConnectionLimitAnswers421() throws Exception {
         server.close();
         server = new TestServer(dir, SmtpServer.Mode.SERVE, Map.of("limits.connections_per_ip", "2"));
-        try (TestServer.Client a = new TestServer.Client(server.port());
-                TestServer.Client b = new TestServer.Client(server.port());
-                TestServer.Client c = new TestServer.Client(server.port())) {
-            a.reply();
-            b.reply();
-            assertEquals("421 4.7.0 Too many connections\r\n", c.reply());
-            assertTrue(c.closedByServer());
+        // Each client is greeted (so holds its slot) before the next connects: the order is fixed.
+        try (TestServer.Client a = new TestServer.Client(server.port())) {
+            assertEquals("220 mx.test ESMTP Sluice\r\n", a.reply());
+            try (TestServer.Client b = new TestServer.Client(server.port())) {
+                assertEquals("220 mx.test ESMTP Sluice\r\n", b.reply());
+                try (TestServer.Client c = new TestServer.Client(server.port())) {
+                    assertEquals("421 4.7.0 Too many connections\r\n", c.reply());
+                    assertTrue(c.closedByServer());
+                }
+            }
         }
     }
 

@@ -37,10 +37,20 @@ class SmtpSessionTest {
     private FakeTls tls;
     private Authenticator auth;
     private final List<Runnable> scheduled = new ArrayList<>();
+    private final Thread testThread = Thread.currentThread();
+    private final java.util.Queue<Runnable> fromOtherThreads = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** The session's "loop": the test thread; tasks from other threads (password checks) wait for {@link #awaitReply}. */
+    private final java.util.concurrent.Executor loop = task -> {
+        if (Thread.currentThread() == testThread) {
+            task.run();
+        } else {
+            fromOtherThreads.add(task);
+        }
+    };
 
     private FakeConnection open(SessionSettings settings, String clientIp) {
         ListenerContext listener = new ListenerContext(settings, tls, false, limiter, EventLog.silent(), new SessionStats(), auth);
-        SessionServices services = new SessionServices(() -> now, Runnable::run, (deadline, task) -> scheduled.add(task), store);
+        SessionServices services = new SessionServices(() -> now, loop, (deadline, task) -> scheduled.add(task), store);
         FakeConnection connection = new FakeConnection(clientIp);
         connection.open(new SmtpSession(listener, c -> services));
         return connection;
@@ -297,6 +307,19 @@ class SmtpSessionTest {
     }
 
     @Test
+    void clientThatHalfClosesWhileItsMessageCommitsGetsTheReplyThenTheClose() {
+        FakeConnection c = open();
+        c.takeOutput();
+        c.feed(ENVELOPE + "body\r\n.\r\n");
+        c.takeOutput();
+        c.shutdownInput();
+        assertTrue(c.isOpen(), "still waiting for the spool");
+        store.completeCommits();
+        assertTrue(c.takeOutput().startsWith("250 2.0.0 Ok: queued as "));
+        assertFalse(c.isOpen(), "closed once answered");
+    }
+
+    @Test
     void spoolErrorsAnswer452AndQueueNothing() {
         FakeConnection c = open();
         c.takeOutput();
@@ -347,7 +370,7 @@ class SmtpSessionTest {
         ConnectionLimiter tight = new ConnectionLimiter(10, 1);
         ListenerContext listener = new ListenerContext(SessionSettings.defaults("mx.test"), null, false, tight,
                 EventLog.silent(), new SessionStats(), null);
-        SessionServices services = new SessionServices(() -> now, Runnable::run, (deadline, task) -> scheduled.add(task), store);
+        SessionServices services = new SessionServices(() -> now, loop, (deadline, task) -> scheduled.add(task), store);
         FakeConnection first = new FakeConnection("192.0.2.1");
         first.open(new SmtpSession(listener, x -> services));
         FakeConnection second = new FakeConnection("192.0.2.1");
@@ -464,6 +487,9 @@ class SmtpSessionTest {
         String out = c.takeOutput();
         while (out.isEmpty() && System.nanoTime() < end) {
             Thread.sleep(5);
+            for (Runnable task; (task = fromOtherThreads.poll()) != null; ) {
+                task.run();
+            }
             List<Runnable> due = new ArrayList<>(scheduled);
             scheduled.clear();
             due.forEach(Runnable::run);

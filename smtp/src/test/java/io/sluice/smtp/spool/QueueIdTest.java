@@ -77,4 +77,22 @@ class QueueIdTest {
         byte[] truncated = java.util.Arrays.copyOf(EnvelopeCodec.encode(e), 20);
         assertThrows(IOException.class, () -> EnvelopeCodec.decode(ByteBuffer.wrap(truncated)));
     }
+
+    @Test
+    void inFlightIdsOfOneLoopSpreadOverHashBuckets() {
+        // Ids minted by one loop within a few milliseconds differ only in the counter and the
+        // low millisecond bits; a HashMap of 64 buckets must not see them all in one.
+        for (int loop = 0; loop < 4; loop++) {
+            java.util.Set<Integer> buckets = new java.util.HashSet<>();
+            long millis = 1_764_350_000_000L;
+            for (int i = 0; i < 50; i++) {
+                long value = ((millis + i / 3) << (QueueId.COUNTER_BITS + QueueId.LOOP_BITS))
+                        | ((long) (i % 3) << QueueId.LOOP_BITS) | loop;
+                int h = QueueId.of(value).hashCode();
+                buckets.add((h ^ (h >>> 16)) & 63); // HashMap's own spreading and indexing
+            }
+            org.junit.jupiter.api.Assertions.assertTrue(buckets.size() >= 25,
+                    "loop " + loop + ": 50 ids in " + buckets.size() + " of 64 buckets");
+        }
+    }
 }

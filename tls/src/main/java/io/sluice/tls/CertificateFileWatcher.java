@@ -1,0 +1,76 @@
+package io.sluice.tls;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Decides, one poll at a time, whether certificate files changed and have settled. Polled (not
+ * a {@code WatchService}) on purpose: certificate files are usually symbolic links (certbot's
+ * {@code live/} into {@code archive/}, Kubernetes' {@code ..data} swap), and inotify watches the
+ * link's directory, not the target's; a {@code stat} of a few files every few seconds sees every
+ * kind of replacement (rewrite, rename over, link retarget) and costs nothing.
+ *
+ * <p>Debounce: a change is reported only once the files look the same on two consecutive polls,
+ * so a certificate written a moment before its key is not loaded half-updated. After a report
+ * the new state is the accepted one whether the reload then succeeds or not: a broken file is
+ * reported once, not on every poll. Confined to the one thread that polls.
+ */
+final class CertificateFileWatcher {
+
+    private final List<Path> files;
+    private List<FileState> accepted;
+    private List<FileState> pending;
+
+    CertificateFileWatcher(List<Path> files) {
+        this.files = List.copyOf(files);
+        this.accepted = snapshot();
+    }
+
+    /** True when the files differ from the accepted state and did not change since the last poll. */
+    boolean changedAndSettled() {
+        List<FileState> now = snapshot();
+        if (now.equals(accepted)) {
+            pending = null;
+            return false;
+        }
+        if (now.equals(pending)) {
+            accepted = now;
+            pending = null;
+            return true;
+        }
+        pending = now;
+        return false;
+    }
+
+    List<Path> files() {
+        return files;
+    }
+
+    private List<FileState> snapshot() {
+        List<FileState> states = new ArrayList<>(files.size());
+        for (Path file : files) {
+            states.add(FileState.of(file));
+        }
+        return states;
+    }
+
+    /** What a poll can see of one file without reading it; {@code null} fields when it is missing. */
+    private record FileState(Path realPath, Object fileKey, long modifiedNanos, long sizeBytes) {
+
+        static FileState of(Path file) {
+            try {
+                BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+                return new FileState(file.toRealPath(), attributes.fileKey(),
+                        attributes.lastModifiedTime().to(TimeUnit.NANOSECONDS), attributes.size());
+            } catch (IOException missing) {
+                return new FileState(null, null, -1, -1);
+            }
+        }
+
+    }
+}
