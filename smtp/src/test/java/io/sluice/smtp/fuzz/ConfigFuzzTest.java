@@ -44,12 +44,6 @@ class ConfigFuzzTest {
         JazzerOutput.pin();
     }
 
-    /**
-     * Known bugs, reproduced by {@link ConfigFuzzFindingsTest}: listen's and the unit parsers'
-     * reasons embed raw text, so control characters and line breaks reach those messages. Tolerated
-     * for those messages only so fuzzing can go past them; set to false once fixed.
-     */
-    private static final boolean TOLERATE_RAW_TEXT_IN_LISTEN_AND_UNIT_ERRORS = true;
     private static final Path DIR;
     private static final boolean LOCAL_RESOLVER;
 
@@ -127,10 +121,6 @@ class ConfigFuzzTest {
     private static void checkMessage(ConfigException e) {
         String message = e.getMessage();
         assertTrue(message != null && message.startsWith("config: "), "message: " + message);
-        if (TOLERATE_RAW_TEXT_IN_LISTEN_AND_UNIT_ERRORS
-                && (message.startsWith("config: listen=") || message.matches("(?s).*: (unknown )?unit .*"))) {
-            return;
-        }
         assertTrue(message.indexOf('\n') < 0 && message.indexOf('\r') < 0, "not one line: " + message);
         assertTrue(message.chars().noneMatch(c -> c < 0x20 || c == 0x7F), "control character in: " + message);
     }

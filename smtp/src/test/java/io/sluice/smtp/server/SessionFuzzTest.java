@@ -50,12 +50,6 @@ class SessionFuzzTest {
     private static final long[] TICK_UNITS = {1_000_000L, SECOND, 10 * SECOND, 60 * SECOND};
     private static final String QUEUED = "250 2.0.0 Ok: queued as ";
     private static final String STORAGE_ERROR = "452 4.3.1 ";
-    /**
-     * Known bug, reproduced by {@link SessionFuzzFindingsTest#failedFirstAppendAtDataDoesNotLeakAnOpenMessage}:
-     * a message whose Received: append failed at DATA stays open. Tolerated here so fuzzing can go
-     * past it; set to false once fixed.
-     */
-    private static final boolean TOLERATE_OPEN_AFTER_FAILED_FIRST_APPEND = true;
 
     /** Shared by every run: SessionServices allocates a 64 KiB direct scratch buffer per instance. */
     private static final SwitchedStore STORE = new SwitchedStore();
@@ -98,7 +92,6 @@ class SessionFuzzTest {
         now = 1_000 * SECOND;
         store = new RecordingStore();
         STORE.target = store;
-        STORE.failedFirstAppends.clear();
         output.setLength(0);
         fed = 0;
         inputShut = false;
@@ -210,11 +203,7 @@ class SessionFuzzTest {
         store.completeCommits();
         collect();
         checkReplies(output);
-        Set<QueueId> leaked = new HashSet<>(store.open.keySet());
-        if (TOLERATE_OPEN_AFTER_FAILED_FIRST_APPEND) {
-            leaked.removeAll(STORE.failedFirstAppends);
-        }
-        assertTrue(leaked.isEmpty(), "messages left open after close: " + leaked);
+        assertTrue(store.open.isEmpty(), "messages left open after close: " + store.open.keySet());
         Set<QueueId> aborted = new HashSet<>(store.aborted);
         for (QueueId id : store.committed.keySet()) {
             assertFalse(aborted.contains(id), id + " was both aborted and committed");
@@ -281,7 +270,6 @@ class SessionFuzzTest {
     /** The store the shared services see; each run points it at a fresh {@link RecordingStore}. */
     private static final class SwitchedStore implements MessageStore {
         RecordingStore target;
-        final Set<QueueId> failedFirstAppends = new HashSet<>();
 
         @Override
         public QueueId begin(Envelope envelope) throws IOException {
@@ -291,9 +279,6 @@ class SessionFuzzTest {
         @Override
         public void append(QueueId id, ByteBuffer data) throws IOException {
             assertTrue(target.open.containsKey(id), "append to a message that is not open: " + id);
-            if (target.failAppends && target.open.get(id).size() == 0) {
-                failedFirstAppends.add(id);
-            }
             target.append(id, data);
         }
 
