@@ -9,10 +9,8 @@
 # with its real queue delivering to discard(8) (2531) via /work/shared/peers.sh; runs the
 # scenarios below; stops everything it started (peers by peers.sh stop PORT, sluice by PID).
 #
-# env: SLUICE_SINK_CMD  launcher for the sink (default: this checkout's ./sluice). The
-#                       2026-11-28 run used a scratch copy of b997a67 with the one-line-move fix
-#                       in 2026-11-28-sink-fix.diff, because b997a67's sink hangs after the
-#                       first message of every connection (see 2026-11-28-e2e.md).
+# env: SLUICE_SINK_CMD  launcher for the sink (default: this checkout's ./sluice)
+#      ONLY             space-separated scenario names to run (default: all six)
 #      SLUICE_SERVE_CMD launcher for serve (default: this checkout's ./sluice)
 #      SPOOL_DIR        default /tmp/sluice-perf-spool (same ext4 disk as /work here); wiped
 #      REPS             default 3
@@ -38,7 +36,8 @@ wait_port() { local i; for ((i = 0; i < 600; i++)); do ss -Hltn "sport = :$1" | 
 rm -rf "$SPOOL_DIR"
 SINK_PID=$(start_sluice sink "$SINK_CMD" sink --set listen=127.0.0.1:2527 --set log.level=warn)
 SERVE_PID=$(start_sluice serve "$SERVE_CMD" serve --set listen=127.0.0.1:2525 \
-    --set spool.dir="$SPOOL_DIR" --set tls.level=none --set log.level=warn)
+    --set spool.dir="$SPOOL_DIR" --set tls.level=none --set log.level=warn --set 'transport.*=discard')
+# transport.* = discard: serve delivers every message, like the Postfix peer (discard(8)).
 cleanup() {
     kill "$SINK_PID" "$SERVE_PID" 2> /dev/null || true
     "$PEERS" stop 2530 || true
@@ -55,11 +54,14 @@ QD=$(postconf -c "${PEERS_HOME:-/tmp/sluice-peers}/run/postfix-2531/etc" -h queu
 
 S="--target sluice-sink:2527:$SINK_PID --target smtp-sink:2530:$SINK_PEER_PID"
 V="--target sluice-serve:2525:$SERVE_PID --target postfix:2531:$PF_PID:$QD"
-# shellcheck disable=SC2086
-python3 "$HERE/e2e.py" --out "$OUT" --reps "$REPS" \
-    --scenario sink-1k-reuse:50:1024:reuse:50000 $S \
-    --scenario sink-64k-reuse:50:65536:reuse:10000 $S \
-    --scenario serve-1k-reuse:50:1024:reuse:6000 $V \
-    --scenario serve-64k-reuse:50:65536:reuse:1500 $V \
-    --scenario sink-1k-conn:50:1024:conn:10000 $S \
-    --scenario serve-1k-conn:50:1024:conn:3000 $V
+ALL="sink-1k-reuse:50:1024:reuse:50000:S sink-64k-reuse:50:65536:reuse:10000:S serve-1k-reuse:50:1024:reuse:6000:V
+serve-64k-reuse:50:65536:reuse:1500:V sink-1k-conn:50:1024:conn:10000:S serve-1k-conn:50:1024:conn:3000:V"
+ARGS=()
+for spec in $ALL; do
+    name=${spec%%:*}
+    if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
+    # shellcheck disable=SC2206
+    [ "${spec##*:}" = S ] && targets=($S) || targets=($V)
+    ARGS+=(--scenario "${spec%:*}" "${targets[@]}")
+done
+python3 "$HERE/e2e.py" --out "$OUT" --reps "$REPS" "${ARGS[@]}"
