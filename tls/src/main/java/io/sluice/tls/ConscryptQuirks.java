@@ -53,4 +53,25 @@ final class ConscryptQuirks {
     static boolean supportsSeveralKeyTypes(TlsProvider provider) {
         return !provider.isConscrypt();
     }
+
+    /**
+     * Conscrypt signs with a BoringSSL key. Handed a JDK {@code PrivateKey}, it re-parses the
+     * PKCS#8 encoding on every handshake ({@code OpenSSLKey.fromKeyMaterial} ->
+     * {@code EVP_parse_private_key}, seen in a JFR profile of the STARTTLS path); a key made by
+     * Conscrypt's own KeyFactory is used as it is. Keys of other providers pass through.
+     */
+    static CertifiedKey nativeKey(CertifiedKey key, TlsProvider provider) {
+        java.security.Provider conscrypt = provider.jcaProvider();
+        if (conscrypt == null || key.key().getEncoded() == null) {
+            return key;
+        }
+        try {
+            java.security.KeyFactory factory = java.security.KeyFactory.getInstance(key.key().getAlgorithm(), conscrypt);
+            java.security.PrivateKey converted = factory.generatePrivate(
+                    new java.security.spec.PKCS8EncodedKeySpec(key.key().getEncoded()));
+            return new CertifiedKey(converted, key.chain());
+        } catch (java.security.GeneralSecurityException e) {
+            return key; // still works, only slower: Conscrypt converts per handshake
+        }
+    }
 }

@@ -323,13 +323,21 @@ public final class TlsContext {
             if (defaults.isEmpty()) {
                 throw new GeneralSecurityException("SNI certificates " + byName.keySet() + " need a default certificate too");
             }
-            List<CertifiedKey> defaultKeys = loadAll(defaults);
+            List<CertifiedKey> defaultKeys = nativeKeys(loadAll(defaults));
             Map<String, List<CertifiedKey>> named = new LinkedHashMap<>();
             for (Map.Entry<String, CertificateSource> entry : byName.entrySet()) {
-                named.put(entry.getKey(), entry.getValue().load());
+                named.put(entry.getKey(), nativeKeys(entry.getValue().load()));
             }
             boolean onePerEngine = !ConscryptQuirks.supportsSeveralKeyTypes(provider);
             return new KeyManager[] {new SniKeyManager(defaultKeys, named, onePerEngine)};
+        }
+
+        private List<CertifiedKey> nativeKeys(List<CertifiedKey> keys) {
+            List<CertifiedKey> converted = new ArrayList<>(keys.size());
+            for (CertifiedKey key : keys) {
+                converted.add(ConscryptQuirks.nativeKey(key, provider));
+            }
+            return converted;
         }
 
         private static List<CertifiedKey> loadAll(List<CertificateSource> sources) throws IOException, GeneralSecurityException {

@@ -44,6 +44,11 @@ public final class TlsProvider {
     private final String name;
     private final Provider provider;
 
+    /** The JCA provider behind Conscrypt, or {@code null} for the JDK's. */
+    Provider jcaProvider() {
+        return provider;
+    }
+
     private TlsProvider(String name, Provider provider) {
         this.name = name;
         this.provider = provider;
