@@ -7,7 +7,7 @@ Usage (from the repository root, with ../shared/peers.sh beside the checkout):
 Starts `sluice sink` (2 loops) twice -- once with its own ECDSA P-256 self-signed certificate,
 once with the RSA-2048 certificate peers.sh made for Postfix -- and Postfix smtpd (peers.sh
 start-postfix, STARTTLS with that RSA certificate, real queue, discard delivery). For every
-target, REPS rounds interleaved (order rotated each round) of:
+target, a 10,000-session warm-up (not counted), then REPS rounds interleaved (order rotated each round) of:
   sluice load --tls starttls --protocol TLSv1.3 --messages-per-connection 1 (connect, EHLO,
   STARTTLS, handshake, EHLO, one 1 KiB message, QUIT) with --resume off (full handshakes).
 Server CPU = utime+stime of the server's process tree from /proc, before and after (Postfix:
@@ -73,7 +73,7 @@ def main():
     runs = []
     try:
         for t in targets:  # warm-up (JIT, caches), not counted
-            load(t[1], max(200, a.sessions // 10), a.connections, f'{a.out}-warmup-{t[0]}.json')
+            load(t[1], 10000, a.connections, f'{a.out}-warmup-{t[0]}.json')  # the JIT needs ~10k sessions
         for rep in range(a.reps):
             order = targets[rep % len(targets):] + targets[:rep % len(targets)]
             for name, port, pid in order:
