@@ -16,7 +16,6 @@ import java.util.concurrent.Executor;
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 
-import io.sluice.reactor.LayerContext;
 import io.sluice.reactor.StreamLayer;
 import io.sluice.smtp.fuzz.JazzerOutput;
 import io.sluice.smtp.protocol.BareNewline;
@@ -309,33 +308,7 @@ class SessionFuzzTest {
         public StreamLayer newServerLayer(HandshakeListener handshakeListener) {
             assertTrue(listener == null, "a second TLS layer on one connection");
             this.listener = handshakeListener;
-            return new StreamLayer() {
-                @Override
-                public void attached(LayerContext context) {
-                }
-
-                @Override
-                public void decode(ByteBuffer netIn, ByteBuffer appIn) {
-                    appIn.put(netIn);
-                }
-
-                @Override
-                public void encode(ByteBuffer appOut) {
-                }
-
-                @Override
-                public int maxPlaintextPerDecode() {
-                    return 16384;
-                }
-
-                @Override
-                public void closing() {
-                }
-
-                @Override
-                public void closed() {
-                }
-            };
+            return new PassThroughLayer();
         }
     }
 }

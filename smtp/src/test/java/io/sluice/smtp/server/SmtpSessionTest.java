@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -18,7 +17,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import io.sluice.reactor.LayerContext;
 import io.sluice.reactor.StreamLayer;
 import io.sluice.smtp.auth.Authenticator;
 import io.sluice.smtp.auth.PasswordHash;
@@ -574,33 +572,7 @@ class SmtpSessionTest {
         @Override
         public StreamLayer newServerLayer(HandshakeListener listener) {
             this.listener = listener;
-            return new StreamLayer() {
-                @Override
-                public void attached(LayerContext context) {
-                }
-
-                @Override
-                public void decode(ByteBuffer netIn, ByteBuffer appIn) {
-                    appIn.put(netIn);
-                }
-
-                @Override
-                public void encode(ByteBuffer appOut) {
-                }
-
-                @Override
-                public int maxPlaintextPerDecode() {
-                    return 16384;
-                }
-
-                @Override
-                public void closing() {
-                }
-
-                @Override
-                public void closed() {
-                }
-            };
+            return new PassThroughLayer();
         }
     }
 }
