@@ -41,4 +41,9 @@ final class DiscardStore implements MessageStore {
     @Override
     public void abort(QueueId id) {
     }
+
+    @Override
+    public boolean keepsContent() {
+        return false;
+    }
 }

@@ -31,4 +31,9 @@ public interface MessageStore {
 
     /** Forgets an open message: it will never be queued. */
     void abort(QueueId id);
+
+    /** False for a store that drops what it is given: the session then skips building our Received: line. */
+    default boolean keepsContent() {
+        return true;
+    }
 }

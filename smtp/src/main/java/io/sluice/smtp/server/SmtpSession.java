@@ -561,10 +561,13 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         long arrival = System.currentTimeMillis();
         try {
             messageId = services.store().begin(envelope(arrival));
-            ByteBuffer received = ReceivedHeader.build(helo, client, settings.hostname(), protocol(),
-                    tlsProtocol, tlsCipher, messageId.toString(), recipients, arrival);
-            storedOctets = received.remaining();
-            services.store().append(messageId, received);
+            storedOctets = 0;
+            if (services.store().keepsContent()) {
+                ByteBuffer received = ReceivedHeader.build(helo, client, settings.hostname(), protocol(),
+                        tlsProtocol, tlsCipher, messageId.toString(), recipients, arrival);
+                storedOctets = received.remaining();
+                services.store().append(messageId, received);
+            }
             return true;
         } catch (IOException e) {
             storageError(e);
