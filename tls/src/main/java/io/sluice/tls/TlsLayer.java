@@ -409,8 +409,10 @@ public final class TlsLayer implements StreamLayer {
             return;
         }
         released = true;
-        handshakeFailed(new SSLException("connection closed before the TLS handshake completed"),
-                peerClosed ? TlsStats.Failure.PEER_CLOSED : TlsStats.Failure.ABORTED);
+        if (!handshakeComplete) { // the exception fills a stack trace: not on every normal close
+            handshakeFailed(new SSLException("connection closed before the TLS handshake completed"),
+                    peerClosed ? TlsStats.Failure.PEER_CLOSED : TlsStats.Failure.ABORTED);
+        }
         engine.closeOutbound();
         try {
             engine.closeInbound(); // frees Conscrypt's native state (see ConscryptQuirks)
