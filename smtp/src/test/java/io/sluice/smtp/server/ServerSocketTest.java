@@ -135,6 +135,52 @@ class ServerSocketTest {
     }
 
     @Test
+    void tlsClientThatDropsTheSocketMidDataLeavesNothingQueued() throws Exception {
+        try (TestServer.Client c = tlsSessionInData()) {
+            c.send("Subject: cut\r\n\r\nhalf a message");
+            c.socket.setSoLinger(true, 0); // an RST under the TLS layer: no close_notify, no FIN
+            c.socket.close();
+        }
+        assertServingAndNothingQueued();
+    }
+
+    @Test
+    void tlsClientThatSendsCloseNotifyMidDataLeavesNothingQueued() throws Exception {
+        try (TestServer.Client c = tlsSessionInData()) {
+            c.send("Subject: cut\r\n\r\nhalf a message\r\n");
+        } // closes the SSLSocket: close_notify, then FIN, in the middle of DATA
+        assertServingAndNothingQueued();
+    }
+
+    /** A STARTTLS session that got its 354: the caller sends part of a message and leaves. */
+    private TestServer.Client tlsSessionInData() throws Exception {
+        TestServer.Client c = new TestServer.Client(server.port());
+        c.reply();
+        c.send("EHLO client.example\r\nSTARTTLS\r\n");
+        c.reply();
+        assertEquals("220 2.0.0 Ready to start TLS\r\n", c.reply());
+        c.upgrade(handshake(c.socket));
+        c.send("EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n");
+        assertTrue(c.reply().startsWith("250-mx.test\r\n"));
+        assertEquals("250 2.1.0 Ok\r\n", c.reply());
+        assertEquals("250 2.1.5 Ok\r\n", c.reply());
+        assertEquals("354 End data with <CR><LF>.<CR><LF>\r\n", c.reply());
+        return c;
+    }
+
+    private void assertServingAndNothingQueued() throws Exception {
+        try (TestServer.Client c = new TestServer.Client(server.port())) {
+            c.reply();
+            c.send("NOOP\r\n");
+            assertEquals("250 2.0.0 Ok\r\n", c.reply(), "the server is still serving");
+        }
+        // The dropped session ends on its loop after the read that saw the close: wait for that.
+        assertTrue(TestServer.await(Duration.ofSeconds(10), () -> server.server.loops().loops().stream()
+                .mapToInt(loop -> loop.openConnections()).sum() == 0), "the dropped session was closed");
+        assertTrue(server.queued().isEmpty(), "a message cut inside TLS is never queued");
+    }
+
+    @Test
     void lineSplitAcrossTheTlsBoundaryIsNotJoined() throws Exception {
         try (TestServer.Client c = new TestServer.Client(server.port())) {
             c.reply();
