@@ -15,10 +15,11 @@ import org.conscrypt.Conscrypt;
  *       enabled suites ({@code RSA}, then {@code EC}) after the ClientHello (SNI is visible) and
  *       calls {@code SSL_set_chain_and_key} for each; BoringSSL keeps only the last. So an RSA
  *       plus ECDSA pair cannot both be offered by one Conscrypt engine: {@link SniKeyManager}
- *       answers every key type with the preferred (ECDSA) certificate so the outcome is
- *       deterministic. A client offering only RSA suites then fails on Conscrypt; the JDK provider
- *       picks per client. The peer signature algorithm list Conscrypt exposes to the key manager
- *       is a fixed placeholder ({@code SHA1withRSA, SHA1withECDSA}), so it cannot guide the pick.
+ *       answers every key type with the same certificate. The peer signature algorithm list
+ *       Conscrypt exposes to the key manager is a fixed placeholder ({@code SHA1withRSA,
+ *       SHA1withECDSA}), so {@link TlsLayer} reads the raw ClientHello itself
+ *       ({@link ClientHelloKeyType}: ECDSA signature schemes, TLS 1.3 or an ECDSA suite) and the
+ *       key manager answers RSA for a client that cannot take ECDSA, ECDSA for everyone else.
  *   <li><b>TLS 1.3 suites are not configurable</b>: BoringSSL always enables its three 1.3
  *       AEAD suites; {@code setEnabledCipherSuites} only governs TLS 1.2 and below.
  *   <li><b>Session tickets</b> must be switched on per engine ({@link Conscrypt#setUseSessionTickets}).

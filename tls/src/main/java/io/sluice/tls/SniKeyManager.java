@@ -25,6 +25,13 @@ final class SniKeyManager extends X509ExtendedKeyManager {
 
     private static final String DEFAULT_NAME = "";
 
+    /**
+     * What {@link ClientHelloKeyType} read from the ClientHello being unwrapped on this thread, set
+     * by {@link TlsLayer} around the unwrap: Conscrypt calls the key manager inside it, on the same
+     * thread. One reused slot per thread, so a handshake allocates nothing for it.
+     */
+    static final ThreadLocal<int[]> CLIENT_KEY_TYPE = ThreadLocal.withInitial(() -> new int[1]);
+
     private final Map<String, List<String>> aliasesByName = new HashMap<>();
     private final Map<String, CertifiedKey> keysByAlias = new HashMap<>();
     private final boolean oneKeyTypePerEngine;
@@ -69,7 +76,7 @@ final class SniKeyManager extends X509ExtendedKeyManager {
 
     private String choose(String keyType, List<String> aliases) {
         if (oneKeyTypePerEngine) {
-            return aliases.isEmpty() ? null : aliases.get(0);
+            return aliases.isEmpty() ? null : preferredForClient(aliases);
         }
         for (String alias : aliases) {
             if (keysByAlias.get(alias).keyType().equals(keyType)) {
@@ -77,6 +84,31 @@ final class SniKeyManager extends X509ExtendedKeyManager {
             }
         }
         return null;
+    }
+
+    /**
+     * Every key type gets the same answer (the engine keeps only the last it set): EC, unless the
+     * ClientHello the layer is unwrapping on this thread showed a client that cannot take ECDSA.
+     */
+    private String preferredForClient(List<String> aliases) {
+        if (CLIENT_KEY_TYPE.get()[0] == ClientHelloKeyType.RSA_ONLY) {
+            for (String alias : aliases) {
+                if (!isEc(alias)) {
+                    return alias;
+                }
+            }
+        }
+        return aliases.get(0);
+    }
+
+    /** Whether some name has both an RSA and an EC entry, so the ClientHello must guide the pick. */
+    boolean hasSeveralKeyTypes() {
+        for (List<String> aliases : aliasesByName.values()) {
+            if (aliases.stream().anyMatch(this::isEc) && !aliases.stream().allMatch(this::isEc)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private List<String> aliasesFor(String hostName) {

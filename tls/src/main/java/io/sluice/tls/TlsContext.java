@@ -61,6 +61,8 @@ public final class TlsContext {
     private final String[] cipherSuites;
     private final boolean verifyHostname;
     private final int maxPlaintextPerDecode;
+    /** A Conscrypt server with RSA and EC certificates: its layers read the ClientHello (see {@link ClientHelloKeyType}). */
+    private final boolean keyTypeFromClientHello;
     private final TlsStats stats;
     private final DirectBufferPool netBuffers = new DirectBufferPool(NET_BUFFER_BYTES, POOLED_NET_BUFFERS);
 
@@ -75,6 +77,22 @@ public final class TlsContext {
         this.cipherSuites = TlsProvider.strongCipherSuites(suites);
         this.verifyHostname = builder.verifyHostname;
         this.maxPlaintextPerDecode = builder.maxPlaintextPerDecode;
+        this.keyTypeFromClientHello = builder.keyTypeFromClientHello;
+    }
+
+    /** Whether server layers must read the ClientHello to pick between RSA and EC certificates. */
+    boolean keyTypeFromClientHello() {
+        return keyTypeFromClientHello;
+    }
+
+    /** Whether TLS 1.3 is among the enabled protocols. */
+    boolean allowsTls13() {
+        for (String protocol : protocols) {
+            if (protocol.equals("TLSv1.3")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A builder for a server context; add at least one {@link Builder#certificate}. */
@@ -192,6 +210,7 @@ public final class TlsContext {
         private int sessionCacheSize = DEFAULT_SESSION_CACHE_SIZE;
         private int sessionTimeoutSeconds = DEFAULT_SESSION_TIMEOUT_SECONDS;
         private int maxPlaintextPerDecode = DEFAULT_MAX_PLAINTEXT_PER_DECODE;
+        private boolean keyTypeFromClientHello;
 
         private Builder(boolean server) {
             this.server = server;
@@ -329,7 +348,9 @@ public final class TlsContext {
                 named.put(entry.getKey(), nativeKeys(entry.getValue().load()));
             }
             boolean onePerEngine = !ConscryptQuirks.supportsSeveralKeyTypes(provider);
-            return new KeyManager[] {new SniKeyManager(defaultKeys, named, onePerEngine)};
+            SniKeyManager keyManager = new SniKeyManager(defaultKeys, named, onePerEngine);
+            keyTypeFromClientHello = onePerEngine && keyManager.hasSeveralKeyTypes();
+            return new KeyManager[] {keyManager};
         }
 
         private List<CertifiedKey> nativeKeys(List<CertifiedKey> keys) {

@@ -59,6 +59,8 @@ public final class TlsLayer implements StreamLayer {
     private boolean released;
     private String protocol;
     private String cipherSuite;
+    /** {@link ClientHelloKeyType} of the first record, once read; -1 before. */
+    private int clientKeyType = -1;
 
     TlsLayer(TlsContext tlsContext, SSLEngine engine, TlsListener listener) {
         this.tlsContext = tlsContext;
@@ -106,6 +108,22 @@ public final class TlsLayer implements StreamLayer {
     }
 
     /**
+     * For a Conscrypt server with RSA and EC certificates, before the handshake is done: tells the
+     * key manager, through this thread's slot, what the ClientHello (first record) allows. Else null.
+     */
+    private int[] keyTypeSlot(ByteBuffer record) {
+        if (handshakeComplete || !tlsContext.keyTypeFromClientHello() || engine.getUseClientMode()) {
+            return null;
+        }
+        if (clientKeyType < 0) {
+            clientKeyType = ClientHelloKeyType.of(record, tlsContext.allowsTls13());
+        }
+        int[] slot = SniKeyManager.CLIENT_KEY_TYPE.get();
+        slot[0] = clientKeyType;
+        return slot;
+    }
+
+    /**
      * The inbound loop: alternates handshake steps (tasks, wraps) with unwrapping one whole
      * record at a time until no complete record is left or {@code appIn} is too full for the next.
      */
@@ -124,10 +142,14 @@ public final class TlsLayer implements StreamLayer {
             int limit = netIn.limit();
             netIn.limit(netIn.position() + length);
             SSLEngineResult result;
+            int[] keyTypeSlot = keyTypeSlot(netIn);
             try {
                 result = engine.unwrap(netIn, appIn);
             } finally {
                 netIn.limit(limit);
+                if (keyTypeSlot != null) {
+                    keyTypeSlot[0] = ClientHelloKeyType.UNKNOWN;
+                }
             }
             if (result.bytesConsumed() > 0) {
                 recordBytes = 0;

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.OutputStream;
 import java.io.Writer;
@@ -152,11 +151,16 @@ class CertificateTest {
     @ParameterizedTest
     @ValueSource(strings = {"jdk", "conscrypt"})
     void clientOfferingOnlyRsaGetsTheRsaCertificate(String provider) throws Exception {
-        assumeTrue(provider.equals("jdk"), "Conscrypt holds one certificate per engine (BoringSSL keeps the last set);"
-                + " a dual RSA+ECDSA server serves ECDSA only, see ConscryptQuirks");
         TlsContext server = dualCertificateServer(provider);
         assertEquals(TestCertificates.RSA.leaf(),
                 serverCertificateFor(server, "mx.example.org", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"jdk", "conscrypt"})
+    void tls13ClientOfADualCertificateServerGetsTheEcCertificate(String provider) throws Exception {
+        TlsContext server = dualCertificateServer(provider);
+        assertEquals(TestCertificates.EC.leaf(), serverCertificateFor(server, "mx.example.org", null));
     }
 
     private static TlsContext dualCertificateServer(String provider) throws Exception {

@@ -128,7 +128,7 @@ public final class ConfigKeys {
     /** PKCS#12 key store, instead of tls.cert and tls.key. */
     public static final ConfigKey<Optional<Path>> TLS_KEYSTORE = key("tls.keystore",
             ValueTypes.optionalReadableFile(), "",
-            "PKCS#12 key store holding key and certificate chain, instead of tls.cert and tls.key.");
+            "PKCS#12 key store instead of tls.cert and tls.key; with an RSA and an ECDSA entry, clients get ECDSA unless their hello shows they cannot take it.");
     /** Password of {@link #TLS_KEYSTORE}. */
     public static final ConfigKey<String> TLS_KEYSTORE_PASSWORD = key("tls.keystore_password",
             ValueTypes.secret(), "",
