@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import io.sluice.smtp.protocol.BareNewline;
+
 /**
  * Every configuration key Sluice knows, with its type, default and description: the single
  * source for parsing, validation, error messages and the README's key table
@@ -94,8 +96,8 @@ public final class ConfigKeys {
             ValueTypes.text(200), "ESMTP Sluice",
             "Text after the host name in the 220 greeting.");
     /** What to do with a bare CR or LF in message text. */
-    public static final ConfigKey<BareNewlinePolicy> SMTP_BARE_NEWLINE = key("smtp.bare_newline",
-            ValueTypes.enumeration(BareNewlinePolicy.class), "normalize",
+    public static final ConfigKey<BareNewline> SMTP_BARE_NEWLINE = key("smtp.bare_newline",
+            ValueTypes.enumeration(BareNewline.class), "normalize",
             "Bare CR or LF in message text: store as CRLF, or reject the message; never an end of data.");
     /** Delay before the greeting; clients that talk first are rejected. */
     public static final ConfigKey<Duration> SMTP_GREET_PAUSE = key("smtp.greet_pause",

@@ -28,7 +28,6 @@ import io.sluice.smtp.config.SniCertificate;
 import io.sluice.smtp.config.TlsLevel;
 import io.sluice.smtp.config.TlsProviderName;
 import io.sluice.smtp.delivery.QueueManager;
-import io.sluice.smtp.protocol.BareNewline;
 import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.Spool;
 import io.sluice.smtp.spool.SpoolOptions;
@@ -165,7 +164,7 @@ public final class SmtpServer implements AutoCloseable {
                 config.get(ConfigKeys.SMTP_DATA_TIMEOUT).toNanos(),
                 config.get(ConfigKeys.TLS_HANDSHAKE_TIMEOUT).toNanos(),
                 config.get(ConfigKeys.SMTP_GREET_PAUSE).toNanos(),
-                config.get(ConfigKeys.SMTP_BARE_NEWLINE).name().equals("REJECT") ? BareNewline.REJECT : BareNewline.NORMALIZE,
+                config.get(ConfigKeys.SMTP_BARE_NEWLINE),
                 new HashSet<>(config.get(ConfigKeys.DOMAINS)),
                 relay::contains,
                 false);

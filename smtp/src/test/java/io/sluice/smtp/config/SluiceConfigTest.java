@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.sluice.smtp.protocol.BareNewline;
 
 class SluiceConfigTest {
     @TempDir
@@ -46,7 +47,7 @@ class SluiceConfigTest {
         assertEquals(Optional.empty(), c.get(ConfigKeys.TLS_CERT));
         assertEquals(List.of(), c.get(ConfigKeys.DOMAINS));
         assertEquals("ESMTP Sluice", c.get(ConfigKeys.SMTP_GREETING_BANNER));
-        assertEquals(BareNewlinePolicy.NORMALIZE, c.get(ConfigKeys.SMTP_BARE_NEWLINE));
+        assertEquals(BareNewline.NORMALIZE, c.get(ConfigKeys.SMTP_BARE_NEWLINE));
         assertEquals(Duration.ZERO, c.get(ConfigKeys.SMTP_GREET_PAUSE));
         assertEquals(LogLevel.INFO, c.get(ConfigKeys.LOG_LEVEL));
         assertFalse(c.get(ConfigKeys.HOSTNAME).isEmpty());
