@@ -16,6 +16,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
@@ -134,15 +135,10 @@ public final class MxResolver implements NextHopResolver, AutoCloseable {
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("port=" + port + " outside 1..65535");
         }
+        Objects.requireNonNull(domain, "domain");
         CompletableFuture<List<NextHop>> out = new CompletableFuture<>();
         try {
-            executor.execute(() -> start(domain, port).whenComplete((hops, failure) -> {
-                if (failure == null) {
-                    out.complete(hops);
-                } else {
-                    out.completeExceptionally(Failures.of(failure, domain));
-                }
-            }));
+            executor.execute(() -> startInto(out, domain, port));
         } catch (RejectedExecutionException e) {
             // Only after close(): the one case that completes on the caller's thread.
             out.completeExceptionally(Failures.allTemporary(domain, "resolver closed"));
@@ -156,6 +152,22 @@ public final class MxResolver implements NextHopResolver, AutoCloseable {
         if (ownedExecutor != null) {
             ownedExecutor.shutdownNow();
         }
+    }
+
+    private void startInto(CompletableFuture<List<NextHop>> out, String domain, int port) {
+        CompletableFuture<List<NextHop>> work;
+        try {
+            work = start(domain, port);
+        } catch (RuntimeException e) { // a bug, but the caller must still hear back
+            work = CompletableFuture.failedFuture(e);
+        }
+        work.whenComplete((hops, failure) -> {
+            if (failure == null) {
+                out.complete(hops);
+            } else {
+                out.completeExceptionally(Failures.of(failure, domain));
+            }
+        });
     }
 
     private CompletableFuture<List<NextHop>> start(String domain, int port) {

@@ -317,6 +317,29 @@ class MxResolverTest {
     }
 
     @Test
+    void aDomainThatIsACnameUsesItsTargetsMx() throws Exception {
+        dns.add("alias.example", Type.CNAME, 300, "mail.example.net.")
+                .add("mail.example.net", Type.MX, 300, "10 mx.example.net.")
+                .add("mx.example.net", Type.A, 300, "192.0.2.60");
+        assertEquals(List.of("mx.example.net"), hosts(hops(resolver(), "alias.example")));
+    }
+
+    @Test
+    void aDomainThatIsACnameWithoutMxFallsBackToTheTargetsAddress() throws Exception {
+        dns.add("alias.example", Type.CNAME, 300, "web.example.net.")
+                .add("web.example.net", Type.A, 300, "192.0.2.61");
+        List<NextHop> hops = hops(resolver(), "alias.example");
+        assertEquals(List.of("192.0.2.61"), addresses(hops));
+        assertEquals(List.of("alias.example"), hosts(hops), "the hop keeps the name mail was addressed to");
+    }
+
+    @Test
+    void aCnameToNowhereIsNoSuchDomain() throws Exception {
+        dns.add("dangling.example", Type.CNAME, 300, "gone.example.net.");
+        assertEquals("5.1.2", failure(resolver(), "dangling.example").enhancedCode());
+    }
+
+    @Test
     void mxTargetWrittenAsAnIpv4AddressIsUsedAsIs() throws Exception {
         dns.add("example.com", Type.MX, 300, "10 192.0.2.77.");
         List<NextHop> hops = hops(resolver(), "example.com");
@@ -377,7 +400,7 @@ class MxResolverTest {
         MxResolver r = resolver();
         String label64 = "a".repeat(64);
         String name254 = ("a".repeat(62) + ".").repeat(4) + "ab"; // 254 characters
-        for (String bad : List.of("", ".", "a..b", "exa mple.com", "ex\u0000ample.com", label64 + ".example",
+        for (String bad : List.of("", ".", "..", "a..b", "example.com..", ".example.com", "exa_mple.com\n", "exa mple.com", "ex\u0000ample.com", label64 + ".example",
                 name254, "a@b.example")) {
             NextHopLookupException e = failure(r, bad);
             assertTrue(e.permanent(), bad);
@@ -403,6 +426,7 @@ class MxResolverTest {
         MxResolver r = resolver();
         assertThrows(IllegalArgumentException.class, () -> r.resolve("example.com", 0));
         assertThrows(IllegalArgumentException.class, () -> r.resolve("example.com", 65536));
+        assertThrows(NullPointerException.class, () -> r.resolve(null, 25));
     }
 
     @Test
