@@ -27,13 +27,7 @@ final class DomainNames {
      * @return the address, or null for anything else
      */
     static InetAddress ipLiteral(String text) {
-        String t = text;
-        if (t.length() > 2 && t.charAt(0) == '[' && t.charAt(t.length() - 1) == ']') {
-            t = t.substring(1, t.length() - 1);
-            if (t.regionMatches(true, 0, "IPv6:", 0, 5)) {
-                t = t.substring(5);
-            }
-        }
+        String t = literalText(text);
         int family = t.indexOf(':') >= 0 ? Address.IPv6 : Address.IPv4;
         byte[] bytes = Address.toByteArray(t, family);
         if (bytes == null) {
@@ -44,6 +38,18 @@ final class DomainNames {
         } catch (UnknownHostException e) {
             return null; // only for a wrong length, which toByteArray never returns
         }
+    }
+
+    /** An IP literal as written, without brackets or {@code IPv6:}, lower case. */
+    static String literalText(String text) {
+        String t = text;
+        if (t.length() > 2 && t.charAt(0) == '[' && t.charAt(t.length() - 1) == ']') {
+            t = t.substring(1, t.length() - 1);
+            if (t.regionMatches(true, 0, "IPv6:", 0, 5)) {
+                t = t.substring(5);
+            }
+        }
+        return t.toLowerCase(Locale.ROOT);
     }
 
     /**

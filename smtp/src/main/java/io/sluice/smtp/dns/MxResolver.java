@@ -174,7 +174,7 @@ public final class MxResolver implements NextHopResolver, AutoCloseable {
         InetAddress literal = DomainNames.ipLiteral(domain);
         if (literal != null) {
             return CompletableFuture.completedFuture(List.of(
-                    new NextHop(literal.getHostAddress(), literal, port, 0)));
+                    new NextHop(DomainNames.literalText(domain), literal, port, 0)));
         }
         Name name;
         try {

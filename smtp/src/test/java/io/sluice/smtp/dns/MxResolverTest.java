@@ -353,7 +353,11 @@ class MxResolverTest {
         assertEquals(List.of("192.0.2.1"), addresses(hops(r, "192.0.2.1")));
         assertEquals(List.of("192.0.2.1"), addresses(hops(r, "[192.0.2.1]")));
         assertEquals(List.of("2001:db8:0:0:0:0:0:1"), addresses(hops(r, "2001:db8::1")));
-        assertEquals(List.of("2001:db8:0:0:0:0:0:1"), addresses(hops(r, "[IPv6:2001:db8::1]")));
+        List<NextHop> v6 = hops(r, "[IPv6:2001:DB8::1]");
+        assertEquals(List.of("2001:db8:0:0:0:0:0:1"), addresses(v6));
+        assertEquals(List.of("2001:db8::1"), hosts(v6), "the name is the literal as written, in lower case");
+        assertEquals(25, v6.get(0).port());
+        assertEquals(0, v6.get(0).preference());
         assertEquals(0, dns.totalQueries());
     }
 
