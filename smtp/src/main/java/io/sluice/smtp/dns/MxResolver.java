@@ -195,7 +195,7 @@ public final class MxResolver implements NextHopResolver, AutoCloseable {
             default: // NO_DATA: RFC 5321 §5.1, the domain itself is an implicit MX of preference 0.
                 return hostHops(domain, 0, port).thenApply(host -> {
                     if (!host.hops().isEmpty()) {
-                        return host.hops();
+                        return host.hops().subList(0, Math.min(MAX_HOPS, host.hops().size()));
                     }
                     throw new CompletionException(host.temporaryFailure() != null
                             ? host.temporaryFailure()

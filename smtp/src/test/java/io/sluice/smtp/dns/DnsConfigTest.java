@@ -65,9 +65,9 @@ class DnsConfigTest {
         try (DnsStub dns = DnsStub.start()) {
             dns.add("example.com", Type.MX, 300, "10 mx.example.com.").add("mx.example.com", Type.A, 300, "192.0.2.1");
             SluiceConfig config = SluiceConfig.defaults().withOverrides(Map.of(
-                    "dns.resolver", "127.0.0.1:" + dns.address().getPort(), "dns.timeout", "2s"));
+                    "dns.resolver", "127.0.0.1:" + dns.address().getPort(), "dns.timeout", "5s"));
             try (MxResolver resolver = MxResolver.fromConfig(config)) {
-                List<NextHop> hops = resolver.resolve("example.com", 2525).get(5, TimeUnit.SECONDS);
+                List<NextHop> hops = resolver.resolve("example.com", 2525).get(20, TimeUnit.SECONDS);
                 assertEquals(List.of(new NextHop("mx.example.com", InetAddress.getByName("192.0.2.1"), 2525, 10)), hops);
                 assertEquals(1, dns.queries("example.com", Type.MX));
             }

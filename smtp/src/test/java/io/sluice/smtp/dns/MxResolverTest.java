@@ -57,15 +57,15 @@ class MxResolverTest {
     }
 
     private MxResolver resolver() {
-        return resolver(1, Duration.ofSeconds(2));
+        return resolver(1, Duration.ofSeconds(5)); // generous: loaded CI machines are slow; answers come in ms
     }
 
     private static List<NextHop> hops(MxResolver r, String domain) throws Exception {
-        return r.resolve(domain, 25).get(5, TimeUnit.SECONDS);
+        return r.resolve(domain, 25).get(20, TimeUnit.SECONDS);
     }
 
     private static NextHopLookupException failure(MxResolver r, String domain) throws Exception {
-        ExecutionException e = assertThrows(ExecutionException.class, () -> r.resolve(domain, 25).get(5, TimeUnit.SECONDS));
+        ExecutionException e = assertThrows(ExecutionException.class, () -> r.resolve(domain, 25).get(20, TimeUnit.SECONDS));
         return assertInstanceOf(NextHopLookupException.class, e.getCause());
     }
 
@@ -97,8 +97,8 @@ class MxResolverTest {
         for (String h : List.of("a", "b", "c", "d")) {
             dns.add(h + ".example.com", Type.A, 300, "192.0.2." + (h.charAt(0) - 'a' + 1));
         }
-        List<String> firstsA = firstHosts(resolver(42, Duration.ofSeconds(2)), 60);
-        List<String> firstsB = firstHosts(resolver(42, Duration.ofSeconds(2)), 60);
+        List<String> firstsA = firstHosts(resolver(42, Duration.ofSeconds(5)), 60);
+        List<String> firstsB = firstHosts(resolver(42, Duration.ofSeconds(5)), 60);
         assertEquals(firstsA, firstsB, "same seed, same order");
         Map<String, Integer> counts = new HashMap<>();
         firstsA.forEach(h -> counts.merge(h, 1, Integer::sum));
@@ -106,7 +106,7 @@ class MxResolverTest {
             assertTrue(counts.getOrDefault(h, 0) >= 10, "each equal host comes first often: " + counts);
         }
         assertFalse(counts.containsKey("d.example.com"), "the less preferred host is never first");
-        assertNotEquals(firstHosts(resolver(7, Duration.ofSeconds(2)), 60), firstsA, "another seed, another order");
+        assertNotEquals(firstHosts(resolver(7, Duration.ofSeconds(5)), 60), firstsA, "another seed, another order");
     }
 
     private static List<String> firstHosts(MxResolver r, int rounds) throws Exception {
@@ -178,7 +178,7 @@ class MxResolverTest {
         NextHopLookupException e = failure(r, "slow.example");
         assertFalse(e.permanent());
         assertEquals("4.4.3", e.enhancedCode());
-        assertTrue(System.nanoTime() - start < 3 * SECOND_NANOS, "bounded by dns.timeout");
+        assertTrue(System.nanoTime() - start < 10 * SECOND_NANOS, "bounded by dns.timeout (300 ms; slack for loaded machines)");
         assertTrue(dns.queries("slow.example", Type.MX) >= 1);
     }
 
@@ -380,6 +380,18 @@ class MxResolverTest {
     }
 
     @Test
+    void theFallbackIsCappedToo() throws Exception {
+        String[] many = new String[12];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = "192.0.2." + (i + 1);
+        }
+        dns.add("many.example", Type.A, 300, many);
+        List<NextHop> hops = hops(resolver(), "many.example");
+        assertEquals(MxResolver.MAX_HOPS, hops.size());
+        assertEquals("192.0.2.1", hops.get(0).address().getHostAddress());
+    }
+
+    @Test
     void caseAndTrailingDotDoNotMatter() throws Exception {
         dns.add("example.com", Type.MX, 300, "10 MX.Example.COM.").add("mx.example.com", Type.A, 300, "192.0.2.1");
         MxResolver r = resolver();
@@ -437,8 +449,8 @@ class MxResolverTest {
     void resolveReturnsBeforeAnyWorkAndSharesQueriesInFlight() throws Exception {
         dns.add("example.com", Type.MX, 300, "10 mx.example.com.").add("mx.example.com", Type.A, 300, "192.0.2.1");
         QueuedExecutor queue = new QueuedExecutor();
-        MxResolver r = new MxResolver(MxResolver.dnsClient(Optional.of(dns.address()), Duration.ofSeconds(2)),
-                Duration.ofSeconds(2), queue, null, clock, new Random(1), 100);
+        MxResolver r = new MxResolver(MxResolver.dnsClient(Optional.of(dns.address()), Duration.ofSeconds(5)),
+                Duration.ofSeconds(5), queue, null, clock, new Random(1), 100);
         var first = r.resolve("example.com", 25);
         var second = r.resolve("example.com", 25);
         assertFalse(first.isDone(), "nothing runs on the caller's thread");
@@ -472,11 +484,11 @@ class MxResolverTest {
         }
 
         void runUntilDone(java.util.concurrent.CompletableFuture<?>... futures) throws Exception {
-            long deadline = System.nanoTime() + 5 * SECOND_NANOS;
+            long deadline = System.nanoTime() + 20 * SECOND_NANOS;
             while (!java.util.Arrays.stream(futures).allMatch(java.util.concurrent.CompletableFuture::isDone)) {
                 Runnable task = tasks.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 if (task == null) {
-                    throw new TimeoutException("resolution did not finish within 5 s");
+                    throw new TimeoutException("resolution did not finish within 20 s");
                 }
                 task.run();
             }
