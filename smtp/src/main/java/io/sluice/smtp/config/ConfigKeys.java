@@ -1,5 +1,6 @@
 package io.sluice.smtp.config;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -175,6 +176,14 @@ public final class ConfigKeys {
     public static final ConfigKey<Boolean> DELIVERY_MAILDIR_DELIVERED_TO = key("delivery.maildir_delivered_to",
             ValueTypes.bool(), "true",
             "Prepend Delivered-To: <recipient> to each maildir file; off = all recipients of a message share one file through hard links.");
+    /** DNS server for MX and address lookups; empty = the system's resolvers. */
+    public static final ConfigKey<Optional<InetSocketAddress>> DNS_RESOLVER = key("dns.resolver",
+            ValueTypes.optionalServerAddress(53), "",
+            "DNS server (a recursive resolver) for MX and A/AAAA lookups: ADDR or ADDR:PORT, IPv6 as [::1]:53; empty = the system's resolvers from /etc/resolv.conf.");
+    /** Time one DNS question may take, retries included. */
+    public static final ConfigKey<Duration> DNS_TIMEOUT = key("dns.timeout",
+            ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(1)), "5s",
+            "Time one DNS question may take, retries included; a timeout defers the recipients (4.4.3).");
     /** Least severe level logged. */
     public static final ConfigKey<LogLevel> LOG_LEVEL = key("log.level",
             ValueTypes.enumeration(LogLevel.class), "info",

@@ -287,6 +287,61 @@ public final class ValueTypes {
         });
     }
 
+    /**
+     * A server address that needs no DNS to find: empty, or an IPv4 literal or a bracketed IPv6
+     * literal with an optional {@code :PORT} ({@code defaultPort} when absent); a bare IPv6
+     * literal (no port) is accepted too. Host names are refused: looking up the DNS server's own
+     * name would need DNS.
+     */
+    public static ValueType<Optional<InetSocketAddress>> optionalServerAddress(int defaultPort) {
+        return new ValueType<>("empty, or ADDR or ADDR:PORT with ADDR an IPv4 address or [IPv6] (port "
+                + defaultPort + " unless given)", text -> {
+            if (text.isEmpty()) {
+                return Optional.empty();
+            }
+            if (text.startsWith("[")) {
+                int close = text.indexOf(']');
+                String rest = close < 0 ? "" : text.substring(close + 1);
+                if (close < 0 || !(rest.isEmpty() || rest.startsWith(":"))) {
+                    throw new Mismatch(null);
+                }
+                int port = rest.isEmpty() ? defaultPort : serverPort(rest.substring(1));
+                return Optional.of(new InetSocketAddress(ipv6(text.substring(1, close)), port));
+            }
+            int colon = text.indexOf(':');
+            if (colon >= 0 && text.indexOf(':', colon + 1) >= 0) {
+                return Optional.of(new InetSocketAddress(ipv6(text), defaultPort));
+            }
+            String host = colon < 0 ? text : text.substring(0, colon);
+            int port = colon < 0 ? defaultPort : serverPort(text.substring(colon + 1));
+            byte[] v4 = InetLiterals.parseIpv4(host);
+            if (v4 == null) {
+                throw new Mismatch(InetLiterals.isHostName(host) ? "host names are not allowed" : "bad address " + host);
+            }
+            try {
+                return Optional.of(new InetSocketAddress(InetAddress.getByAddress(v4), port));
+            } catch (UnknownHostException e) {
+                throw new Mismatch("bad address " + host);
+            }
+        });
+    }
+
+    private static InetAddress ipv6(String text) {
+        InetAddress v6 = InetLiterals.parseIpv6(text);
+        if (v6 == null) {
+            throw new Mismatch("bad IPv6 address " + text);
+        }
+        return v6;
+    }
+
+    private static int serverPort(String text) {
+        if (text.isEmpty() || text.length() > 5 || countDigits(text) != text.length()
+                || Integer.parseInt(text) < 1 || Integer.parseInt(text) > 65535) {
+            throw new Mismatch("bad port " + text);
+        }
+        return Integer.parseInt(text);
+    }
+
     /** See {@link NetworkSet#parse(String)}. */
     public static ValueType<NetworkSet> networks() {
         return new ValueType<>("a comma-separated list of IP addresses or CIDR networks (127.0.0.0/8, ::1/128, 10.1.2.3)", text -> {
