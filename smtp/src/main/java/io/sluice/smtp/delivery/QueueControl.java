@@ -94,6 +94,9 @@ public final class QueueControl implements Closeable {
     private void acceptLoop() {
         while (!closed) {
             try (SocketChannel client = server.accept()) {
+                if (closed) {
+                    return; // the wake-up connection of close()
+                }
                 answer(client);
             } catch (IOException | RuntimeException e) {
                 if (closed) {
@@ -145,8 +148,14 @@ public final class QueueControl implements Closeable {
     @Override
     public void close() {
         closed = true;
+        // Closing a channel blocked in accept() does not always wake it: a connection does.
+        try (SocketChannel wake = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            wake.shutdownOutput();
+        } catch (IOException e) {
+            // Not listening any more: the accept loop has ended or will see the close.
+        }
         try {
-            server.close(); // wakes the accept
+            server.close();
             Files.deleteIfExists(socket);
         } catch (IOException e) {
             // Nothing to do: a stale socket file is replaced by the next server.
