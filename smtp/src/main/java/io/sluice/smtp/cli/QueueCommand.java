@@ -3,15 +3,25 @@ package io.sluice.smtp.cli;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 import io.sluice.smtp.config.ConfigException;
 import io.sluice.smtp.config.ConfigKeys;
+import io.sluice.smtp.delivery.QueueControl;
+import io.sluice.smtp.delivery.QueueControl.RecipientStatus;
+import io.sluice.smtp.delivery.RecipientJournal;
 import io.sluice.smtp.spool.Envelope;
 import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.QueuedMessage;
@@ -22,11 +32,15 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code sluice queue list|cat|delete}: look at the spool, also while a server runs on it (the
- * spool is opened read-only; a delete is journalled and honoured by the server's next recovery).
+ * {@code sluice queue list|cat|retry|delete}: look at the spool and its recipients' state, make
+ * deferred recipients due now, delete messages; with a server running on the spool (asked through
+ * its {@code control.sock}, see {@link QueueControl}) or without (the spool is opened read-only,
+ * recipient state is read from {@code recipients.log}; a retry is journalled under the spool
+ * lock and honoured at the next start; a delete is journalled in {@code deleted.log}).
  */
-@Command(name = "queue", mixinStandardHelpOptions = true, description = "Inspect the spool.",
-        subcommands = {QueueCommand.ListMessages.class, QueueCommand.CatMessage.class, QueueCommand.DeleteMessages.class})
+@Command(name = "queue", mixinStandardHelpOptions = true, description = "Inspect and manage the queue.",
+        subcommands = {QueueCommand.ListMessages.class, QueueCommand.CatMessage.class, QueueCommand.RetryMessages.class,
+                QueueCommand.DeleteMessages.class})
 public final class QueueCommand {
 
     /** Options every queue command takes to find the spool. */
@@ -44,8 +58,12 @@ public final class QueueCommand {
         }
     }
 
-    /** One line per queued message, or JSON lines. */
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "List queued messages.")
+    /**
+     * One line per queued message and one indented line per recipient with its state, or one
+     * JSON object per message with a {@code "state"} array.
+     */
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "List queued messages and each recipient's state (pending, deferred, delivered, failed).")
     static final class ListMessages implements Callable<Integer> {
 
         @Mixin
@@ -57,9 +75,18 @@ public final class QueueCommand {
         @Override
         public Integer call() throws IOException {
             try (Spool spool = location.open()) {
+                Map<QueueId, List<RecipientStatus>> states = recipientStates(spool);
                 PrintStream out = System.out;
                 for (QueuedMessage m : spool.list()) {
-                    out.println(json ? jsonLine(m) : textLine(m));
+                    List<RecipientStatus> state = states.getOrDefault(m.id(), List.of());
+                    if (json) {
+                        out.println(jsonLine(m, state));
+                    } else {
+                        out.println(textLine(m));
+                        for (RecipientStatus r : state) {
+                            out.println(textLine(m, r));
+                        }
+                    }
                 }
                 return 0;
             } catch (ConfigException e) {
@@ -68,10 +95,66 @@ public final class QueueCommand {
             }
         }
 
+        /** From the running server, else from the journal. */
+        private static Map<QueueId, List<RecipientStatus>> recipientStates(Spool spool) throws IOException {
+            Map<QueueId, List<RecipientStatus>> out = new HashMap<>();
+            Optional<List<String>> answer = QueueControl.ask(spool.directory(), QueueControl.STATUS);
+            if (answer.isPresent()) {
+                for (String line : answer.get()) {
+                    RecipientStatus r = RecipientStatus.parse(line);
+                    out.computeIfAbsent(r.id(), k -> new ArrayList<>()).add(r);
+                }
+                return out;
+            }
+            Map<Long, RecipientJournal.MessageRecord> records = RecipientJournal.read(spool.directory());
+            for (QueuedMessage m : spool.list()) {
+                List<RecipientStatus> state = new ArrayList<>();
+                for (int i = 0; i < m.envelope().recipients().size(); i++) {
+                    state.add(RecipientStatus.offline(m.id(), i, records.get(m.id().value())));
+                }
+                out.put(m.id(), state);
+            }
+            return out;
+        }
+
         static String textLine(QueuedMessage m) {
             Envelope e = m.envelope();
             return m.id() + "  " + Instant.ofEpochMilli(m.arrivalMillis()) + "  " + m.sizeOctets() + "  <"
                     + e.sender() + ">  " + String.join(" ", e.recipients());
+        }
+
+        static String textLine(QueuedMessage m, RecipientStatus r) {
+            StringBuilder line = new StringBuilder(96).append("    ").append(recipient(m, r)).append("  ")
+                    .append(r.state()).append("  attempts=").append(r.attempts());
+            if (r.nextAttemptMillis() > 0) {
+                line.append("  next=").append(Instant.ofEpochMilli(r.nextAttemptMillis()));
+            }
+            if (!r.lastReply().isEmpty()) {
+                line.append("  last=").append(r.lastReply());
+            }
+            return line.toString();
+        }
+
+        private static String recipient(QueuedMessage m, RecipientStatus r) {
+            List<String> rcpts = m.envelope().recipients();
+            return r.index() < rcpts.size() ? rcpts.get(r.index()) : "#" + r.index();
+        }
+
+        static String jsonLine(QueuedMessage m, List<RecipientStatus> state) {
+            String base = jsonLine(m);
+            StringBuilder json = new StringBuilder(base.length() + 96 * state.size());
+            json.append(base, 0, base.length() - 1).append(",\"state\":[");
+            for (int i = 0; i < state.size(); i++) {
+                RecipientStatus r = state.get(i);
+                json.append(i == 0 ? "" : ",").append("{\"recipient\":").append(Json.string(recipient(m, r)))
+                        .append(",\"state\":").append(Json.string(r.state()))
+                        .append(",\"attempts\":").append(r.attempts())
+                        .append(",\"next_attempt\":").append(r.nextAttemptMillis() > 0
+                                ? Json.string(Instant.ofEpochMilli(r.nextAttemptMillis()).toString()) : "null")
+                        .append(",\"last_error\":").append(r.lastReply().isEmpty() ? "null" : Json.string(r.lastReply()))
+                        .append('}');
+            }
+            return json.append("]}").toString();
         }
 
         static String jsonLine(QueuedMessage m) {
@@ -116,6 +199,88 @@ public final class QueueCommand {
         }
     }
 
+    /** Makes deferred recipients due now. */
+    @Command(name = "retry", mixinStandardHelpOptions = true,
+            description = "Make the deferred recipients of messages (or of all, --all) due now.")
+    static final class RetryMessages implements Callable<Integer> {
+
+        @Mixin
+        SpoolLocation location;
+
+        @Option(names = "--all", description = "Every queued message.")
+        boolean all;
+
+        @Parameters(paramLabel = "ID", arity = "0..*")
+        List<String> ids = List.of();
+
+        @Override
+        public Integer call() throws IOException {
+            if (all == !ids.isEmpty()) {
+                System.err.println("sluice: queue retry: give message IDs or --all");
+                return 2;
+            }
+            try (Spool spool = location.open()) {
+                List<String> targets = all ? List.of(QueueControl.ALL) : ids;
+                Path dir = spool.directory();
+                if (QueueControl.ask(dir, QueueControl.STATUS).isPresent()) {
+                    return retryOnline(dir, targets);
+                }
+                return retryOffline(spool, targets);
+            }
+        }
+
+        private static int retryOnline(Path dir, List<String> targets) throws IOException {
+            int status = 0;
+            for (String target : targets) {
+                List<String> answer = QueueControl.ask(dir, QueueControl.RETRY + " " + target).orElse(List.of());
+                String first = answer.isEmpty() ? QueueControl.ERROR + " no answer" : answer.get(0);
+                if (!first.startsWith(QueueControl.OK + " ")) {
+                    System.err.println("sluice: queue retry: " + target + ": " + first);
+                    status = 1;
+                } else if (QueueControl.ALL.equals(target)) {
+                    System.out.println("retrying " + first.substring(3) + " messages now");
+                } else if (first.equals(QueueControl.OK + " 0")) {
+                    System.err.println("sluice: queue retry: no deferred recipient in " + target);
+                    status = 1;
+                } else {
+                    System.out.println("retrying " + target + " now");
+                }
+            }
+            return status;
+        }
+
+        /** No server: journal the retry under the spool lock; the next start applies it. */
+        private static int retryOffline(Spool spool, List<String> targets) throws IOException {
+            Path dir = spool.directory();
+            try (FileChannel lockChannel = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE)) {
+                FileLock lock;
+                try {
+                    lock = lockChannel.tryLock();
+                } catch (OverlappingFileLockException e) {
+                    lock = null;
+                }
+                if (lock == null) {
+                    System.err.println("sluice: queue retry: a server holds " + dir.resolve("lock")
+                            + " but does not answer on " + QueueControl.SOCKET_NAME + "; try again");
+                    return 1;
+                }
+                int status = 0;
+                for (String target : targets) {
+                    QueueId id = QueueControl.ALL.equals(target) ? null : parse(target);
+                    if (id == null && !QueueControl.ALL.equals(target) || id != null && spool.find(id).isEmpty()) {
+                        System.err.println("sluice: queue retry: no message " + target);
+                        status = 1;
+                        continue;
+                    }
+                    RecipientJournal.appendRetryNow(dir, id == null ? 0 : id.value());
+                    System.out.println("retrying " + (id == null ? "all messages" : id) + " at the next start");
+                }
+                return status;
+            }
+        }
+    }
+
     /** Removes a message from the queue for good. */
     @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete queued messages.")
     static final class DeleteMessages implements Callable<Integer> {
@@ -132,7 +297,9 @@ public final class QueueCommand {
             try (Spool spool = location.open()) {
                 for (String text : ids) {
                     QueueId queueId = parse(text);
-                    if (queueId == null || !spool.delete(queueId)) {
+                    if (queueId != null && deletedByServer(spool.directory(), queueId)) {
+                        System.out.println("deleted " + queueId);
+                    } else if (queueId == null || !spool.delete(queueId)) {
                         System.err.println("sluice: queue delete: no message " + text);
                         status = 1;
                     } else {
@@ -142,6 +309,12 @@ public final class QueueCommand {
             }
             return status;
         }
+    }
+
+    /** A running server forgets it at once (and journals it); false if none runs or it did not know it. */
+    private static boolean deletedByServer(Path dir, QueueId id) throws IOException {
+        Optional<List<String>> answer = QueueControl.ask(dir, QueueControl.DELETE + " " + id);
+        return answer.isPresent() && answer.get().equals(List.of(QueueControl.OK + " 1"));
     }
 
     private static QueueId parse(String text) {

@@ -160,6 +160,14 @@ public final class ConfigKeys {
     public static final ConfigKey<List<Duration>> DELIVERY_RETRY_SCHEDULE = key("delivery.retry_schedule",
             ValueTypes.list(ValueTypes.duration(Duration.ofSeconds(1), Duration.ofDays(1)), false), "5m,10m,20m,40m,1h",
             "Waits before the 1st, 2nd, ... retry of a deferred recipient (comma-separated); the last one repeats.");
+    /** Messages per second per destination; 0 = unlimited. */
+    public static final ConfigKey<Integer> DELIVERY_RATE = key("delivery.rate",
+            ValueTypes.integer(0, 1_000_000), "0",
+            "Delivery attempts (messages) started per second per destination, a token bucket with one second of burst; 0 = unlimited.");
+    /** Age of a deferred message at which its sender gets one delay notification. */
+    public static final ConfigKey<Duration> DELIVERY_DELAY_WARNING = key("delivery.delay_warning",
+            ValueTypes.duration(Duration.ZERO, Duration.ofDays(365)), "4h",
+            "Once a message with a deferred recipient is this old, its sender gets one RFC 3464 delay notification (Action: delayed); 0s = never.");
     /** Age after which a message still deferred is bounced. */
     public static final ConfigKey<Duration> DELIVERY_MAX_QUEUE_TIME = key("delivery.max_queue_time",
             ValueTypes.duration(Duration.ofSeconds(1), Duration.ofDays(365)), "5d",
@@ -201,8 +209,18 @@ public final class ConfigKeys {
             "maildir:/PATH/{domain}/{user} | lmtp:HOST:PORT | smtp:[HOST]:PORT | smtp:DOMAIN | smtp: | discard | error:5.X.X TEXT",
             "Route for recipients in <domain>: an exact domain, .example.com for its subdomains, or * for all others (default smtp:, i.e. MX lookup); exact beats .subdomain (longest first) beats *.");
 
+    /** {@code delivery.concurrency.<destination>}: overrides delivery.concurrency for one destination. */
+    public static final PatternKey DELIVERY_CONCURRENCY_FOR = new PatternKey("delivery.concurrency.", "destination", "",
+            "a whole number from 1 to 10000",
+            "delivery.concurrency for one destination: the MX domain of an smtp:DOMAIN (or smtp:) route, or the host of an smtp:[HOST] or lmtp: route (exact name).");
+    /** {@code delivery.rate.<destination>}: overrides delivery.rate for one destination. */
+    public static final PatternKey DELIVERY_RATE_FOR = new PatternKey("delivery.rate.", "destination", "",
+            "a whole number from 0 to 1000000",
+            "delivery.rate for one destination (named as for delivery.concurrency.<destination>); 0 = unlimited.");
+
     private static final List<ConfigKey<?>> ALL = Collections.unmodifiableList(KEYS);
-    private static final List<PatternKey> PATTERNS = List.of(TLS_SNI_CERT, TLS_SNI_KEY, TRANSPORT);
+    private static final List<PatternKey> PATTERNS = List.of(TLS_SNI_CERT, TLS_SNI_KEY, TRANSPORT,
+            DELIVERY_CONCURRENCY_FOR, DELIVERY_RATE_FOR);
 
     private ConfigKeys() {
     }

@@ -127,8 +127,11 @@ public final class SluiceConfig {
             out.append(ConfigKeys.TLS_SNI_CERT.keyFor(c.serverName())).append(" = ").append(escape(c.cert().toString())).append('\n');
             out.append(ConfigKeys.TLS_SNI_KEY.keyFor(c.serverName())).append(" = ").append(escape(c.key().toString())).append('\n');
         }
-        patternValues(ConfigKeys.TRANSPORT).forEach((name, value) ->
-                out.append(ConfigKeys.TRANSPORT.keyFor(name)).append(" = ").append(escape(value)).append('\n'));
+        for (PatternKey p : List.of(ConfigKeys.TRANSPORT, ConfigKeys.DELIVERY_CONCURRENCY_FOR,
+                ConfigKeys.DELIVERY_RATE_FOR)) {
+            patternValues(p).forEach((name, value) ->
+                    out.append(p.keyFor(name)).append(" = ").append(escape(value)).append('\n'));
+        }
         return out.toString();
     }
 

@@ -38,13 +38,33 @@ final class DeliveryStatusReport {
      */
     static byte[] build(String hostname, QueuedMessage original, List<RecipientResult> failed, byte[] originalHeaders,
             long nowMillis) {
+        return build(hostname, original, failed, originalHeaders, nowMillis, 0);
+    }
+
+    /**
+     * The delay notification's bytes: the same report with {@code Action: delayed} for each
+     * deferred recipient (its last error as the diagnostic) and {@code Will-Retry-Until}.
+     *
+     * @param deferred        the last (deferral) result of each recipient still being retried
+     * @param retryUntilMillis when the message will be given up, epoch milliseconds
+     */
+    static byte[] buildDelay(String hostname, QueuedMessage original, List<RecipientResult> deferred,
+            byte[] originalHeaders, long nowMillis, long retryUntilMillis) {
+        return build(hostname, original, deferred, originalHeaders, nowMillis, retryUntilMillis);
+    }
+
+    /** {@code retryUntilMillis} 0 = a failure report, else a delay report. */
+    private static byte[] build(String hostname, QueuedMessage original, List<RecipientResult> failed,
+            byte[] originalHeaders, long nowMillis, long retryUntilMillis) {
+        boolean delay = retryUntilMillis != 0;
         // At most 70 characters (RFC 2046), so not the host name.
         String boundary = original.id() + "." + nowMillis + "/sluice-report";
         String now = DATE.format(Instant.ofEpochMilli(nowMillis));
         StringBuilder m = new StringBuilder(2048);
         m.append("From: MAILER-DAEMON@").append(hostname).append(" (Mail Delivery System)\r\n");
         m.append("To: <").append(original.envelope().sender()).append(">\r\n");
-        m.append("Subject: Undelivered Mail Returned to Sender\r\n");
+        m.append(delay ? "Subject: Delayed Mail (still being retried)\r\n"
+                : "Subject: Undelivered Mail Returned to Sender\r\n");
         m.append("Date: ").append(now).append("\r\n");
         m.append("Message-ID: <").append(original.id()).append('.').append(nowMillis).append("@").append(hostname)
                 .append(">\r\n");
@@ -54,10 +74,10 @@ final class DeliveryStatusReport {
                 .append(boundary).append("\"\r\n");
         m.append("\r\nThis is a MIME-encapsulated message.\r\n\r\n");
         part(m, boundary, "Notification", "text/plain; charset=us-ascii");
-        human(m, hostname, failed);
+        human(m, hostname, failed, delay);
         part(m, boundary, "Delivery report", "message/delivery-status");
-        status(m, hostname, original, failed, now);
-        part(m, boundary, "Undelivered Message Headers", "text/rfc822-headers");
+        status(m, hostname, original, failed, now, delay ? DATE.format(Instant.ofEpochMilli(retryUntilMillis)) : null);
+        part(m, boundary, delay ? "Delayed Message Headers" : "Undelivered Message Headers", "text/rfc822-headers");
         byte[] head = m.toString().getBytes(StandardCharsets.UTF_8);
         byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
         byte[] out = new byte[head.length + originalHeaders.length + tail.length];
@@ -73,9 +93,11 @@ final class DeliveryStatusReport {
         m.append("Content-Type: ").append(type).append("\r\n\r\n");
     }
 
-    private static void human(StringBuilder m, String hostname, List<RecipientResult> failed) {
+    private static void human(StringBuilder m, String hostname, List<RecipientResult> failed, boolean delay) {
         m.append("This is the mail system at host ").append(ascii(hostname)).append(".\r\n\r\n");
-        m.append("Your message could not be delivered to one or more recipients.\r\n");
+        m.append(delay ? "Your message could not be delivered yet to one or more recipients.\r\n"
+                + "It will be retried; you need not send it again.\r\n"
+                : "Your message could not be delivered to one or more recipients.\r\n");
         m.append("It is attached below (headers only).\r\n\r\n");
         for (RecipientResult r : failed) {
             m.append("<").append(ascii(r.recipient())).append(">: ").append(ascii(r.reply())).append("\r\n");
@@ -84,7 +106,7 @@ final class DeliveryStatusReport {
     }
 
     private static void status(StringBuilder m, String hostname, QueuedMessage original, List<RecipientResult> failed,
-            String now) {
+            String now, String retryUntil) {
         m.append("Reporting-MTA: dns; ").append(hostname).append("\r\n");
         m.append("X-Sluice-Queue-ID: ").append(original.id()).append("\r\n");
         m.append("Arrival-Date: ").append(DATE.format(Instant.ofEpochMilli(original.arrivalMillis()))).append("\r\n");
@@ -93,10 +115,13 @@ final class DeliveryStatusReport {
             // RFC 6533: a non-ASCII address is a utf-8 address type.
             m.append("Final-Recipient: ").append(isAscii(r.recipient()) ? "rfc822; " : "utf-8; ")
                     .append(r.recipient()).append("\r\n");
-            m.append("Action: failed\r\n");
+            m.append(retryUntil == null ? "Action: failed\r\n" : "Action: delayed\r\n");
             m.append("Status: ").append(status(r)).append("\r\n");
             m.append("Diagnostic-Code: smtp; ").append(ascii(r.reply())).append("\r\n");
             m.append("Last-Attempt-Date: ").append(now).append("\r\n");
+            if (retryUntil != null) {
+                m.append("Will-Retry-Until: ").append(retryUntil).append("\r\n");
+            }
         }
         m.append("\r\n");
     }

@@ -2,14 +2,14 @@ package io.sluice.smtp.delivery;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -52,9 +52,17 @@ import io.sluice.smtp.spool.SpoolAppender;
  * run on {@code delivery.workers} worker threads; nothing here runs on an event loop. The bounce
  * appender is used from the queue thread only.
  *
- * <p>Retry state lives in memory: after a restart every queued recipient not yet final is tried
- * again from scratch (a recipient delivered before a crash whose message was not yet removed is
- * delivered twice).
+ * <p>With a spool directory, recipient state is durable in {@link RecipientJournal}: a final
+ * outcome is written (group-committed) before the recipient is forgotten, and recovery applies
+ * it, so a recipient delivered before a restart is not sent again; deferrals (attempts, next
+ * attempt, last error) are written too, without an fsync of their own. The same directory gets
+ * {@code control.sock} ({@link QueueControl}), through which {@code sluice queue} asks a running
+ * server for recipient state, retries and deletions; those requests run on the queue thread.
+ *
+ * <p>Each destination has a concurrency limit and an optional rate limit (a token bucket checked
+ * when attempts are dispatched; a destination out of tokens waits on a timer, nothing sleeps).
+ * Once a message with a deferred recipient is {@code delivery.delay_warning} old, its sender
+ * gets one delay notification (remembered in the journal).
  */
 public final class QueueManager implements AutoCloseable {
     /** The spool appender index reserved for messages the server makes itself (bounces). */
@@ -73,6 +81,10 @@ public final class QueueManager implements AutoCloseable {
     private final LongSupplier clockMillis;
     private final Executor workers;
     private final ExecutorService ownedWorkers;
+    /** Where the journal and the control socket live; null = state in memory only. */
+    private final Path stateDir;
+    private final RecipientJournal journal;
+    private QueueControl control;
     // Unbounded on purpose: its producers must never block or drop (the spool writer thread for new
     // messages, transports for results), and what it holds is bounded by the spool's own message
     // count plus the attempts in flight.
@@ -87,6 +99,7 @@ public final class QueueManager implements AutoCloseable {
     private final AtomicLong deferred = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong bounces = new AtomicLong();
+    private final AtomicLong delayNotices = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     /** Open attempts, oldest first: their deadlines are in the same order (one timeout for all). */
     private Attempt oldestOpen;
@@ -94,6 +107,8 @@ public final class QueueManager implements AutoCloseable {
     private long nextAttemptId = 1;
     private long timerSeq;
     private long nowMillis;
+    /** Set by {@link #originalHeaders} for the {@link #submitReport} that follows it. */
+    private boolean lastHeadersEightBit;
     private volatile Thread thread;
     private volatile boolean running;
     private volatile boolean parked;
@@ -111,6 +126,18 @@ public final class QueueManager implements AutoCloseable {
     public QueueManager(MessageSource source, SpoolAppender bounceAppender, TransportTable table,
             Function<Route, Transport> transports, DeliveryOptions options, EventLog log, LongSupplier clockMillis,
             Executor workers) {
+        this(source, bounceAppender, table, transports, options, log, clockMillis, workers, null);
+    }
+
+    /**
+     * As above, with durable recipient state and the control socket in {@code stateDir} (the
+     * spool directory; {@code null} = memory only, no control socket).
+     */
+    public QueueManager(MessageSource source, SpoolAppender bounceAppender, TransportTable table,
+            Function<Route, Transport> transports, DeliveryOptions options, EventLog log, LongSupplier clockMillis,
+            Executor workers, Path stateDir) {
+        this.stateDir = stateDir;
+        this.journal = stateDir == null ? null : RecipientJournal.in(stateDir);
         this.source = source;
         this.bounceAppender = bounceAppender;
         this.table = table;
@@ -133,7 +160,7 @@ public final class QueueManager implements AutoCloseable {
         return new QueueManager(spool, spool.appender(INTERNAL_LOOP_INDEX), TransportTable.fromConfig(config),
                 new StandardTransports(options.hostname(),
                         config.get(ConfigKeys.DELIVERY_MAILDIR_DELIVERED_TO)),
-                options, log, System::currentTimeMillis, null);
+                options, log, System::currentTimeMillis, null, spool.directory());
     }
 
     private static ExecutorService workerPool(int threads) {
@@ -149,7 +176,11 @@ public final class QueueManager implements AutoCloseable {
         return pool;
     }
 
-    /** Recovers the queued messages and starts the {@code sluice-queue} thread. Call once. */
+    /**
+     * Recovers the queued messages, starts the {@code sluice-queue} thread and, with a state
+     * directory, the control socket (a control socket that cannot be bound is logged, not fatal:
+     * the CLI then works offline only). Call once.
+     */
     public void start() {
         recover();
         running = true;
@@ -157,21 +188,52 @@ public final class QueueManager implements AutoCloseable {
         t.setDaemon(true);
         thread = t;
         t.start();
+        if (stateDir != null) {
+            try {
+                control = QueueControl.serve(stateDir, this::askQueueThread);
+            } catch (IOException | UnsupportedOperationException e) {
+                log.log(EventLog.Level.WARN, "queue-control-unavailable", "dir", stateDir, "error", e.toString());
+            }
+        }
     }
 
     /**
-     * Subscribes to new messages, then takes every message already in the spool. A message seen
-     * both ways is admitted once. On the queue thread, or before it starts.
+     * Subscribes to new messages, then takes every message already in the spool, with the
+     * recipient state the journal holds for it (and compacts the journal to those messages). A
+     * message seen both ways is admitted once. On the queue thread, or before it starts.
      */
     void recover() {
         source.onDurable(this::offer);
         nowMillis = clockMillis.getAsLong();
         List<QueuedMessage> queued = source.list();
+        Map<Long, RecipientJournal.MessageRecord> records = readJournal(queued);
         for (QueuedMessage m : queued) {
-            admit(m);
+            admit(m, records.get(m.id().value()));
         }
         if (!queued.isEmpty()) {
-            log.log(EventLog.Level.INFO, "queue-recovered", "messages", queued.size());
+            log.log(EventLog.Level.INFO, "queue-recovered", "messages", queued.size(), "with_state", records.size());
+        }
+        flushJournal(true);
+    }
+
+    private Map<Long, RecipientJournal.MessageRecord> readJournal(List<QueuedMessage> queued) {
+        if (journal == null) {
+            return Map.of();
+        }
+        try {
+            Map<Long, RecipientJournal.MessageRecord> records = RecipientJournal.read(stateDir);
+            List<Long> live = new ArrayList<>(queued.size());
+            for (QueuedMessage m : queued) {
+                live.add(m.id().value());
+            }
+            journal.compact(records, live);
+            records.keySet().retainAll(new java.util.HashSet<>(live));
+            return records;
+        } catch (IOException | RuntimeException e) {
+            // Without it every recipient is tried again: duplicates, never a loss.
+            errors.incrementAndGet();
+            log.log(EventLog.Level.ERROR, "queue-journal-unreadable", "dir", stateDir, "error", e.toString());
+            return Map.of();
         }
     }
 
@@ -186,7 +248,23 @@ public final class QueueManager implements AutoCloseable {
         int work = inbox.drain(handler, DRAIN_LIMIT);
         work += fireTimers();
         work += dispatch();
+        flushJournal(false);
         return work;
+    }
+
+    /** Writes this cycle's journal records; fsyncs finals in groups (see {@link RecipientJournal}). */
+    private void flushJournal(boolean idle) {
+        if (journal == null) {
+            return;
+        }
+        try {
+            journal.flush(idle);
+        } catch (IOException e) {
+            // The records stay queued and are written with the next cycle; until then a crash
+            // means a redelivery, never a loss.
+            errors.incrementAndGet();
+            log.log(EventLog.Level.ERROR, "queue-journal-write-failed", "error", e.toString());
+        }
     }
 
     private void runLoop() {
@@ -207,6 +285,7 @@ public final class QueueManager implements AutoCloseable {
 
     /** Parks until an offer unparks us, the next timer is due, or a while has passed. */
     private void idle() {
+        flushJournal(true);
         parked = true;
         // An offer made after this check sees parked == true and unparks; one made before is seen here.
         if (!inbox.isEmpty()) {
@@ -241,7 +320,7 @@ public final class QueueManager implements AutoCloseable {
     private void handle(Object event) {
         try {
             if (event instanceof QueuedMessage) {
-                admit((QueuedMessage) event);
+                admit((QueuedMessage) event, null);
             } else if (event instanceof Report) {
                 onReport((Report) event);
             } else if (event instanceof Crash) {
@@ -259,48 +338,83 @@ public final class QueueManager implements AutoCloseable {
 
     // ---- admission and scheduling ----
 
-    private void admit(QueuedMessage m) {
+    private void admit(QueuedMessage m, RecipientJournal.MessageRecord record) {
         if (messages.containsKey(m.id())) {
             return; // listed at start and announced as durable too
         }
-        QueuedRecipients q = new QueuedRecipients(m, table);
+        List<String> recipients = m.envelope().recipients();
+        Destination[] ds = new Destination[recipients.size()];
+        for (int i = 0; i < ds.length; i++) {
+            ds[i] = destination(table.route(recipients.get(i)));
+        }
+        QueuedRecipients q = new QueuedRecipients(m, ds);
         messages.put(m.id(), q);
+        if (record != null) {
+            restore(q, record);
+        }
+        if (q.unfinished == 0) {
+            finishIfDone(q); // every recipient was final before the restart
+            return;
+        }
         releaseDue(q);
+        long next = q.nextRetryMillis();
+        if (next != Long.MAX_VALUE) {
+            addTimer(next, q);
+        }
+        maybeWarnDelay(q);
     }
 
-    /** Every due waiting recipient goes to its destination, one batch per route. */
+    /** Applies the journal's records of a recovered message. */
+    private void restore(QueuedRecipients q, RecipientJournal.MessageRecord record) {
+        q.delayNotified = record.delayNotified();
+        for (int i = 0; i < q.size(); i++) {
+            RecipientJournal.RecipientRecord r = record.recipient(i);
+            if (r == null) {
+                continue;
+            }
+            q.tried();
+            q.attempts[i] = r.attempts();
+            q.lastResults[i] = r.result(q.recipient(i));
+            if (r.isFinal()) {
+                q.states[i] = r.type() == RecipientJournal.DELIVERED ? QueuedRecipients.DELIVERED
+                        : QueuedRecipients.FAILED;
+                q.unfinished--;
+            } else {
+                q.retryAtMillis[i] = r.millis();
+            }
+        }
+    }
+
+    /** Every due waiting recipient is marked ready; its destination gets the message once. */
     private void releaseDue(QueuedRecipients q) {
-        Map<Route, int[]> groups = new LinkedHashMap<>(); // per retry round of a message, not per byte
-        Map<Route, Integer> counts = new HashMap<>();
-        for (int i = 0; i < q.recipients.length; i++) {
+        Destination last = null;
+        for (int i = 0; i < q.size(); i++) {
             if (q.isDue(i, nowMillis)) {
-                int[] slots = groups.computeIfAbsent(q.routes[i], r -> new int[q.recipients.length]);
-                int c = counts.merge(q.routes[i], 1, Integer::sum);
-                slots[c - 1] = i;
-            }
-        }
-        for (Map.Entry<Route, int[]> g : groups.entrySet()) {
-            int[] indexes = Arrays.copyOf(g.getValue(), counts.get(g.getKey()));
-            for (int i : indexes) {
                 q.states[i] = QueuedRecipients.READY;
+                Destination d = q.destinations[i];
+                // Recipients of one route are usually adjacent; a repeat entry is harmless (see start).
+                if (d != last) {
+                    d.ready.add(q);
+                    markRunnable(d);
+                    last = d;
+                }
             }
-            Destination d = destination(g.getKey());
-            d.ready.add(new Destination.Batch(q, indexes));
-            markRunnable(d);
         }
     }
 
+    /** The one destination object of a route (routes are canonicalised: one per destination). */
     private Destination destination(Route route) {
         Destination d = destinations.get(route);
         if (d == null) {
-            d = new Destination(route, transportFactory.apply(route));
+            d = new Destination(route, transportFactory.apply(route), options.concurrencyFor(route),
+                    options.rateFor(route), nowMillis);
             destinations.put(route, d);
         }
         return d;
     }
 
     private void markRunnable(Destination d) {
-        if (!d.runnable && !d.ready.isEmpty() && d.inFlight < options.concurrency()) {
+        if (!d.runnable && !d.waitingForToken && !d.ready.isEmpty() && d.hasSlot()) {
             d.runnable = true;
             runnable.add(d);
         }
@@ -314,26 +428,57 @@ public final class QueueManager implements AutoCloseable {
         for (int n = runnable.size(); n > 0; n--) {
             Destination d = runnable.poll();
             d.runnable = false;
-            while (d.inFlight < options.concurrency() && !d.ready.isEmpty()) {
-                start(d, d.ready.poll());
+            while (d.hasSlot() && !d.ready.isEmpty()) {
+                QueuedRecipients q = d.ready.poll();
+                int[] indexes = readyIndexes(q, d);
+                if (indexes == null) {
+                    continue;
+                }
+                if (!d.tryTake(nowMillis)) {
+                    d.ready.addFirst(q);
+                    d.waitingForToken = true;
+                    addTimer(d.nextTokenMillis(nowMillis), d);
+                    break;
+                }
+                start(d, q, indexes);
                 started++;
             }
         }
         return started;
     }
 
-    private void start(Destination d, Destination.Batch batch) {
-        QueuedRecipients q = batch.message();
+    /** The message's READY recipients for the destination, or null if none (finished or taken). */
+    private int[] readyIndexes(QueuedRecipients q, Destination d) {
         if (messages.get(q.message.id()) != q) {
-            return; // finished meanwhile
+            return null; // finished or deleted meanwhile
         }
-        Attempt attempt = new Attempt(nextAttemptId++, q, batch.indexes(), d,
+        int n = 0;
+        for (int i = 0; i < q.size(); i++) {
+            if (q.states[i] == QueuedRecipients.READY && q.destinations[i] == d) {
+                n++;
+            }
+        }
+        if (n == 0) {
+            return null;
+        }
+        int[] indexes = new int[n]; // per attempt: the attempt keeps it
+        n = 0;
+        for (int i = 0; i < q.size(); i++) {
+            if (q.states[i] == QueuedRecipients.READY && q.destinations[i] == d) {
+                indexes[n++] = i;
+            }
+        }
+        return indexes;
+    }
+
+    private void start(Destination d, QueuedRecipients q, int[] indexes) {
+        Attempt attempt = new Attempt(nextAttemptId++, q, indexes, d,
                 nowMillis + options.attemptTimeout().toMillis());
         linkOpen(attempt);
-        List<String> recipients = new ArrayList<>(batch.indexes().length);
-        for (int i : batch.indexes()) {
+        List<String> recipients = new ArrayList<>(indexes.length);
+        for (int i : indexes) {
             q.states[i] = QueuedRecipients.IN_FLIGHT;
-            recipients.add(q.recipients[i]);
+            recipients.add(q.recipient(i));
         }
         d.inFlight++;
         DeliveryJob job = new DeliveryJob(attempt.id, q.message, recipients, d.route, source);
@@ -388,7 +533,7 @@ public final class QueueManager implements AutoCloseable {
         for (int slot = 0; slot < a.indexes.length; slot++) {
             if (!a.reported[slot]) {
                 int i = a.indexes[slot];
-                apply(a.message, i, RecipientResult.deferred(a.message.recipients[i], enhancedCode, text),
+                apply(a.message, i, RecipientResult.deferred(a.message.recipient(i), enhancedCode, text),
                         a.destination.route);
             }
         }
@@ -404,6 +549,10 @@ public final class QueueManager implements AutoCloseable {
     }
 
     private void apply(QueuedRecipients q, int i, RecipientResult result, Route route) {
+        if (q.isFinal(i) || messages.get(q.message.id()) != q) {
+            return; // deleted by the operator while in flight
+        }
+        q.tried();
         q.attempts[i]++;
         q.lastResults[i] = result;
         String word;
@@ -412,19 +561,21 @@ public final class QueueManager implements AutoCloseable {
                 q.states[i] = QueuedRecipients.DELIVERED;
                 q.unfinished--;
                 delivered.incrementAndGet();
+                journalFinal(q, i);
                 word = "delivered";
                 break;
             case FAILED:
                 q.states[i] = QueuedRecipients.FAILED;
                 q.unfinished--;
                 failed.incrementAndGet();
+                journalFinal(q, i);
                 word = "failed";
                 break;
             default:
                 word = defer(q, i, result);
                 break;
         }
-        log.log(EventLog.Level.INFO, "delivery", "id", q.message.id(), "rcpt", q.recipients[i], "route", route,
+        log.log(EventLog.Level.INFO, "delivery", "id", q.message.id(), "rcpt", q.recipient(i), "route", route,
                 "result", word, "reply", result.reply(), "attempt", q.attempts[i],
                 "age_ms", nowMillis - q.message.arrivalMillis());
     }
@@ -438,6 +589,7 @@ public final class QueueManager implements AutoCloseable {
             q.states[i] = QueuedRecipients.FAILED;
             q.unfinished--;
             failed.incrementAndGet();
+            journalFinal(q, i);
             return "expired";
         }
         deferred.incrementAndGet();
@@ -445,12 +597,67 @@ public final class QueueManager implements AutoCloseable {
         // The last attempt is made at the expiry time itself, so a message gets its full queue time.
         q.retryAtMillis[i] = Math.min(nowMillis + options.retryDelayMillis(q.attempts[i]), expiryMillis);
         addTimer(q.retryAtMillis[i], q);
+        if (journal != null) {
+            journal.recordDeferred(q.message.id().value(), i, q.attempts[i], q.lastResults[i], q.retryAtMillis[i]);
+        }
+        maybeWarnDelay(q);
         return "deferred";
+    }
+
+    /** The outcome is written before the recipient can be forgotten (the journal flushes each cycle). */
+    private void journalFinal(QueuedRecipients q, int i) {
+        if (journal != null) {
+            journal.recordFinal(q.message.id().value(), i, q.attempts[i], q.lastResults[i], nowMillis);
+        }
+    }
+
+    // ---- delay notifications ----
+
+    /**
+     * Sends the message's one delay notification once it is {@code delay_warning} old and has a
+     * deferred recipient, or sets a timer for that age when no retry comes first.
+     */
+    private void maybeWarnDelay(QueuedRecipients q) {
+        long warningMillis = options.delayWarning().toMillis();
+        if (warningMillis <= 0 || q.delayNotified || q.delaySending || q.unfinished == 0
+                || q.message.envelope().sender().isEmpty()) {
+            return;
+        }
+        long dueMillis = q.message.arrivalMillis() + warningMillis;
+        if (nowMillis < dueMillis) {
+            if (q.attempts != null && dueMillis < q.nextRetryMillis()) {
+                addTimer(dueMillis, q);
+            }
+            return;
+        }
+        List<RecipientResult> deferrals = q.deferrals();
+        if (deferrals.isEmpty()) {
+            return;
+        }
+        byte[] headers = originalHeaders(q);
+        byte[] report = DeliveryStatusReport.buildDelay(options.hostname(), q.message, deferrals, headers, nowMillis,
+                q.message.arrivalMillis() + options.maxQueueTime().toMillis());
+        if (submitReport(q, report, new DelayCommit(q))) {
+            q.delaySending = true;
+        } else {
+            errors.incrementAndGet(); // tried again at the next deferral
+        }
+    }
+
+    private void onDelayCommitted(QueuedRecipients q, QueueId noticeId) {
+        q.delaySending = false;
+        q.delayNotified = true;
+        delayNotices.incrementAndGet();
+        if (journal != null) {
+            journal.recordDelayNotified(q.message.id().value(), nowMillis);
+        }
+        log.log(EventLog.Level.INFO, "delay-notice", "id", q.message.id(), "dsn_id", noticeId, "to",
+                q.message.envelope().sender(), "deferred", q.deferrals().size());
     }
 
     // ---- timers ----
 
-    private void addTimer(long dueMillis, QueuedRecipients target) {
+    private void addTimer(long dueMillis, Object target) {
         timers.add(new Timer(dueMillis, timerSeq++, target));
     }
 
@@ -461,8 +668,15 @@ public final class QueueManager implements AutoCloseable {
             abandon(oldestOpen, "4.4.1", "No result within delivery.attempt_timeout");
         }
         while (!timers.isEmpty() && timers.peek().dueMillis <= nowMillis) {
-            QueuedRecipients q = timers.poll().message;
+            Object target = timers.poll().target;
             fired++;
+            if (target instanceof Destination) {
+                Destination d = (Destination) target;
+                d.waitingForToken = false;
+                markRunnable(d);
+                continue;
+            }
+            QueuedRecipients q = (QueuedRecipients) target;
             if (messages.get(q.message.id()) != q) {
                 continue;
             }
@@ -470,6 +684,7 @@ public final class QueueManager implements AutoCloseable {
                 finishIfDone(q); // a bounce to try again
             } else {
                 releaseDue(q);
+                maybeWarnDelay(q);
             }
         }
         return fired;
@@ -520,24 +735,40 @@ public final class QueueManager implements AutoCloseable {
     }
 
     private void bounce(QueuedRecipients q, List<RecipientResult> failures) {
+        byte[] report = DeliveryStatusReport.build(options.hostname(), q.message, failures, originalHeaders(q),
+                nowMillis);
+        if (submitReport(q, report, new BounceCommit(q))) {
+            q.bouncing = true;
+        } else {
+            retryBounce(q, "report not written");
+        }
+    }
+
+    /** The original's header block (possibly truncated, empty if unreadable), remembering if 8-bit. */
+    private byte[] originalHeaders(QueuedRecipients q) {
         HeaderCapture original = new HeaderCapture(MAX_QUOTED_HEADER_OCTETS);
         try {
             source.copyContent(q.message.id(), original);
         } catch (IOException e) {
             // The sender still learns of the failure, without the quoted headers.
-            log.log(EventLog.Level.WARN, "bounce-without-headers", "id", q.message.id(), "error", e.getMessage());
+            log.log(EventLog.Level.WARN, "report-without-headers", "id", q.message.id(), "error", e.getMessage());
         }
-        String hostname = options.hostname();
-        byte[] report = DeliveryStatusReport.build(hostname, q.message, failures, original.headers(), nowMillis);
-        Envelope envelope = DeliveryStatusReport.envelope(q.message, hostname, nowMillis,
-                original.eightBit() || !q.message.envelope().sender().chars().allMatch(c -> c < 0x80));
+        lastHeadersEightBit = original.eightBit();
+        return original.headers();
+    }
+
+    /** Puts a DSN to the message's sender into the spool; false (logged) if it could not start. */
+    private boolean submitReport(QueuedRecipients q, byte[] report, CommitListener listener) {
+        Envelope envelope = DeliveryStatusReport.envelope(q.message, options.hostname(), nowMillis,
+                lastHeadersEightBit || !q.message.envelope().sender().chars().allMatch(c -> c < 0x80));
         try {
             QueueId id = bounceAppender.begin(envelope);
             bounceAppender.append(id, ByteBuffer.wrap(report));
-            bounceAppender.commit(id, report.length, new BounceCommit(q), inboxExecutor);
-            q.bouncing = true;
+            bounceAppender.commit(id, report.length, listener, inboxExecutor);
+            return true;
         } catch (IOException | RuntimeException e) {
-            retryBounce(q, e.toString());
+            log.log(EventLog.Level.WARN, "report-not-written", "id", q.message.id(), "error", e.toString());
+            return false;
         }
     }
 
@@ -585,6 +816,11 @@ public final class QueueManager implements AutoCloseable {
         return failed.get();
     }
 
+    /** Delay notifications put into the spool since start. */
+    public long delayNotices() {
+        return delayNotices.get();
+    }
+
     /** Bounce messages put into the spool since start. */
     public long bounces() {
         return bounces.get();
@@ -608,6 +844,9 @@ public final class QueueManager implements AutoCloseable {
     @Override
     public void close() {
         source.onDurable(m -> { });
+        if (control != null) {
+            control.close();
+        }
         running = false;
         Thread t = thread;
         if (t != null) {
@@ -625,6 +864,113 @@ public final class QueueManager implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (journal != null) {
+            try {
+                journal.close();
+            } catch (IOException e) {
+                log.log(EventLog.Level.ERROR, "queue-journal-close-failed", "error", e.toString());
+            }
+        }
+    }
+
+    // ---- control requests (sluice queue) ----
+
+    /** Control thread: runs the request on the queue thread and waits for its answer. */
+    private CompletableFuture<List<String>> askQueueThread(String request) {
+        CompletableFuture<List<String>> answer = new CompletableFuture<>();
+        offer((Runnable) () -> {
+            try {
+                answer.complete(control(request));
+            } catch (RuntimeException e) {
+                answer.completeExceptionally(e);
+            }
+        });
+        return answer;
+    }
+
+    /**
+     * Answers one control request ({@link QueueControl} describes them). Queue thread (or a test
+     * driving {@link #doWork}).
+     */
+    List<String> control(String request) {
+        nowMillis = clockMillis.getAsLong();
+        String[] words = request.trim().split(" ");
+        switch (words[0]) {
+            case QueueControl.STATUS:
+                return status();
+            case QueueControl.RETRY:
+                return List.of(QueueControl.OK + " " + retryNow(words.length > 1 ? words[1] : QueueControl.ALL));
+            case QueueControl.DELETE:
+                return List.of(QueueControl.OK + " " + (words.length > 1 && delete(words[1]) ? 1 : 0));
+            default:
+                return List.of(QueueControl.ERROR + " unknown request " + words[0]);
+        }
+    }
+
+    private List<String> status() {
+        List<String> out = new ArrayList<>();
+        for (QueuedRecipients q : messages.values()) {
+            for (int i = 0; i < q.size(); i++) {
+                RecipientResult last = q.lastResult(i);
+                long next = q.isFinal(i) || q.states[i] != QueuedRecipients.WAITING ? 0 : q.retryAtMillis(i);
+                out.add(new QueueControl.RecipientStatus(q.message.id(), i, q.stateWord(i), q.attempts(i), next,
+                        last == null ? "" : last.reply()).toLine());
+            }
+        }
+        return out;
+    }
+
+    /** Makes the deferred recipients of one message (or all) due now; returns the messages touched. */
+    private int retryNow(String which) {
+        int touched = 0;
+        if (QueueControl.ALL.equals(which)) {
+            for (QueuedRecipients q : new ArrayList<>(messages.values())) {
+                touched += retryNow(q) ? 1 : 0;
+            }
+            return touched;
+        }
+        QueuedRecipients q = find(which);
+        return q != null && retryNow(q) ? 1 : 0;
+    }
+
+    private boolean retryNow(QueuedRecipients q) {
+        boolean any = false;
+        for (int i = 0; i < q.size(); i++) {
+            if (q.states[i] == QueuedRecipients.WAITING && q.retryAtMillis(i) > nowMillis) {
+                q.retryAtMillis[i] = nowMillis;
+                any = true;
+            }
+        }
+        if (any) {
+            releaseDue(q);
+            log.log(EventLog.Level.INFO, "queue-retry-now", "id", q.message.id());
+        }
+        return any;
+    }
+
+    private boolean delete(String which) {
+        QueuedRecipients q = find(which);
+        if (q == null) {
+            return false;
+        }
+        messages.remove(q.message.id());
+        try {
+            boolean deleted = source.delete(q.message.id());
+            log.log(EventLog.Level.INFO, "queue-deleted", "id", q.message.id());
+            return deleted;
+        } catch (IOException e) {
+            errors.incrementAndGet();
+            log.log(EventLog.Level.ERROR, "queue-delete-failed", "id", q.message.id(), "error", e.toString());
+            return false;
+        }
+    }
+
+    private QueuedRecipients find(String idText) {
+        try {
+            return messages.get(QueueId.parse(idText));
+        } catch (IllegalArgumentException e) {
+            return null;
         }
     }
 
@@ -661,7 +1007,7 @@ public final class QueueManager implements AutoCloseable {
         /** The first unreported slot for this recipient, or -1. */
         int slotOf(String recipient) {
             for (int slot = 0; slot < indexes.length; slot++) {
-                if (!reported[slot] && message.recipients[indexes[slot]].equals(recipient)) {
+                if (!reported[slot] && message.recipient(indexes[slot]).equals(recipient)) {
                     return slot;
                 }
             }
@@ -709,16 +1055,40 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
-    /** A message to look at again: some recipient's retry, or a bounce to try again. */
+    /** Answered on the queue thread when the delay notification is durable or not. */
+    private final class DelayCommit implements CommitListener {
+        private final QueuedRecipients message;
+
+        DelayCommit(QueuedRecipients message) {
+            this.message = message;
+        }
+
+        @Override
+        public void committed(QueueId id) {
+            onDelayCommitted(message, id);
+        }
+
+        @Override
+        public void failed(QueueId id, IOException cause) {
+            message.delaySending = false; // tried again at the next deferral
+            errors.incrementAndGet();
+            log.log(EventLog.Level.WARN, "delay-notice-failed", "id", message.message.id(), "error", cause.toString());
+        }
+    }
+
+    /**
+     * Something to look at again: a message (some recipient's retry, its delay notice, a bounce
+     * to try again) or a {@link Destination} waiting for a rate-limit token.
+     */
     private static final class Timer implements Comparable<Timer> {
         final long dueMillis;
         final long seq;
-        final QueuedRecipients message;
+        final Object target;
 
-        Timer(long dueMillis, long seq, QueuedRecipients message) {
+        Timer(long dueMillis, long seq, Object target) {
             this.dueMillis = dueMillis;
             this.seq = seq;
-            this.message = message;
+            this.target = target;
         }
 
         @Override

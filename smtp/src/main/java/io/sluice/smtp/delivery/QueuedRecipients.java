@@ -6,12 +6,14 @@ import java.util.List;
 import io.sluice.smtp.spool.QueuedMessage;
 
 /**
- * The queue manager's state of one message: per recipient its route, state, attempt count, next
- * attempt time and last result, in parallel arrays (one object per message, not per recipient).
- * Confined to the queue thread.
+ * The queue manager's state of one message: per recipient its destination, state, attempt count,
+ * next attempt time and last result, in parallel arrays (one object per message, not per
+ * recipient). Kept compact because a million of them may be queued: the recipients are read from
+ * the envelope, the destinations are shared, and the retry arrays exist only once a recipient
+ * was tried. Confined to the queue thread.
  */
 final class QueuedRecipients {
-    /** Waiting for its next attempt ({@code retryAtMillis}), or new (retry at 0). */
+    /** Waiting for its next attempt ({@code retryAtMillis}), or new (due at once). */
     static final byte WAITING = 0;
     /** In a destination's ready queue. */
     static final byte READY = 1;
@@ -23,40 +25,97 @@ final class QueuedRecipients {
     static final byte FAILED = 4;
 
     final QueuedMessage message;
-    final String[] recipients;
-    final Route[] routes;
+    final Destination[] destinations;
     final byte[] states;
-    final int[] attempts;
-    final long[] retryAtMillis;
-    final RecipientResult[] lastResults;
+    /** Null until the first result: attempts per recipient. */
+    int[] attempts;
+    /** Null until the first result: next attempt (epoch ms) of a waiting recipient. */
+    long[] retryAtMillis;
+    /** Null until the first result. */
+    RecipientResult[] lastResults;
     int unfinished;
     /** A bounce for this message is being committed to the spool. */
     boolean bouncing;
+    /** The delay notification is durable (or being committed: {@link #delaySending}). */
+    boolean delayNotified;
+    boolean delaySending;
 
-    QueuedRecipients(QueuedMessage message, TransportTable table) {
+    QueuedRecipients(QueuedMessage message, Destination[] destinations) {
         this.message = message;
-        this.recipients = message.envelope().recipients().toArray(new String[0]);
-        int n = recipients.length;
-        this.routes = new Route[n];
-        this.states = new byte[n];
-        this.attempts = new int[n];
-        this.retryAtMillis = new long[n];
-        this.lastResults = new RecipientResult[n];
-        for (int i = 0; i < n; i++) {
-            routes[i] = table.route(recipients[i]);
+        this.destinations = destinations;
+        this.states = new byte[destinations.length];
+        this.unfinished = destinations.length;
+    }
+
+    String recipient(int i) {
+        return message.envelope().recipients().get(i);
+    }
+
+    int size() {
+        return states.length;
+    }
+
+    int attempts(int i) {
+        return attempts == null ? 0 : attempts[i];
+    }
+
+    long retryAtMillis(int i) {
+        return retryAtMillis == null ? 0 : retryAtMillis[i];
+    }
+
+    RecipientResult lastResult(int i) {
+        return lastResults == null ? null : lastResults[i];
+    }
+
+    /** Allocates the retry arrays on the first result. */
+    void tried() {
+        if (attempts == null) {
+            attempts = new int[states.length];
+            retryAtMillis = new long[states.length];
+            lastResults = new RecipientResult[states.length];
         }
-        this.unfinished = n;
     }
 
     boolean isDue(int i, long nowMillis) {
-        return states[i] == WAITING && retryAtMillis[i] <= nowMillis;
+        return states[i] == WAITING && retryAtMillis(i) <= nowMillis;
+    }
+
+    boolean isFinal(int i) {
+        return states[i] == DELIVERED || states[i] == FAILED;
+    }
+
+    /** What {@code sluice queue} shows: pending, deferred, delivered or failed. */
+    String stateWord(int i) {
+        switch (states[i]) {
+            case DELIVERED:
+                return "delivered";
+            case FAILED:
+                return "failed";
+            default:
+                return attempts(i) > 0 ? "deferred" : "pending";
+        }
     }
 
     /** The last results of the failed recipients, in envelope order. */
     List<RecipientResult> failures() {
+        return resultsIn(FAILED);
+    }
+
+    /** The last results of the recipients tried and not final (deferred), in envelope order. */
+    List<RecipientResult> deferrals() {
         List<RecipientResult> out = new ArrayList<>();
-        for (int i = 0; i < recipients.length; i++) {
-            if (states[i] == FAILED) {
+        for (int i = 0; i < states.length; i++) {
+            if (!isFinal(i) && lastResult(i) != null) {
+                out.add(lastResults[i]);
+            }
+        }
+        return out;
+    }
+
+    private List<RecipientResult> resultsIn(byte state) {
+        List<RecipientResult> out = new ArrayList<>();
+        for (int i = 0; i < states.length; i++) {
+            if (states[i] == state) {
                 out.add(lastResults[i]);
             }
         }
@@ -66,9 +125,9 @@ final class QueuedRecipients {
     /** The next attempt time of the earliest waiting recipient, or Long.MAX_VALUE. */
     long nextRetryMillis() {
         long next = Long.MAX_VALUE;
-        for (int i = 0; i < recipients.length; i++) {
+        for (int i = 0; i < states.length; i++) {
             if (states[i] == WAITING) {
-                next = Math.min(next, retryAtMillis[i]);
+                next = Math.min(next, retryAtMillis(i));
             }
         }
         return next;

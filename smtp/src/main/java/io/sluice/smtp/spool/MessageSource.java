@@ -20,6 +20,14 @@ public interface MessageSource {
     boolean remove(QueueId id) throws IOException;
 
     /**
+     * Durably forgets a message the operator deleted; false if it was not queued. By default the
+     * same as {@link #remove}.
+     */
+    default boolean delete(QueueId id) throws IOException {
+        return remove(id);
+    }
+
+    /**
      * Registers the one consumer told of each newly durable message, on the spool writer thread,
      * just before the session's listener is scheduled; it must be fast and must not block.
      */

@@ -202,6 +202,7 @@ public final class Spool implements MessageSource, Closeable {
     }
 
     /** Operator deletion: durably tombstones the message (works from a read-only spool too). */
+    @Override
     public boolean delete(QueueId id) throws IOException {
         return tombstone(id, DeletionJournal.REASON_DELETED);
     }

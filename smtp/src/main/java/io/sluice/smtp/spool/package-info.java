@@ -16,6 +16,10 @@
  *   segments/LL-SSSSSSSSSSSS.seg   loop LL's segment number S (both decimal, zero-padded)
  *   deleted.log          tombstones of deleted/delivered messages (any process appends)
  *   deleted.lock         taken by CLI appends and by the server's compaction of deleted.log
+ *   recipients.log       the queue manager's per-recipient state (outcomes, deferrals, delay
+ *                        notices); see io.sluice.smtp.delivery.RecipientJournal
+ *   control.sock         the running server's queue control socket (Unix domain); see
+ *                        io.sluice.smtp.delivery.QueueControl
  * </pre>
  *
  * <h2>Segment file</h2>

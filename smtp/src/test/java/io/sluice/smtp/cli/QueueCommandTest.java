@@ -1,0 +1,195 @@
+package io.sluice.smtp.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.sluice.smtp.delivery.DeliveryOptions;
+import io.sluice.smtp.delivery.QueueControl;
+import io.sluice.smtp.delivery.QueueManager;
+import io.sluice.smtp.delivery.RecipientJournal;
+import io.sluice.smtp.delivery.RecipientResult;
+import io.sluice.smtp.delivery.Transport;
+import io.sluice.smtp.delivery.TransportTable;
+import io.sluice.smtp.server.EventLog;
+import io.sluice.smtp.spool.BodyType;
+import io.sluice.smtp.spool.CommitListener;
+import io.sluice.smtp.spool.Envelope;
+import io.sluice.smtp.spool.QueueId;
+import io.sluice.smtp.spool.Spool;
+import io.sluice.smtp.spool.SpoolAppender;
+import io.sluice.smtp.spool.SpoolOptions;
+
+/**
+ * {@code sluice queue list|retry|delete} against a running queue manager (through its control
+ * socket) and against a spool with no server (journal only).
+ */
+class QueueCommandTest {
+    private static final long T0 = 1_700_000_000_000L;
+
+    @TempDir
+    Path dir;
+
+    private record Run(int status, String out, String err) {
+    }
+
+    private static synchronized Run run(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+            int status = Main.run(args);
+            return new Run(status, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    private static QueueId enqueue(Spool spool, String... recipients) throws Exception {
+        SpoolAppender appender = spool.appender(0);
+        QueueId id = appender.begin(new Envelope("a@example.org", List.of(recipients), "127.0.0.1", "client.example",
+                "ESMTP", T0, BodyType.SEVEN_BIT, false));
+        byte[] bytes = "Subject: hi\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII);
+        appender.append(id, ByteBuffer.wrap(bytes));
+        CompletableFuture<QueueId> done = new CompletableFuture<>();
+        appender.commit(id, bytes.length, new CommitListener() {
+            @Override
+            public void committed(QueueId q) {
+                done.complete(q);
+            }
+
+            @Override
+            public void failed(QueueId q, IOException cause) {
+                done.completeExceptionally(cause);
+            }
+        }, Runnable::run);
+        return done.get(10, TimeUnit.SECONDS);
+    }
+
+    /** Delivers "ok@" recipients; defers the others while {@code defer} is set. */
+    private static Transport transport(AtomicBoolean defer) {
+        return (job, callback) -> {
+            for (String r : job.recipients()) {
+                callback.completed(r.startsWith("ok") || !defer.get()
+                        ? RecipientResult.delivered(r, "ok") : RecipientResult.deferred(r, "4.4.1", "no answer"));
+            }
+        };
+    }
+
+    private static QueueManager queue(Spool spool, Path spoolDir, Transport transport, AtomicLong clock) {
+        DeliveryOptions options = new DeliveryOptions("mx.test", 4, List.of(Duration.ofHours(1)), Duration.ofDays(5),
+                Duration.ofMinutes(10), 1);
+        return new QueueManager(spool, spool.appender(QueueManager.INTERNAL_LOOP_INDEX),
+                TransportTable.of(Map.of("*", "discard"), "mx.test"), route -> transport, options, EventLog.silent(),
+                clock::get, Runnable::run, spoolDir);
+    }
+
+    private static void await(BooleanSupplier condition, String what) {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < end, "timed out waiting for: " + what);
+            Thread.yield(); // the queue thread makes it true; bounded above
+        }
+    }
+
+    @Test
+    void listShowsRecipientStateAndRetryAndDeleteGoThroughARunningServer() throws Exception {
+        Path spoolDir = dir.resolve("spool");
+        AtomicLong clock = new AtomicLong(T0);
+        AtomicBoolean defer = new AtomicBoolean(true);
+        try (Spool spool = Spool.open(spoolDir, SpoolOptions.defaults())) {
+            QueueId id = enqueue(spool, "ok@example.net", "later@example.net");
+            QueueId other = enqueue(spool, "never@example.net");
+            QueueManager queue = queue(spool, spoolDir, transport(defer), clock);
+            try {
+                queue.start();
+                await(() -> queue.deferred() == 2, "both deferred");
+                assertTrue(Files.exists(spoolDir.resolve(QueueControl.SOCKET_NAME)));
+
+                Run list = run("queue", "list", "--spool", spoolDir.toString());
+                assertEquals(0, list.status(), list.err());
+                assertTrue(list.out().contains("    ok@example.net  delivered  attempts=1  last=250 2.0.0 ok\n"),
+                        list.out());
+                assertTrue(list.out().contains("    later@example.net  deferred  attempts=1  next=2023-11-14T23:13:20Z"
+                        + "  last=451 4.4.1 no answer\n"), list.out());
+                Run json = run("queue", "list", "--json", "--spool", spoolDir.toString());
+                assertTrue(json.out().contains(",\"state\":[{\"recipient\":\"ok@example.net\",\"state\":\"delivered\","
+                        + "\"attempts\":1,\"next_attempt\":null,\"last_error\":\"250 2.0.0 ok\"},{\"recipient\":"
+                        + "\"later@example.net\",\"state\":\"deferred\",\"attempts\":1,\"next_attempt\":"
+                        + "\"2023-11-14T23:13:20Z\",\"last_error\":\"451 4.4.1 no answer\"}]}"), json.out());
+
+                defer.set(false);
+                Run retry = run("queue", "retry", "--spool", spoolDir.toString(), id.toString());
+                assertEquals(0, retry.status(), retry.err());
+                assertEquals("retrying " + id + " now\n", retry.out());
+                await(() -> spool.find(id).isEmpty(), "retried at once and delivered");
+                assertEquals(2, queue.delivered());
+
+                Run delete = run("queue", "delete", "--spool", spoolDir.toString(), other.toString());
+                assertEquals(0, delete.status(), delete.err());
+                assertTrue(spool.find(other).isEmpty(), "the server forgot it at once");
+                assertEquals("", run("queue", "list", "--spool", spoolDir.toString()).out());
+                assertEquals(2, run("queue", "retry", "--spool", spoolDir.toString()).status(), "IDs or --all");
+            } finally {
+                queue.close();
+            }
+            assertFalse(Files.exists(spoolDir.resolve(QueueControl.SOCKET_NAME)), "the socket goes with the server");
+        }
+    }
+
+    @Test
+    void withoutAServerListReadsTheJournalAndRetryIsJournalled() throws Exception {
+        Path spoolDir = dir.resolve("spool");
+        AtomicLong clock = new AtomicLong(T0);
+        QueueId id;
+        try (Spool spool = Spool.open(spoolDir, SpoolOptions.defaults())) {
+            id = enqueue(spool, "ok@example.net", "later@example.net");
+            QueueManager queue = queue(spool, spoolDir, transport(new AtomicBoolean(true)), clock);
+            queue.start();
+            await(() -> queue.deferred() == 1, "deferred");
+            queue.close();
+        }
+        Run list = run("queue", "list", "--spool", spoolDir.toString());
+        assertEquals(0, list.status(), list.err());
+        assertTrue(list.out().contains("    ok@example.net  delivered  attempts=1  last=250 2.0.0 ok\n"), list.out());
+        assertTrue(list.out().contains("    later@example.net  deferred  attempts=1  next="), list.out());
+
+        Run retry = run("queue", "retry", "--all", "--spool", spoolDir.toString());
+        assertEquals(0, retry.status(), retry.err());
+        assertEquals("retrying all messages at the next start\n", retry.out());
+        RecipientJournal.RecipientRecord later = RecipientJournal.read(spoolDir).get(id.value()).recipient(1);
+        assertEquals(0, later.millis(), "due at once");
+        assertEquals(1, run("queue", "retry", "--spool", spoolDir.toString(), "0000000000000").status());
+
+        Spool server = Spool.open(spoolDir, SpoolOptions.defaults());
+        try {
+            assertEquals(1, run("queue", "retry", "--all", "--spool", spoolDir.toString()).status(),
+                    "a server holding the lock without a control socket: refused, not journalled behind its back");
+        } finally {
+            server.close();
+        }
+    }
+}
