@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -373,7 +374,7 @@ public final class QueueManager implements AutoCloseable {
         }
         a.reported[slot] = true;
         a.outstanding--;
-        apply(a.message, a.indexes[slot], report.result, a.destination.route);
+        apply(a.message, a.indexes[slot], report.result, a.destination.route, a.relay);
         if (a.outstanding == 0) {
             close(a);
         }
@@ -389,7 +390,7 @@ public final class QueueManager implements AutoCloseable {
             if (!a.reported[slot]) {
                 int i = a.indexes[slot];
                 apply(a.message, i, RecipientResult.deferred(a.message.recipients[i], enhancedCode, text),
-                        a.destination.route);
+                        a.destination.route, a.relay);
             }
         }
         close(a);
@@ -403,7 +404,7 @@ public final class QueueManager implements AutoCloseable {
         markRunnable(a.destination);
     }
 
-    private void apply(QueuedRecipients q, int i, RecipientResult result, Route route) {
+    private void apply(QueuedRecipients q, int i, RecipientResult result, Route route, String relay) {
         q.attempts[i]++;
         q.lastResults[i] = result;
         String word;
@@ -412,21 +413,24 @@ public final class QueueManager implements AutoCloseable {
                 q.states[i] = QueuedRecipients.DELIVERED;
                 q.unfinished--;
                 delivered.incrementAndGet();
-                word = "delivered";
+                word = "sent";
                 break;
             case FAILED:
                 q.states[i] = QueuedRecipients.FAILED;
                 q.unfinished--;
                 failed.incrementAndGet();
-                word = "failed";
+                word = "bounced";
                 break;
             default:
                 word = defer(q, i, result);
                 break;
         }
-        log.log(EventLog.Level.INFO, "delivery", "id", q.message.id(), "rcpt", q.recipients[i], "route", route,
-                "result", word, "reply", result.reply(), "attempt", q.attempts[i],
-                "age_ms", nowMillis - q.message.arrivalMillis());
+        // Postfix's field names, which operators grep: relay, delay (seconds since arrival), dsn, status.
+        log.log(EventLog.Level.INFO, "delivery", "id", q.message.id(), "rcpt", q.recipients[i],
+                "relay", relay != null ? relay : route, "route", route,
+                "delay", DelayText.seconds(nowMillis - q.message.arrivalMillis()), "attempt", q.attempts[i],
+                "dsn", result.enhancedCode().isEmpty() ? "-" : result.enhancedCode(), "status", word,
+                "reply", result.reply());
     }
 
     /** A deferral waits for its next attempt, or fails once the message is too old. */
@@ -561,6 +565,7 @@ public final class QueueManager implements AutoCloseable {
         messages.remove(q.message.id());
         try {
             source.remove(q.message.id());
+            log.log(EventLog.Level.INFO, "removed", "id", q.message.id());
         } catch (IOException e) {
             // It stays in the spool: after a restart it is delivered again (a duplicate, never a loss).
             errors.incrementAndGet();
@@ -593,6 +598,18 @@ public final class QueueManager implements AutoCloseable {
     /** Internal errors (unexpected exceptions, failed removals, bounce retries). */
     public long errors() {
         return errors.get();
+    }
+
+    /**
+     * Counts the queue on the queue thread at its next cycle (the future completes there, or
+     * never if the thread is not running: wait with a timeout). Any thread; O(recipients queued).
+     *
+     * @param topDestinations destinations named in the census; the rest are summed as "other"
+     */
+    public CompletableFuture<QueueCensus> census(int topDestinations) {
+        CompletableFuture<QueueCensus> result = new CompletableFuture<>();
+        offer((Runnable) () -> result.complete(QueueCensus.of(messages.values(), topDestinations)));
+        return result;
     }
 
     /** Messages not yet finished; queue thread (or a test driving {@link #doWork}) only. */
@@ -640,6 +657,8 @@ public final class QueueManager implements AutoCloseable {
         final long deadlineMillis;
         int outstanding;
         boolean closed;
+        /** The next hop the transport named, for the log; written by a transport thread before its results. */
+        volatile String relay;
         Attempt previous;
         Attempt next;
 
@@ -656,6 +675,11 @@ public final class QueueManager implements AutoCloseable {
         @Override
         public void completed(RecipientResult result) {
             offer(new Report(this, result));
+        }
+
+        @Override
+        public void relay(String nextHop) {
+            relay = nextHop;
         }
 
         /** The first unreported slot for this recipient, or -1. */

@@ -34,6 +34,9 @@ import java.util.function.Consumer;
  * The on-disk format is described in {@code package-info.java}.
  */
 public final class Spool implements MessageSource, Closeable {
+    /** Below this much free space the spool reports itself unhealthy: a message or two more may not fit. */
+    static final long MIN_FREE_BYTES = 16L << 20;
+
     private final Path dir;
     private final Path segmentsDir;
     private final boolean readOnly;
@@ -253,6 +256,40 @@ public final class Spool implements MessageSource, Closeable {
     /** Group-commit counters (all zero for a read-only spool). */
     public SpoolStats stats() {
         return writer == null ? new SpoolStats(0, 0, 0, 0, 0, 0, 0, 0) : writer.stats();
+    }
+
+    /**
+     * Sends every group-commit batch's size and fsync time to {@code observer} (replacing the
+     * previous one), on the writer thread. Any thread; a read-only spool has no batches.
+     */
+    public void observeBatches(CommitBatchObserver observer) {
+        if (writer != null) {
+            writer.observe(java.util.Objects.requireNonNull(observer, "observer"));
+        }
+    }
+
+    /**
+     * A cheap writability check for health endpoints: {@code null} while the writer runs, its last
+     * batch was fsynced without error and the file system has room for a segment; otherwise the
+     * reason. Any thread; one {@code statvfs} call.
+     */
+    public String unhealthyReason() {
+        if (writer == null || closed) {
+            return readOnly ? "spool opened read-only" : "spool closed";
+        }
+        String reason = writer.unhealthyReason();
+        if (reason != null) {
+            return reason;
+        }
+        try {
+            long usable = Files.getFileStore(segmentsDir).getUsableSpace();
+            if (usable < MIN_FREE_BYTES) {
+                return "spool disk full: usable=" + usable + " < MIN_FREE_BYTES=" + MIN_FREE_BYTES;
+            }
+        } catch (IOException e) {
+            return "spool file system unreadable: " + e.getMessage();
+        }
+        return null;
     }
 
     /** Segment files that could not be deleted when they became empty (left for the next start). */
