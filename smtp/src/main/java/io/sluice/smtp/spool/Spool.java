@@ -53,6 +53,8 @@ public final class Spool implements MessageSource, Closeable {
     private final AtomicLong segmentDeleteErrors = new AtomicLong();
     private volatile Consumer<QueuedMessage> durableConsumer;
     private volatile boolean closed;
+    /** The last append failure (ENOSPC, EIO), until a later commit batch succeeds: the disk-full flag. */
+    private volatile String writeFailure;
 
     private Spool(Path dir, boolean readOnly, SpoolOptions options, SegmentChannelFactory channelFactory,
                   FileChannel lockChannel, DeletionJournal journal, SpoolRecovery recovery) {
@@ -281,6 +283,10 @@ public final class Spool implements MessageSource, Closeable {
         if (reason != null) {
             return reason;
         }
+        String failedWrite = writeFailure;
+        if (failedWrite != null) {
+            return "spool write failed: " + failedWrite;
+        }
         try {
             long usable = Files.getFileStore(segmentsDir).getUsableSpace();
             if (usable < MIN_FREE_BYTES) {
@@ -290,6 +296,18 @@ public final class Spool implements MessageSource, Closeable {
             return "spool file system unreadable: " + e.getMessage();
         }
         return null;
+    }
+
+    /** Any appender's thread, on a failed segment write; only the error path allocates. */
+    void noteWriteFailure(IOException e) {
+        writeFailure = String.valueOf(e.getMessage());
+    }
+
+    /** The writer thread, after a batch that committed every request. */
+    void clearWriteFailure() {
+        if (writeFailure != null) {
+            writeFailure = null;
+        }
     }
 
     /** Segment files that could not be deleted when they became empty (left for the next start). */

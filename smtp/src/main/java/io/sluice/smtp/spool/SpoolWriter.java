@@ -167,6 +167,9 @@ final class SpoolWriter implements Runnable {
             maxBatchSeen = n;
         }
         lastFailure = ok == n ? null : "last commit failed: " + firstFailureText();
+        if (ok == n) {
+            spool.clearWriteFailure();
+        }
         observer.batchCommitted((int) n, fsyncNanos);
         dispatch();
         batch.clear();
