@@ -251,7 +251,11 @@ public final class ConfigKeys {
             out.append('\n');
             comment(out, k.name() + ": " + k.description());
             comment(out, "Allowed: " + k.allowed() + ".");
-            out.append('#').append(k.name()).append(" = ").append(k.defaultText()).append('\n');
+            out.append('#').append(k.name()).append(" =");
+            if (!k.defaultText().isEmpty()) {
+                out.append(' ').append(k.defaultText()); // no trailing blank: editors strip it
+            }
+            out.append('\n');
         }
         for (PatternKey p : PATTERNS) {
             out.append('\n');
