@@ -66,6 +66,9 @@ class MetricsEndpointTest {
         MetricsScrape.Response response = MetricsScrape.get(metrics.address(), "/metrics");
         assertEquals(200, response.status());
         Map<String, Double> s = MetricsScrape.samples(response.body());
+        if (java.nio.file.Files.isDirectory(Path.of("target"))) {
+            java.nio.file.Files.writeString(Path.of("target", "metrics-sample.txt"), response.body()); // for the docs
+        }
 
         assertEquals(1.0, MetricsScrape.value(s, "sluice_messages_accepted_total"));
         assertEquals(1.0, MetricsScrape.value(s, "sluice_messages_rejected_total", "code=\"552\""));
