@@ -49,6 +49,7 @@ public final class Acceptor implements AutoCloseable {
     private volatile long rejected;
     private volatile long acceptErrors;
     private volatile long descriptorBackoffs;
+    private volatile int listening;
 
     public Acceptor(EventLoopGroup group) throws IOException {
         this.group = Objects.requireNonNull(group, "group");
@@ -103,6 +104,14 @@ public final class Acceptor implements AutoCloseable {
         return acceptErrors;
     }
 
+    /**
+     * Listeners registered and accepting (0 once the acceptor stopped); a listener returned by
+     * {@link #bind} counts from the acceptor's next wakeup on. Any thread.
+     */
+    public int listening() {
+        return running && thread.isAlive() ? listening : 0;
+    }
+
     /** Times accepting paused because descriptors ran out. */
     public long descriptorBackoffs() {
         return descriptorBackoffs;
@@ -146,6 +155,7 @@ public final class Acceptor implements AutoCloseable {
         while ((listener = pendingListeners.poll()) != null) {
             try {
                 listener.key = listener.server.register(selector, SelectionKey.OP_ACCEPT, listener);
+                listening = listening + 1; // written by the acceptor thread only
             } catch (IOException e) {
                 LOG.log(System.Logger.Level.ERROR, "cannot listen on " + listener.bound, e);
                 closeQuietly(listener.server);
@@ -253,6 +263,7 @@ public final class Acceptor implements AutoCloseable {
     }
 
     private void closeListeners() {
+        listening = 0;
         for (SelectionKey key : selector.keys()) {
             closeQuietly(((Listener) key.attachment()).server);
         }

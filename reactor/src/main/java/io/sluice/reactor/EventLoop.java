@@ -100,6 +100,7 @@ public final class EventLoop implements Executor {
     long writeCalls;
     private long lastCycleNanos;
     private long maxCycleNanos;
+    private long busyNanos;
     private long stalls;
     private long selectorRebuilds;
 
@@ -169,6 +170,14 @@ public final class EventLoop implements Executor {
         return new LoopStats(index, cycles, tasksRun, taskErrors, openConnections,
                 connectionsOpened, connectionsClosed, handlerErrors, readCalls, writeCalls,
                 lastCycleNanos, maxCycleNanos, stalls, selectorRebuilds);
+    }
+
+    /**
+     * Nanoseconds spent in cycles since start (time blocked in {@code select} excluded): with
+     * {@link LoopStats#cycles()} it gives the mean cycle time. Racy read from other threads.
+     */
+    public long busyNanos() {
+        return busyNanos;
     }
 
     // ---------------------------------------------------------------- any thread
@@ -495,6 +504,7 @@ public final class EventLoop implements Executor {
 
     private void recordCycle(long cycleNanos) {
         lastCycleNanos = cycleNanos;
+        busyNanos += cycleNanos;
         if (cycleNanos > maxCycleNanos) {
             maxCycleNanos = cycleNanos;
         }

@@ -2,12 +2,14 @@ package io.sluice.smtp.cli;
 
 import java.io.IOException;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import io.sluice.smtp.config.ConfigException;
 import io.sluice.smtp.config.ConfigKeys;
 import io.sluice.smtp.config.SluiceConfig;
+import io.sluice.smtp.metrics.MetricsServer;
 import io.sluice.smtp.server.EventLog;
 import io.sluice.smtp.server.SessionStats;
 import io.sluice.smtp.server.SmtpServer;
@@ -39,9 +41,19 @@ final class ServerRunner {
             log.close();
             return 1;
         }
+        Optional<MetricsServer> metrics;
+        try {
+            metrics = MetricsServer.start(config, server, log);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("sluice: cannot start: metrics.listen: " + e.getMessage());
+            server.close();
+            log.close();
+            return 1;
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.log(EventLog.Level.INFO, "stopping");
+            metrics.ifPresent(MetricsServer::close);
             server.close();
             log.close();
             stopped.countDown();

@@ -196,6 +196,14 @@ public final class ConfigKeys {
     public static final ConfigKey<LogLevel> LOG_LEVEL = key("log.level",
             ValueTypes.enumeration(LogLevel.class), "info",
             "Least severe log level printed.");
+    /** Where Prometheus metrics and the health check are served; empty = no HTTP server. */
+    public static final ConfigKey<Optional<InetSocketAddress>> METRICS_LISTEN = key("metrics.listen",
+            ValueTypes.optionalSocketAddress(), "",
+            "HTTP address of /metrics (Prometheus text format) and /healthz (200 ok or 503 with the reason), e.g. 127.0.0.1:9465; empty = no HTTP server, no metrics, no health check.");
+    /** Destinations named in the queue metrics; the rest are summed as "other". */
+    public static final ConfigKey<Integer> METRICS_QUEUE_DESTINATIONS = key("metrics.queue_destinations",
+            ValueTypes.integer(0, 1000), "20",
+            "Destinations (routes) with the most queued recipients named in sluice_queue_recipients; the others are summed as destination=\"other\" (bounds the label set).");
 
     /** {@code tls.sni.<name>.cert}: PEM certificate chain served to clients asking for {@code <name>}. */
     public static final PatternKey TLS_SNI_CERT = new PatternKey("tls.sni.", ".cert",
@@ -255,6 +263,51 @@ public final class ConfigKeys {
             row(out, p.pattern(), "*(none)*", p.allowed(), p.description());
         }
         return out.toString();
+    }
+
+    /**
+     * A sample configuration file with every key commented out at its default, each under its
+     * description and allowed values: {@code packaging/sluice.conf} is this text, and a test keeps
+     * them equal. Uncommenting a {@code #key = value} line gives a file that parses to the defaults.
+     */
+    public static String sampleConfig() {
+        StringBuilder out = new StringBuilder(16384);
+        out.append("# Sluice configuration: key = value lines (java.util.Properties syntax; # starts a comment).\n")
+                .append("# Every key is shown commented out at its default. Override single keys on the command\n")
+                .append("# line with --set KEY=VALUE. Generated from ConfigKeys.sampleConfig(); do not edit by hand.\n");
+        for (ConfigKey<?> k : ALL) {
+            out.append('\n');
+            comment(out, k.name() + ": " + k.description());
+            comment(out, "Allowed: " + k.allowed() + ".");
+            out.append('#').append(k.name()).append(" =");
+            if (!k.defaultText().isEmpty()) {
+                out.append(' ').append(k.defaultText()); // no trailing blank: editors strip it
+            }
+            out.append('\n');
+        }
+        for (PatternKey p : PATTERNS) {
+            out.append('\n');
+            comment(out, p.pattern() + ": " + p.description());
+            comment(out, "Allowed: " + p.allowed() + ". No default; repeat with other names.");
+        }
+        return out.toString();
+    }
+
+    /** Writes {@code text} as "# " lines of at most about 100 columns, breaking at spaces. */
+    private static void comment(StringBuilder out, String text) {
+        int start = 0;
+        while (start < text.length()) {
+            int end = Math.min(text.length(), start + 98);
+            if (end < text.length()) {
+                int space = text.lastIndexOf(' ', end);
+                end = space > start ? space : end;
+            }
+            out.append("# ").append(text, start, end).append('\n');
+            start = end;
+            while (start < text.length() && text.charAt(start) == ' ') {
+                start++;
+            }
+        }
     }
 
     private static void row(StringBuilder out, String name, String def, String allowed, String description) {

@@ -212,6 +212,16 @@ public final class ValueTypes {
         });
     }
 
+    /** Empty (off), or one {@code ADDR:PORT} as in {@link #listenAddress()}, without a mode. */
+    public static ValueType<Optional<InetSocketAddress>> optionalSocketAddress() {
+        return new ValueType<>("empty (off), or ADDR:PORT with ADDR an IPv4 address, [IPv6] or a host name", text -> {
+            if (text.isEmpty()) {
+                return Optional.empty();
+            }
+            return Optional.of(socketAddress(text));
+        });
+    }
+
     /**
      * A comma-separated list; entries are trimmed and empty entries dropped, so a trailing comma is
      * harmless. The reason for a bad entry names the entry.

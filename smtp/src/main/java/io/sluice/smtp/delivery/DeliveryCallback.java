@@ -9,4 +9,12 @@ package io.sluice.smtp.delivery;
 public interface DeliveryCallback {
     /** One recipient's result; the recipient must be one of the job's. */
     void completed(RecipientResult result);
+
+    /**
+     * Names the next hop the attempt talks to, for the delivery log's {@code relay=} field, in
+     * Postfix's form {@code mx.example.com[192.0.2.1]:25}; call before the results it covers. A
+     * transport that never calls it is logged with its route. Any thread.
+     */
+    default void relay(String nextHop) {
+    }
 }

@@ -518,7 +518,7 @@ public final class QueueManager implements AutoCloseable {
         }
         a.reported[slot] = true;
         a.outstanding--;
-        apply(a.message, a.indexes[slot], report.result, a.destination.route);
+        apply(a.message, a.indexes[slot], report.result, a.destination.route, a.relay);
         if (a.outstanding == 0) {
             close(a);
         }
@@ -534,7 +534,7 @@ public final class QueueManager implements AutoCloseable {
             if (!a.reported[slot]) {
                 int i = a.indexes[slot];
                 apply(a.message, i, RecipientResult.deferred(a.message.recipient(i), enhancedCode, text),
-                        a.destination.route);
+                        a.destination.route, a.relay);
             }
         }
         close(a);
@@ -548,7 +548,7 @@ public final class QueueManager implements AutoCloseable {
         markRunnable(a.destination);
     }
 
-    private void apply(QueuedRecipients q, int i, RecipientResult result, Route route) {
+    private void apply(QueuedRecipients q, int i, RecipientResult result, Route route, String relay) {
         if (q.isFinal(i) || messages.get(q.message.id()) != q) {
             return; // deleted by the operator while in flight
         }
@@ -562,22 +562,25 @@ public final class QueueManager implements AutoCloseable {
                 q.unfinished--;
                 delivered.incrementAndGet();
                 journalFinal(q, i);
-                word = "delivered";
+                word = "sent";
                 break;
             case FAILED:
                 q.states[i] = QueuedRecipients.FAILED;
                 q.unfinished--;
                 failed.incrementAndGet();
                 journalFinal(q, i);
-                word = "failed";
+                word = "bounced";
                 break;
             default:
                 word = defer(q, i, result);
                 break;
         }
-        log.log(EventLog.Level.INFO, "delivery", "id", q.message.id(), "rcpt", q.recipient(i), "route", route,
-                "result", word, "reply", result.reply(), "attempt", q.attempts[i],
-                "age_ms", nowMillis - q.message.arrivalMillis());
+        // Postfix's field names, which operators grep: relay, delay (seconds since arrival), dsn, status.
+        log.log(EventLog.Level.INFO, "delivery", "id", q.message.id(), "rcpt", q.recipient(i),
+                "relay", relay != null ? relay : route, "route", route,
+                "delay", DelayText.seconds(nowMillis - q.message.arrivalMillis()), "attempt", q.attempts[i],
+                "dsn", result.enhancedCode().isEmpty() ? "-" : result.enhancedCode(), "status", word,
+                "reply", result.reply());
     }
 
     /** A deferral waits for its next attempt, or fails once the message is too old. */
@@ -792,6 +795,7 @@ public final class QueueManager implements AutoCloseable {
         messages.remove(q.message.id());
         try {
             source.remove(q.message.id());
+            log.log(EventLog.Level.INFO, "removed", "id", q.message.id());
         } catch (IOException e) {
             // It stays in the spool: after a restart it is delivered again (a duplicate, never a loss).
             errors.incrementAndGet();
@@ -829,6 +833,18 @@ public final class QueueManager implements AutoCloseable {
     /** Internal errors (unexpected exceptions, failed removals, bounce retries). */
     public long errors() {
         return errors.get();
+    }
+
+    /**
+     * Counts the queue on the queue thread at its next cycle (the future completes there, or
+     * never if the thread is not running: wait with a timeout). Any thread; O(recipients queued).
+     *
+     * @param topDestinations destinations named in the census; the rest are summed as "other"
+     */
+    public CompletableFuture<QueueCensus> census(int topDestinations) {
+        CompletableFuture<QueueCensus> result = new CompletableFuture<>();
+        offer((Runnable) () -> result.complete(QueueCensus.of(messages.values(), topDestinations)));
+        return result;
     }
 
     /** Messages not yet finished; queue thread (or a test driving {@link #doWork}) only. */
@@ -986,6 +1002,8 @@ public final class QueueManager implements AutoCloseable {
         final long deadlineMillis;
         int outstanding;
         boolean closed;
+        /** The next hop the transport named, for the log; written by a transport thread before its results. */
+        volatile String relay;
         Attempt previous;
         Attempt next;
 
@@ -1002,6 +1020,11 @@ public final class QueueManager implements AutoCloseable {
         @Override
         public void completed(RecipientResult result) {
             offer(new Report(this, result));
+        }
+
+        @Override
+        public void relay(String nextHop) {
+            relay = nextHop;
         }
 
         /** The first unreported slot for this recipient, or -1. */

@@ -1,5 +1,7 @@
 package io.sluice.smtp.server;
 
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -16,6 +18,54 @@ public final class SessionStats {
     final LongAdder tlsHandshakes = new LongAdder();
     final LongAdder tlsFailures = new LongAdder();
     final LongAdder timeouts = new LongAdder();
+    final ReplyCodeCounts rejectedMessagesByCode = new ReplyCodeCounts();
+    final TlsSessionCounts tlsSessions = new TlsSessionCounts();
+    private final LongAdder[] rejectionsByReason = new LongAdder[ConnectionRejection.values().length];
+
+    public SessionStats() {
+        for (int i = 0; i < rejectionsByReason.length; i++) {
+            rejectionsByReason[i] = new LongAdder();
+        }
+    }
+
+    /** Counts a connection turned away ({@link #rejectedConnections()} too, except for too many errors). */
+    void rejectConnection(ConnectionRejection reason) {
+        rejectionsByReason[reason.ordinal()].increment();
+        if (reason != ConnectionRejection.TOO_MANY_ERRORS) {
+            rejectedConnections.increment();
+        }
+    }
+
+    /** Counts a message refused with {@code replyCode} (after DATA/BDAT, or its commit failed). */
+    void rejectMessage(int replyCode) {
+        rejectedMessages.increment();
+        rejectedMessagesByCode.increment(replyCode);
+    }
+
+    /** Counts a completed TLS handshake of a session. */
+    void tlsHandshake(String protocol, String cipher) {
+        tlsHandshakes.increment();
+        tlsSessions.increment(protocol, cipher);
+    }
+
+    /** Connections turned away, per reason. */
+    public Map<ConnectionRejection, Long> rejectionsByReason() {
+        EnumMap<ConnectionRejection, Long> out = new EnumMap<>(ConnectionRejection.class);
+        for (ConnectionRejection r : ConnectionRejection.values()) {
+            out.put(r, rejectionsByReason[r.ordinal()].sum());
+        }
+        return out;
+    }
+
+    /** Messages refused, per reply code. */
+    public ReplyCodeCounts rejectedMessagesByCode() {
+        return rejectedMessagesByCode;
+    }
+
+    /** Completed TLS handshakes of sessions, per protocol and cipher suite. */
+    public TlsSessionCounts tlsSessions() {
+        return tlsSessions;
+    }
 
     public long connections() {
         return connections.sum();

@@ -59,6 +59,7 @@ public final class SmtpServer implements AutoCloseable {
     private final ReloadingTlsContext tls;
     private final Authenticator auth;
     private final SessionStats stats = new SessionStats();
+    private ConnectionLimiter limiter;
     private final List<InetSocketAddress> bound = new ArrayList<>();
     private final Map<ListenerMode, InetSocketAddress> boundByMode = new LinkedHashMap<>();
 
@@ -130,7 +131,7 @@ public final class SmtpServer implements AutoCloseable {
 
     private void bindListeners(SluiceConfig config, Acceptor acceptor, SessionServices[] services, EventLog log,
             String hostname) throws IOException {
-        ConnectionLimiter limiter = new ConnectionLimiter(unlimitedIfZero(config.get(ConfigKeys.LIMITS_CONNECTIONS)),
+        limiter = new ConnectionLimiter(unlimitedIfZero(config.get(ConfigKeys.LIMITS_CONNECTIONS)),
                 unlimitedIfZero(config.get(ConfigKeys.LIMITS_CONNECTIONS_PER_IP)));
         TlsUpgrade upgrade = tls == null ? null : new TlsServerUpgrade(tls);
         SessionSettings base = settings(config, hostname);
@@ -258,6 +259,16 @@ public final class SmtpServer implements AutoCloseable {
 
     public SessionStats stats() {
         return stats;
+    }
+
+    /** Open inbound connections ({@code limits.connections} counts these); any thread. */
+    public int openConnections() {
+        return limiter == null ? 0 : limiter.open();
+    }
+
+    /** The acceptor, for its counters and {@link Acceptor#listening()}; do not bind or close through it. */
+    public Acceptor acceptor() {
+        return acceptor;
     }
 
     /** The spool in {@code serve} mode, {@code null} for the sink. */

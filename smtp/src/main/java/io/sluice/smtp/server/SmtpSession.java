@@ -113,7 +113,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         this.client = remote.getAddress();
         listener.stats.connections.increment();
         if (!listener.limiter.tryAcquire(client)) {
-            listener.stats.rejectedConnections.increment();
+            listener.stats.rejectConnection(ConnectionRejection.LIMIT);
             log(Level.INFO, "reject", "reason", "connection limit");
             reply(Replies.TOO_MANY_CONNECTIONS);
             close();
@@ -223,7 +223,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     public void handshakeCompleted(String protocol, String cipherSuite) {
         tlsProtocol = protocol;
         tlsCipher = cipherSuite;
-        listener.stats.tlsHandshakes.increment();
+        listener.stats.tlsHandshake(protocol, cipherSuite);
         log(Level.DEBUG, "tls", "protocol", protocol, "cipher", cipherSuite);
         if (listener.implicitTls && phase == Phase.COMMAND && helo == null && messagesInSession == 0) {
             greet();
@@ -548,6 +548,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     }
 
     private void http() {
+        listener.stats.rejectConnection(ConnectionRejection.HTTP);
         log(Level.INFO, "reject", "reason", "http request");
         reply(Replies.HTTP_NOT_SERVED);
         close();
@@ -636,7 +637,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
                 abortMessage();
                 resetTransaction();
             }
-            listener.stats.rejectedMessages.increment();
+            listener.stats.rejectMessage(failure.code());
             error(failure);
         } else if (chunkLast) {
             finishMessage(chunkOctets);
@@ -676,7 +677,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         }
         if (rejection != null) {
             log(Level.INFO, "reject", "id", messageId, "reply", rejection.code());
-            listener.stats.rejectedMessages.increment();
+            listener.stats.rejectMessage(rejection.code());
             abortMessage();
             resetTransaction();
             error(rejection);
@@ -688,6 +689,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** Asks the store to make the message durable; the reply waits for {@link #committed}. */
     private void finishMessage(long octets) {
         if (storeFailed) {
+            log(Level.INFO, "reject", "id", messageId, "reply", Replies.INSUFFICIENT_STORAGE.code());
+            listener.stats.rejectMessage(Replies.INSUFFICIENT_STORAGE.code());
             abortMessage();
             resetTransaction();
             error(Replies.INSUFFICIENT_STORAGE);
@@ -701,6 +704,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             services.store().commit(messageId, storedOctets, this, services.executor());
         } catch (IOException e) {
             storageError(e);
+            listener.stats.rejectMessage(Replies.INSUFFICIENT_STORAGE.code());
             messageId = null;
             resetTransaction();
             phase = Phase.COMMAND;
@@ -738,7 +742,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         log(Level.WARN, "spool-error", "id", id, "error", cause.toString());
-        listener.stats.rejectedMessages.increment();
+        listener.stats.rejectMessage(Replies.INSUFFICIENT_STORAGE.code());
         messageId = null;
         resetTransaction();
         if (phase == Phase.CLOSED) {
@@ -788,7 +792,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** A client that speaks before our greeting is a bot that does not wait (postscreen's test). */
     private void preGreetTalker(ByteBuffer in) {
         in.position(in.limit());
-        listener.stats.rejectedConnections.increment();
+        listener.stats.rejectConnection(ConnectionRejection.PREGREET);
         log(Level.INFO, "reject", "reason", "pregreet");
         reply(PREGREET);
         close();
@@ -803,6 +807,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private void error(Reply reply) {
         reply(reply);
         if (++errors > settings.maxErrors() && phase != Phase.CLOSED) {
+            listener.stats.rejectConnection(ConnectionRejection.TOO_MANY_ERRORS);
             log(Level.INFO, "reject", "reason", "too many errors");
             reply(Replies.TOO_MANY_ERRORS);
             close();

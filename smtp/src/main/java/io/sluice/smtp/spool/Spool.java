@@ -34,6 +34,9 @@ import java.util.function.Consumer;
  * The on-disk format is described in {@code package-info.java}.
  */
 public final class Spool implements MessageSource, Closeable {
+    /** Below this much free space the spool reports itself unhealthy: a message or two more may not fit. */
+    static final long MIN_FREE_BYTES = 16L << 20;
+
     private final Path dir;
     private final Path segmentsDir;
     private final boolean readOnly;
@@ -50,6 +53,8 @@ public final class Spool implements MessageSource, Closeable {
     private final AtomicLong segmentDeleteErrors = new AtomicLong();
     private volatile Consumer<QueuedMessage> durableConsumer;
     private volatile boolean closed;
+    /** The last append failure (ENOSPC, EIO), until a later commit batch succeeds: the disk-full flag. */
+    private volatile String writeFailure;
 
     private Spool(Path dir, boolean readOnly, SpoolOptions options, SegmentChannelFactory channelFactory,
                   FileChannel lockChannel, DeletionJournal journal, SpoolRecovery recovery) {
@@ -254,6 +259,56 @@ public final class Spool implements MessageSource, Closeable {
     /** Group-commit counters (all zero for a read-only spool). */
     public SpoolStats stats() {
         return writer == null ? new SpoolStats(0, 0, 0, 0, 0, 0, 0, 0) : writer.stats();
+    }
+
+    /**
+     * Sends every group-commit batch's size and fsync time to {@code observer} (replacing the
+     * previous one), on the writer thread. Any thread; a read-only spool has no batches.
+     */
+    public void observeBatches(CommitBatchObserver observer) {
+        if (writer != null) {
+            writer.observe(java.util.Objects.requireNonNull(observer, "observer"));
+        }
+    }
+
+    /**
+     * A cheap writability check for health endpoints: {@code null} while the writer runs, its last
+     * batch was fsynced without error and the file system has room for a segment; otherwise the
+     * reason. Any thread; one {@code statvfs} call.
+     */
+    public String unhealthyReason() {
+        if (writer == null || closed) {
+            return readOnly ? "spool opened read-only" : "spool closed";
+        }
+        String reason = writer.unhealthyReason();
+        if (reason != null) {
+            return reason;
+        }
+        String failedWrite = writeFailure;
+        if (failedWrite != null) {
+            return "spool write failed: " + failedWrite;
+        }
+        try {
+            long usable = Files.getFileStore(segmentsDir).getUsableSpace();
+            if (usable < MIN_FREE_BYTES) {
+                return "spool disk full: usable=" + usable + " < MIN_FREE_BYTES=" + MIN_FREE_BYTES;
+            }
+        } catch (IOException e) {
+            return "spool file system unreadable: " + e.getMessage();
+        }
+        return null;
+    }
+
+    /** Any appender's thread, on a failed segment write; only the error path allocates. */
+    void noteWriteFailure(IOException e) {
+        writeFailure = String.valueOf(e.getMessage());
+    }
+
+    /** The writer thread, after a batch that committed every request. */
+    void clearWriteFailure() {
+        if (writeFailure != null) {
+            writeFailure = null;
+        }
     }
 
     /** Segment files that could not be deleted when they became empty (left for the next start). */

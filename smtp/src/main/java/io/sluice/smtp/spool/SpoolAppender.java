@@ -204,6 +204,7 @@ public final class SpoolAppender {
                 remaining -= segment.writeChannel.write(gather, 0, count);
             }
         } catch (IOException e) {
+            spool.noteWriteFailure(e);
             undoPartialWrite(segment, start, e);
             if (length > 0) {
                 payload.limit(limit).position(position);

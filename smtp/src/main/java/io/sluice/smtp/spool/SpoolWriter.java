@@ -43,6 +43,9 @@ final class SpoolWriter implements Runnable {
     private volatile long maxBatchSeen;
     private volatile long totalFsyncNanos;
     private volatile long callbackErrors;
+    private volatile CommitBatchObserver observer = CommitBatchObserver.NONE;
+    /** Why the last batch failed, or null when it succeeded: health checks read it. */
+    private volatile String lastFailure;
 
     SpoolWriter(Spool spool, Path segmentsDir, SpoolOptions options) {
         this.spool = spool;
@@ -79,6 +82,18 @@ final class SpoolWriter implements Runnable {
         closing = true;
         LockSupport.unpark(thread);
         thread.join();
+    }
+
+    void observe(CommitBatchObserver batchObserver) {
+        this.observer = batchObserver;
+    }
+
+    /** Null while the writer runs and its last batch succeeded, else why new commits will not succeed. */
+    String unhealthyReason() {
+        if (closing || !thread.isAlive()) {
+            return "spool writer stopped";
+        }
+        return lastFailure;
     }
 
     SpoolStats stats() {
@@ -151,6 +166,11 @@ final class SpoolWriter implements Runnable {
         if (n > maxBatchSeen) {
             maxBatchSeen = n;
         }
+        lastFailure = ok == n ? null : "last commit failed: " + firstFailureText();
+        if (ok == n) {
+            spool.clearWriteFailure();
+        }
+        observer.batchCommitted((int) n, fsyncNanos);
         dispatch();
         batch.clear();
         toForce.clear();
@@ -219,6 +239,15 @@ final class SpoolWriter implements Runnable {
                 callbackErrors = callbackErrors + 1;
             }
         }
+    }
+
+    private String firstFailureText() {
+        for (CommitRequest request : batch) {
+            if (request.failure != null) {
+                return request.failure.toString();
+            }
+        }
+        return "unknown";
     }
 
     private static IOException firstFailure(Segment[] segments) {

@@ -94,6 +94,48 @@ class ConfigKeysTest {
                 "README.md's key table differs from the registry; paste smtp/target/config-keys.md over it");
     }
 
+    @Test
+    void packagedSampleConfigEqualsTheRegistry() throws Exception {
+        String sample = ConfigKeys.sampleConfig();
+        Path out = Path.of("target", "sluice.conf");
+        if (Files.isDirectory(out.getParent())) {
+            Files.writeString(out, sample, StandardCharsets.UTF_8);
+        }
+        Path packaged = repositoryRoot().resolve("packaging").resolve("sluice.conf");
+        assertTrue(Files.exists(packaged), "packaging/sluice.conf missing; copy smtp/target/sluice.conf there");
+        assertEquals(sample, Files.readString(packaged, StandardCharsets.UTF_8),
+                "packaging/sluice.conf differs from ConfigKeys.sampleConfig(); copy smtp/target/sluice.conf over it");
+    }
+
+    @Test
+    void sampleConfigNamesEveryKeyAndParsesToTheDefaults(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        String sample = ConfigKeys.sampleConfig();
+        for (ConfigKey<?> key : ConfigKeys.all()) {
+            String shown = key.defaultText().isEmpty() ? "" : " " + key.defaultText();
+            assertTrue(sample.contains("\n#" + key.name() + " =" + shown + "\n"), key.name());
+        }
+        for (PatternKey p : ConfigKeys.patterns()) {
+            assertTrue(sample.contains("\n# " + p.pattern() + ": "), p.pattern());
+        }
+        for (String line : sample.split("\n")) {
+            assertTrue(line.isEmpty() || line.startsWith("#"), "only comments: " + line);
+            assertTrue(line.length() <= 100, "short lines: " + line);
+            assertTrue(line.isEmpty() || line.charAt(line.length() - 1) != ' ', "no trailing blank: " + line);
+        }
+        // As shipped (all commented) the file is the defaults; uncommented, every line still parses to them.
+        Path commented = dir.resolve("commented.conf");
+        Files.writeString(commented, sample, StandardCharsets.UTF_8);
+        assertEquals(SluiceConfig.defaults().get(ConfigKeys.LISTEN), SluiceConfig.load(commented, java.util.Map.of())
+                .get(ConfigKeys.LISTEN));
+        Path uncommented = dir.resolve("uncommented.conf");
+        Files.writeString(uncommented, sample.replaceAll("(?m)^#([a-z][a-z_.]*) =", "$1 ="), StandardCharsets.UTF_8);
+        SluiceConfig config = SluiceConfig.load(uncommented, java.util.Map.of());
+        for (ConfigKey<?> key : ConfigKeys.all()) {
+            assertEquals(key.defaultText(), config.text(key), key.name());
+            assertEquals(key.parse(key.defaultText()), config.get(key), key.name());
+        }
+    }
+
     /** The top-most directory holding a pom.xml, walking up from the working directory. */
     private static Path repositoryRoot() {
         Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath();

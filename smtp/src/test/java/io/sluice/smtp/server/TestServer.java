@@ -26,6 +26,10 @@ final class TestServer implements AutoCloseable {
     final Path dir;
 
     TestServer(Path dir, SmtpServer.Mode mode, Map<String, String> extra) throws IOException {
+        this(dir, mode, extra, EventLog.silent());
+    }
+
+    TestServer(Path dir, SmtpServer.Mode mode, Map<String, String> extra, EventLog log) throws IOException {
         this.dir = dir;
         Map<String, String> settings = new HashMap<>();
         settings.put("listen", "127.0.0.1:0 smtp, 127.0.0.1:0 smtps, 127.0.0.1:0 submission");
@@ -34,7 +38,7 @@ final class TestServer implements AutoCloseable {
         settings.put("reactor.threads", "2");
         settings.put("domains", "example.net");
         settings.putAll(extra);
-        server = SmtpServer.start(SluiceConfig.load(null, settings), mode, EventLog.silent());
+        server = SmtpServer.start(SluiceConfig.load(null, settings), mode, log);
     }
 
     TestServer(Path dir) throws IOException {
