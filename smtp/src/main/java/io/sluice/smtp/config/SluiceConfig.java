@@ -129,6 +129,8 @@ public final class SluiceConfig {
         }
         patternValues(ConfigKeys.TRANSPORT).forEach((name, value) ->
                 out.append(ConfigKeys.TRANSPORT.keyFor(name)).append(" = ").append(escape(value)).append('\n'));
+        patternValues(ConfigKeys.TLS_CLIENT_POLICY).forEach((name, value) ->
+                out.append(ConfigKeys.TLS_CLIENT_POLICY.keyFor(name)).append(" = ").append(escape(value)).append('\n'));
         return out.toString();
     }
 
