@@ -69,7 +69,7 @@ final class ClientHarness implements AutoCloseable {
             results.put(r.recipient(), r);
             done.countDown();
         });
-        assertTrue(done.await(20, TimeUnit.SECONDS), "every recipient reported; got " + results);
+        assertTrue(done.await(40, TimeUnit.SECONDS), "every recipient reported; got " + results);
         return results;
     }
 

@@ -53,7 +53,7 @@ class SmtpClientScriptedTest {
     private ClientHarness start(ClientTlsLevel level) throws Exception {
         fake = fake == null ? new FakeNextHop() : fake;
         ClientSettings settings = ClientSettings.defaults("client.test", TlsPolicyTable.uniform(level))
-                .withTimeouts(Duration.ofSeconds(3));
+                .withTimeouts(Duration.ofSeconds(10));
         harness = new ClientHarness(settings, dir);
         return harness;
     }
@@ -61,7 +61,7 @@ class SmtpClientScriptedTest {
     private void restart(ClientTlsLevel level) throws Exception {
         harness.close();
         harness = new ClientHarness(ClientSettings.defaults("client.test", TlsPolicyTable.uniform(level))
-                .withTimeouts(Duration.ofSeconds(3)), dir);
+                .withTimeouts(Duration.ofSeconds(10)), dir);
     }
 
     private Route route() {
@@ -337,7 +337,7 @@ class SmtpClientScriptedTest {
         assertFalse(plaintextHasMail(), fake.plaintextReceived());
         harness.close();
         harness = new ClientHarness(ClientSettings.defaults("client.test", TlsPolicyTable.uniform(ClientTlsLevel.MAY))
-                .withTimeouts(Duration.ofSeconds(3)), dir);
+                .withTimeouts(Duration.ofSeconds(10)), dir);
         assertEquals(DELIVERED, sendOne().outcome());
         assertTrue(plaintextHasMail());
     }
@@ -354,7 +354,7 @@ class SmtpClientScriptedTest {
         assertEquals(1, fake.connections.get());
         harness.close();
         harness = new ClientHarness(ClientSettings.defaults("client.test", TlsPolicyTable.uniform(ClientTlsLevel.MAY))
-                .withTimeouts(Duration.ofSeconds(3)), dir);
+                .withTimeouts(Duration.ofSeconds(10)), dir);
         int before = fake.connections.get();
         assertEquals(DELIVERED, sendOne().outcome());
         assertEquals(before + 2, fake.connections.get(), "the plaintext retry is a new connection");
@@ -368,7 +368,7 @@ class SmtpClientScriptedTest {
         fake = new FakeNextHop();
         fake.offerStartTls = true;
         harness = new ClientHarness(ClientSettings.defaults("client.test", TlsPolicyTable.uniform(ClientTlsLevel.VERIFY))
-                .withTimeouts(Duration.ofSeconds(3)).withTls(TlsPolicyTable.uniform(ClientTlsLevel.VERIFY), Optional.of(ca), false), dir);
+                .withTimeouts(Duration.ofSeconds(10)).withTls(TlsPolicyTable.uniform(ClientTlsLevel.VERIFY), Optional.of(ca), false), dir);
         harness.dns.put("wrong.example", List.of(ClientHarness.hop("wrong.test", fake.port())));
         harness.dns.put("right.example", List.of(ClientHarness.hop("mx.test", fake.port())));
         RecipientResult wrong = harness.deliver(new Route(Route.Kind.SMTP_MX, "wrong.example", 25, ""), "a@example.org",
@@ -422,7 +422,7 @@ class SmtpClientScriptedTest {
         fake = new FakeNextHop();
         fake.offerStartTls = true;
         ClientSettings settings = ClientSettings.defaults("client.test", TlsPolicyTable.uniform(ClientTlsLevel.MAY))
-                .withTimeouts(Duration.ofSeconds(3)).withTls(TlsPolicyTable.uniform(ClientTlsLevel.MAY), Optional.empty(), true);
+                .withTimeouts(Duration.ofSeconds(10)).withTls(TlsPolicyTable.uniform(ClientTlsLevel.MAY), Optional.empty(), true);
         harness = new ClientHarness(settings, dir);
         assertEquals(DELIVERED, sendOne().outcome());
         harness.close();
