@@ -1,5 +1,6 @@
 package io.sluice.smtp.client;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -311,7 +312,14 @@ final class ClientSession implements ConnectionHandler, TlsListener {
     private void installTls() {
         state = State.HANDSHAKE;
         connection.deadline(loop.nanoTime() + client.settings().handshakeTimeoutNanos());
-        TlsContext context = key.level() == ClientTlsLevel.VERIFY ? client.verifyingTls() : client.opportunisticTls();
+        TlsContext context;
+        try {
+            context = key.level() == ClientTlsLevel.VERIFY ? client.verifyingTls() : client.opportunisticTls();
+        } catch (IOException e) {
+            abortReason = e.getMessage(); // the contexts were built before this attempt; this is a fallback
+            connection.abort();
+            return;
+        }
         connection.installLayer(context.newClientLayer(key.tlsName(), key.address().getPort(), this));
     }
 

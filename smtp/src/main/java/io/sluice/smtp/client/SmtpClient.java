@@ -57,8 +57,9 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
     private final ConnectionPool pool = new ConnectionPool();
     private final ClientStats stats = new ClientStats();
     private final ExecutorService workers;
-    private final TlsContext opportunisticTls;
-    private final TlsContext verifyingTls;
+    /** Built on first need, on a worker (loading a provider and the default trust store is slow). */
+    private volatile TlsContext opportunisticTls;
+    private volatile TlsContext verifyingTls;
     private final TlsMemory memory;
     private volatile boolean closing;
 
@@ -68,7 +69,7 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
      * @param resolver  MX lookup for {@code smtp:DOMAIN} routes
      * @param memoryDir where {@link #TLS_MEMORY_FILE} lives when {@code settings.rememberTls()}; null = in memory
      * @param log       connection-level warnings (possible downgrades)
-     * @throws IOException when a TLS context or the CA file cannot be loaded
+     * @throws IOException when the TLS memory file cannot be read
      */
     public SmtpClient(ClientSettings settings, EventLoopGroup loops, NextHopResolver resolver, Path memoryDir,
             EventLog log) throws IOException {
@@ -77,23 +78,8 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         this.resolver = resolver;
         this.log = log;
         this.workers = workerPool();
-        try {
-            TlsProvider provider = TlsProvider.select(settings.tlsProvider());
-            this.opportunisticTls = TlsContext.forClient().provider(provider).trustAnyCertificate().build();
-            TlsContext.Builder verifying = TlsContext.forClient().provider(provider).verifyHostname(true);
-            if (settings.caFile().isPresent()) {
-                verifying.trustCertificates(settings.caFile().get());
-            }
-            this.verifyingTls = verifying.build();
-            this.memory = settings.rememberTls() ? new TlsMemory(memoryDir == null ? null : memoryDir.resolve(TLS_MEMORY_FILE),
-                    TimeUnit.NANOSECONDS.toMillis(settings.rememberNanos()), System::currentTimeMillis, workers) : null;
-        } catch (GeneralSecurityException e) {
-            workers.shutdown();
-            throw new IOException("tls.client: " + e.getMessage(), e);
-        } catch (IOException | RuntimeException e) {
-            workers.shutdown();
-            throw e;
-        }
+        this.memory = settings.rememberTls() ? new TlsMemory(memoryDir == null ? null : memoryDir.resolve(TLS_MEMORY_FILE),
+                TimeUnit.NANOSECONDS.toMillis(settings.rememberNanos()), System::currentTimeMillis, workers) : null;
     }
 
     /** The server's client: settings from the configuration, TLS memory in the spool directory. */
@@ -159,12 +145,49 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         return memory;
     }
 
-    TlsContext opportunisticTls() {
-        return opportunisticTls;
+    /** The context for {@code may} and {@code encrypt}: any certificate (RFC 7435). Built once, on first use. */
+    TlsContext opportunisticTls() throws IOException {
+        TlsContext context = opportunisticTls;
+        if (context == null) {
+            context = buildTls(false);
+        }
+        return context;
     }
 
-    TlsContext verifyingTls() {
-        return verifyingTls;
+    /** The context for {@code verify}: the chain must verify and name the host. Built once, on first use. */
+    TlsContext verifyingTls() throws IOException {
+        TlsContext context = verifyingTls;
+        if (context == null) {
+            context = buildTls(true);
+        }
+        return context;
+    }
+
+    private synchronized TlsContext buildTls(boolean verify) throws IOException {
+        TlsContext built = verify ? verifyingTls : opportunisticTls;
+        if (built != null) {
+            return built;
+        }
+        try {
+            TlsContext.Builder builder = TlsContext.forClient().provider(TlsProvider.select(settings.tlsProvider()));
+            if (!verify) {
+                builder.trustAnyCertificate();
+            } else {
+                builder.verifyHostname(true);
+                if (settings.caFile().isPresent()) {
+                    builder.trustCertificates(settings.caFile().get());
+                }
+            }
+            built = builder.build();
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw new IOException("tls.client: " + e.getMessage(), e);
+        }
+        if (verify) {
+            verifyingTls = built;
+        } else {
+            opportunisticTls = built;
+        }
+        return built;
     }
 
     boolean closing() {
@@ -229,6 +252,17 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
                 return;
             }
             content.finish();
+            try {
+                if (level != ClientTlsLevel.NONE) {
+                    opportunisticTls(); // built here, off the loops, before any session needs it
+                }
+                if (level == ClientTlsLevel.VERIFY) {
+                    verifyingTls();
+                }
+            } catch (IOException e) {
+                delivery.reportUnreported(451, "4.7.5", "cannot set up client TLS: " + e.getMessage());
+                return;
+            }
             if (route.kind() == Route.Kind.SMTP_MX) {
                 resolver.resolve(route.target(), route.port()).whenComplete((hops, error) -> {
                     if (error != null) {
