@@ -265,6 +265,24 @@ public final class TlsContext {
         }
 
         /**
+         * Client: trust exactly the CA certificates in a PEM file (instead of the default trust
+         * store). Startup code, reads the file.
+         */
+        public Builder trustCertificates(Path pemFile) throws IOException, GeneralSecurityException {
+            java.security.KeyStore store = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+            store.load(null, null);
+            int n = 0;
+            for (X509Certificate certificate : PemFiles.readCertificates(pemFile)) {
+                store.setCertificateEntry("ca-" + n++, certificate);
+            }
+            javax.net.ssl.TrustManagerFactory factory =
+                    javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            factory.init(store);
+            this.trustManagers = factory.getTrustManagers();
+            return this;
+        }
+
+        /**
          * Client: accept any server certificate (opportunistic SMTP TLS, RFC 7435, where
          * unauthenticated encryption beats plaintext) and tests.
          */

@@ -1,6 +1,7 @@
 package io.sluice.bench.load;
 
 import io.sluice.reactor.Connection;
+import io.sluice.smtp.client.ReplyParser;
 import io.sluice.reactor.ConnectionHandler;
 import io.sluice.reactor.EventLoop;
 import io.sluice.tls.TlsContext;

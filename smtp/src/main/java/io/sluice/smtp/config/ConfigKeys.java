@@ -192,6 +192,50 @@ public final class ConfigKeys {
     public static final ConfigKey<Duration> DNS_TIMEOUT = key("dns.timeout",
             ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(1)), "5s",
             "Time one DNS question may take, retries included; a timeout defers the recipients (4.4.3).");
+    /** Time allowed to open an outbound connection. */
+    public static final ConfigKey<Duration> DELIVERY_CONNECT_TIMEOUT = key("delivery.connect_timeout",
+            ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(10)), "30s",
+            "Outbound SMTP/LMTP: time allowed for the TCP connection to open (then the next MX is tried).");
+    /** Time allowed for a next hop's 220 greeting. */
+    public static final ConfigKey<Duration> DELIVERY_GREETING_TIMEOUT = key("delivery.greeting_timeout",
+            ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(30)), "120s",
+            "Outbound: time allowed for the next hop's greeting (Postfix waits 300s; shorter so a stuck peer fails inside delivery.attempt_timeout).");
+    /** Time allowed for each reply to EHLO, STARTTLS, MAIL, RCPT, DATA, RSET, QUIT. */
+    public static final ConfigKey<Duration> DELIVERY_REPLY_TIMEOUT = key("delivery.reply_timeout",
+            ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(30)), "120s",
+            "Outbound: time allowed for each reply to a command (EHLO, STARTTLS, MAIL, RCPT, DATA, RSET).");
+    /** Time allowed from the start of the content to the reply to the final dot. */
+    public static final ConfigKey<Duration> DELIVERY_DATA_TIMEOUT = key("delivery.data_timeout",
+            ValueTypes.duration(Duration.ofMillis(100), Duration.ofHours(1)), "300s",
+            "Outbound: time allowed to send the content and get the reply to the final dot (each LMTP recipient's reply too).");
+    /** Time allowed for an outbound TLS handshake. */
+    public static final ConfigKey<Duration> DELIVERY_TLS_HANDSHAKE_TIMEOUT = key("delivery.tls_handshake_timeout",
+            ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(10)), "60s",
+            "Outbound: time allowed for the TLS handshake after the peer's 220 to STARTTLS.");
+    /** Time an unused outbound connection stays open for the next message to the same next hop. */
+    public static final ConfigKey<Duration> DELIVERY_IDLE_TIMEOUT = key("delivery.idle_timeout",
+            ValueTypes.duration(Duration.ZERO, Duration.ofMinutes(10)), "30s",
+            "Outbound: an idle connection is kept this long for the next message to the same next hop (address, port, TLS level); 0s = QUIT after each attempt.");
+    /** Messages one outbound connection carries before it is closed. */
+    public static final ConfigKey<Integer> DELIVERY_MAX_MESSAGES_PER_CONNECTION = key("delivery.max_messages_per_connection",
+            ValueTypes.integer(1, 1_000_000), "1000",
+            "Outbound: messages one connection carries (RSET between them) before QUIT.");
+    /** Outbound STARTTLS policy. */
+    public static final ConfigKey<ClientTlsLevel> TLS_CLIENT_LEVEL = key("tls.client.level",
+            ValueTypes.enumeration(ClientTlsLevel.class), "may",
+            "Outbound STARTTLS: none; may (when offered, plaintext if absent, 454 or a failed handshake, then on a new connection); encrypt (TLS or defer); verify (encrypt + the chain verifies and names the next-hop/MX host, which is also the SNI).");
+    /** Trust anchors for {@code verify}; empty = the JDK's default trust store. */
+    public static final ConfigKey<Optional<Path>> TLS_CLIENT_CA_FILE = key("tls.client.ca_file",
+            ValueTypes.optionalReadableFile(), "",
+            "PEM file of CA certificates trusted for tls.client.level = verify; empty = the JDK's default trust store.");
+    /** Whether a destination that once did TLS is later delivered to only over TLS. */
+    public static final ConfigKey<Boolean> TLS_CLIENT_REMEMBER = key("tls.client.remember",
+            ValueTypes.bool(), "false",
+            "Remember next-hop hosts that did STARTTLS (file tls-memory in the spool directory); a later plaintext-only answer from one under level may defers and is logged as a possible downgrade.");
+    /** How long a successful TLS session is remembered. */
+    public static final ConfigKey<Duration> TLS_CLIENT_REMEMBER_TIME = key("tls.client.remember_time",
+            ValueTypes.duration(Duration.ofMinutes(1), Duration.ofDays(3650)), "30d",
+            "How long after the last successful STARTTLS a remembered host must keep offering TLS.");
     /** Least severe level logged. */
     public static final ConfigKey<LogLevel> LOG_LEVEL = key("log.level",
             ValueTypes.enumeration(LogLevel.class), "info",
@@ -226,9 +270,14 @@ public final class ConfigKeys {
             "a whole number from 0 to 1000000",
             "delivery.rate for one destination (named as for delivery.concurrency.<destination>); 0 = unlimited.");
 
+    /** {@code tls.client.policy.<domain>}: outbound TLS level for one destination. */
+    public static final PatternKey TLS_CLIENT_POLICY = new PatternKey("tls.client.policy.", "domain", "",
+            "none | may | encrypt | verify",
+            "Outbound TLS level for <domain> (the recipient domain of smtp: routes, the host of smtp:[HOST] and lmtp: routes): an exact name or .example.com for its subdomains; overrides tls.client.level.");
+
     private static final List<ConfigKey<?>> ALL = Collections.unmodifiableList(KEYS);
     private static final List<PatternKey> PATTERNS = List.of(TLS_SNI_CERT, TLS_SNI_KEY, TRANSPORT,
-            DELIVERY_CONCURRENCY_FOR, DELIVERY_RATE_FOR);
+            DELIVERY_CONCURRENCY_FOR, DELIVERY_RATE_FOR, TLS_CLIENT_POLICY);
 
     private ConfigKeys() {
     }

@@ -156,10 +156,18 @@ public final class QueueManager implements AutoCloseable {
      * @throws io.sluice.smtp.config.ConfigException on a bad transport entry
      */
     public static QueueManager forServer(SluiceConfig config, Spool spool, EventLog log) {
+        return forServer(config, spool, log, null);
+    }
+
+    /**
+     * As {@link #forServer(SluiceConfig, Spool, EventLog)}, with LMTP and SMTP routes delivered by
+     * {@code remote} (the outbound client; null = they defer).
+     */
+    public static QueueManager forServer(SluiceConfig config, Spool spool, EventLog log, Function<Route, Transport> remote) {
         DeliveryOptions options = DeliveryOptions.fromConfig(config);
         return new QueueManager(spool, spool.appender(INTERNAL_LOOP_INDEX), TransportTable.fromConfig(config),
                 new StandardTransports(options.hostname(),
-                        config.get(ConfigKeys.DELIVERY_MAILDIR_DELIVERED_TO)),
+                        config.get(ConfigKeys.DELIVERY_MAILDIR_DELIVERED_TO), remote),
                 options, log, System::currentTimeMillis, null, spool.directory());
     }
 

@@ -27,7 +27,9 @@ import io.sluice.smtp.config.SluiceConfig;
 import io.sluice.smtp.config.SniCertificate;
 import io.sluice.smtp.config.TlsLevel;
 import io.sluice.smtp.config.TlsProviderName;
+import io.sluice.smtp.client.SmtpClient;
 import io.sluice.smtp.delivery.QueueManager;
+import io.sluice.smtp.dns.MxResolver;
 import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.Spool;
 import io.sluice.smtp.spool.SpoolOptions;
@@ -56,6 +58,8 @@ public final class SmtpServer implements AutoCloseable {
     private final Acceptor acceptor;
     private final Spool spool;
     private final QueueManager queue;
+    private final SmtpClient client;
+    private final MxResolver resolver;
     private final ReloadingTlsContext tls;
     private final Authenticator auth;
     private final SessionStats stats = new SessionStats();
@@ -70,12 +74,16 @@ public final class SmtpServer implements AutoCloseable {
                 config.get(ConfigKeys.REACTOR_PIN), assignment(config), LoopConfig.defaults(), NanoClock.SYSTEM);
         Spool openedSpool = null;
         QueueManager openedQueue = null;
+        SmtpClient openedClient = null;
+        MxResolver openedResolver = null;
         Acceptor openedAcceptor = null;
         ReloadingTlsContext openedTls = null;
         try {
             openedSpool = mode == Mode.SERVE ? Spool.open(config.get(ConfigKeys.SPOOL_DIR), spoolOptions(config)) : null;
             if (openedSpool != null) {
-                openedQueue = startQueue(config, openedSpool, log, group.loops().size());
+                openedResolver = MxResolver.fromConfig(config);
+                openedClient = SmtpClient.fromConfig(config, group, openedResolver, openedSpool.directory(), log);
+                openedQueue = startQueue(config, openedSpool, log, group.loops().size(), openedClient);
             }
             openedTls = tlsContext(config, hostname);
             tls = startReloading(openedTls, log);
@@ -101,11 +109,19 @@ public final class SmtpServer implements AutoCloseable {
             if (openedQueue != null) {
                 openedQueue.close();
             }
+            if (openedClient != null) {
+                openedClient.close();
+            }
+            if (openedResolver != null) {
+                openedResolver.close();
+            }
             closeQuietly(null, openedSpool);
             throw e;
         }
         spool = openedSpool;
         queue = openedQueue;
+        client = openedClient;
+        resolver = openedResolver;
         acceptor = openedAcceptor;
         log.log(EventLog.Level.INFO, "started", "mode", mode.name().toLowerCase(), "hostname", hostname,
                 "loops", group.loops().size(), "listen", bound, "tls", tls == null ? "off" : tls.current().provider().name(),
@@ -113,13 +129,14 @@ public final class SmtpServer implements AutoCloseable {
     }
 
     /** The delivery stage; its bounces use the spool appender no event loop has. */
-    private static QueueManager startQueue(SluiceConfig config, Spool spool, EventLog log, int loops) throws IOException {
+    private static QueueManager startQueue(SluiceConfig config, Spool spool, EventLog log, int loops,
+            SmtpClient client) throws IOException {
         if (loops > QueueManager.INTERNAL_LOOP_INDEX) {
             throw new IOException("reactor.threads=" + loops + " > " + QueueManager.INTERNAL_LOOP_INDEX
                     + ": spool appender " + QueueManager.INTERNAL_LOOP_INDEX + " of " + QueueId.MAX_LOOPS
                     + " is the queue manager's");
         }
-        QueueManager queue = QueueManager.forServer(config, spool, log);
+        QueueManager queue = QueueManager.forServer(config, spool, log, client);
         queue.start();
         return queue;
     }
@@ -291,6 +308,11 @@ public final class SmtpServer implements AutoCloseable {
         return tls;
     }
 
+    /** The outbound SMTP/LMTP client in {@code serve} mode, {@code null} for the sink. */
+    public SmtpClient client() {
+        return client;
+    }
+
     public EventLoopGroup loops() {
         return group;
     }
@@ -311,6 +333,12 @@ public final class SmtpServer implements AutoCloseable {
         }
         if (queue != null) {
             queue.close();
+        }
+        if (client != null) {
+            client.close();
+        }
+        if (resolver != null) {
+            resolver.close();
         }
         closeQuietly(null, spool);
     }

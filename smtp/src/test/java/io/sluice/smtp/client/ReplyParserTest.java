@@ -1,4 +1,4 @@
-package io.sluice.bench.load;
+package io.sluice.smtp.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -32,7 +32,8 @@ class ReplyParserTest {
         ReplyParser parser = new ReplyParser();
         ByteBuffer in = ascii("250-mx.example\r\n250-pipelining\r\n250-SIZE 100\r\n250 STARTTLS\r\n220 next\r\n");
         assertEquals(250, parser.parse(in));
-        assertEquals(ReplyParser.PIPELINING | ReplyParser.STARTTLS, parser.keywords());
+        assertEquals(ReplyParser.PIPELINING | ReplyParser.SIZE | ReplyParser.STARTTLS, parser.keywords());
+        assertEquals(100, parser.sizeLimit());
         assertEquals(220, parser.parse(in));
         assertEquals(0, parser.keywords());
     }
@@ -81,5 +82,25 @@ class ReplyParserTest {
         ReplyParser parser = new ReplyParser();
         assertEquals(ReplyParser.NEED_MORE, parser.parse(ascii("250 " + "x".repeat(100))));
         assertEquals(ReplyParser.MALFORMED, parser.parse(ascii("250 " + "x".repeat(ReplyParser.MAX_LINE_BYTES))));
+    }
+
+    @Test
+    void capabilitiesSizeAndTextOfAnEhloReply() {
+        ReplyParser parser = new ReplyParser();
+        ByteBuffer in = ascii("250-mx.example\r\n250-size 1000\r\n250-8bitmime\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n"
+                + "250 ENHANCEDSTATUSCODES\r\n");
+        assertEquals(250, parser.parse(in));
+        assertEquals(ReplyParser.SIZE | ReplyParser.EIGHT_BIT_MIME | ReplyParser.SMTPUTF8 | ReplyParser.CHUNKING
+                | ReplyParser.ENHANCED_STATUS_CODES, parser.keywords());
+        assertEquals(1000, parser.sizeLimit());
+        assertEquals("mx.example size 1000 8bitmime SMTPUTF8 CHUNKING ENHANCEDSTATUSCODES", parser.text());
+    }
+
+    @Test
+    void textOfAFailureJoinsItsLines() {
+        ReplyParser parser = new ReplyParser();
+        assertEquals(550, parser.parse(ascii("550-5.1.1 no such\r\n550 5.1.1 user\r\n")));
+        assertEquals("5.1.1 no such 5.1.1 user", parser.text());
+        assertEquals(0, parser.keywords());
     }
 }

@@ -1,0 +1,677 @@
+package io.sluice.smtp.client;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.sluice.reactor.Connection;
+import io.sluice.reactor.ConnectionHandler;
+import io.sluice.reactor.EventLoop;
+import io.sluice.smtp.config.ClientTlsLevel;
+import io.sluice.smtp.spool.BodyType;
+import io.sluice.smtp.spool.Envelope;
+import io.sluice.tls.TlsContext;
+import io.sluice.tls.TlsListener;
+
+/**
+ * The client side of one outbound SMTP or LMTP connection: a state machine on one event loop.
+ * It greets (EHLO, HELO on a 5xx, LHLO for LMTP), applies the TLS policy (STARTTLS alone, input
+ * after the 220 discarded, EHLO again inside TLS and only its capabilities used), then carries
+ * messages one at a time (RSET between them; MAIL, RCPTs and DATA in one write when the peer
+ * offers PIPELINING), reports each recipient through its {@link Delivery}, and waits in the
+ * {@link ConnectionPool} between messages until {@code delivery.idle_timeout}.
+ *
+ * <p>Threading: made on any thread, then every method but {@link #claim()} and {@link #loop()}
+ * runs on {@code loop}'s thread (it is the connection's handler and TLS listener). The pool hands
+ * an idle session to another delivery by winning {@link #claim()} (a CAS that the idle timeout
+ * races), then runs {@link #begin} on the loop.
+ */
+final class ClientSession implements ConnectionHandler, TlsListener {
+    private static final int IDLE = 0;
+    private static final int BUSY = 1;
+    private static final int DEAD = 2;
+    /** Content bytes written per step; the connection's water marks pace the rest. */
+    private static final int CONTENT_CHUNK_BYTES = 16 * 1024;
+    private static final byte[] RSET = ascii("RSET\r\n");
+    private static final byte[] DATA = ascii("DATA\r\n");
+    private static final byte[] QUIT = ascii("QUIT\r\n");
+    private static final byte[] STARTTLS = ascii("STARTTLS\r\n");
+    private static final byte[] END_OF_DATA = ascii(".\r\n");
+
+    private enum State { CONNECTING, GREETING, HELLO, HELO, STARTTLS, HANDSHAKE, READY, IDLE, TRANSACTION, CONTENT,
+        ABORT_DATA, QUIT, CLOSED }
+
+    private final SmtpClient client;
+    private final HopKey key;
+    private final EventLoop loop;
+    private final boolean plaintextOnly;
+    private final ReplyParser parser = new ReplyParser();
+    private final AtomicInteger claim = new AtomicInteger(BUSY);
+
+    private Connection connection;
+    private State state = State.CONNECTING;
+    private boolean tlsActive;
+    private int capabilities;
+    private long sizeLimit;
+    private int messages;
+    /** Why we aborted the connection ourselves (timeout, malformed reply), for onClose's report. */
+    private String abortReason;
+
+    // The message in progress.
+    private Delivery delivery;
+    private byte[][] lines;
+    private int step;
+    private boolean rsetFirst;
+    private boolean pipelined;
+    private boolean mailFailed;
+    private int mailCode;
+    private String mailText;
+    private boolean[] accepted;
+    private int acceptedCount;
+    private int lmtpNext;
+    private int contentOffset;
+    private boolean repliedInTransaction;
+
+    ClientSession(SmtpClient client, HopKey key, EventLoop loop, Delivery delivery, boolean plaintextOnly) {
+        this.client = client;
+        this.key = key;
+        this.loop = loop;
+        this.delivery = delivery;
+        this.plaintextOnly = plaintextOnly;
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    EventLoop loop() {
+        return loop;
+    }
+
+    HopKey key() {
+        return key;
+    }
+
+    /** Any thread: takes an idle session for a new message; false if it is busy or gone. */
+    boolean claim() {
+        return claim.compareAndSet(IDLE, BUSY);
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    @Override
+    public void onOpen(Connection opened) {
+        connection = opened;
+        client.stats().connectionOpened();
+        state = State.GREETING;
+        connection.deadline(loop.nanoTime() + client.settings().greetingTimeoutNanos());
+    }
+
+    /** Loop thread: a claimed idle session takes its next message. */
+    void begin(Delivery next) {
+        if (state != State.IDLE || connection == null || !connection.isOpen()) {
+            next.retryFresh(); // it closed between the claim and now: not the hop's fault
+            return;
+        }
+        client.stats().connectionReused();
+        delivery = next;
+        startMessage();
+        connection.flush(); // a task, not a read: the loop does not flush for us
+    }
+
+    @Override
+    public void onDeadline(Connection timedOut) {
+        if (state == State.IDLE) {
+            if (claim.compareAndSet(IDLE, DEAD)) {
+                client.pool().remove(this);
+                quit();
+                timedOut.flush();
+            }
+            return; // claimed: begin() is on its way
+        }
+        if (state == State.QUIT) {
+            timedOut.abort();
+            return;
+        }
+        abortReason = "timeout " + waitingFor();
+        timedOut.abort();
+    }
+
+    @Override
+    public void onInputShutdown(Connection closing) {
+        if (abortReason == null && state != State.QUIT) {
+            abortReason = "connection closed by the peer " + waitingFor();
+        }
+        closing.close();
+    }
+
+    @Override
+    public void onClose(Connection closed, Throwable cause) {
+        State was = state;
+        state = State.CLOSED;
+        claim.set(DEAD);
+        client.pool().remove(this);
+        Delivery d = delivery;
+        delivery = null;
+        if (d == null) {
+            return;
+        }
+        String why = abortReason != null ? abortReason : cause != null ? describe(cause) : "connection closed " + waitingFor(was);
+        switch (was) {
+            case CONNECTING -> d.hopFailed(451, "4.4.1", "connect to " + key.describe() + ": " + why, false);
+            case HANDSHAKE -> {
+                boolean retryPlain = key.level() == ClientTlsLevel.MAY && !tlsRequired();
+                d.hopFailed(451, "4.7.5", "TLS handshake with " + key.describe() + " failed: " + why, retryPlain);
+            }
+            case GREETING, HELLO, HELO, STARTTLS, READY -> d.hopFailed(451, "4.4.2",
+                    "lost connection with " + key.describe() + ": " + why, false);
+            case TRANSACTION, CONTENT, ABORT_DATA -> {
+                if (messages > 0 && !repliedInTransaction) {
+                    d.retryFresh(); // a cached connection that died before answering: try a new one
+                } else {
+                    d.reportUnreported(451, "4.4.2", "lost connection with " + key.describe() + ": " + why);
+                }
+            }
+            default -> d.retryFresh();
+        }
+    }
+
+    private static String describe(Throwable cause) {
+        String message = cause.getMessage();
+        return cause.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    }
+
+    private String waitingFor() {
+        return waitingFor(state);
+    }
+
+    private static String waitingFor(State s) {
+        return switch (s) {
+            case CONNECTING -> "while connecting";
+            case GREETING -> "while waiting for the greeting";
+            case HELLO, HELO -> "while waiting for the reply to EHLO/HELO";
+            case STARTTLS -> "while waiting for the reply to STARTTLS";
+            case HANDSHAKE -> "during the TLS handshake";
+            case TRANSACTION -> "while waiting for a reply to MAIL/RCPT/DATA";
+            case CONTENT, ABORT_DATA -> "while sending the message content";
+            default -> "while idle";
+        };
+    }
+
+    // ---------------------------------------------------------------- replies
+
+    @Override
+    public void onRead(Connection readable, ByteBuffer in) {
+        while (connection.isOpen()) {
+            int code = parser.parse(in);
+            if (code == ReplyParser.NEED_MORE) {
+                return;
+            }
+            if (code == ReplyParser.MALFORMED) {
+                abortReason = "malformed reply " + waitingFor();
+                connection.abort();
+                return;
+            }
+            if (!onReply(code)) {
+                return;
+            }
+        }
+    }
+
+    /** One complete reply; false when the rest of the input must not be read (STARTTLS). */
+    private boolean onReply(int code) {
+        switch (state) {
+            case GREETING -> onGreeting(code);
+            case HELLO -> onHello(code);
+            case HELO -> onHelo(code);
+            case STARTTLS -> {
+                return onStarttls(code);
+            }
+            case TRANSACTION -> onTransactionReply(code);
+            case CONTENT -> onContentReply(code);
+            case ABORT_DATA -> finishMessage(false);
+            case QUIT -> connection.close();
+            default -> {
+                // A reply nobody asked for (idle, handshake): the peer is confused or closing.
+                abortReason = "unexpected reply " + code + " " + waitingFor();
+                connection.abort();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void onGreeting(int code) {
+        if (code / 100 == 2) {
+            sendHello();
+        } else {
+            failHop(code, "the greeting");
+        }
+    }
+
+    private void sendHello() {
+        state = State.HELLO;
+        send((key.lmtp() ? "LHLO " : "EHLO ") + client.settings().heloName() + "\r\n");
+    }
+
+    private void onHello(int code) {
+        if (code / 100 == 2) {
+            capabilities = parser.keywords();
+            sizeLimit = parser.sizeLimit();
+            afterHello();
+        } else if (code / 100 == 5 && !key.lmtp()) {
+            state = State.HELO;
+            send("HELO " + client.settings().heloName() + "\r\n");
+        } else {
+            failHop(code, key.lmtp() ? "LHLO" : "EHLO");
+        }
+    }
+
+    private void onHelo(int code) {
+        if (code / 100 == 2) {
+            capabilities = 0;
+            sizeLimit = 0;
+            afterHello();
+        } else {
+            failHop(code, "HELO");
+        }
+    }
+
+    /** After EHLO/HELO: STARTTLS by the policy, or defer, or go on. */
+    private void afterHello() {
+        if (tlsActive) {
+            ready();
+        } else if (key.level() != ClientTlsLevel.NONE && !plaintextOnly && has(ReplyParser.STARTTLS)) {
+            state = State.STARTTLS;
+            connection.write(STARTTLS, 0, STARTTLS.length); // alone: nothing is pipelined behind it
+            armReply();
+        } else if (tlsRequired()) {
+            tlsMissing("did not offer STARTTLS");
+        } else {
+            ready();
+        }
+    }
+
+    private boolean onStarttls(int code) {
+        if (code == 220) {
+            // RFC 3207 §4.2 / CVE-2021-38371: nothing the server sent after its 220 is trusted.
+            connection.discardInput();
+            parser.reset();
+            installTls();
+            return false;
+        }
+        if (tlsRequired()) {
+            tlsMissing("refused STARTTLS: " + code + " " + parser.text());
+        } else {
+            ready(); // may: plaintext on this connection after a 454
+        }
+        return true;
+    }
+
+    private void installTls() {
+        state = State.HANDSHAKE;
+        connection.deadline(loop.nanoTime() + client.settings().handshakeTimeoutNanos());
+        TlsContext context;
+        try {
+            context = key.level() == ClientTlsLevel.VERIFY ? client.verifyingTls() : client.opportunisticTls();
+        } catch (IOException e) {
+            abortReason = e.getMessage(); // the contexts were built before this attempt; this is a fallback
+            connection.abort();
+            return;
+        }
+        connection.installLayer(context.newClientLayer(key.tlsName(), key.address().getPort(), this));
+    }
+
+    @Override
+    public void onHandshakeComplete(String protocol, String cipherSuite) {
+        tlsActive = true;
+        client.stats().tlsCompleted();
+        if (client.memory() != null) {
+            client.memory().remember(key.tlsName());
+        }
+        sendHello(); // capabilities from before TLS are forgotten: only the new EHLO reply counts
+    }
+
+    @Override
+    public void onHandshakeFailed(Throwable cause) {
+        if (abortReason == null) {
+            abortReason = describe(cause);
+        }
+    }
+
+    /** Encrypt, verify, or a remembered host: TLS or nothing. */
+    private boolean tlsRequired() {
+        if (key.level() == ClientTlsLevel.ENCRYPT || key.level() == ClientTlsLevel.VERIFY) {
+            return true;
+        }
+        return key.level() == ClientTlsLevel.MAY && client.memory() != null && client.memory().requiresTls(key.tlsName());
+    }
+
+    private void tlsMissing(String what) {
+        boolean remembered = key.level() == ClientTlsLevel.MAY;
+        if (remembered) {
+            client.logDowngrade(key, what);
+        }
+        Delivery d = delivery;
+        delivery = null;
+        if (d != null) {
+            d.hopFailed(451, "4.7.4", "TLS is required" + (remembered ? " (host did TLS before: possible downgrade)" : "")
+                    + ", but " + key.describe() + " " + what, false);
+        }
+        quit();
+    }
+
+    /** A greeting or hello failed: this hop is done; the delivery tries the next one. */
+    private void failHop(int code, String inReplyTo) {
+        Delivery d = delivery;
+        delivery = null;
+        if (d != null) {
+            d.hopFailed(code, null, said(code, inReplyTo), false);
+        }
+        quit();
+    }
+
+    private String said(int code, String inReplyTo) {
+        return key.describe() + " said: " + code + " " + parser.text() + " (in reply to " + inReplyTo + ")";
+    }
+
+    private void ready() {
+        state = State.READY;
+        if (delivery != null) {
+            startMessage();
+        } else {
+            goIdle();
+        }
+    }
+
+    // ---------------------------------------------------------------- one message
+
+    private void startMessage() {
+        Delivery d = delivery;
+        if (!tlsActive && tlsRequired()) {
+            tlsMissing("is a cached plaintext connection"); // memory learnt since this connection opened
+            return;
+        }
+        String refusal = refusal(d);
+        if (refusal != null) {
+            delivery = null;
+            d.reportUnreported(refusal.startsWith("5.3.4") ? 552 : 554, refusal.substring(0, 5), refusal.substring(6));
+            afterMessage();
+            return;
+        }
+        lines = commands(d);
+        step = 0;
+        rsetFirst = messages > 0;
+        pipelined = has(ReplyParser.PIPELINING);
+        mailFailed = false;
+        accepted = new boolean[d.recipientCount()];
+        acceptedCount = 0;
+        lmtpNext = 0;
+        repliedInTransaction = false;
+        state = State.TRANSACTION;
+        if (pipelined) {
+            for (byte[] line : lines) {
+                connection.write(line, 0, line.length);
+            }
+        } else {
+            connection.write(lines[0], 0, lines[0].length);
+        }
+        armReply();
+    }
+
+    /** Why this peer cannot take this message ({@code "X.Y.Z text"}), or null. */
+    private String refusal(Delivery d) {
+        Envelope envelope = d.envelope();
+        if (d.needsSmtpUtf8() && !has(ReplyParser.SMTPUTF8)) {
+            return "5.6.7 the message needs SMTPUTF8, which " + key.describe() + " does not offer";
+        }
+        if (envelope.bodyType() == BodyType.BINARY_MIME) {
+            return "5.6.3 BINARYMIME content cannot be relayed (BDAT is not implemented by this client)";
+        }
+        if (d.content().eightBit() && !has(ReplyParser.EIGHT_BIT_MIME)) {
+            return "5.6.3 the message has 8-bit content and " + key.describe() + " does not offer 8BITMIME";
+        }
+        if (has(ReplyParser.SIZE) && sizeLimit > 0 && d.sizeOctets() > sizeLimit) {
+            return "5.3.4 message size " + d.sizeOctets() + " exceeds the limit " + sizeLimit + " of " + key.describe();
+        }
+        return null;
+    }
+
+    /**
+     * The transaction's command lines: [RSET], MAIL, one RCPT per recipient, DATA. One array per
+     * message (addresses differ per message; the connection copies them into its pooled buffers).
+     */
+    private byte[][] commands(Delivery d) {
+        int n = d.recipientCount();
+        boolean rset = messages > 0;
+        byte[][] out = new byte[n + 2 + (rset ? 1 : 0)][];
+        int i = 0;
+        if (rset) {
+            out[i++] = RSET;
+        }
+        StringBuilder mail = new StringBuilder(64).append("MAIL FROM:<").append(d.envelope().sender()).append('>');
+        if (has(ReplyParser.SIZE)) {
+            mail.append(" SIZE=").append(d.sizeOctets());
+        }
+        if (d.content().eightBit()) {
+            mail.append(" BODY=8BITMIME");
+        }
+        if (d.needsSmtpUtf8()) {
+            mail.append(" SMTPUTF8");
+        }
+        out[i++] = mail.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
+        for (int r = 0; r < n; r++) {
+            out[i++] = ("RCPT TO:<" + d.recipient(r) + ">\r\n").getBytes(StandardCharsets.UTF_8);
+        }
+        out[i] = DATA;
+        return out;
+    }
+
+    private void onTransactionReply(int code) {
+        int recipients = accepted.length;
+        int first = rsetFirst ? 1 : 0;
+        int at = step++;
+        if (at < first) {
+            // RSET: its outcome does not matter unless the server is leaving
+            if (code == 421) {
+                closingReply(code, "RSET");
+            } else if (!pipelined) {
+                sendStep();
+            }
+            return;
+        }
+        repliedInTransaction = true;
+        if (code == 421) {
+            closingReply(code, at == first ? "MAIL FROM" : at <= first + recipients ? "RCPT TO" : "DATA");
+            return;
+        }
+        if (at == first) {
+            onMail(code);
+        } else if (at <= first + recipients) {
+            onRcpt(at - first - 1, code);
+        } else {
+            onData(code);
+            return;
+        }
+        if (pipelined) {
+            return; // the rest is already on its way
+        }
+        if (mailFailed || (at == first + recipients && acceptedCount == 0)) {
+            finishMessage(false);
+        } else {
+            sendStep();
+        }
+    }
+
+    private void sendStep() {
+        connection.write(lines[step], 0, lines[step].length);
+        armReply();
+    }
+
+    private void onMail(int code) {
+        armReply();
+        if (code / 100 != 2) {
+            mailFailed = true;
+            mailCode = code;
+            mailText = said(code, "MAIL FROM");
+            delivery.reportUnreported(code, null, mailText);
+        }
+    }
+
+    private void onRcpt(int index, int code) {
+        armReply();
+        if (mailFailed) {
+            return; // reported with MAIL's reply
+        }
+        if (code / 100 == 2) {
+            accepted[index] = true;
+            acceptedCount++;
+        } else {
+            delivery.report(index, code, null, said(code, "RCPT TO:<" + delivery.recipient(index) + ">"));
+        }
+    }
+
+    private void onData(int code) {
+        if (code == 354) {
+            if (mailFailed || acceptedCount == 0) {
+                state = State.ABORT_DATA; // RFC 2920 §3.1: a 354 we cannot use still needs its dot
+                connection.write(END_OF_DATA, 0, END_OF_DATA.length);
+                armReply();
+                return;
+            }
+            state = State.CONTENT;
+            contentOffset = 0;
+            connection.deadline(loop.nanoTime() + client.settings().dataTimeoutNanos());
+            writeContent();
+            return;
+        }
+        if (!mailFailed) {
+            String text = said(code, "DATA");
+            for (int i = 0; i < accepted.length; i++) {
+                if (accepted[i]) {
+                    delivery.report(i, code, null, text);
+                }
+            }
+        }
+        finishMessage(code == 421);
+    }
+
+    private void writeContent() {
+        OutboundContent content = delivery.content();
+        byte[] bytes = content.bytes();
+        int length = content.length();
+        while (contentOffset < length) {
+            int chunk = Math.min(CONTENT_CHUNK_BYTES, length - contentOffset);
+            connection.write(bytes, contentOffset, chunk);
+            contentOffset += chunk;
+            if (!connection.isWritable()) {
+                connection.flush();
+                if (!connection.isWritable()) {
+                    return; // onWritable continues
+                }
+            }
+        }
+    }
+
+    @Override
+    public void onWritable(Connection writable) {
+        if (state == State.CONTENT && delivery != null && contentOffset < delivery.content().length()) {
+            writeContent();
+            writable.flush();
+        }
+    }
+
+    private void onContentReply(int code) {
+        boolean early = contentOffset < delivery.content().length();
+        String text = said(code, "end of DATA");
+        if (!key.lmtp()) {
+            for (int i = 0; i < accepted.length; i++) {
+                if (accepted[i]) {
+                    delivery.report(i, code, null, text);
+                }
+            }
+            finishMessage(early || code == 421);
+            return;
+        }
+        // LMTP (RFC 2033 §4.2): one reply per accepted recipient, in RCPT order.
+        while (lmtpNext < accepted.length && !accepted[lmtpNext]) {
+            lmtpNext++;
+        }
+        if (lmtpNext < accepted.length) {
+            delivery.report(lmtpNext, code, null, text);
+            lmtpNext++;
+        }
+        while (lmtpNext < accepted.length && !accepted[lmtpNext]) {
+            lmtpNext++;
+        }
+        if (lmtpNext >= accepted.length || early || code == 421) {
+            finishMessage(early || code == 421);
+        } else {
+            connection.deadline(loop.nanoTime() + client.settings().dataTimeoutNanos());
+        }
+    }
+
+    /** A 421 in the middle of a transaction: everything not yet answered takes its reply. */
+    private void closingReply(int code, String inReplyTo) {
+        delivery.reportUnreported(code, null, said(code, inReplyTo));
+        finishMessage(true);
+    }
+
+    /** The message is done on this connection (every recipient reported). */
+    private void finishMessage(boolean closeAfter) {
+        Delivery d = delivery;
+        delivery = null;
+        lines = null;
+        accepted = null;
+        messages++;
+        if (d != null) {
+            d.reportUnreported(451, "4.4.0", key.describe() + ": no reply for this recipient");
+            client.stats().messageSent();
+        }
+        if (closeAfter) {
+            quit();
+        } else {
+            afterMessage();
+        }
+    }
+
+    private void afterMessage() {
+        if (plaintextOnly || messages >= client.settings().maxMessagesPerConnection()
+                || client.settings().idleTimeoutNanos() == 0 || client.closing()) {
+            quit();
+        } else {
+            goIdle();
+        }
+    }
+
+    private void goIdle() {
+        state = State.IDLE;
+        connection.deadline(loop.nanoTime() + client.settings().idleTimeoutNanos());
+        claim.set(IDLE);
+        client.pool().release(this);
+    }
+
+    private void quit() {
+        if (connection == null || !connection.isOpen() || state == State.QUIT) {
+            return;
+        }
+        state = State.QUIT;
+        connection.write(QUIT, 0, QUIT.length);
+        armReply();
+    }
+
+    private void send(String line) {
+        byte[] bytes = line.getBytes(StandardCharsets.US_ASCII); // once per connection (EHLO/HELO)
+        connection.write(bytes, 0, bytes.length);
+        armReply();
+    }
+
+    private void armReply() {
+        connection.deadline(loop.nanoTime() + client.settings().replyTimeoutNanos());
+    }
+
+    private boolean has(int capability) {
+        return (capabilities & capability) != 0;
+    }
+}

@@ -1,0 +1,74 @@
+package io.sluice.smtp.client;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+import io.sluice.smtp.config.ConfigKeys;
+import io.sluice.smtp.config.SluiceConfig;
+
+/**
+ * How the outbound client behaves: our name, every phase timeout, connection reuse and the TLS
+ * policy. Immutable; any thread.
+ *
+ * @param heloName                  the name in EHLO/HELO/LHLO
+ * @param connectTimeoutNanos       TCP connect
+ * @param greetingTimeoutNanos      the 220 greeting
+ * @param replyTimeoutNanos         each command reply
+ * @param dataTimeoutNanos          content sent and the final-dot reply(s) received
+ * @param handshakeTimeoutNanos     the TLS handshake after STARTTLS
+ * @param idleTimeoutNanos          an idle pooled connection's life; 0 = no reuse
+ * @param maxMessagesPerConnection  messages before QUIT
+ * @param tlsPolicy                 the level per destination
+ * @param caFile                    trust anchors for {@code verify}; empty = the JDK's default trust store
+ * @param rememberTls               keep a memory of hosts that did TLS
+ * @param rememberNanos             how long an entry of that memory lasts
+ * @param tlsProvider               {@code auto} or {@code jdk}
+ */
+public record ClientSettings(String heloName, long connectTimeoutNanos, long greetingTimeoutNanos,
+                             long replyTimeoutNanos, long dataTimeoutNanos, long handshakeTimeoutNanos,
+                             long idleTimeoutNanos, int maxMessagesPerConnection, TlsPolicyTable tlsPolicy,
+                             Optional<Path> caFile, boolean rememberTls, long rememberNanos, String tlsProvider) {
+
+    /** From the {@code delivery.*} and {@code tls.client.*} keys. */
+    public static ClientSettings fromConfig(SluiceConfig config) {
+        return new ClientSettings(config.get(ConfigKeys.HOSTNAME),
+                nanos(config.get(ConfigKeys.DELIVERY_CONNECT_TIMEOUT)),
+                nanos(config.get(ConfigKeys.DELIVERY_GREETING_TIMEOUT)),
+                nanos(config.get(ConfigKeys.DELIVERY_REPLY_TIMEOUT)),
+                nanos(config.get(ConfigKeys.DELIVERY_DATA_TIMEOUT)),
+                nanos(config.get(ConfigKeys.DELIVERY_TLS_HANDSHAKE_TIMEOUT)),
+                nanos(config.get(ConfigKeys.DELIVERY_IDLE_TIMEOUT)),
+                config.get(ConfigKeys.DELIVERY_MAX_MESSAGES_PER_CONNECTION),
+                TlsPolicyTable.fromConfig(config),
+                config.get(ConfigKeys.TLS_CLIENT_CA_FILE),
+                config.get(ConfigKeys.TLS_CLIENT_REMEMBER),
+                nanos(config.get(ConfigKeys.TLS_CLIENT_REMEMBER_TIME)),
+                config.get(ConfigKeys.TLS_PROVIDER).name().equals("JDK") ? "jdk" : "auto");
+    }
+
+    /** Defaults as the key table documents them, with {@code heloName} and a TLS policy (tests). */
+    public static ClientSettings defaults(String heloName, TlsPolicyTable tlsPolicy) {
+        long second = 1_000_000_000L;
+        return new ClientSettings(heloName, 30 * second, 120 * second, 120 * second, 300 * second, 60 * second,
+                30 * second, 1000, tlsPolicy, Optional.empty(), false, Duration.ofDays(30).toNanos(), "auto");
+    }
+
+    /** A copy with every reply, greeting, data and handshake timeout set to one value (tests). */
+    public ClientSettings withTimeouts(Duration timeout) {
+        long t = timeout.toNanos();
+        return new ClientSettings(heloName, t, t, t, t, t, idleTimeoutNanos, maxMessagesPerConnection, tlsPolicy,
+                caFile, rememberTls, rememberNanos, tlsProvider);
+    }
+
+    /** A copy with another TLS policy and trust anchors (tests). */
+    public ClientSettings withTls(TlsPolicyTable policy, Optional<Path> trust, boolean remember) {
+        return new ClientSettings(heloName, connectTimeoutNanos, greetingTimeoutNanos, replyTimeoutNanos,
+                dataTimeoutNanos, handshakeTimeoutNanos, idleTimeoutNanos, maxMessagesPerConnection, policy, trust,
+                remember, rememberNanos, tlsProvider);
+    }
+
+    private static long nanos(Duration d) {
+        return d.toNanos();
+    }
+}

@@ -1,0 +1,188 @@
+package io.sluice.smtp.client;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+
+import io.sluice.smtp.config.ClientTlsLevel;
+import io.sluice.smtp.delivery.DeliveryCallback;
+import io.sluice.smtp.delivery.DeliveryJob;
+import io.sluice.smtp.delivery.RecipientResult;
+import io.sluice.smtp.dns.NextHop;
+import io.sluice.smtp.spool.Envelope;
+
+/**
+ * One delivery attempt of one job over the outbound client: its encoded content, the next hops
+ * to try in order, and which recipients have been reported. A connection failure, a bad greeting
+ * or hello, or a TLS policy failure moves it to the next hop; the last hop's failure is what every
+ * unreported recipient gets. A failed handshake under {@code may} retries the same hop in
+ * plaintext on a new connection, once.
+ *
+ * <p>Threading: owned by one thread at a time and handed on through executors (worker, then the
+ * session's loop, then possibly another loop for the next hop), which publish its state; the
+ * callback it reports to is thread-safe.
+ */
+final class Delivery {
+    private final SmtpClient client;
+    private final DeliveryJob job;
+    private final DeliveryCallback callback;
+    private final ClientTlsLevel level;
+    private final boolean lmtp;
+    private final boolean[] reported;
+    private final boolean needsSmtpUtf8;
+    private int unreported;
+    private OutboundContent content;
+    private List<NextHop> hops;
+    private int hopIndex;
+    private boolean plaintextOnly;
+    private boolean freshRetried;
+    private int lastCode = 451;
+    private String lastEnhanced = "4.4.1";
+    private String lastText = "no next hop was tried";
+
+    Delivery(SmtpClient client, DeliveryJob job, DeliveryCallback callback, ClientTlsLevel level, boolean lmtp) {
+        this.client = client;
+        this.job = job;
+        this.callback = callback;
+        this.level = level;
+        this.lmtp = lmtp;
+        this.reported = new boolean[job.recipients().size()];
+        this.unreported = reported.length;
+        this.needsSmtpUtf8 = job.message().envelope().smtpUtf8() || !ascii(job.sender()) || !job.recipients().stream().allMatch(Delivery::ascii);
+    }
+
+    private static boolean ascii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ---------------------------------------------------------------- what sessions read
+
+    int recipientCount() {
+        return reported.length;
+    }
+
+    String recipient(int index) {
+        return job.recipients().get(index);
+    }
+
+    Envelope envelope() {
+        return job.message().envelope();
+    }
+
+    long sizeOctets() {
+        return job.message().sizeOctets();
+    }
+
+    OutboundContent content() {
+        return content;
+    }
+
+    boolean needsSmtpUtf8() {
+        return needsSmtpUtf8;
+    }
+
+    // ---------------------------------------------------------------- the hops
+
+    /** Starts on the first hop once the content is encoded. */
+    void start(OutboundContent encoded, List<NextHop> nextHops) {
+        this.content = encoded;
+        this.hops = List.copyOf(nextHops);
+        this.hopIndex = 0;
+        tryHop();
+    }
+
+    private void tryHop() {
+        if (hopIndex >= hops.size()) {
+            reportUnreported(lastCode, lastEnhanced, lastText);
+            return;
+        }
+        NextHop hop = hops.get(hopIndex);
+        client.open(new HopKey(new InetSocketAddress(hop.address(), hop.port()), lmtp, level, hop.hostName()),
+                this, plaintextOnly);
+    }
+
+    /**
+     * This hop cannot take the message (connect, greeting, hello, TLS policy): remember why and
+     * try the next. Loop thread of the failing session (or a worker when a loop refused the task).
+     *
+     * @param retryPlain a {@code may} handshake failed: the same hop again without STARTTLS
+     */
+    void hopFailed(int code, String enhancedCode, String text, boolean retryPlain) {
+        lastCode = code;
+        lastEnhanced = enhancedCode;
+        lastText = text;
+        if (retryPlain && !plaintextOnly) {
+            plaintextOnly = true;
+        } else {
+            plaintextOnly = false;
+            hopIndex++;
+        }
+        tryHop();
+    }
+
+    /** A cached connection died before taking the message: the same hop on a new connection, once. */
+    void retryFresh() {
+        if (freshRetried) {
+            hopFailed(451, "4.4.2", "cached connection to the next hop failed twice", false);
+            return;
+        }
+        freshRetried = true;
+        NextHop hop = hops.get(hopIndex);
+        client.connect(new HopKey(new InetSocketAddress(hop.address(), hop.port()), lmtp, level, hop.hostName()),
+                this, plaintextOnly);
+    }
+
+    // ---------------------------------------------------------------- results
+
+    /** One recipient's reply; ignored if it was reported already. */
+    void report(int index, int code, String enhancedCode, String text) {
+        if (reported[index]) {
+            return;
+        }
+        reported[index] = true;
+        unreported--;
+        callback.completed(result(recipient(index), code, enhancedCode, text));
+    }
+
+    /** Every recipient not yet reported gets this reply. */
+    void reportUnreported(int code, String enhancedCode, String text) {
+        if (unreported == 0) {
+            return;
+        }
+        for (int i = 0; i < reported.length; i++) {
+            report(i, code, enhancedCode, text);
+        }
+    }
+
+    /** 2xx delivered, 5xx failed, anything else (4xx, a misplaced 3xx) deferred. */
+    static RecipientResult result(String recipient, int code, String enhancedCode, String text) {
+        int kind = code / 100;
+        RecipientResult.Outcome outcome = kind == 2 ? RecipientResult.Outcome.DELIVERED
+                : kind == 5 ? RecipientResult.Outcome.FAILED : RecipientResult.Outcome.DEFERRED;
+        int replyCode = kind == 2 || kind == 4 || kind == 5 ? code : 451;
+        String enhanced = enhancedCode != null ? enhancedCode : enhancedCodeIn(text, replyCode / 100);
+        return new RecipientResult(recipient, outcome, replyCode, enhanced, text);
+    }
+
+    /** The first {@code C.X.Y} token after "said: NNN " in the text whose class is {@code kind}, else {@code kind.0.0}. */
+    static String enhancedCodeIn(String text, int kind) {
+        int said = text.indexOf(" said: ");
+        int from = said < 0 ? 0 : said + 11;
+        if (from + 5 <= text.length() && text.charAt(from) == (char) ('0' + kind) && text.charAt(from + 1) == '.') {
+            int end = from + 2;
+            int dots = 1;
+            while (end < text.length() && (Character.isDigit(text.charAt(end)) || text.charAt(end) == '.')) {
+                dots += text.charAt(end) == '.' ? 1 : 0;
+                end++;
+            }
+            if (dots == 2 && Character.isDigit(text.charAt(end - 1)) && end - from <= 11) {
+                return text.substring(from, end);
+            }
+        }
+        return kind + ".0.0";
+    }
+}

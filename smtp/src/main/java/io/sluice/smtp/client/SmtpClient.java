@@ -1,0 +1,302 @@
+package io.sluice.smtp.client;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+import io.sluice.reactor.EventLoop;
+import io.sluice.reactor.EventLoopGroup;
+import io.sluice.smtp.config.ClientTlsLevel;
+import io.sluice.smtp.config.SluiceConfig;
+import io.sluice.smtp.delivery.DeliveryCallback;
+import io.sluice.smtp.delivery.DeliveryJob;
+import io.sluice.smtp.delivery.Route;
+import io.sluice.smtp.delivery.Transport;
+import io.sluice.smtp.dns.NextHop;
+import io.sluice.smtp.dns.NextHopLookupException;
+import io.sluice.smtp.dns.NextHopResolver;
+import io.sluice.smtp.server.EventLog;
+import io.sluice.tls.TlsContext;
+import io.sluice.tls.TlsProvider;
+
+/**
+ * The outbound SMTP/LMTP client: makes the {@link Transport} of every {@code lmtp:} and
+ * {@code smtp:} route (it is the remote-route factory {@code StandardTransports} takes), and owns
+ * what their attempts share: the event loops (the server's), the connection pool, the client TLS
+ * contexts, the TLS memory and two worker threads that encode content and resolve fixed hosts.
+ *
+ * <p>An attempt: {@link Transport#deliver} returns at once; a worker reads the content off the
+ * spool (blocking) into an {@link OutboundContent}, the next hops come from the
+ * {@link NextHopResolver} (MX routes) or the route's host, and a {@link ClientSession} on an
+ * event loop carries the message, reusing an idle connection to the same hop when there is one.
+ * Results reach the queue manager's callback from the loops.
+ *
+ * <p>Threading: build and {@link #close()} from the owner's thread; everything else is
+ * thread-safe.
+ */
+public final class SmtpClient implements Function<Route, Transport>, AutoCloseable {
+    /** The file of {@code tls.client.remember}, in the spool directory. */
+    public static final String TLS_MEMORY_FILE = "tls-memory";
+
+    private final ClientSettings settings;
+    private final EventLoopGroup loops;
+    private final NextHopResolver resolver;
+    private final EventLog log;
+    private final ConnectionPool pool = new ConnectionPool();
+    private final ClientStats stats = new ClientStats();
+    private final ExecutorService workers;
+    /** Built on first need, on a worker (loading a provider and the default trust store is slow). */
+    private volatile TlsContext opportunisticTls;
+    private volatile TlsContext verifyingTls;
+    private final TlsMemory memory;
+    private volatile boolean closing;
+
+    /**
+     * @param settings  timeouts, TLS policy, reuse
+     * @param loops     the event loops sessions run on (the server's group)
+     * @param resolver  MX lookup for {@code smtp:DOMAIN} routes
+     * @param memoryDir where {@link #TLS_MEMORY_FILE} lives when {@code settings.rememberTls()}; null = in memory
+     * @param log       connection-level warnings (possible downgrades)
+     * @throws IOException when the TLS memory file cannot be read
+     */
+    public SmtpClient(ClientSettings settings, EventLoopGroup loops, NextHopResolver resolver, Path memoryDir,
+            EventLog log) throws IOException {
+        this.settings = settings;
+        this.loops = loops;
+        this.resolver = resolver;
+        this.log = log;
+        this.workers = workerPool();
+        this.memory = settings.rememberTls() ? new TlsMemory(memoryDir == null ? null : memoryDir.resolve(TLS_MEMORY_FILE),
+                TimeUnit.NANOSECONDS.toMillis(settings.rememberNanos()), System::currentTimeMillis, workers) : null;
+    }
+
+    /** The server's client: settings from the configuration, TLS memory in the spool directory. */
+    public static SmtpClient fromConfig(SluiceConfig config, EventLoopGroup loops, NextHopResolver resolver,
+            Path spoolDir, EventLog log) throws IOException {
+        return new SmtpClient(ClientSettings.fromConfig(config), loops, resolver, spoolDir, log);
+    }
+
+    private static ExecutorService workerPool() {
+        AtomicInteger n = new AtomicInteger();
+        // Bounded by the attempts in flight (the queue manager's per-destination concurrency).
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "sluice-client-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
+    }
+
+    /** The transport of an {@code lmtp:} or {@code smtp:} route. */
+    @Override
+    public Transport apply(Route route) {
+        switch (route.kind()) {
+            case LMTP, SMTP_HOST, SMTP_MX:
+                return new RouteTransport(route);
+            default:
+                throw new IllegalArgumentException("not a client route: " + route);
+        }
+    }
+
+    /** Counters since start. */
+    public ClientStats stats() {
+        return stats;
+    }
+
+    /** Stops pooling; idle connections QUIT when the loops close. Saves the TLS memory. */
+    @Override
+    public void close() {
+        closing = true;
+        workers.shutdown();
+        try {
+            workers.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (memory != null) {
+            memory.save();
+        }
+    }
+
+    // ---------------------------------------------------------------- for sessions and deliveries
+
+    ClientSettings settings() {
+        return settings;
+    }
+
+    ConnectionPool pool() {
+        return pool;
+    }
+
+    TlsMemory memory() {
+        return memory;
+    }
+
+    /** The context for {@code may} and {@code encrypt}: any certificate (RFC 7435). Built once, on first use. */
+    TlsContext opportunisticTls() throws IOException {
+        TlsContext context = opportunisticTls;
+        if (context == null) {
+            context = buildTls(false);
+        }
+        return context;
+    }
+
+    /** The context for {@code verify}: the chain must verify and name the host. Built once, on first use. */
+    TlsContext verifyingTls() throws IOException {
+        TlsContext context = verifyingTls;
+        if (context == null) {
+            context = buildTls(true);
+        }
+        return context;
+    }
+
+    private synchronized TlsContext buildTls(boolean verify) throws IOException {
+        TlsContext built = verify ? verifyingTls : opportunisticTls;
+        if (built != null) {
+            return built;
+        }
+        try {
+            TlsContext.Builder builder = TlsContext.forClient().provider(TlsProvider.select(settings.tlsProvider()));
+            if (!verify) {
+                builder.trustAnyCertificate();
+            } else {
+                builder.verifyHostname(true);
+                if (settings.caFile().isPresent()) {
+                    builder.trustCertificates(settings.caFile().get());
+                }
+            }
+            built = builder.build();
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw new IOException("tls.client: " + e.getMessage(), e);
+        }
+        if (verify) {
+            verifyingTls = built;
+        } else {
+            opportunisticTls = built;
+        }
+        return built;
+    }
+
+    boolean closing() {
+        return closing;
+    }
+
+    void logDowngrade(HopKey key, String what) {
+        stats.downgrade();
+        log.log(EventLog.Level.WARN, "tls-possible-downgrade", "host", key.describe(), "detail", what);
+    }
+
+    /** Any thread: an idle pooled session for the hop, or a new connection. */
+    void open(HopKey key, Delivery delivery, boolean plaintextOnly) {
+        ClientSession idle = plaintextOnly ? null : pool.acquire(key);
+        if (idle == null) {
+            connect(key, delivery, plaintextOnly);
+            return;
+        }
+        try {
+            idle.loop().execute(() -> idle.begin(delivery));
+        } catch (RejectedExecutionException e) {
+            delivery.hopFailed(451, "4.3.2", "event loop unavailable: " + e.getMessage(), false);
+        }
+    }
+
+    /** Any thread: a new connection for the hop. */
+    void connect(HopKey key, Delivery delivery, boolean plaintextOnly) {
+        EventLoop loop = loops.next();
+        ClientSession session = new ClientSession(this, key, loop, delivery, plaintextOnly);
+        try {
+            loop.connect(key.address(), session, settings.connectTimeoutNanos());
+        } catch (RejectedExecutionException e) {
+            delivery.reportUnreported(451, "4.3.2", "event loop unavailable: " + e.getMessage());
+        }
+    }
+
+    // ---------------------------------------------------------------- one route
+
+    /** The transport of one route: non-blocking, reports from the loops. */
+    private final class RouteTransport implements Transport {
+        private final Route route;
+        private final ClientTlsLevel level;
+
+        RouteTransport(Route route) {
+            this.route = route;
+            this.level = settings.tlsPolicy().levelFor(route.target());
+        }
+
+        @Override
+        public void deliver(DeliveryJob job, DeliveryCallback callback) {
+            Delivery delivery = new Delivery(SmtpClient.this, job, callback, level, route.kind() == Route.Kind.LMTP);
+            workers.execute(() -> prepare(job, delivery));
+        }
+
+        /** Worker thread: content first (blocking read), then the hops. */
+        private void prepare(DeliveryJob job, Delivery delivery) {
+            OutboundContent content = new OutboundContent(job.message().sizeOctets());
+            try {
+                job.copyContent(content);
+            } catch (IOException e) {
+                delivery.reportUnreported(451, "4.3.0", "cannot read the queued message: " + e.getMessage());
+                return;
+            }
+            content.finish();
+            try {
+                if (level != ClientTlsLevel.NONE) {
+                    opportunisticTls(); // built here, off the loops, before any session needs it
+                }
+                if (level == ClientTlsLevel.VERIFY) {
+                    verifyingTls();
+                }
+            } catch (IOException e) {
+                delivery.reportUnreported(451, "4.7.5", "cannot set up client TLS: " + e.getMessage());
+                return;
+            }
+            if (route.kind() == Route.Kind.SMTP_MX) {
+                resolver.resolve(route.target(), route.port()).whenComplete((hops, error) -> {
+                    if (error != null) {
+                        lookupFailed(delivery, error);
+                    } else {
+                        delivery.start(content, hops);
+                    }
+                });
+                return;
+            }
+            try {
+                delivery.start(content, fixedHops());
+            } catch (UnknownHostException e) {
+                delivery.reportUnreported(451, "4.4.3", "cannot resolve " + route.target() + ": " + e.getMessage());
+            }
+        }
+
+        /** {@code smtp:[host]:port} and {@code lmtp:host:port}: every address of the host, in order. */
+        private List<NextHop> fixedHops() throws UnknownHostException {
+            List<NextHop> hops = new ArrayList<>();
+            for (InetAddress address : InetAddress.getAllByName(route.target())) {
+                hops.add(new NextHop(route.target(), address, route.port(), 0));
+            }
+            return hops;
+        }
+
+        private void lookupFailed(Delivery delivery, Throwable error) {
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            if (cause instanceof NextHopLookupException lookup) {
+                delivery.reportUnreported(lookup.permanent() ? 550 : 451, lookup.enhancedCode(),
+                        "lookup of " + route.target() + ": " + lookup.getMessage());
+            } else {
+                delivery.reportUnreported(451, "4.4.3", "lookup of " + route.target() + " failed: " + cause);
+            }
+        }
+    }
+}
