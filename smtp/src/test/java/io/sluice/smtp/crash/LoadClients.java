@@ -27,7 +27,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class LoadClients {
     private static final String[] USERS = {"u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7"};
-    private static final int READ_TIMEOUT_MILLIS = 15_000;
+    private static final int READ_TIMEOUT_MILLIS = 60_000; // a 2-core box shared with other builds stalls for seconds
     private static final long RESTART_WAIT_MILLIS = 300_000;
     private static final int TRICKLE_CHUNK_OCTETS = 2048;
     private static final long TRICKLE_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(4);
