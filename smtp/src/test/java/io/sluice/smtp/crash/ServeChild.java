@@ -84,10 +84,17 @@ final class ServeChild implements AutoCloseable {
         return process.waitFor(10, TimeUnit.SECONDS);
     }
 
-    /** SIGTERM (the JVM's shutdown hook closes the server), bounded wait; the exit status or -1. */
+    /**
+     * SIGTERM (the JVM's shutdown hook closes the server), bounded wait; the exit status, or -1
+     * when it did not exit in time (it is then killed).
+     */
     int terminate(long timeoutSeconds) throws InterruptedException {
         process.destroy();
-        return process.waitFor(timeoutSeconds, TimeUnit.SECONDS) ? process.exitValue() : -1;
+        if (process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+            return process.exitValue();
+        }
+        kill();
+        return -1;
     }
 
     /** The child's threads ({@code jcmd PID Thread.print}), for a report on a child that hangs. */
