@@ -176,7 +176,10 @@ public final class LoadCommand implements Callable<Integer> {
     private Map<String, Object> runInfo() {
         Map<String, Object> info = new LinkedHashMap<>();
         if (spec != null) {
-            info.put("command", "sluice load " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+            List<String> args = spec.commandLine().getParseResult().originalArgs();
+            // Run as `sluice load ...`, picocli hands the subcommand the whole line, its name first.
+            List<String> own = !args.isEmpty() && args.get(0).equals(spec.name()) ? args.subList(1, args.size()) : args;
+            info.put("command", "sluice load " + String.join(" ", own));
         }
         info.put("tags", tags == null ? Map.of() : new TreeMap<String, Object>(tags));
         return info;
