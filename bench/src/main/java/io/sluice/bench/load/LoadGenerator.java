@@ -9,6 +9,7 @@ import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
+import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
@@ -89,8 +90,13 @@ public final class LoadGenerator {
             MessageSchedule schedule = new MessageSchedule(startNanos,
                     MessageSchedule.intervalNanos(options.ratePerSecond()), options.warmupNanos(),
                     options.totalMessages(), options.durationNanos());
+            // Microseconds, not currentTimeMillis * 1000: a sink on this host compares the stamps
+            // with its own microsecond clock, and a millisecond cut would skew every latency.
+            Instant startInstant = Instant.now();
+            long startEpochMicros = startInstant.getEpochSecond() * 1_000_000L + startInstant.getNano() / 1000
+                    + (startNanos - System.nanoTime()) / 1000;
             RunContext run = new RunContext(options, target, schedule, commands, templates, tls, runControl,
-                    startNanos, startEpochMillis * 1000);
+                    startNanos, startEpochMicros);
             startSessions(group, metrics, run);
             MetricsReader reader = new MetricsReader(metrics);
             long endNanos = await(schedule, runControl, reader, cpu, hlog);

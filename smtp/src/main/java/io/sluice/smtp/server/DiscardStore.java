@@ -18,8 +18,8 @@ final class DiscardStore implements MessageStore {
     private final int loopIndex;
     private final EndToEndLatency latency;
     private final SentStampScanner stamps = new SentStampScanner();
-    /** Epoch microseconds minus nanoTime/1000: a microsecond wall clock without allocating an Instant. */
-    private final long epochMicrosOffset = System.currentTimeMillis() * 1000 - System.nanoTime() / 1000;
+    /** Epoch microseconds minus nanoTime/1000: a microsecond wall clock without an Instant per message. */
+    private final long epochMicrosOffset = EndToEndLatency.epochMicrosMinusNanoMicros();
     private long counter;
 
     DiscardStore(int loopIndex, EndToEndLatency latency) {

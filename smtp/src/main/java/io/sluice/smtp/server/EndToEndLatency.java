@@ -1,5 +1,6 @@
 package io.sluice.smtp.server;
 
+import java.time.Instant;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.HdrHistogram.Histogram;
@@ -15,9 +16,16 @@ import org.HdrHistogram.SingleWriterRecorder;
  * under this object's lock; that lock is never taken on a loop.
  *
  * <p>Both ends read the wall clock, so on one host the figures are good to about a millisecond;
- * across hosts they are as good as the clocks' agreement (a negative latency is counted, not recorded).
+ * across hosts they are as good as the clocks' agreement (a stamp more than a millisecond in the
+ * sink's future is counted as clock skew, not recorded).
  */
 public final class EndToEndLatency {
+
+    /**
+     * Stamps this far in the future (µs) are taken as clock granularity and recorded as 1 µs: the
+     * two clocks are read at different instants with microsecond precision at best.
+     */
+    static final long CLOCK_TOLERANCE_MICROS = 1000;
 
     /** Latencies are recorded in microseconds, 1 µs to an hour, 3 significant digits. */
     public static final long HIGHEST_MICROS = 3_600_000_000L;
@@ -37,6 +45,17 @@ public final class EndToEndLatency {
         }
     }
 
+    /**
+     * The wall clock in epoch microseconds minus {@code System.nanoTime() / 1000}, read once: add
+     * {@code nanoTime() / 1000} to get the time with microsecond precision and no allocation.
+     * (currentTimeMillis would cut up to a millisecond, enough to make loopback latencies negative.)
+     */
+    static long epochMicrosMinusNanoMicros() {
+        Instant now = Instant.now();
+        long nanoMicros = System.nanoTime() / 1000;
+        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1000 - nanoMicros;
+    }
+
     /** An empty histogram with this class's range and precision. */
     public static Histogram newHistogram() {
         return new Histogram(1, HIGHEST_MICROS, SIGNIFICANT_DIGITS);
@@ -53,7 +72,7 @@ public final class EndToEndLatency {
             return;
         }
         long micros = nowEpochMicros - sentEpochMicros;
-        if (micros < 0) {
+        if (micros < -CLOCK_TOLERANCE_MICROS) {
             clockSkewed.increment();
             return;
         }
