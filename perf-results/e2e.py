@@ -17,7 +17,8 @@ headline, the drain is reported separately.
 
 Server CPU = utime+stime (+cutime+cstime of reaped children) of every process under PID, read
 from /proc before and after (after the drain for Postfix). Generator CPU = smtp-source's rusage.
-Writes PREFIX.csv (one row per run) and PREFIX.json (per scenario and target: medians).
+Writes PREFIX.csv (one row per run) and PREFIX.json ({"date", "machine", "summary": per scenario and
+target: medians}), which perf-results/make-table reads.
 """
 import argparse, csv, json, os, resource, statistics, subprocess, sys, time
 
@@ -172,7 +173,13 @@ def main(argv):
                     msgs_per_srv_cpu_s_median=med('msgs_per_srv_cpu_s'),
                     srv_cpu_s_median=med('srv_cpu_s'), gen_cpu_s_median=med('gen_cpu_s'),
                     box_busy_pct_median=med('box_busy_pct'), foreign_pct_median=med('foreign_pct')))
-    json.dump(summary, open(opts.out + '.json', 'w'), indent=1)
+    machine = {'nproc': NCPU, 'cpu_model': next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo')
+                                                  if l.startswith('model name')), '?'),
+               'jdk': subprocess.run(['java', '-version'], stderr=subprocess.PIPE, text=True).stderr.splitlines()[0],
+               'loadavg_at_end': open('/proc/loadavg').read().strip()}
+    # make-table reads {"date", "machine", "summary"}; the per-run rows are in PREFIX.csv
+    json.dump({'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), 'machine': machine, 'summary': summary},
+              open(opts.out + '.json', 'w'), indent=1)
     print(f'wrote {opts.out}.csv {opts.out}.json')
 
 

@@ -3,12 +3,17 @@ package io.sluice.bench.load;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code sluice load}: the command-line face of {@link LoadGenerator}. Parses options into
@@ -105,6 +110,18 @@ public final class LoadCommand implements Callable<Integer> {
     @Option(names = "--hgrm", paramLabel = "FILE", description = "Write the whole-message latency distribution (HdrHistogram .hgrm, ms).")
     Path hgrm;
 
+    @Option(names = "--hlog", paramLabel = "FILE", description = "Write an HdrHistogram interval log: one interval a second, whole-message latency untagged, other phases tagged (µs).")
+    Path hlog;
+
+    @Option(names = "--server-pid", paramLabel = "PID", description = "Sample this server process's CPU time (and its descendants') from /proc: server CPU-seconds and messages per server CPU-second.")
+    Long serverPid;
+
+    @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "Label the JSON result, e.g. --tag scenario=1k-reuse --tag server=postfix (repeatable).")
+    Map<String, String> tags;
+
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--quiet", description = "No progress lines on stderr.")
     boolean quiet;
 
@@ -147,12 +164,25 @@ public final class LoadCommand implements Callable<Integer> {
         }
         result.printSummary(out);
         if (options.jsonFile() != null) {
-            result.writeJson(options.jsonFile());
+            result.writeJson(options.jsonFile(), runInfo());
         }
         if (options.hgrmFile() != null) {
             result.writeHgrm(options.hgrmFile());
         }
         return result.exitStatus();
+    }
+
+    /** The exact command line and the {@code --tag}s, for the JSON result. */
+    private Map<String, Object> runInfo() {
+        Map<String, Object> info = new LinkedHashMap<>();
+        if (spec != null) {
+            List<String> args = spec.commandLine().getParseResult().originalArgs();
+            // Run as `sluice load ...`, picocli hands the subcommand the whole line, its name first.
+            List<String> own = !args.isEmpty() && args.get(0).equals(spec.name()) ? args.subList(1, args.size()) : args;
+            info.put("command", "sluice load " + String.join(" ", own));
+        }
+        info.put("tags", tags == null ? Map.of() : new TreeMap<String, Object>(tags));
+        return info;
     }
 
     /** Converts the parsed command line; throws IllegalArgumentException naming the bad option. */
@@ -179,6 +209,8 @@ public final class LoadCommand implements Callable<Integer> {
                 .maxErrors(maxErrors)
                 .jsonFile(json)
                 .hgrmFile(hgrm)
+                .hlogFile(hlog)
+                .serverPid(serverPid == null ? 0 : serverPid)
                 .progress(!quiet);
         if (messages != null) {
             builder.totalMessages(messages);

@@ -9,6 +9,7 @@ import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
+import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
@@ -71,29 +72,49 @@ public final class LoadGenerator {
         LoopConfig config = LoopConfig.defaults().withTaskQueueCapacity(Math.max(65536, 2 * options.connections()));
         EventLoopGroup group = new EventLoopGroup(options.threads(), false, EventLoopGroup.Assignment.ROUND_ROBIN,
                 config, NanoClock.SYSTEM);
+        IntervalLog hlog = null;
         try {
             group.start();
             LoopMetrics[] metrics = new LoopMetrics[options.threads()];
             for (int i = 0; i < metrics.length; i++) {
                 metrics[i] = new LoopMetrics();
             }
+            CpuMeter cpu = new CpuMeter(options.serverPid());
             long startNanos = System.nanoTime();
+            long startEpochMillis = System.currentTimeMillis();
+            cpu.baseline();
+            if (options.hlogFile() != null) {
+                hlog = new IntervalLog(options.hlogFile(), options.handshakeOnly() ? Phase.SESSION : Phase.MESSAGE,
+                        startEpochMillis);
+            }
             MessageSchedule schedule = new MessageSchedule(startNanos,
                     MessageSchedule.intervalNanos(options.ratePerSecond()), options.warmupNanos(),
                     options.totalMessages(), options.durationNanos());
+            // Microseconds, not currentTimeMillis * 1000: a sink on this host compares the stamps
+            // with its own microsecond clock, and a millisecond cut would skew every latency.
+            Instant startInstant = Instant.now();
+            long startEpochMicros = startInstant.getEpochSecond() * 1_000_000L + startInstant.getNano() / 1000
+                    + (startNanos - System.nanoTime()) / 1000;
             RunContext run = new RunContext(options, target, schedule, commands, templates, tls, runControl,
-                    startNanos, System.currentTimeMillis() * 1000);
+                    startNanos, startEpochMicros);
             startSessions(group, metrics, run);
             MetricsReader reader = new MetricsReader(metrics);
-            long endNanos = await(schedule, runControl, reader);
+            long endNanos = await(schedule, runControl, reader, cpu, hlog);
             runControl.stop();
             group.close(); // waits for the loops: nothing records after this
             reader.collect();
+            cpu.sample();
+            if (hlog != null) {
+                hlog.write(reader, System.currentTimeMillis());
+            }
             long measuredFrom = Math.max(startNanos, schedule.warmupEndNanos());
             return new LoadResult(options, MachineInfo.current(), tls.providerName(), endNanos - measuredFrom,
-                    runControl.errorBudgetExceeded(), reader);
+                    runControl.errorBudgetExceeded(), reader, cpu.usage());
         } finally {
             group.close();
+            if (hlog != null) {
+                hlog.close();
+            }
         }
     }
 
@@ -113,14 +134,23 @@ public final class LoadGenerator {
      *
      * @return when the run ended, on the loop clock
      */
-    private long await(MessageSchedule schedule, RunControl runControl, MetricsReader reader)
-            throws InterruptedException {
+    private long await(MessageSchedule schedule, RunControl runControl, MetricsReader reader, CpuMeter cpu,
+            IntervalLog hlog) throws InterruptedException {
         long grace = Math.min(options.replyTimeoutNanos(), MAX_STOP_GRACE_NANOS) + SECOND_NANOS;
         long stoppedAt = 0;
-        Progress line = new Progress(reader);
+        boolean inWarmup = options.warmupNanos() > 0;
+        Progress line = new Progress(reader, cpu);
         while (!runControl.awaitSlots(SECOND_NANOS)) {
             long now = System.nanoTime();
             reader.collect();
+            cpu.sample();
+            if (inWarmup && now >= schedule.warmupEndNanos()) {
+                inWarmup = false;
+                cpu.baseline(); // CPU counts from the first tick after warm-up (up to a second late)
+            }
+            if (hlog != null) {
+                hlog.write(reader, System.currentTimeMillis());
+            }
             line.print(now, runControl);
             if (schedule.isPastEnd(now - options.replyTimeoutNanos())) {
                 runControl.stop();
@@ -147,14 +177,16 @@ public final class LoadGenerator {
     /** The once-a-second progress line; state is the previous line's counters. Reader thread only. */
     private final class Progress {
         private final MetricsReader reader;
+        private final CpuMeter cpu;
         private final long startNanos = System.nanoTime();
         private long lastNanos = startNanos;
         private long lastMessages;
         private long lastHandshakes;
         private long lastSessions;
 
-        Progress(MetricsReader reader) {
+        Progress(MetricsReader reader, CpuMeter cpu) {
             this.reader = reader;
+            this.cpu = cpu;
         }
 
         void print(long now, RunControl runControl) {
@@ -171,6 +203,7 @@ public final class LoadGenerator {
                         reader.lastMessages().getValueAtPercentile(50) / 1000.0,
                         reader.lastMessages().getValueAtPercentile(99) / 1000.0,
                         runControl.slotsRunning(), reader.counter(LoopMetrics.ERRORS)));
+                appendCpu(text, seconds);
                 appendErrorCodes(text);
                 progress.println(text);
             }
@@ -178,6 +211,14 @@ public final class LoadGenerator {
             lastMessages = messages;
             lastHandshakes = handshakes;
             lastSessions = sessions;
+        }
+
+        /** CPU of the last interval in % of one core: the server's (with --server-pid) and ours. */
+        private void appendCpu(StringBuilder text, double seconds) {
+            if (cpu.measuresServer()) {
+                text.append(String.format(Locale.ROOT, "  srv cpu %.0f%%", 100 * cpu.serverIntervalSeconds() / seconds));
+            }
+            text.append(String.format(Locale.ROOT, "  gen cpu %.0f%%", 100 * cpu.generatorIntervalSeconds() / seconds));
         }
 
         /** Counts of every 4xx/5xx reply so far: the errors by reply code. */

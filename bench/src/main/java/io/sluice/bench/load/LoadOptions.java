@@ -37,6 +37,10 @@ import java.util.Objects;
  *                              fail if there was any error
  * @param jsonFile              where to write the full result as JSON, or null
  * @param hgrmFile              where to write the whole-message latency distribution, or null
+ * @param hlogFile              where to write an HdrHistogram interval log (one interval per
+ *                              second per phase), or null
+ * @param serverPid             the server process whose CPU time (with its descendants') is sampled
+ *                              from {@code /proc}, or 0 for none
  * @param progress              print a progress line on stderr every second
  */
 public record LoadOptions(
@@ -64,6 +68,8 @@ public record LoadOptions(
         long maxErrors,
         Path jsonFile,
         Path hgrmFile,
+        Path hlogFile,
+        long serverPid,
         boolean progress) {
 
     /** Default run length when neither a message count nor a duration is given. */
@@ -88,6 +94,7 @@ public record LoadOptions(
         requireAtLeast("connectTimeoutNanos", connectTimeoutNanos, 1);
         requireAtLeast("replyTimeoutNanos", replyTimeoutNanos, 1);
         requireAtLeast("maxErrors", maxErrors, -1);
+        requireAtLeast("serverPid", serverPid, 0);
         if (totalMessages > 0 && durationNanos > 0) {
             throw new IllegalArgumentException("give either messages=" + totalMessages
                     + " or duration, not both");
@@ -156,6 +163,8 @@ public record LoadOptions(
         private long maxErrors = -1;
         private Path jsonFile;
         private Path hgrmFile;
+        private Path hlogFile;
+        private long serverPid;
         private boolean progress = true;
 
         private Builder(InetSocketAddress target) {
@@ -277,6 +286,16 @@ public record LoadOptions(
             return this;
         }
 
+        public Builder hlogFile(Path value) {
+            hlogFile = value;
+            return this;
+        }
+
+        public Builder serverPid(long value) {
+            serverPid = value;
+            return this;
+        }
+
         public Builder progress(boolean value) {
             progress = value;
             return this;
@@ -287,7 +306,7 @@ public record LoadOptions(
             return new LoadOptions(target, tlsMode, tlsProvider, protocols, resume, connections,
                     messagesPerConnection, totalMessages, durationNanos, sizes, recipients, pipelining,
                     sender, rcptDomain, heloName, handshakeOnly, ratePerSecond, threads, warmupNanos,
-                    connectTimeoutNanos, replyTimeoutNanos, maxErrors, jsonFile, hgrmFile, progress);
+                    connectTimeoutNanos, replyTimeoutNanos, maxErrors, jsonFile, hgrmFile, hlogFile, serverPid, progress);
         }
     }
 }

@@ -5,6 +5,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -34,10 +36,13 @@ public final class LoadResult {
     private final SortedMap<Integer, Long> replyCodes;
     private final Map<ErrorKind, Long> errors;
     private final Map<Phase, Histogram> latencies;
+    private final CpuMeter.CpuUsage cpu;
+    private final String finishedAtUtc = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
 
     LoadResult(LoadOptions options, MachineInfo machine, String tlsProvider, long elapsedNanos,
-            boolean stoppedByErrors, MetricsReader reader) {
+            boolean stoppedByErrors, MetricsReader reader, CpuMeter.CpuUsage cpu) {
         this.options = options;
+        this.cpu = cpu;
         this.machine = machine;
         this.tlsProvider = tlsProvider;
         this.elapsedNanos = Math.max(1, elapsedNanos);
@@ -145,6 +150,21 @@ public final class LoadResult {
         return sessionsOk() * 1e9 / elapsedNanos;
     }
 
+    /** The server's CPU seconds in the measured period (its process tree); NaN without --server-pid. */
+    public double serverCpuSeconds() {
+        return cpu.serverSeconds();
+    }
+
+    /** This generator's CPU seconds in the measured period; NaN where /proc is missing. */
+    public double generatorCpuSeconds() {
+        return cpu.generatorSeconds();
+    }
+
+    /** Messages accepted per second of server CPU: capacity, independent of who won the scheduler. */
+    public double messagesPerServerCpuSecond() {
+        return CpuMeter.CpuUsage.perCpuSecond(messagesOk(), serverCpuSeconds());
+    }
+
     /** Message bytes (as the server stores them) per second, in MB (10^6). */
     public double megabytesPerSecond() {
         return messageBytes() / 1e6 * 1e9 / elapsedNanos;
@@ -176,6 +196,7 @@ public final class LoadResult {
                 messagesOk(), messagesFailed(), messagesPerSecond(), megabytesPerSecond());
         out.printf(Locale.ROOT, "sessions ok %d  failed %d   %.1f sessions/s   connections %d   handshakes %d (%.1f/s)%n",
                 sessionsOk(), sessionsFailed(), sessionsPerSecond(), connections(), handshakes(), handshakesPerSecond());
+        printCpu(out);
         out.printf(Locale.ROOT, "%n%-14s %10s %10s %10s %10s %10s %10s%n", "latency (ms)", "count", "p50", "p90", "p99", "p99.9", "max");
         for (Phase phase : Phase.values()) {
             Histogram h = latencies.get(phase);
@@ -199,10 +220,50 @@ public final class LoadResult {
         out.println();
     }
 
-    /** The full result as JSON: options, machine, totals, rates, percentiles, codes, errors. */
+    private void printCpu(PrintStream out) {
+        if (cpu.serverPid() > 0) {
+            out.printf(Locale.ROOT, "server cpu %.2f s (pid %d and descendants)   %.1f msg/server-cpu-s   %.1f sessions/server-cpu-s   %.3f ms/msg%n",
+                    serverCpuSeconds(), cpu.serverPid(), messagesPerServerCpuSecond(),
+                    CpuMeter.CpuUsage.perCpuSecond(sessionsOk(), serverCpuSeconds()),
+                    CpuMeter.CpuUsage.millisEach(serverCpuSeconds(), messagesOk()));
+        }
+        out.printf(Locale.ROOT, "generator cpu %.2f s   %.1f msg/gen-cpu-s   %.1f sessions/gen-cpu-s%n",
+                generatorCpuSeconds(), CpuMeter.CpuUsage.perCpuSecond(messagesOk(), generatorCpuSeconds()),
+                CpuMeter.CpuUsage.perCpuSecond(sessionsOk(), generatorCpuSeconds()));
+    }
+
+    private Map<String, Object> cpuMap() {
+        Map<String, Object> map = new LinkedHashMap<>();
+        double server = serverCpuSeconds();
+        double generator = generatorCpuSeconds();
+        map.put("server_pid", cpu.serverPid() > 0 ? cpu.serverPid() : null);
+        map.put("server_cpu_s", server);
+        map.put("messages_per_server_cpu_s", messagesPerServerCpuSecond());
+        map.put("sessions_per_server_cpu_s", CpuMeter.CpuUsage.perCpuSecond(sessionsOk(), server));
+        map.put("handshakes_per_server_cpu_s", CpuMeter.CpuUsage.perCpuSecond(handshakes(), server));
+        map.put("server_cpu_ms_per_message", CpuMeter.CpuUsage.millisEach(server, messagesOk()));
+        map.put("server_cpu_ms_per_session", CpuMeter.CpuUsage.millisEach(server, sessionsOk()));
+        map.put("generator_cpu_s", generator);
+        map.put("messages_per_generator_cpu_s", CpuMeter.CpuUsage.perCpuSecond(messagesOk(), generator));
+        map.put("sessions_per_generator_cpu_s", CpuMeter.CpuUsage.perCpuSecond(sessionsOk(), generator));
+        map.put("generator_cpu_ms_per_session", CpuMeter.CpuUsage.millisEach(generator, sessionsOk()));
+        return map;
+    }
+
+    /** The full result as JSON: options, machine, totals, rates, CPU, percentiles, codes, errors. */
     public String toJson() {
+        return toJson(Map.of());
+    }
+
+    /**
+     * The full result as JSON with {@code runInfo}'s entries (the command line, {@code --tag}s)
+     * after the tool name, so a results table can name the scenario and target of every file.
+     */
+    public String toJson(Map<String, Object> runInfo) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("tool", "sluice load");
+        root.put("finished_at", finishedAtUtc);
+        root.putAll(runInfo);
         root.put("options", optionsMap());
         root.put("machine", machine.toMap());
         root.put("elapsed_s", elapsedNanos / 1e9);
@@ -214,6 +275,7 @@ public final class LoadResult {
         rates.put("handshakes_per_s", handshakesPerSecond());
         rates.put("mb_per_s", megabytesPerSecond());
         root.put("rates", rates);
+        root.put("cpu", cpuMap());
         Map<String, Object> phases = new LinkedHashMap<>();
         for (Phase phase : Phase.values()) {
             phases.put(phase.label(), percentilesMap(latencies.get(phase)));
@@ -230,7 +292,11 @@ public final class LoadResult {
     }
 
     public void writeJson(Path file) throws IOException {
-        Files.writeString(file, toJson(), StandardCharsets.UTF_8);
+        writeJson(file, Map.of());
+    }
+
+    public void writeJson(Path file, Map<String, Object> runInfo) throws IOException {
+        Files.writeString(file, toJson(runInfo), StandardCharsets.UTF_8);
     }
 
     /** The whole-message latency distribution, HdrHistogram's percentile format, in milliseconds. */
@@ -260,6 +326,7 @@ public final class LoadResult {
         map.put("rate_per_s", options.openModel() ? options.ratePerSecond() : null);
         map.put("threads", options.threads());
         map.put("max_errors", options.maxErrors());
+        map.put("server_pid", options.serverPid() > 0 ? options.serverPid() : null);
         return map;
     }
 

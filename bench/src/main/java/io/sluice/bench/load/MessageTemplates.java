@@ -48,7 +48,8 @@ final class MessageTemplates {
             String head = "From: <" + sender + ">\r\n"
                     + "To: <" + recipient + ">\r\n"
                     + "Date: " + date + "\r\n"
-                    + "Subject: sluice load " + sizes.sizeBytes(i) + " bytes\r\n"
+                    // Fixed width: every size's stamp fields must sit at the same offsets (stamp() uses one).
+                    + "Subject: sluice load " + String.format(Locale.ROOT, "%10d", sizes.sizeBytes(i)) + " bytes\r\n"
                     + idPrefix + "0".repeat(ID_HEX_DIGITS) + "@load.sluice.test>\r\n"
                     + sentPrefix + "0".repeat(SENT_DIGITS) + "\r\n"
                     + "\r\n";
@@ -58,6 +59,12 @@ final class MessageTemplates {
         String first = new String(headers[0], StandardCharsets.US_ASCII);
         idOffset = first.indexOf(idPrefix) + idPrefix.length();
         sentOffset = first.indexOf(sentPrefix) + sentPrefix.length();
+        for (byte[] header : headers) {
+            String text = new String(header, StandardCharsets.US_ASCII);
+            if (text.indexOf(sentPrefix) + sentPrefix.length() != sentOffset || text.indexOf(idPrefix) + idPrefix.length() != idOffset) {
+                throw new IllegalStateException("stamp offsets differ between sizes: " + sizes);
+            }
+        }
     }
 
     /** A private, stampable copy of the headers of size {@code index}; one per session, at setup. */

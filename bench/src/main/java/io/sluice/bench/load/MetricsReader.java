@@ -13,12 +13,14 @@ final class MetricsReader {
     private final Histogram[] totals = new Histogram[Phase.values().length];
     private final Histogram[][] recycled;
     private final Histogram lastMessages = newHistogram();
+    private final Histogram[] intervals = new Histogram[Phase.values().length];
 
     MetricsReader(LoopMetrics[] loops) {
         this.loops = loops;
         this.recycled = new Histogram[loops.length][Phase.values().length];
         for (int i = 0; i < totals.length; i++) {
             totals[i] = newHistogram();
+            intervals[i] = newHistogram();
         }
     }
 
@@ -26,19 +28,31 @@ final class MetricsReader {
         return new Histogram(1, LoopMetrics.HIGHEST_MICROS, LoopMetrics.SIGNIFICANT_DIGITS);
     }
 
-    /** Moves everything recorded since the last call into the totals and {@link #lastMessages()}. */
+    /**
+     * Moves everything recorded since the last call into the totals, {@link #lastMessages()} and
+     * {@link #interval(Phase)}.
+     */
     void collect() {
         lastMessages.reset();
+        for (Histogram interval : intervals) {
+            interval.reset();
+        }
         for (int l = 0; l < loops.length; l++) {
             for (Phase phase : Phase.values()) {
                 Histogram interval = loops[l].intervalHistogram(phase, recycled[l][phase.ordinal()]);
                 recycled[l][phase.ordinal()] = interval;
                 totals[phase.ordinal()].add(interval);
+                intervals[phase.ordinal()].add(interval);
                 if (phase == Phase.MESSAGE) {
                     lastMessages.add(interval);
                 }
             }
         }
+    }
+
+    /** Latencies (µs) of {@code phase} in the last {@link #collect()} interval, every loop merged. */
+    Histogram interval(Phase phase) {
+        return intervals[phase.ordinal()];
     }
 
     /** Whole-message latencies (µs) of the last {@link #collect()} interval. */

@@ -9,6 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.HdrHistogram.EncodableHistogram;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.HistogramLogReader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,6 +61,64 @@ class LoadCommandTest {
             assertTrue(summary.contains("messages ok 10"), summary);
             assertTrue(summary.contains("354=10"), summary);
         }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void writesAnIntervalLogAndTheServerCpu(@TempDir Path dir) throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {
+            Path json = dir.resolve("result.json");
+            Path hlog = dir.resolve("message.hlog");
+            long ownPid = ProcessHandle.current().pid(); // the test server runs in this JVM
+            int status = execute("--target", "127.0.0.1:" + server.address().getPort(), "--connections", "2",
+                    "--messages-per-connection", "10", "--messages", "40", "--threads", "1",
+                    "--server-pid", Long.toString(ownPid), "--tag", "scenario=unit", "--tag", "server=test",
+                    "--json", json.toString(), "--hlog", hlog.toString(), "--quiet");
+
+            assertEquals(0, status, err.toString(StandardCharsets.UTF_8));
+            long untagged = 0;
+            boolean taggedEnvelope = false;
+            HistogramLogReader reader = new HistogramLogReader(hlog.toFile());
+            for (EncodableHistogram h = reader.nextIntervalHistogram(); h != null; h = reader.nextIntervalHistogram()) {
+                if (h.getTag() == null) {
+                    untagged += ((Histogram) h).getTotalCount();
+                } else {
+                    taggedEnvelope |= h.getTag().equals("envelope");
+                }
+            }
+            assertEquals(40, untagged, "every measured message is in one untagged interval");
+            assertTrue(taggedEnvelope, "other phases are tagged");
+
+            Map<String, Object> root = (Map<String, Object>) MiniJson.parse(Files.readString(json));
+            Map<String, Object> cpu = (Map<String, Object>) root.get("cpu");
+            assertEquals((double) ownPid, cpu.get("server_pid"));
+            double serverCpu = (Double) cpu.get("server_cpu_s");
+            double generatorCpu = (Double) cpu.get("generator_cpu_s");
+            assertTrue(serverCpu >= 0 && serverCpu < 60, cpu.toString());
+            // Server and generator are the same process here: the same readings, a tick or two apart.
+            assertTrue(Math.abs(serverCpu - generatorCpu) < 0.5, cpu.toString());
+            assertTrue(cpu.containsKey("messages_per_server_cpu_s"), cpu.toString());
+            assertEquals(Map.of("scenario", "unit", "server", "test"), root.get("tags"));
+            assertTrue(((String) root.get("command")).contains("--server-pid " + ownPid), root.toString());
+            assertTrue(root.containsKey("finished_at"), root.toString());
+            assertTrue(out.toString(StandardCharsets.UTF_8).contains("server cpu "), out.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void aServerThatIsGoneReportsNoCpu() {
+        ProcessCpu none = ProcessCpu.tree(Long.MAX_VALUE);
+        assertTrue(Double.isNaN(none.cpuSeconds()));
+        assertTrue(ProcessCpu.self().cpuSeconds() > 0, "this JVM has used CPU");
+    }
+
+    @Test
+    void statParsingSkipsACommandNameWithParenthesesAndSpaces() {
+        ProcessCpu.Stat stat = ProcessCpu.Stat.parse(
+                "4242 (a (b) c) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 1 0 100 0 0\n");
+        assertEquals(17, stat.ppid());
+        assertEquals(300, stat.ownTicks());
+        assertEquals(310, stat.ticksWithReapedChildren());
     }
 
     @Test

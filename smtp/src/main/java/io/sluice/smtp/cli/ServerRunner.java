@@ -1,6 +1,7 @@
 package io.sluice.smtp.cli;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -11,7 +12,6 @@ import io.sluice.smtp.config.ConfigKeys;
 import io.sluice.smtp.config.SluiceConfig;
 import io.sluice.smtp.metrics.MetricsServer;
 import io.sluice.smtp.server.EventLog;
-import io.sluice.smtp.server.SessionStats;
 import io.sluice.smtp.server.SmtpServer;
 
 /** Starts a server in the foreground and runs it until the JVM is asked to stop (SIGTERM, Ctrl-C). */
@@ -25,6 +25,16 @@ final class ServerRunner {
      * @return the exit status
      */
     static int run(ConfigOptions options, Map<String, String> defaults, SmtpServer.Mode mode, int reportSeconds) {
+        return run(options, defaults, mode, reportSeconds, null);
+    }
+
+    /**
+     * @param reportSeconds print a throughput line (sink: with end-to-end latency) this often (0 = never)
+     * @param jsonFile      sink: where to write the run's summary as JSON at exit, or null
+     * @return the exit status
+     */
+    static int run(ConfigOptions options, Map<String, String> defaults, SmtpServer.Mode mode, int reportSeconds,
+            Path jsonFile) {
         SluiceConfig config;
         try {
             config = options.load(defaults);
@@ -51,35 +61,43 @@ final class ServerRunner {
             return 1;
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        SinkReport report = mode == SmtpServer.Mode.SINK
+                ? new SinkReport(server.stats(), server.endToEndLatency(), System.nanoTime()) : null;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.log(EventLog.Level.INFO, "stopping");
             metrics.ifPresent(MetricsServer::close);
             server.close();
+            if (report != null) {
+                finalReport(report, jsonFile);
+            }
             log.close();
             stopped.countDown();
         }, "sluice-shutdown"));
-        report(server.stats(), reportSeconds, stopped);
+        report(report, reportSeconds, stopped);
         return 0;
     }
 
-    /** Blocks until shutdown, printing messages/s and MB/s every period when asked to. */
-    private static void report(SessionStats stats, int seconds, CountDownLatch stopped) {
-        long lastMessages = 0;
-        long lastOctets = 0;
+    /** SIGTERM or Ctrl-C: the sink's summary line on stderr and, when asked, its JSON file. */
+    private static void finalReport(SinkReport report, Path jsonFile) {
+        long now = System.nanoTime();
+        System.err.println(report.summaryLine(now));
+        if (jsonFile != null) {
+            try {
+                report.writeJson(jsonFile, now);
+            } catch (IOException e) {
+                System.err.println("sluice sink: cannot write " + jsonFile + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** Blocks until shutdown, printing the sink's line every period when asked to. */
+    private static void report(SinkReport report, int seconds, CountDownLatch stopped) {
         try {
             while (!stopped.await(seconds > 0 ? seconds : 3600, TimeUnit.SECONDS)) {
-                if (seconds <= 0) {
-                    continue;
+                String line = seconds > 0 && report != null ? report.intervalLine(System.nanoTime()) : null;
+                if (line != null) {
+                    System.err.println(line);
                 }
-                long messages = stats.messages();
-                long octets = stats.messageOctets();
-                if (messages != lastMessages) {
-                    System.err.printf("sink: %d msg/s, %.1f MB/s, %d messages, %d connections, %d rejected%n",
-                            (messages - lastMessages) / seconds, (octets - lastOctets) / 1e6 / seconds, messages,
-                            stats.connections(), stats.rejectedMessages());
-                }
-                lastMessages = messages;
-                lastOctets = octets;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -64,6 +64,7 @@ public final class SmtpServer implements AutoCloseable {
     private final Authenticator auth;
     private final SessionStats stats = new SessionStats();
     private ConnectionLimiter limiter;
+    private final EndToEndLatency endToEnd;
     private final List<InetSocketAddress> bound = new ArrayList<>();
     private final Map<ListenerMode, InetSocketAddress> boundByMode = new LinkedHashMap<>();
 
@@ -89,10 +90,11 @@ public final class SmtpServer implements AutoCloseable {
             tls = startReloading(openedTls, log);
             auth = authenticator(config);
             List<EventLoop> loops = group.loops();
+            endToEnd = new EndToEndLatency(loops.size());
             SessionServices[] services = new SessionServices[loops.size()];
             for (EventLoop loop : loops) {
                 MessageStore store = openedSpool != null ? new SpoolStore(openedSpool.appender(loop.index()), log)
-                        : new DiscardStore(loop.index());
+                        : new DiscardStore(loop.index(), endToEnd);
                 services[loop.index()] = new SessionServices(loop::nanoTime, loop, loop::schedule, store);
             }
             group.start();
@@ -286,6 +288,11 @@ public final class SmtpServer implements AutoCloseable {
     /** The acceptor, for its counters and {@link Acceptor#listening()}; do not bind or close through it. */
     public Acceptor acceptor() {
         return acceptor;
+    }
+
+    /** End-to-end latency of stamped messages; recorded by {@link Mode#SINK} only (empty otherwise). */
+    public EndToEndLatency endToEndLatency() {
+        return endToEnd;
     }
 
     /** The spool in {@code serve} mode, {@code null} for the sink. */
