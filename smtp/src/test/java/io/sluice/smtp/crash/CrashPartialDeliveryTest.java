@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,8 +42,6 @@ class CrashPartialDeliveryTest {
     }
 
     @Test
-    @Disabled("reproducer, fails today: recipient outcomes are not durable (QueueManager: 'Retry state lives in memory'),"
-            + " so a restart delivers again to a recipient delivered before the crash")
     void aRecipientDeliveredBeforeTheKillIsNotDeliveredAgain() throws Exception {
         MaildirDestination mail = new MaildirDestination(dir.resolve("mail"));
         Path blocked = dir.resolve("mail/example.net/u7");

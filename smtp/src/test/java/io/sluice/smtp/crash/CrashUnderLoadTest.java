@@ -49,7 +49,7 @@ class CrashUnderLoadTest {
     private static final int BULK_PER_SECOND = Integer.getInteger("sluice.crash.rate", 300);
     private static final int MIN_DELAY_MILLIS = 100;
     private static final int MAX_DELAY_MILLIS = Integer.getInteger("sluice.crash.maxDelayMillis", 1500);
-    private static final String DESTINATION = System.getProperty("sluice.crash.destination", "maildir");
+    private static final String DESTINATION = System.getProperty("sluice.crash.destination", "smtp");
     private static final int DRAIN_SECONDS = Integer.getInteger("sluice.crash.drainSeconds", 60);
     /** Generous: on a 2-core box shared with other builds a JVM start has been seen to take 30 s. */
     private static final int START_TIMEOUT_SECONDS = Integer.getInteger("sluice.crash.startSeconds", 90);
