@@ -1,6 +1,7 @@
 package io.sluice.smtp.cli;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -12,7 +13,10 @@ import io.sluice.smtp.server.EventLog;
 import io.sluice.smtp.server.SessionStats;
 import io.sluice.smtp.server.SmtpServer;
 
-/** Starts a server in the foreground and runs it until the JVM is asked to stop (SIGTERM, Ctrl-C). */
+/**
+ * Starts a server in the foreground and runs it until SIGTERM or Ctrl-C, then stops it gracefully
+ * ({@code shutdown.grace}) and returns exit status 0. Called by the CLI commands on the main thread.
+ */
 final class ServerRunner {
 
     private ServerRunner() {
@@ -39,15 +43,30 @@ final class ServerRunner {
             log.close();
             return 1;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            log.log(EventLog.Level.INFO, "stopping");
-            server.close();
-            log.close();
-            stopped.countDown();
-        }, "sluice-shutdown"));
-        report(server.stats(), reportSeconds, stopped);
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        Duration grace = config.get(ConfigKeys.SHUTDOWN_GRACE);
+        if (!TerminationSignals.install(stopRequested::countDown)) {
+            // No signal handler allowed (-Xrs): stop as gracefully from a hook; the JVM picks the exit status.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server, grace, log), "sluice-shutdown"));
+        }
+        report(server.stats(), reportSeconds, stopRequested);
+        if (stopRequested.getCount() == 0) {
+            stop(server, grace, log);
+        }
         return 0;
+    }
+
+    /** Graceful stop within {@code grace}; see {@link SmtpServer#shutdown}. */
+    private static void stop(SmtpServer server, Duration grace, EventLog log) {
+        log.log(EventLog.Level.INFO, "stopping", "grace", grace);
+        try {
+            boolean finished = server.shutdown(grace);
+            log.log(EventLog.Level.INFO, "stopped", "transactions_finished", finished);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.close();
+        }
+        log.close();
     }
 
     /** Blocks until shutdown, printing messages/s and MB/s every period when asked to. */

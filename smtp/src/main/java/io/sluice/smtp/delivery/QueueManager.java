@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -97,6 +98,9 @@ public final class QueueManager implements AutoCloseable {
     private volatile Thread thread;
     private volatile boolean running;
     private volatile boolean parked;
+    /** Set by {@link #beginDrain()}: no new attempts; counted down once none is in flight. */
+    private volatile boolean draining;
+    private final CountDownLatch drained = new CountDownLatch(1);
 
     /**
      * @param source         the spool (content, removal, new messages)
@@ -198,6 +202,9 @@ public final class QueueManager implements AutoCloseable {
                 errors.incrementAndGet();
                 log.log(EventLog.Level.ERROR, "queue-error", "error", e.toString());
                 work = 0;
+            }
+            if (draining && oldestOpen == null) {
+                drained.countDown();
             }
             if (work == 0) {
                 idle();
@@ -307,7 +314,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     private int dispatch() {
-        if (runnable.isEmpty()) {
+        if (draining || runnable.isEmpty()) {
             return 0;
         }
         int started = 0;
@@ -598,6 +605,24 @@ public final class QueueManager implements AutoCloseable {
     /** Messages not yet finished; queue thread (or a test driving {@link #doWork}) only. */
     int queuedMessages() {
         return messages.size();
+    }
+
+    /**
+     * Starts a graceful stop: no new delivery attempt starts (new messages are still admitted and
+     * stay queued for the next start); attempts in flight go on and report. Any thread.
+     */
+    public void beginDrain() {
+        draining = true;
+        offer((Runnable) () -> { }); // wakes the queue thread to notice
+    }
+
+    /**
+     * Waits until no attempt started before {@link #beginDrain()} is still in flight.
+     *
+     * @return false when the time ran out first
+     */
+    public boolean awaitDrained(long timeoutNanos) throws InterruptedException {
+        return drained.await(timeoutNanos, TimeUnit.NANOSECONDS);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.sluice.smtp.server;
 
+import java.util.concurrent.atomic.LongAccumulator;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -16,6 +17,8 @@ public final class SessionStats {
     final LongAdder tlsHandshakes = new LongAdder();
     final LongAdder tlsFailures = new LongAdder();
     final LongAdder timeouts = new LongAdder();
+    /** Written only when one session's own peak grows, so not once per reply. */
+    final LongAccumulator peakPendingWriteBytes = new LongAccumulator(Math::max, 0);
 
     public long connections() {
         return connections.sum();
@@ -47,5 +50,10 @@ public final class SessionStats {
 
     public long timeouts() {
         return timeouts.sum();
+    }
+
+    /** The most bytes any one session has had queued for its client at once since start. */
+    public long peakPendingWriteBytes() {
+        return peakPendingWriteBytes.get();
     }
 }
