@@ -2,6 +2,7 @@ package io.sluice.smtp.cli;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -14,7 +15,10 @@ import io.sluice.smtp.metrics.MetricsServer;
 import io.sluice.smtp.server.EventLog;
 import io.sluice.smtp.server.SmtpServer;
 
-/** Starts a server in the foreground and runs it until the JVM is asked to stop (SIGTERM, Ctrl-C). */
+/**
+ * Starts a server in the foreground and runs it until SIGTERM or Ctrl-C, then stops it gracefully
+ * ({@code shutdown.grace}) and returns exit status 0. Called by the CLI commands on the main thread.
+ */
 final class ServerRunner {
 
     private ServerRunner() {
@@ -60,21 +64,39 @@ final class ServerRunner {
             log.close();
             return 1;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
         SinkReport report = mode == SmtpServer.Mode.SINK
                 ? new SinkReport(server.stats(), server.endToEndLatency(), System.nanoTime()) : null;
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            log.log(EventLog.Level.INFO, "stopping");
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        Duration grace = config.get(ConfigKeys.SHUTDOWN_GRACE);
+        Runnable stop = () -> {
             metrics.ifPresent(MetricsServer::close);
-            server.close();
-            if (report != null) {
-                finalReport(report, jsonFile);
-            }
-            log.close();
-            stopped.countDown();
-        }, "sluice-shutdown"));
-        report(report, reportSeconds, stopped);
+            stop(server, grace, log, report, jsonFile);
+        };
+        if (!TerminationSignals.install(stopRequested::countDown)) {
+            // No signal handler allowed (-Xrs): stop as gracefully from a hook; the JVM picks the exit status.
+            Runtime.getRuntime().addShutdownHook(new Thread(stop, "sluice-shutdown"));
+        }
+        report(report, reportSeconds, stopRequested);
+        if (stopRequested.getCount() == 0) {
+            stop.run();
+        }
         return 0;
+    }
+
+    /** Graceful stop within {@code grace} (see {@link SmtpServer#shutdown}), then the sink's summary. */
+    private static void stop(SmtpServer server, Duration grace, EventLog log, SinkReport report, Path jsonFile) {
+        log.log(EventLog.Level.INFO, "stopping", "grace", grace);
+        try {
+            boolean finished = server.shutdown(grace);
+            log.log(EventLog.Level.INFO, "stopped", "transactions_finished", finished);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.close();
+        }
+        if (report != null) {
+            finalReport(report, jsonFile);
+        }
+        log.close();
     }
 
     /** SIGTERM or Ctrl-C: the sink's summary line on stderr and, when asked, its JSON file. */
@@ -90,7 +112,7 @@ final class ServerRunner {
         }
     }
 
-    /** Blocks until shutdown, printing the sink's line every period when asked to. */
+    /** Blocks until a stop is requested, printing the sink's line every period when asked to. */
     private static void report(SinkReport report, int seconds, CountDownLatch stopped) {
         try {
             while (!stopped.await(seconds > 0 ? seconds : 3600, TimeUnit.SECONDS)) {

@@ -86,11 +86,11 @@ public final class ConfigKeys {
             "Longest line of message text in octets including CRLF (RFC 5321 minimum 1000).");
     /** Idle time allowed while waiting for a command. */
     public static final ConfigKey<Duration> SMTP_COMMAND_TIMEOUT = key("smtp.command_timeout",
-            ValueTypes.duration(Duration.ofSeconds(1), MAX_TIMEOUT), "5m",
-            "Time allowed waiting for the next command.");
+            ValueTypes.duration(Duration.ofMillis(100), MAX_TIMEOUT), "5m",
+            "Time allowed for each command, from the previous reply to its CRLF (absolute: trickling bytes do not extend it).");
     /** Absolute limit for the whole DATA phase. */
     public static final ConfigKey<Duration> SMTP_DATA_TIMEOUT = key("smtp.data_timeout",
-            ValueTypes.duration(Duration.ofSeconds(1), MAX_TIMEOUT), "10m",
+            ValueTypes.duration(Duration.ofMillis(100), MAX_TIMEOUT), "10m",
             "Time allowed for the whole DATA phase, from 354 to the final dot (absolute, not idle).");
     /** Text after the host name in the 220 greeting. */
     public static final ConfigKey<String> SMTP_GREETING_BANNER = key("smtp.greeting_banner",
@@ -112,6 +112,18 @@ public final class ConfigKeys {
     public static final ConfigKey<Integer> LIMITS_CONNECTIONS_PER_IP = key("limits.connections_per_ip",
             ValueTypes.integer(0, Integer.MAX_VALUE), "100",
             "Open inbound connections per client IP address; 0 = unlimited.");
+    /** New connections per client IP address and sliding minute; 0 = unlimited. */
+    public static final ConfigKey<Integer> LIMITS_CONNECTIONS_PER_MINUTE = key("limits.connections_per_minute",
+            ValueTypes.integer(0, (1 << 20) - 1), "0",
+            "New connections per client IP address in a sliding minute; more are answered 421 4.7.0 before the greeting; relay.networks are exempt; 0 = unlimited.");
+    /** Messages (MAIL commands) per client IP address and sliding minute; 0 = unlimited. */
+    public static final ConfigKey<Integer> LIMITS_MESSAGES_PER_MINUTE = key("limits.messages_per_minute",
+            ValueTypes.integer(0, (1 << 20) - 1), "0",
+            "Messages (MAIL commands) per client IP address in a sliding minute; more are answered 421 4.7.0 and closed; relay.networks are exempt; 0 = unlimited.");
+    /** How long a graceful shutdown waits for transactions and deliveries in flight. */
+    public static final ConfigKey<Duration> SHUTDOWN_GRACE = key("shutdown.grace",
+            ValueTypes.duration(Duration.ZERO, Duration.ofHours(1)), "30s",
+            "On SIGTERM: stop accepting, answer 421 4.3.2 to new commands, and wait this long for messages in DATA/BDAT or being spooled and for deliveries in flight; then close everything and exit 0.");
     /** STARTTLS policy on plain listeners. */
     public static final ConfigKey<TlsLevel> TLS_LEVEL = key("tls.level",
             ValueTypes.enumeration(TlsLevel.class), "may",

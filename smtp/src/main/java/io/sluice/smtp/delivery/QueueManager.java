@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -112,6 +113,9 @@ public final class QueueManager implements AutoCloseable {
     private volatile Thread thread;
     private volatile boolean running;
     private volatile boolean parked;
+    /** Set by {@link #beginDrain()}: no new attempts; counted down once none is in flight. */
+    private volatile boolean draining;
+    private final CountDownLatch drained = new CountDownLatch(1);
 
     /**
      * @param source         the spool (content, removal, new messages)
@@ -285,6 +289,9 @@ public final class QueueManager implements AutoCloseable {
                 log.log(EventLog.Level.ERROR, "queue-error", "error", e.toString());
                 work = 0;
             }
+            if (draining && oldestOpen == null) {
+                drained.countDown();
+            }
             if (work == 0) {
                 idle();
             }
@@ -429,7 +436,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     private int dispatch() {
-        if (runnable.isEmpty()) {
+        if (draining || runnable.isEmpty()) {
             return 0;
         }
         int started = 0;
@@ -858,6 +865,24 @@ public final class QueueManager implements AutoCloseable {
     /** Messages not yet finished; queue thread (or a test driving {@link #doWork}) only. */
     int queuedMessages() {
         return messages.size();
+    }
+
+    /**
+     * Starts a graceful stop: no new delivery attempt starts (new messages are still admitted and
+     * stay queued for the next start); attempts in flight go on and report. Any thread.
+     */
+    public void beginDrain() {
+        draining = true;
+        offer((Runnable) () -> { }); // wakes the queue thread to notice
+    }
+
+    /**
+     * Waits until no attempt started before {@link #beginDrain()} is still in flight.
+     *
+     * @return false when the time ran out first
+     */
+    public boolean awaitDrained(long timeoutNanos) throws InterruptedException {
+        return drained.await(timeoutNanos, TimeUnit.NANOSECONDS);
     }
 
     /**

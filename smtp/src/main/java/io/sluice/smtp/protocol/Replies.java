@@ -40,7 +40,11 @@ public final class Replies {
     /** 421 4.7.0: connection limit reached (global or per client); written then closed. */
     public static final Reply TOO_MANY_CONNECTIONS = Reply.of(421, "4.7.0", "Too many connections");
     /** 421 4.3.2: the server is shutting down; written then closed. */
-    public static final Reply SHUTTING_DOWN = Reply.of(421, "4.3.2", "Shutting down");
+    public static final Reply SHUTTING_DOWN = Reply.of(421, "4.3.2", "Service shutting down");
+    /** 421 4.7.0: the client opened too many connections in the last minute; written then closed. */
+    public static final Reply CONNECTION_RATE = Reply.of(421, "4.7.0", "Too many connections per minute, try again later");
+    /** 421 4.7.0: the client started too many messages in the last minute; written then closed. */
+    public static final Reply MESSAGE_RATE = Reply.of(421, "4.7.0", "Too many messages per minute, try again later");
 
     // ---- other 4xx: transient ----
 

@@ -4,7 +4,7 @@ import io.sluice.smtp.auth.Authenticator;
 
 /**
  * Everything the sessions of one listener share across loops: their rules, pre-encoded replies,
- * the TLS upgrade (or {@code null}), connection limits and the event log. Immutable or thread-safe.
+ * the TLS upgrade (or {@code null}), connection and rate limits and the event log. Immutable or thread-safe.
  */
 public final class ListenerContext {
 
@@ -16,6 +16,8 @@ public final class ListenerContext {
     final EventLog log;
     final SessionStats stats;
     final Authenticator auth;
+    final ClientRateLimiter connectionRate;
+    final ClientRateLimiter messageRate;
 
     /**
      * @param tls         the STARTTLS (or implicit TLS) upgrade, or {@code null} for none
@@ -24,6 +26,16 @@ public final class ListenerContext {
      */
     public ListenerContext(SessionSettings settings, TlsUpgrade tls, boolean implicitTls,
             ConnectionLimiter limiter, EventLog log, SessionStats stats, Authenticator auth) {
+        this(settings, tls, implicitTls, limiter, ClientRateLimiter.OFF, ClientRateLimiter.OFF, log, stats, auth);
+    }
+
+    /**
+     * @param connectionRate connections per client and minute, checked before the greeting
+     * @param messageRate    messages (MAIL commands) per client and minute
+     */
+    public ListenerContext(SessionSettings settings, TlsUpgrade tls, boolean implicitTls,
+            ConnectionLimiter limiter, ClientRateLimiter connectionRate, ClientRateLimiter messageRate,
+            EventLog log, SessionStats stats, Authenticator auth) {
         if (implicitTls && tls == null) {
             throw new IllegalArgumentException("an implicit-TLS listener needs a certificate");
         }
@@ -35,5 +47,7 @@ public final class ListenerContext {
         this.log = log;
         this.stats = stats;
         this.auth = auth;
+        this.connectionRate = connectionRate;
+        this.messageRate = messageRate;
     }
 }

@@ -2,6 +2,7 @@ package io.sluice.smtp.server;
 
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.atomic.LongAccumulator;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -67,6 +68,9 @@ public final class SessionStats {
         return tlsSessions;
     }
 
+    /** Written only when one session's own peak grows, so not once per reply. */
+    final LongAccumulator peakPendingWriteBytes = new LongAccumulator(Math::max, 0);
+
     public long connections() {
         return connections.sum();
     }
@@ -97,5 +101,10 @@ public final class SessionStats {
 
     public long timeouts() {
         return timeouts.sum();
+    }
+
+    /** The most bytes any one session has had queued for its client at once since start. */
+    public long peakPendingWriteBytes() {
+        return peakPendingWriteBytes.get();
     }
 }

@@ -4,12 +4,19 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Predicate;
 
 import io.sluice.reactor.Acceptor;
 import io.sluice.reactor.EventLoop;
@@ -67,8 +74,14 @@ public final class SmtpServer implements AutoCloseable {
     private final EndToEndLatency endToEnd;
     private final List<InetSocketAddress> bound = new ArrayList<>();
     private final Map<ListenerMode, InetSocketAddress> boundByMode = new LinkedHashMap<>();
+    /** Per loop, by loop index; each touched only on its loop (the shutdown sends tasks there). */
+    private final SessionServices[] services;
+    private final EventLog log;
+    private volatile boolean shuttingDown;
+    private boolean closed;
 
     private SmtpServer(SluiceConfig config, Mode mode, EventLog log) throws IOException {
+        this.log = log;
         String hostname = config.get(ConfigKeys.HOSTNAME);
         int threads = config.get(ConfigKeys.REACTOR_THREADS);
         group = new EventLoopGroup(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(),
@@ -91,7 +104,7 @@ public final class SmtpServer implements AutoCloseable {
             auth = authenticator(config);
             List<EventLoop> loops = group.loops();
             endToEnd = new EndToEndLatency(loops.size());
-            SessionServices[] services = new SessionServices[loops.size()];
+            services = new SessionServices[loops.size()];
             for (EventLoop loop : loops) {
                 MessageStore store = openedSpool != null ? new SpoolStore(openedSpool.appender(loop.index()), log)
                         : new DiscardStore(loop.index(), endToEnd);
@@ -152,6 +165,11 @@ public final class SmtpServer implements AutoCloseable {
             String hostname) throws IOException {
         limiter = new ConnectionLimiter(unlimitedIfZero(config.get(ConfigKeys.LIMITS_CONNECTIONS)),
                 unlimitedIfZero(config.get(ConfigKeys.LIMITS_CONNECTIONS_PER_IP)));
+        // One of each for all listeners: a client's rate is its rate, whichever port it uses.
+        ClientRateLimiter connectionRate = new ClientRateLimiter(config.get(ConfigKeys.LIMITS_CONNECTIONS_PER_MINUTE),
+                NanoClock.SYSTEM);
+        ClientRateLimiter messageRate = new ClientRateLimiter(config.get(ConfigKeys.LIMITS_MESSAGES_PER_MINUTE),
+                NanoClock.SYSTEM);
         TlsUpgrade upgrade = tls == null ? null : new TlsServerUpgrade(tls);
         SessionSettings base = settings(config, hostname);
         for (ListenAddress listen : config.get(ConfigKeys.LISTEN)) {
@@ -161,8 +179,8 @@ public final class SmtpServer implements AutoCloseable {
             }
             boolean required = listen.mode() == ListenerMode.SUBMISSION || config.get(ConfigKeys.TLS_LEVEL) == TlsLevel.ENCRYPT;
             SessionSettings settings = base.withTlsRequired(required && upgrade != null);
-            ListenerContext context = new ListenerContext(settings, upgrade, implicit, limiter, log, stats,
-                    upgrade == null ? null : auth);
+            ListenerContext context = new ListenerContext(settings, upgrade, implicit, limiter, connectionRate,
+                    messageRate, log, stats, upgrade == null ? null : auth);
             InetSocketAddress address = acceptor.bind(listen.address(),
                     (remote, local, tag) -> new SmtpSession((ListenerContext) tag, c -> services[c.loop().index()]),
                     context);
@@ -325,11 +343,98 @@ public final class SmtpServer implements AutoCloseable {
     }
 
     /**
+     * Stops gracefully, then {@link #close()}s: listeners close at once; sessions answer their next
+     * command outside a transaction with {@code 421 4.3.2} and close; messages in DATA/BDAT or
+     * being spooled may finish until {@code grace} has passed (or until none is left, if sooner),
+     * then every session still open is sent {@code 421 4.3.2} and closed. Delivery starts no new
+     * attempt from the beginning and waits for those in flight until the same deadline. Every
+     * acknowledged message is in the spool, which is closed last. Call once, from the thread that
+     * started the server, instead of {@link #close()}.
+     *
+     * @return true when every transaction finished within the grace period
+     */
+    public boolean shutdown(Duration grace) throws InterruptedException {
+        long deadline = System.nanoTime() + grace.toNanos();
+        acceptor.close();
+        if (queue != null) {
+            queue.beginDrain();
+        }
+        onEveryLoop(s -> {
+            s.beginShutdown();
+            return true;
+        });
+        shuttingDown = true;
+        log.log(EventLog.Level.INFO, "draining", "grace", grace);
+        boolean finished = awaitEveryLoop(deadline, s -> s.sessionsInTransaction() == 0);
+        onEveryLoop(s -> {
+            s.closeAllSessions();
+            return true;
+        });
+        // Their 421s leave within the loops' close timeout; a client that does not read is cut off then.
+        awaitEveryLoop(System.nanoTime() + group.loops().get(0).config().closeTimeoutNanos() + 100_000_000L,
+                s -> s.openSessions() == 0);
+        if (queue != null) {
+            queue.awaitDrained(Math.max(0, deadline - System.nanoTime()));
+        }
+        log.log(EventLog.Level.INFO, "drained", "transactions_finished", finished);
+        close();
+        return finished;
+    }
+
+    /** True once {@link #shutdown} has told every loop: new commands outside a transaction get 421. */
+    public boolean isShuttingDown() {
+        return shuttingDown;
+    }
+
+    /** Polls {@code test} on every loop until it holds on all of them or {@code deadlineNanos} passes. */
+    private boolean awaitEveryLoop(long deadlineNanos, Predicate<SessionServices> test) throws InterruptedException {
+        while (!onEveryLoop(test)) {
+            if (System.nanoTime() - deadlineNanos >= 0) {
+                return false;
+            }
+            LockSupport.parkNanos(10_000_000L); // shutdown only: a short poll keeps the loops free of hooks
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+        }
+        return true;
+    }
+
+    /** Runs {@code test} on each loop's thread and waits for all: true when it held everywhere. */
+    private boolean onEveryLoop(Predicate<SessionServices> test) throws InterruptedException {
+        List<EventLoop> loops = group.loops();
+        CountDownLatch done = new CountDownLatch(loops.size());
+        AtomicBoolean all = new AtomicBoolean(true);
+        for (EventLoop loop : loops) {
+            SessionServices s = services[loop.index()];
+            try {
+                loop.execute(() -> {
+                    try {
+                        if (!test.test(s)) {
+                            all.set(false);
+                        }
+                    } finally {
+                        done.countDown();
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                all.set(false);
+                done.countDown();
+            }
+        }
+        return done.await(5, TimeUnit.SECONDS) && all.get();
+    }
+
+    /**
      * Stops accepting, closes every connection and loop, stops delivery, then closes the spool
-     * (pending commits answered).
+     * (pending commits answered). Idempotent.
      */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         acceptor.close();
         group.close();
         if (tls != null) {

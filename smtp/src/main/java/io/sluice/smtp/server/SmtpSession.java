@@ -85,6 +85,12 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private boolean chunking;
     private Reply chunkError;
     private int messagesInSession;
+    /** Most bytes this session had queued for the client at once (for the bounded-memory check). */
+    private long peakPendingBytes;
+
+    /** Links in the loop's list of open sessions ({@link SessionServices}); loop thread only. */
+    SmtpSession previousOnLoop;
+    SmtpSession nextOnLoop;
 
     /**
      * @param servicesOf finds the shared services of the loop a connection landed on
@@ -104,6 +110,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     public void onOpen(Connection connection) {
         this.connection = connection;
         this.services = servicesOf.apply(connection);
+        services.add(this);
         java.net.InetSocketAddress remote = connection.remoteAddress();
         if (remote == null) { // reset before we could ask: nothing to serve
             phase = Phase.CLOSED;
@@ -112,6 +119,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         }
         this.client = remote.getAddress();
         listener.stats.connections.increment();
+        if (services.shuttingDown()) {
+            reply(Replies.SHUTTING_DOWN);
+            close();
+            return;
+        }
         if (!listener.limiter.tryAcquire(client)) {
             listener.stats.rejectConnection(ConnectionRejection.LIMIT);
             log(Level.INFO, "reject", "reason", "connection limit");
@@ -121,6 +133,14 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         }
         limiterSlot = true;
         relayClient = settings.relayClients().test(client); // once per connection, not per RCPT
+        // Like Postfix's smtpd_client_event_limit_exceptions (default $mynetworks): relay clients are exempt.
+        if (!relayClient && !listener.connectionRate.tryAcquire(client)) {
+            listener.stats.rejectedConnections.increment();
+            log(Level.INFO, "reject", "reason", "connection rate");
+            reply(Replies.CONNECTION_RATE);
+            close();
+            return;
+        }
         log(Level.DEBUG, "connect");
         if (listener.implicitTls) {
             connection.installLayer(listener.tls.newServerLayer(this));
@@ -135,10 +155,18 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     @Override
     public void onRead(Connection connection, ByteBuffer in) {
+        readInput(in);
+        notePendingBytes();
+    }
+
+    private void readInput(ByteBuffer in) {
         while (in.hasRemaining()) {
             switch (phase) {
                 case COMMAND:
-                    if (!parser.parse(in, command)) {
+                    // A client that pipelines without reading its replies: stop parsing at the high-water
+                    // mark, so what we queue for it stays bounded; the connection reads nothing more and
+                    // presents the rest again once the client has taken enough.
+                    if (!connection.isWritable() || !parser.parse(in, command)) {
                         return;
                     }
                     dispatch();
@@ -183,6 +211,12 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         listener.stats.timeouts.increment();
         log(Level.INFO, "timeout", "phase", phase);
         abortMessage();
+        if (!connection.isWritable()) {
+            // It has not read its replies for a whole deadline: a 421 would only wait behind them.
+            phase = Phase.CLOSED;
+            connection.abort();
+            return;
+        }
         reply(Replies.TIMEOUT);
         close();
     }
@@ -203,6 +237,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             abortMessage();
         }
         phase = Phase.CLOSED;
+        services.remove(this);
         if (limiterSlot) {
             limiterSlot = false;
             listener.limiter.release(client);
@@ -269,6 +304,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         Reply syntax = command.error();
         if (command.verb() == io.sluice.smtp.protocol.Verb.HTTP) {
             http();
+            return;
+        }
+        if (services.shuttingDown() && sender == null) {
+            reply(Replies.SHUTTING_DOWN); // no transaction to finish: RFC 5321 3.8
+            close();
             return;
         }
         if (syntax != null) {
@@ -466,6 +506,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.UNSUPPORTED_PARAMETER);
         } else if (command.path().isUtf8() && !command.smtpUtf8()) {
             error(Replies.SMTPUTF8_REQUIRED);
+        } else if (!relayClient && !listener.messageRate.tryAcquire(client)) {
+            listener.stats.rejectedMessages.increment();
+            log(Level.INFO, "reject", "reason", "message rate");
+            reply(Replies.MESSAGE_RATE);
+            close();
         } else {
             sender = command.path();
             smtpUtf8 = command.smtpUtf8();
@@ -733,6 +778,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         connection.write(QUEUED_PREFIX, 0, QUEUED_PREFIX.length);
         connection.write(idText, 0, idText.length);
         connection.write(CRLF, 0, CRLF.length);
+        notePendingBytes();
         resumeCommands();
     }
 
@@ -784,6 +830,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     // ---- replies and lifecycle ------------------------------------------------------------
 
     private void greet() {
+        if (services.shuttingDown()) {
+            reply(Replies.SHUTTING_DOWN);
+            close();
+            return;
+        }
         phase = Phase.COMMAND;
         reply(listener.replies.greeting);
         connection.deadline(now() + settings.commandTimeoutNanos());
@@ -811,6 +862,35 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             log(Level.INFO, "reject", "reason", "too many errors");
             reply(Replies.TOO_MANY_ERRORS);
             close();
+        }
+    }
+
+    // ---- graceful shutdown (SessionServices calls these on the loop) ------------------------
+
+    /** After MAIL, in DATA or BDAT, or waiting for the spool: a transaction the shutdown lets finish. */
+    boolean inTransaction() {
+        return sender != null || phase == Phase.DATA || phase == Phase.BDAT || phase == Phase.COMMITTING;
+    }
+
+    /** The grace period is over: 421 4.3.2 and close, whatever the session was doing. */
+    void shutDownNow() {
+        if (phase == Phase.CLOSED || !connection.isOpen()) {
+            return;
+        }
+        log(Level.INFO, "shutdown", "phase", phase);
+        if (phase != Phase.COMMITTING) {
+            abortMessage(); // a message waiting for the spool may still become durable: leave it to the spool
+        }
+        reply(Replies.SHUTTING_DOWN);
+        close();
+    }
+
+    /** Once per read (not per reply): replies pile up within a read and leave at the flush after it. */
+    private void notePendingBytes() {
+        long pending = connection.pendingWriteBytes();
+        if (pending > peakPendingBytes) {
+            peakPendingBytes = pending;
+            listener.stats.peakPendingWriteBytes.accumulate(pending);
         }
     }
 

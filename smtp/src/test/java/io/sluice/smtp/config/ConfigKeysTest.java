@@ -45,8 +45,8 @@ class ConfigKeysTest {
         assertTrue(ConfigKeys.SMTP_MAX_RECIPIENTS.allowed().contains(">= 100"));
         assertTrue(ConfigKeys.SMTP_MAX_LINE_LENGTH.allowed().contains("from 512"));
         assertTrue(ConfigKeys.SMTP_MAX_TEXT_LINE_LENGTH.allowed().contains("from 1000"));
-        assertTrue(ConfigKeys.SMTP_COMMAND_TIMEOUT.allowed().contains("from 1s"));
-        assertTrue(ConfigKeys.SMTP_DATA_TIMEOUT.allowed().contains("from 1s"));
+        assertTrue(ConfigKeys.SMTP_COMMAND_TIMEOUT.allowed().contains("from 100ms"));
+        assertTrue(ConfigKeys.SMTP_DATA_TIMEOUT.allowed().contains("from 100ms"));
     }
 
     @Test

@@ -138,8 +138,27 @@ final class PeerProcess implements AutoCloseable {
         return new Result(process.exitValue(), out.text(), err.text());
     }
 
+    /** The running process, e.g. to signal it. */
+    Process process() {
+        return process;
+    }
+
     boolean isAlive() {
         return process.isAlive();
+    }
+
+    /**
+     * SIGTERM (through the process handle, which leaves our pipe ends open so its last output is
+     * still read); the exit status, or -1 if it has not exited within {@code timeout}.
+     */
+    int terminate(Duration timeout) throws InterruptedException {
+        process.toHandle().destroy();
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            return -1;
+        }
+        out.join(5_000);
+        err.join(5_000);
+        return process.exitValue();
     }
 
     /** SIGKILL now, and wait (bounded) until the process is gone. */
