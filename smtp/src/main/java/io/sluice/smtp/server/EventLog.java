@@ -28,23 +28,35 @@ public final class EventLog implements AutoCloseable {
     private final AtomicLong dropped = new AtomicLong();
     private final OutputStream out;
     private final Thread writer;
+    private final boolean writing;
     private volatile boolean running = true;
 
+    private static final EventLog SILENT = new EventLog(Level.ERROR, OutputStream.nullOutputStream(), false);
+    /** Idle waits grow from 1 ms to this: a quiet log wakes 20 times a second, not 1,000. */
+    private static final long MAX_IDLE_PARK_NANOS = 50_000_000L;
+
     public EventLog(Level threshold, PrintStream out) {
-        this.threshold = threshold;
-        this.out = out;
-        this.writer = new Thread(this::drainLoop, "sluice-log");
-        writer.setDaemon(true);
-        writer.start();
+        this(threshold, out, true);
     }
 
-    /** A log that writes nothing (tests, benchmarks). */
+    private EventLog(Level threshold, OutputStream out, boolean writing) {
+        this.threshold = threshold;
+        this.out = out;
+        this.writing = writing;
+        this.writer = writing ? new Thread(this::drainLoop, "sluice-log") : null;
+        if (writer != null) {
+            writer.setDaemon(true);
+            writer.start();
+        }
+    }
+
+    /** A log that writes nothing and owns no thread (tests, benchmarks); closing it is optional. */
     public static EventLog silent() {
-        return new EventLog(Level.ERROR, new PrintStream(OutputStream.nullOutputStream(), false, StandardCharsets.UTF_8));
+        return SILENT;
     }
 
     public boolean enabled(Level level) {
-        return level.ordinal() >= threshold.ordinal();
+        return writing && level.ordinal() >= threshold.ordinal();
     }
 
     /**
@@ -97,12 +109,21 @@ public final class EventLog implements AutoCloseable {
     }
 
     private void drainLoop() {
+        long parkNanos = 1_000_000L;
+        boolean unflushed = false;
         while (running || !lines.isEmpty()) {
             int n = lines.drain(this::write, 1024);
-            if (n == 0) {
-                flush();
-                LockSupport.parkNanos(1_000_000L);
+            if (n > 0) {
+                unflushed = true;
+                parkNanos = 1_000_000L;
+                continue;
             }
+            if (unflushed) {
+                flush();
+                unflushed = false;
+            }
+            LockSupport.parkNanos(parkNanos);
+            parkNanos = Math.min(parkNanos * 2, MAX_IDLE_PARK_NANOS);
         }
         flush();
     }
@@ -127,6 +148,10 @@ public final class EventLog implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        if (writer == null) {
+            return;
+        }
+        LockSupport.unpark(writer);
         try {
             writer.join(5_000);
         } catch (InterruptedException e) {

@@ -612,7 +612,10 @@ class CommandParserTest {
         in.put(Wire.octets("RSET\r\nNOOP\r\nDATA\r\nQUIT\r\nBDAT 100 LAST\r\n")).flip();
         int rounds = 200_000;
         long checksum = 0;
-        for (int warm = 0; warm < 2; warm++) {
+        // The least of several measured rounds: a one-off allocation by the runtime (a JIT
+        // deoptimisation, an instrumentation hook) lands in one round, per-command garbage in all.
+        long least = Long.MAX_VALUE;
+        for (int round = 0; round < 5; round++) {
             long before = threads.getCurrentThreadAllocatedBytes();
             for (int i = 0; i < rounds; i++) {
                 in.position(0);
@@ -621,10 +624,11 @@ class CommandParserTest {
                 }
             }
             long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-            if (warm == 1) {
-                assertTrue(allocated < rounds / 100, "allocated " + allocated + " bytes for " + rounds * 5 + " commands");
+            if (round > 0) {
+                least = Math.min(least, allocated);
             }
         }
+        assertTrue(least < rounds / 100, "allocated " + least + " bytes for " + rounds * 5 + " commands");
         assertTrue(checksum > 0);
     }
 }
