@@ -546,6 +546,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             writeContent();
             return;
         }
+        delivery.hold(); // until the connection is idle again: see Delivery.hold
         if (!mailFailed) {
             String text = said(code, "DATA");
             for (int i = 0; i < accepted.length; i++) {
@@ -583,6 +584,8 @@ final class ClientSession implements ConnectionHandler, TlsListener {
     }
 
     private void onContentReply(int code) {
+        Delivery d = delivery;
+        d.hold(); // until the connection is idle again: see Delivery.hold
         boolean early = contentOffset < delivery.content().length();
         String text = said(code, "end of DATA");
         if (!key.lmtp()) {
@@ -609,6 +612,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             finishMessage(early || code == 421);
         } else {
             connection.deadline(loop.nanoTime() + client.settings().dataTimeoutNanos());
+            d.flush();
         }
     }
 
@@ -633,6 +637,9 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             quit();
         } else {
             afterMessage();
+        }
+        if (d != null) {
+            d.flush(); // after the connection went back to the pool (or away)
         }
     }
 

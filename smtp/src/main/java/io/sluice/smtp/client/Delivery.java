@@ -30,6 +30,9 @@ final class Delivery {
     private final boolean[] reported;
     private final boolean needsSmtpUtf8;
     private int unreported;
+    /** Results kept back by {@link #hold()} until {@link #flush()}; null until first needed. */
+    private RecipientResult[] held;
+    private boolean holding;
     private OutboundContent content;
     private List<NextHop> hops;
     private int hopIndex;
@@ -145,7 +148,38 @@ final class Delivery {
         }
         reported[index] = true;
         unreported--;
-        callback.completed(result(recipient(index), code, enhancedCode, text));
+        RecipientResult result = result(recipient(index), code, enhancedCode, text);
+        if (holding) {
+            if (held == null) {
+                held = new RecipientResult[reported.length];
+            }
+            held[index] = result;
+        } else {
+            callback.completed(result);
+        }
+    }
+
+    /**
+     * Keeps results back until {@link #flush()}: the session hands its connection back to the
+     * pool first, so the next attempt the queue manager starts on hearing them finds it idle.
+     */
+    void hold() {
+        holding = true;
+    }
+
+    /** Reports what {@link #hold()} kept back. */
+    void flush() {
+        holding = false;
+        if (held == null) {
+            return;
+        }
+        for (int i = 0; i < held.length; i++) {
+            RecipientResult result = held[i];
+            if (result != null) {
+                held[i] = null;
+                callback.completed(result);
+            }
+        }
     }
 
     /** Every recipient not yet reported gets this reply. */
