@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
+import io.sluice.reactor.ProcessSignal;
+
 /**
  * A server {@link TlsContext} whose certificates can be replaced without a restart. Loops call
  * {@link #current()} once per new connection (one volatile read) and keep the layer they made:
@@ -48,7 +50,7 @@ public final class ReloadingTlsContext implements AutoCloseable {
     private volatile Consumer<ReloadResult> listener = result -> { };
     /** Guarded by {@code this}: started triggers. */
     private ScheduledExecutorService reloadThread;
-    private HangupSignal hangup;
+    private ProcessSignal hangup;
     private boolean closed;
 
     private ReloadingTlsContext(TlsContext.Builder builder) throws IOException, GeneralSecurityException {
@@ -153,7 +155,7 @@ public final class ReloadingTlsContext implements AutoCloseable {
         }
         ScheduledExecutorService thread = reloadThread();
         try {
-            hangup = HangupSignal.install(() -> reloadOn(thread));
+            hangup = ProcessSignal.install("HUP", () -> reloadOn(thread), "sluice TLS reload on SIGHUP");
             return true;
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             LOG.log(Level.WARNING, "TLS reload on SIGHUP is unavailable (" + e.getMessage()
