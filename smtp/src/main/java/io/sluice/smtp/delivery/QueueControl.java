@@ -6,6 +6,8 @@ import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -55,15 +57,19 @@ public final class QueueControl implements Closeable {
     public static final String ERROR = "ERROR";
     private static final int MAX_REQUEST_OCTETS = 256;
     private static final long ANSWER_TIMEOUT_SECONDS = 10;
+    /** How long a control client may take to send its request, and again to read the answer. */
+    static final long CLIENT_IO_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final ServerSocketChannel server;
     private final Path socket;
     private final Function<String, CompletableFuture<List<String>>> handler;
     private final Thread thread;
+    private final long clientIoTimeoutNanos;
     private volatile boolean closed;
 
     private QueueControl(ServerSocketChannel server, Path socket,
-            Function<String, CompletableFuture<List<String>>> handler) {
+            Function<String, CompletableFuture<List<String>>> handler, long clientIoTimeoutNanos) {
+        this.clientIoTimeoutNanos = clientIoTimeoutNanos;
         this.server = server;
         this.socket = socket;
         this.handler = handler;
@@ -77,6 +83,12 @@ public final class QueueControl implements Closeable {
      */
     static QueueControl serve(Path dir, Function<String, CompletableFuture<List<String>>> handler)
             throws IOException {
+        return serve(dir, handler, CLIENT_IO_TIMEOUT_NANOS);
+    }
+
+    /** As {@link #serve(Path, Function)} with another client I/O deadline (tests). */
+    static QueueControl serve(Path dir, Function<String, CompletableFuture<List<String>>> handler,
+            long clientIoTimeoutNanos) throws IOException {
         Path socket = dir.resolve(SOCKET_NAME);
         Files.deleteIfExists(socket);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -86,7 +98,7 @@ public final class QueueControl implements Closeable {
             server.close();
             throw e;
         }
-        QueueControl control = new QueueControl(server, socket, handler);
+        QueueControl control = new QueueControl(server, socket, handler, clientIoTimeoutNanos);
         control.thread.start();
         return control;
     }
@@ -108,31 +120,43 @@ public final class QueueControl implements Closeable {
     }
 
     private void answer(SocketChannel client) throws IOException {
-        String request = readLine(client);
-        List<String> lines;
-        try {
-            lines = handler.apply(request).get(ANSWER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            lines = List.of(ERROR + " interrupted");
-        } catch (ExecutionException | TimeoutException e) {
-            lines = List.of(ERROR + " " + e);
-        }
-        StringBuilder out = new StringBuilder(lines.size() * 64);
-        for (String line : lines) {
-            out.append(line).append('\n');
-        }
-        ByteBuffer bytes = ByteBuffer.wrap(out.toString().getBytes(StandardCharsets.UTF_8));
-        while (bytes.hasRemaining()) {
-            client.write(bytes);
+        client.configureBlocking(false);
+        try (Selector selector = Selector.open()) {
+            String request = readLine(client, selector, System.nanoTime() + clientIoTimeoutNanos);
+            if (request == null) {
+                return; // a client that says nothing in time is dropped; the next one is served
+            }
+            List<String> lines;
+            try {
+                lines = handler.apply(request).get(ANSWER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                lines = List.of(ERROR + " interrupted");
+            } catch (ExecutionException | TimeoutException e) {
+                lines = List.of(ERROR + " " + e);
+            }
+            StringBuilder out = new StringBuilder(lines.size() * 64);
+            for (String line : lines) {
+                out.append(line).append('\n');
+            }
+            ByteBuffer bytes = ByteBuffer.wrap(out.toString().getBytes(StandardCharsets.UTF_8));
+            writeAll(client, bytes, selector, System.nanoTime() + clientIoTimeoutNanos);
         }
     }
 
-    private static String readLine(SocketChannel client) throws IOException {
+    /**
+     * The request line, or null when the client sent no full line before the deadline. Why
+     * non-blocking with a deadline: the control thread serves one client at a time, so one that
+     * connects and never writes (or never reads) would otherwise shut out every later
+     * {@code sluice queue}.
+     */
+    private static String readLine(SocketChannel client, Selector selector, long deadlineNanos) throws IOException {
         ByteBuffer in = ByteBuffer.allocate(MAX_REQUEST_OCTETS);
+        client.register(selector, SelectionKey.OP_READ);
         while (in.hasRemaining()) {
             int before = in.position();
-            if (client.read(in) < 0) {
+            int n = client.read(in);
+            if (n < 0) {
                 break;
             }
             for (int i = before; i < in.position(); i++) {
@@ -140,8 +164,33 @@ public final class QueueControl implements Closeable {
                     return new String(in.array(), 0, i, StandardCharsets.UTF_8).trim();
                 }
             }
+            if (n == 0 && !awaitReady(selector, deadlineNanos)) {
+                return null;
+            }
         }
         return new String(in.array(), 0, in.position(), StandardCharsets.UTF_8).trim();
+    }
+
+    /** Writes the answer; gives up at the deadline (a client that does not read loses its answer). */
+    private static void writeAll(SocketChannel client, ByteBuffer bytes, Selector selector, long deadlineNanos)
+            throws IOException {
+        client.keyFor(selector).interestOps(SelectionKey.OP_WRITE); // registered by readLine
+        while (bytes.hasRemaining()) {
+            if (client.write(bytes) == 0 && !awaitReady(selector, deadlineNanos)) {
+                return;
+            }
+        }
+    }
+
+    /** Waits for the one registered key to be ready; false at the deadline. */
+    private static boolean awaitReady(Selector selector, long deadlineNanos) throws IOException {
+        long leftMillis = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+        if (leftMillis <= 0) {
+            return false;
+        }
+        selector.select(leftMillis);
+        selector.selectedKeys().clear();
+        return true;
     }
 
     /** Stops serving and removes the socket file. */
