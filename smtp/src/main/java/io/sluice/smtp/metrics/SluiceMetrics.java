@@ -11,6 +11,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.sluice.reactor.Acceptor;
 import io.sluice.reactor.EventLoop;
 import io.sluice.reactor.LoopStats;
+import io.sluice.smtp.client.ClientStats;
 import io.sluice.smtp.delivery.QueueCensus;
 import io.sluice.smtp.delivery.QueueManager;
 import io.sluice.smtp.server.ConnectionRejection;
@@ -55,6 +56,9 @@ public final class SluiceMetrics {
         }
         if (server.queue() != null) {
             queue(registry, server.queue(), queueDestinations);
+        }
+        if (server.client() != null) {
+            outbound(registry, server.client().stats());
         }
         counter(registry, "sluice_log_lines_dropped_total", "Log lines dropped because the log writer fell behind.",
                 log::dropped);
@@ -190,6 +194,20 @@ public final class SluiceMetrics {
                 .register(registry);
         counter(registry, "sluice_delivery_bounces_total", "Bounce messages (DSNs) put into the spool.", queue::bounces);
         counter(registry, "sluice_queue_errors_total", "Queue manager internal errors (see the log).", queue::errors);
+    }
+
+    private static void outbound(PrometheusRegistry registry, ClientStats client) {
+        counter(registry, "sluice_outbound_connections_total",
+                "Outbound SMTP/LMTP connections that connected.", client::connectionsOpened);
+        counter(registry, "sluice_outbound_connection_reuses_total",
+                "Outbound messages started on a connection that had carried one before.", client::connectionsReused);
+        counter(registry, "sluice_outbound_messages_total",
+                "Outbound transactions finished, whatever their recipients' outcome.", client::messages);
+        counter(registry, "sluice_outbound_tls_handshakes_total",
+                "Outbound STARTTLS handshakes completed.", client::tlsHandshakes);
+        counter(registry, "sluice_outbound_tls_downgrades_total",
+                "Next hops remembered as TLS-capable that answered without STARTTLS (possible downgrade attack).",
+                client::downgrades);
     }
 
     /** Reads one loop's value from it or its snapshot. */

@@ -103,6 +103,44 @@ class MetricsEndpointTest {
     }
 
     @Test
+    void outboundCountersMoveWhenRelaying() throws Exception {
+        try (TestServer sink = new TestServer(dir.resolve("sink"), SmtpServer.Mode.SINK, Map.of("tls.level", "may"));
+             TestServer relay = new TestServer(dir.resolve("relay"), SmtpServer.Mode.SERVE, Map.of(
+                     "transport.example.net", "smtp:[127.0.0.1]:" + sink.port(),
+                     "transport.example.com", "discard",
+                     "tls.client.level", "encrypt"))) {
+            PrometheusRegistry registry = new PrometheusRegistry();
+            SluiceMetrics.register(registry, relay.server, EventLog.silent(), 20);
+            try (MetricsServer relayMetrics = MetricsServer.start(new InetSocketAddress("127.0.0.1", 0), registry,
+                    new HealthCheck(relay.server))) {
+                for (int i = 0; i < 2; i++) {
+                    try (TestServer.Client c = new TestServer.Client(relay.port())) {
+                        c.reply();
+                        c.send("EHLO client.example\r\n");
+                        c.reply();
+                        c.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n");
+                        assertTrue(c.reply().startsWith("250"), "MAIL");
+                        assertTrue(c.reply().startsWith("250"), "RCPT");
+                        assertTrue(c.reply().startsWith("354"), "DATA");
+                        c.send("Subject: relayed\r\n\r\nHello.\r\n.\r\nQUIT\r\n");
+                        assertTrue(c.reply().startsWith("250 2.0.0 Ok: queued as "));
+                        assertTrue(c.reply().startsWith("221"));
+                    }
+                    int sent = i + 1;
+                    assertTrue(TestServer.await(Duration.ofSeconds(10), () -> relay.server.queue().delivered() == sent),
+                            "relayed to the sink: " + sent);
+                }
+                Map<String, Double> s = MetricsScrape.samples(MetricsScrape.get(relayMetrics.address(), "/metrics").body());
+                assertEquals(2.0, MetricsScrape.value(s, "sluice_outbound_messages_total"));
+                assertEquals(1.0, MetricsScrape.value(s, "sluice_outbound_connections_total"), "the second message reused it");
+                assertEquals(1.0, MetricsScrape.value(s, "sluice_outbound_connection_reuses_total"));
+                assertEquals(1.0, MetricsScrape.value(s, "sluice_outbound_tls_handshakes_total"));
+                assertEquals(0.0, MetricsScrape.value(s, "sluice_outbound_tls_downgrades_total"));
+            }
+        }
+    }
+
+    @Test
     void metricsListenEmptyMeansNoHttpServer() throws Exception {
         Optional<MetricsServer> none = MetricsServer.start(SluiceConfig.load(null, Map.of()), server.server,
                 EventLog.silent());
