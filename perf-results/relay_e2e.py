@@ -3,6 +3,7 @@ DOC = """relay_e2e.py - relay throughput end to end (issue 4) and sink vs smtp-s
 
   perf-results/relay_e2e.py --out DIR [--sizes 1KiB,64KiB] [--reps 3] [--messages 20000]
                             [--messages-64k 4000] [--sink-bench] [--sink-messages 60000] [--name RUN]
+                            [--tls none|starttls]
 
 RELAY (always): sluice load -> relay -> one common `sluice sink` (metrics.listen on, its
 sluice_messages_accepted_total polled every 50 ms). Relays, interleaved run by run (order rotated):
@@ -15,6 +16,10 @@ End-to-end time = the generator's own elapsed_s + (moment the sink count reached
 generator exited, clamped at 0); e2e rate = N / that. Relay CPU = its process tree (from /proc)
 from just before the generator starts to the moment the sink has everything.
 One warm-up run per relay per size (not counted), then REPS rounds.
+--tls starttls: STARTTLS on both hops. The generator uses --tls starttls; the sink and the Sluice
+relay offer STARTTLS with their self-signed certificates (tls.level=may) and the Sluice relay
+delivers with tls.client.level=encrypt; Postfix offers STARTTLS (peers.sh) and relays with
+smtp_tls_security_level = encrypt. Scenario names get a "-tls" suffix.
 
 SINK (--sink-bench): sluice load --connections 50 --messages M --size 1KiB --pipelining on
 --server-pid PID against the same `sluice sink` and Postfix `smtp-sink` (peers.sh start-sink),
@@ -102,10 +107,10 @@ class Started:
             subprocess.run([PEERS, 'stop', str(port)], capture_output=True)
 
 
-def postfix_to_sink(port):
+def postfix_to_sink(port, client_tls):
     etc = open(os.path.join(PEERS_HOME, 'run', 'pids', f'postfix-{port}.confdir')).read().strip()
     subprocess.run(['postconf', '-c', etc, '-e', f'relayhost = [127.0.0.1]:{SINK}', 'default_transport = smtp',
-                    'relay_transport = smtp', 'smtp_tls_security_level = none'], check=True)
+                    'relay_transport = smtp', f'smtp_tls_security_level = {client_tls}'], check=True)
     subprocess.run(['postfix', '-c', etc, 'reload'], check=True, capture_output=True)
     return etc
 
@@ -118,9 +123,12 @@ def postfix_queue(port):
     return n
 
 
+TLS = 'none'  # set from --tls in main()
+
+
 def load_cmd(port, n, size, conns, pid, path, tags):
     cmd = [SLUICE, 'load', '--target', f'127.0.0.1:{port}', '--connections', str(conns), '--messages', str(n),
-           '--size', size, '--pipelining', 'on', '--json', path, '--server-pid', str(pid), '--quiet']
+           '--size', size, '--pipelining', 'on', '--json', path, '--server-pid', str(pid), '--quiet', '--tls', TLS]
     for k, v in tags.items():
         cmd += ['--tag', f'{k}={v}']
     return cmd
@@ -128,7 +136,7 @@ def load_cmd(port, n, size, conns, pid, path, tags):
 
 def relay_run(relay, pid, port, n, size, rep, raw):
     tag = 'warmup' if rep is None else str(rep)
-    scenario = f"relay-{size.lower().replace('kib', 'k')}"
+    scenario = f"relay-{size.lower().replace('kib', 'k')}" + ('-tls' if TLS != 'none' else '')
     path = os.path.join(raw, f'{scenario}-{relay}-{tag}.json')
     cmd = load_cmd(port, n, size, 20, pid, path, dict(scenario=scenario, server=relay, rep=tag,
                                                       **({'warmup': 1} if rep is None else {})))
@@ -214,7 +222,12 @@ def main():
     ap.add_argument('--messages-64k', type=int, default=4000)
     ap.add_argument('--sink-bench', action='store_true')
     ap.add_argument('--sink-messages', type=int, default=60000)
+    ap.add_argument('--tls', choices=('none', 'starttls'), default='none')
     a = ap.parse_args()
+    global TLS
+    TLS = a.tls
+    server_tls = 'may' if TLS == 'starttls' else 'none'
+    client_tls = 'encrypt' if TLS == 'starttls' else 'none'
     raw = os.path.join(a.out, 'raw', a.name)
     os.makedirs(raw, exist_ok=True)
     started = Started()
@@ -224,24 +237,26 @@ def main():
                    generator='sluice load (relay_e2e.py); relay rows: end-to-end msgs/s into the common sluice sink',
                    e2e=[], runs=[])
     try:
-        sink = started.sluice(['sink', '--set', f'listen=127.0.0.1:{SINK}', '--set', 'tls.level=none',
+        sink = started.sluice(['sink', '--set', f'listen=127.0.0.1:{SINK}', '--set', f'tls.level={server_tls}',
                                '--set', f'metrics.listen=127.0.0.1:{SINK_METRICS}', '--set', 'log.level=warn',
                                '--set', 'hostname=sink.example.test', '--report', '5'],
                               os.path.join(raw, 'sink.log'))
         relay = started.sluice(['serve', '--set', f'listen=127.0.0.1:{SLUICE_RELAY}', '--set', f'spool.dir={spool}',
-                                '--set', 'tls.level=none', '--set', 'tls.client.level=none', '--set', 'log.level=warn',
+                                '--set', f'tls.level={server_tls}', '--set', f'tls.client.level={client_tls}',
+                                '--set', 'log.level=warn',
                                 '--set', 'hostname=relay.example.test',
                                 '--set', f'transport.*=smtp:[127.0.0.1]:{SINK}'], os.path.join(raw, 'sluice-relay.log'))
         pf_pid = started.peer('start-postfix', POSTFIX_RELAY)
-        pf_etc = postfix_to_sink(POSTFIX_RELAY)
+        pf_etc = postfix_to_sink(POSTFIX_RELAY, client_tls)
         for port in (SINK, SINK_METRICS, SLUICE_RELAY):
             if not wait_port(port):
                 raise SystemExit(f'port {port} did not open')
         pids = {'sluice-relay': (relay.pid, SLUICE_RELAY), 'postfix-relay': (pf_pid, POSTFIX_RELAY)}
         summary['commands'] = {
-            'sink': f'./sluice sink --set listen=127.0.0.1:{SINK} --set tls.level=none --set metrics.listen=127.0.0.1:{SINK_METRICS} --set log.level=warn --set hostname=sink.example.test --report 5',
-            'sluice-relay': f"./sluice serve --set listen=127.0.0.1:{SLUICE_RELAY} --set spool.dir={spool} --set tls.level=none --set tls.client.level=none --set log.level=warn --set hostname=relay.example.test --set 'transport.*=smtp:[127.0.0.1]:{SINK}'",
-            'postfix-relay': f"PEERS_HOME={PEERS_HOME} {PEERS} start-postfix {POSTFIX_RELAY}; postconf -c {pf_etc} -e 'relayhost = [127.0.0.1]:{SINK}' 'default_transport = smtp' 'relay_transport = smtp' 'smtp_tls_security_level = none'; postfix -c {pf_etc} reload"}
+            'sink': f'./sluice sink --set listen=127.0.0.1:{SINK} --set tls.level={server_tls} --set metrics.listen=127.0.0.1:{SINK_METRICS} --set log.level=warn --set hostname=sink.example.test --report 5',
+            'sluice-relay': f"./sluice serve --set listen=127.0.0.1:{SLUICE_RELAY} --set spool.dir={spool} --set tls.level={server_tls} --set tls.client.level={client_tls} --set log.level=warn --set hostname=relay.example.test --set 'transport.*=smtp:[127.0.0.1]:{SINK}'",
+            'generator_tls': TLS,
+            'postfix-relay': f"PEERS_HOME={PEERS_HOME} {PEERS} start-postfix {POSTFIX_RELAY}; postconf -c {pf_etc} -e 'relayhost = [127.0.0.1]:{SINK}' 'default_transport = smtp' 'relay_transport = smtp' 'smtp_tls_security_level = {client_tls}'; postfix -c {pf_etc} reload"}
         order = list(pids)
         for size in a.sizes.split(','):
             n = a.messages if size.lower() == '1kib' else a.messages_64k
@@ -256,7 +271,7 @@ def main():
                         t = time.monotonic()
                         while postfix_queue(POSTFIX_RELAY) and time.monotonic() - t < 60:
                             time.sleep(0.1)
-            scenario = f"relay-{size.lower().replace('kib', 'k')}"
+            scenario = f"relay-{size.lower().replace('kib', 'k')}" + ('-tls' if TLS != 'none' else '')
             for relay_name, rs in res.items():
                 ok = [r for r in rs if r and r['exit_status'] == 0]
                 e = [r['relay_e2e'] for r in ok]
