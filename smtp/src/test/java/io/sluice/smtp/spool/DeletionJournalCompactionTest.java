@@ -111,6 +111,43 @@ class DeletionJournalCompactionTest {
     }
 
     @Test
+    void aFailedRewriteIsCountedTheServerGoesOnAndTheNextOneSucceeds() throws Exception {
+        Path dir = tmp.resolve("spool");
+        Set<QueueId> queued = new TreeSet<>();
+        Set<QueueId> gone = new HashSet<>();
+        try (Spool spool = Spool.open(dir, OPTIONS, SegmentChannelFactory.DEFAULT, 1024)) {
+            // A directory where the tmp file must go: the rewrite fails before its rename, as on EIO.
+            Path blocker = Files.createDirectories(dir.resolve(DeletionJournal.TMP_NAME).resolve("x"));
+            int seed = 0;
+            while (spool.journalCompactionErrors() == 0) {
+                assertTrue(seed < 2000, "a rewrite was attempted");
+                seed = flow(spool, seed, queued, gone);
+            }
+            assertCrashRecovers(dir, queued, gone, false);
+            long compactions = spool.journalCompactions();
+            Files.delete(blocker);
+            Files.delete(blocker.getParent());
+            while (spool.journalCompactions() == compactions) {
+                assertTrue(seed < 4000, "a rewrite succeeded after the failure");
+                seed = flow(spool, seed, queued, gone);
+            }
+            assertTrue(journalBytes(dir) <= 2048, "rewritten: " + journalBytes(dir));
+            assertCrashRecovers(dir, queued, gone, false);
+        }
+    }
+
+    /** Commits 10 messages and removes 9 of them; returns the next seed. */
+    private static int flow(Spool spool, int seed, Set<QueueId> queued, Set<QueueId> gone) throws Exception {
+        List<QueueId> ids = commitBatch(spool.appender(0), seed, 10);
+        queued.add(ids.get(0));
+        for (QueueId id : ids.subList(1, ids.size())) {
+            assertTrue(spool.remove(id));
+            gone.add(id);
+        }
+        return seed + 10;
+    }
+
+    @Test
     void cliDeletesRacingRuntimeRewritesAreNeverLost() throws Exception {
         Path dir = tmp.resolve("spool");
         Set<QueueId> kept = new TreeSet<>();
