@@ -157,7 +157,7 @@ public final class RecipientJournal implements Closeable {
             pending.clear();
         }
         long now = System.nanoTime();
-        if (unsyncedFinal && (idle || now - lastSyncNanos >= SYNC_INTERVAL_NANOS)) {
+        if (unsyncedFinal && channel != null && (idle || now - lastSyncNanos >= SYNC_INTERVAL_NANOS)) {
             channel.force(false);
             if (dirUnsynced) {
                 fsyncDirectory(file.getParent()); // the rename of a rewrite, before this fsync counts
@@ -235,12 +235,14 @@ public final class RecipientJournal implements Closeable {
         assert pending.position() == 0 : "records queued before a rewrite would be lost";
         Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
         rewriteBytes = 0;
+        boolean unsyncedBefore = unsyncedFinal;
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE,
                 StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
             body.writeTo(out);
             spill(out, 1);
             out.force(false);
         } finally {
+            unsyncedFinal = unsyncedBefore; // the records queued for the tmp file said otherwise
             pending.clear();
             if (pending.capacity() > 4 * PENDING_BYTES) {
                 pending = ByteBuffer.allocate(PENDING_BYTES); // a rewrite of a big queue: give it back
