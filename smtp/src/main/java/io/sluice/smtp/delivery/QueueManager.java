@@ -56,7 +56,8 @@ import io.sluice.smtp.spool.SpoolAppender;
  * <p>With a spool directory, recipient state is durable in {@link RecipientJournal}: a final
  * outcome is written (group-committed) before the recipient is forgotten, and recovery applies
  * it, so a recipient delivered before a restart is not sent again; deferrals (attempts, next
- * attempt, last error) are written too, without an fsync of their own. The same directory gets
+ * attempt, last error) are written too, without an fsync of their own. The journal is rewritten
+ * from the queue's state (on the queue thread) whenever it has outgrown that state. The same directory gets
  * {@code control.sock} ({@link QueueControl}), through which {@code sluice queue} asks a running
  * server for recipient state, retries and deletions; those requests run on the queue thread.
  *
@@ -261,7 +262,40 @@ public final class QueueManager implements AutoCloseable {
         work += fireTimers();
         work += dispatch();
         flushJournal(false);
+        compactJournalIfDue();
         return work;
+    }
+
+    /**
+     * Rewrites the journal from the queue's state once it has outgrown it (see
+     * {@link RecipientJournal#compactionDue}): O(queued messages) on this thread, rarely, paid for
+     * by as many bytes of records appended since the last rewrite.
+     */
+    private void compactJournalIfDue() {
+        if (journal == null || !journal.compactionDue(messages.size())) {
+            return;
+        }
+        try {
+            // The records of removed messages go with the rewrite: their removal must be durable
+            // first, or a crash could bring a message back without the outcomes of its recipients.
+            source.syncRemovals();
+            journal.compact(messages.values(), nowMillis);
+        } catch (IOException e) {
+            // The old file is whole (or the new one is): nothing is lost; tried again once it grows as much.
+            journal.postponeCompaction();
+            errors.incrementAndGet();
+            log.log(EventLog.Level.ERROR, "queue-journal-compact-failed", "error", e.toString());
+        }
+    }
+
+    /** Journal rewrites since construction (the one at start included); queue thread or tests. */
+    long journalCompactions() {
+        return journal == null ? 0 : journal.compactions();
+    }
+
+    /** Tests: rewrite the journal after less growth than {@link RecipientJournal#MIN_COMPACT_BYTES}. */
+    void journalMinCompactBytes(long bytes) {
+        journal.minCompactBytes(bytes);
     }
 
     /** Writes this cycle's journal records; fsyncs finals in groups (see {@link RecipientJournal}). */

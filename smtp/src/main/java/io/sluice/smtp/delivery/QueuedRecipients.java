@@ -122,6 +122,29 @@ final class QueuedRecipients {
         return out;
     }
 
+    /**
+     * Queues in {@code journal} the records a restart needs to rebuild this state: each recipient's
+     * last result (final, or deferred with its next attempt) and the delay notice. Recipients never
+     * tried have none. Queue thread, for a rewrite of the journal.
+     */
+    void writeStateTo(RecipientJournal journal, long nowMillis) {
+        long id = message.id().value();
+        for (int i = 0; lastResults != null && i < states.length; i++) {
+            RecipientResult last = lastResults[i];
+            if (last == null) {
+                continue;
+            }
+            if (isFinal(i)) {
+                journal.recordFinal(id, i, attempts[i], last, nowMillis);
+            } else {
+                journal.recordDeferred(id, i, attempts[i], last, retryAtMillis[i]);
+            }
+        }
+        if (delayNotified) {
+            journal.recordDelayNotified(id, nowMillis);
+        }
+    }
+
     /** The next attempt time of the earliest waiting recipient, or Long.MAX_VALUE. */
     long nextRetryMillis() {
         long next = Long.MAX_VALUE;

@@ -37,7 +37,12 @@ import java.util.zip.CRC32C;
  * the spool), never a loss; a killed process loses nothing written. Deferral records are written
  * the same way but never force an fsync of their own (losing one means an earlier retry).
  *
- * <p>The server's queue thread owns an instance (append, flush, compact at start); {@link #read}
+ * <p>Compaction: the file is rewritten with only the state still needed, at start from what
+ * {@link #read} found for the messages in the spool, and at runtime from the queue's own state
+ * once {@link #compactionDue} (it grew past {@link #MIN_COMPACT_BYTES}, past its size after the
+ * last rewrite and past {@link #COMPACT_BYTES_PER_MESSAGE} per queued message).
+ *
+ * <p>The server's queue thread owns an instance (append, flush, compact); {@link #read}
  * is for anyone, and an offline CLI appends with {@link #appendNow} while it holds the spool lock.
  */
 public final class RecipientJournal implements Closeable {
@@ -52,16 +57,37 @@ public final class RecipientJournal implements Closeable {
     static final byte DELAY_NOTIFIED = 4;
     static final byte RETRY_NOW = 5;
     static final long SYNC_INTERVAL_NANOS = 20_000_000L;
+    /**
+     * Least growth before a runtime rewrite: 1 MiB is some 20,000 records, read at the next start
+     * in milliseconds; below it a rewrite would cost more than the bytes it saves.
+     */
+    static final long MIN_COMPACT_BYTES = 1L << 20;
+    /**
+     * Growth per queued message before a runtime rewrite: the rewrite walks the whole queue, so a
+     * million messages waiting (most with no record) must not trigger one per megabyte.
+     */
+    static final long COMPACT_BYTES_PER_MESSAGE = 32;
+    private static final int PENDING_BYTES = 64 * 1024;
+    /** A rewrite writes its records out in pieces of about this size. */
+    private static final int SPILL_BYTES = 48 * 1024;
     private static final int MAX_BODY = 0xFFFF;
     private static final int FIXED_BODY = 1 + 8 + 2 + 2 + 2 + 8 + 1 + 2;
 
     private final Path file;
     private final CRC32C crc = new CRC32C();
     // Records of one queue cycle; grown when a cycle writes more (rare: a cycle drains <= 4096 results).
-    private ByteBuffer pending = ByteBuffer.allocate(64 * 1024);
+    private ByteBuffer pending = ByteBuffer.allocate(PENDING_BYTES);
     private FileChannel channel;
     private boolean unsyncedFinal;
     private long lastSyncNanos;
+    /** A rewrite's rename whose directory fsync failed: done with the next fsync. */
+    private boolean dirUnsynced;
+    private long minCompactBytes = MIN_COMPACT_BYTES;
+    /** The file's size after the last rewrite, and the bytes flushed to it since. */
+    private long compactedBytes;
+    private long writtenBytes;
+    private long rewriteBytes;
+    private long compactions;
 
     private RecipientJournal(Path file) {
         this.file = file;
@@ -123,6 +149,7 @@ public final class RecipientJournal implements Closeable {
             if (channel == null) {
                 channel = openForAppend(file);
             }
+            writtenBytes += pending.position();
             pending.flip();
             while (pending.hasRemaining()) {
                 channel.write(pending);
@@ -130,41 +157,127 @@ public final class RecipientJournal implements Closeable {
             pending.clear();
         }
         long now = System.nanoTime();
-        if (unsyncedFinal && (idle || now - lastSyncNanos >= SYNC_INTERVAL_NANOS)) {
+        if (unsyncedFinal && channel != null && (idle || now - lastSyncNanos >= SYNC_INTERVAL_NANOS)) {
             channel.force(false);
+            if (dirUnsynced) {
+                fsyncDirectory(file.getParent()); // the rename of a rewrite, before this fsync counts
+                dirUnsynced = false;
+            }
             unsyncedFinal = false;
             lastSyncNanos = now;
         }
     }
 
     /**
+     * Whether the file has outgrown the state it describes: it grew by at least
+     * {@link #MIN_COMPACT_BYTES}, by as much as it held after the last rewrite (so each rewrite,
+     * O(state kept), is paid for by as many bytes appended) and by {@link #COMPACT_BYTES_PER_MESSAGE}
+     * per queued message (so the rewrite's walk over the queue is paid for too). Queue thread.
+     */
+    boolean compactionDue(int queuedMessages) {
+        return pending.position() == 0 && writtenBytes >= Math.max(Math.max(minCompactBytes, compactedBytes),
+                COMPACT_BYTES_PER_MESSAGE * queuedMessages);
+    }
+
+    /** Tests: a smaller {@link #MIN_COMPACT_BYTES}. */
+    void minCompactBytes(long bytes) {
+        minCompactBytes = bytes;
+    }
+
+    /** After a failed rewrite: the next attempt waits until the file has grown as much again. */
+    void postponeCompaction() {
+        compactedBytes += writtenBytes;
+        writtenBytes = 0;
+    }
+
+    /** Rewrites so far (at start and at runtime). */
+    long compactions() {
+        return compactions;
+    }
+
+    /**
      * Server start, before anything is appended: rewrites the file keeping only the current state
-     * of the messages in {@code liveIds}, atomically (tmp file, fsync, rename, fsync directory).
+     * of the messages in {@code liveIds} (see {@link #rewrite}).
      */
     void compact(Map<Long, MessageRecord> state, Collection<Long> liveIds) throws IOException {
-        Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
-        for (long id : liveIds) {
-            MessageRecord m = state.get(id);
-            if (m != null) {
-                m.writeTo(this, id);
+        rewrite(out -> {
+            for (long id : liveIds) {
+                MessageRecord m = state.get(id);
+                if (m != null) {
+                    m.writeTo(this, id);
+                    spill(out, SPILL_BYTES);
+                }
             }
-        }
+        });
+    }
+
+    /**
+     * Queue thread, after a {@link #flush} left nothing queued: rewrites the file from the queue's
+     * own state, the records of the messages still queued (see {@link #rewrite}). The caller makes
+     * the removals of the messages no longer queued durable first, since their records go.
+     */
+    void compact(Collection<QueuedRecipients> queued, long nowMillis) throws IOException {
+        rewrite(out -> {
+            for (QueuedRecipients q : queued) {
+                q.writeStateTo(this, nowMillis);
+                spill(out, SPILL_BYTES);
+            }
+        });
+    }
+
+    /**
+     * Replaces the file with the records {@code body} queues (and spills), atomically: tmp file,
+     * fsync, rename, directory fsync. A crash before the rename leaves the old file (a stale tmp
+     * is never read and is overwritten by the next rewrite); after it, the new one; each holds the
+     * state recovery needs.
+     */
+    private void rewrite(RecordWriter body) throws IOException {
+        assert pending.position() == 0 : "records queued before a rewrite would be lost";
+        Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
+        rewriteBytes = 0;
+        boolean unsyncedBefore = unsyncedFinal;
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE,
                 StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+            body.writeTo(out);
+            spill(out, 1);
+            out.force(false);
+        } finally {
+            unsyncedFinal = unsyncedBefore; // the records queued for the tmp file said otherwise
+            pending.clear();
+            if (pending.capacity() > 4 * PENDING_BYTES) {
+                pending = ByteBuffer.allocate(PENDING_BYTES); // a rewrite of a big queue: give it back
+            }
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        if (channel != null) {
+            channel.close(); // it writes the old file; the next flush opens the new one
+            channel = null;
+        }
+        unsyncedFinal = false; // what the old file had unsynced is fsynced in the new one
+        compactedBytes = rewriteBytes;
+        writtenBytes = 0;
+        compactions++;
+        dirUnsynced = true;
+        fsyncDirectory(file.getParent());
+        dirUnsynced = false;
+    }
+
+    /** Writes the queued records to {@code out} once at least {@code minBytes} are queued. */
+    private void spill(FileChannel out, int minBytes) throws IOException {
+        if (pending.position() >= minBytes) {
+            rewriteBytes += pending.position();
             pending.flip();
             while (pending.hasRemaining()) {
                 out.write(pending);
             }
             pending.clear();
-            out.force(false);
         }
-        unsyncedFinal = false;
-        if (channel != null) {
-            channel.close();
-            channel = null;
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        fsyncDirectory(file.getParent());
+    }
+
+    /** Queues the records to keep, spilling as it goes. */
+    @FunctionalInterface
+    private interface RecordWriter {
+        void writeTo(FileChannel out) throws IOException;
     }
 
     /** Writes and fsyncs what is queued; closes the file. */

@@ -9,8 +9,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 
 /**
@@ -18,7 +18,12 @@ import java.util.zip.CRC32C;
  * by the server and by CLI processes alike. Each record is {@code u32 magic, u32 reason,
  * u64 id, u32 crc32c(first 16 bytes)}; readers resynchronise byte by byte past a torn record, so
  * a crashed writer never hides later tombstones. A CLI appends under {@code deleted.lock}, which
- * the server also holds while it compacts the file at start. Thread-safe.
+ * the server also holds while it compacts the file.
+ *
+ * <p>The server remembers, for every tombstone in the file, which segments its message's records
+ * lie in ({@link TrackedTombstones}), and rewrites the file without the tombstones whose segments
+ * are all gone once it has doubled since the last rewrite and passed {@link #MIN_COMPACT_BYTES}:
+ * at start, and at runtime on the thread whose append crossed the threshold. Thread-safe.
  */
 final class DeletionJournal implements Closeable {
     static final int RECORD_BYTES = 20;
@@ -27,21 +32,51 @@ final class DeletionJournal implements Closeable {
     static final int REASON_DELIVERED = 2;
     /** The writer answered {@code failed}: the client retries, so the spool must not keep it. */
     static final int REASON_FAILED = 3;
+    /** Longest a delivered message's tombstone waits for its fsync (a crash inside it redelivers). */
+    static final long LAZY_SYNC_NANOS = 50_000_000L;
+    /**
+     * Smallest file the server rewrites at runtime: 52,428 tombstones, which the next start reads
+     * in about a millisecond and whose segment ranges take about 1.2 MiB of heap. Beyond it the
+     * file is rewritten each time it doubles, so each rewrite (O(tombstones kept)) is paid for by
+     * as many appends: amortised O(1) per tombstone, and the file stays within twice what is needed.
+     */
+    static final long MIN_COMPACT_BYTES = 1L << 20;
+    static final String FILE_NAME = "deleted.log";
+    static final String TMP_NAME = "deleted.log.tmp";
     /** FileLock belongs to the whole JVM; threads of one JVM queue here first. */
     private static final Object JVM_LOCK = new Object();
 
+    private final Path dir;
     private final Path file;
+    private final Path tmpFile;
     private final Path lockFile;
+    private final Path segmentsDir;
     private final boolean readOnly;
+    private final long minCompactBytes;
     private final ByteBuffer record = ByteBuffer.allocate(RECORD_BYTES);
     private final CRC32C crc = new CRC32C();
+    private final TrackedTombstones tracked = new TrackedTombstones();
     private FileChannel appendChannel;
     private long readOffset;
+    private long lastSyncNanos;
+    private boolean unsynced;
+    /** When the oldest lazily appended tombstone must be fsynced; MAX_VALUE when none waits. */
+    private volatile long syncDueNanos = Long.MAX_VALUE;
+    /** A rename whose directory fsync failed: done before the next fsync of an append counts. */
+    private boolean dirUnsynced;
+    /** The file's size after the last rewrite (or at open), and the bytes this server appended since. */
+    private long compactedBytes;
+    private long appendedBytes;
+    private long compactions;
 
-    DeletionJournal(Path dir, boolean readOnly) {
-        this.file = dir.resolve("deleted.log");
+    DeletionJournal(Path dir, boolean readOnly, long minCompactBytes) {
+        this.dir = dir;
+        this.file = dir.resolve(FILE_NAME);
+        this.tmpFile = dir.resolve(TMP_NAME);
         this.lockFile = dir.resolve("deleted.lock");
+        this.segmentsDir = dir.resolve("segments");
         this.readOnly = readOnly;
+        this.minCompactBytes = minCompactBytes;
     }
 
     /** Tombstoned ids appended since the last call (by anyone), as raw values. */
@@ -55,7 +90,7 @@ final class DeletionJournal implements Closeable {
             if (size - readOffset < RECORD_BYTES) {
                 return ids;
             }
-            // Startup or a refresh after CLI deletes; bounded by the file, which compaction keeps small.
+            // Startup, a refresh after CLI deletes or a compaction; bounded by the file, which compaction keeps small.
             ByteBuffer bytes = ByteBuffer.allocate((int) Math.min(size - readOffset, Integer.MAX_VALUE - 8));
             while (bytes.hasRemaining() && ch.read(bytes, readOffset + bytes.position()) >= 0) {
                 // keep reading
@@ -63,6 +98,14 @@ final class DeletionJournal implements Closeable {
             readOffset += parse(bytes.flip(), ids);
         }
         return ids;
+    }
+
+    /**
+     * Hands the tombstones appended since the last {@link #readNew} to {@code apply} while
+     * holding this monitor, so no compaction runs between reading them and tracking them.
+     */
+    synchronized void applyNew(Consumer<List<Long>> apply) throws IOException {
+        apply.accept(readNew());
     }
 
     /** Parses whole valid records, skipping garbage; returns the bytes consumed. */
@@ -86,66 +129,104 @@ final class DeletionJournal implements Closeable {
         return (int) crc.getValue();
     }
 
-    /** Longest a delivered message's tombstone waits for its fsync (a crash inside it redelivers). */
-    static final long LAZY_SYNC_NANOS = 50_000_000L;
-    private long lastSyncNanos;
-    private boolean unsynced;
-
-    /** Durably appends a tombstone (write + fsync) before returning. */
-    void append(QueueId id, int reason) throws IOException {
-        append(id, reason, true);
+    /**
+     * A CLI process (read-only spool): durably appends a tombstone under {@code deleted.lock},
+     * opening the file only under the lock so a compaction cannot swap it underneath.
+     */
+    void appendShared(QueueId id, int reason) throws IOException {
+        synchronized (JVM_LOCK) {
+            try (FileChannel lockChannel = openLockFile()) {
+                lockChannel.lock(); // released when lockChannel closes
+                try (FileChannel ch = openForAppend()) {
+                    writeRecord(ch, id, reason);
+                    ch.force(false);
+                }
+            }
+        }
     }
 
     /**
-     * Appends a tombstone. With {@code durable} false (a delivered message: losing the tombstone
-     * in a crash means one more delivery, never a lost message) the fsync is shared: at most one
-     * per {@link #LAZY_SYNC_NANOS}, so delivery is not limited to one fsync per message.
+     * The server: appends a tombstone of a message whose records lie in {@code segments} and
+     * remembers those segments. With {@code durable} false (a delivered message: losing the
+     * tombstone in a crash means one more delivery, never a lost message) the fsync is shared:
+     * at most one per {@link #LAZY_SYNC_NANOS}, so delivery is not limited to one fsync per
+     * message; {@link #syncIfDue} catches the last ones when no further append comes.
+     *
+     * @return true when the file has grown enough that the caller should {@link #compact} it
      */
-    void append(QueueId id, int reason, boolean durable) throws IOException {
-        if (readOnly) {
-            synchronized (JVM_LOCK) {
-                try (FileChannel lockChannel = openLockFile()) {
-                    lockChannel.lock(); // released when lockChannel closes
-                    // Opened only under the lock, so a compaction cannot swap the file under us.
-                    try (FileChannel ch = openForAppend()) {
-                        writeRecord(ch, id, reason);
-                        ch.force(false);
-                    }
-                }
-            }
-        } else {
-            synchronized (this) {
-                if (appendChannel == null) {
-                    appendChannel = openForAppend();
-                }
-                writeRecord(appendChannel, id, reason);
-                long now = System.nanoTime();
-                if (durable || now - lastSyncNanos >= LAZY_SYNC_NANOS) {
-                    appendChannel.force(false);
-                    lastSyncNanos = now;
-                    unsynced = false;
-                } else {
-                    unsynced = true;
-                }
-            }
+    synchronized boolean append(QueueId id, Segment[] segments, int reason, boolean durable) throws IOException {
+        assert !readOnly;
+        if (appendChannel == null) {
+            appendChannel = openForAppend();
+        }
+        writeRecord(appendChannel, id, reason);
+        tracked.add(id.value(), segments);
+        appendedBytes += RECORD_BYTES;
+        long now = System.nanoTime();
+        if (durable || now - lastSyncNanos >= LAZY_SYNC_NANOS) {
+            force(now);
+        } else if (!unsynced) {
+            unsynced = true;
+            syncDueNanos = lastSyncNanos + LAZY_SYNC_NANOS;
+        }
+        return appendedBytes >= Math.max(minCompactBytes - compactedBytes, compactedBytes);
+    }
+
+    /** The server: remembers a tombstone already in the file (found at start, or appended by a CLI). */
+    synchronized void track(long id, Segment[] segments) {
+        tracked.add(id, segments);
+    }
+
+    private void force(long nowNanos) throws IOException {
+        appendChannel.force(false);
+        if (dirUnsynced) {
+            Spool.fsyncDirectory(dir);
+            dirUnsynced = false;
+        }
+        lastSyncNanos = nowNanos;
+        unsynced = false;
+        syncDueNanos = Long.MAX_VALUE;
+    }
+
+    /** Forces tombstones appended lazily (on close, and before another journal relies on them). */
+    synchronized void sync() throws IOException {
+        if (unsynced && appendChannel != null) {
+            force(System.nanoTime());
         }
     }
 
-    /** Forces tombstones appended lazily; called on close. */
-    synchronized void sync() throws IOException {
-        if (unsynced && appendChannel != null) {
-            appendChannel.force(false);
-            unsynced = false;
+    /**
+     * Any thread: fsyncs the lazily appended tombstones once the oldest is due. Takes no lock
+     * unless one is due (a volatile read otherwise).
+     *
+     * @return nanoseconds until the next is due, or Long.MAX_VALUE if none waits
+     */
+    long syncIfDue(long nowNanos) throws IOException {
+        long due = syncDueNanos;
+        if (due == Long.MAX_VALUE) {
+            return Long.MAX_VALUE;
         }
+        if (nowNanos - due < 0) {
+            return due - nowNanos;
+        }
+        sync();
+        return Long.MAX_VALUE;
     }
 
     private synchronized void writeRecord(FileChannel ch, QueueId id, int reason) throws IOException {
         record.clear();
-        record.putInt(MAGIC).putInt(reason).putLong(id.value());
-        record.putInt(crcOf(record, 0)).flip();
+        encode(record, id.value(), reason);
+        record.flip();
         while (record.hasRemaining()) {
             ch.write(record);
         }
+    }
+
+    /** Puts one record at the heap buffer's position. */
+    private void encode(ByteBuffer to, long id, int reason) {
+        int start = to.position();
+        to.putInt(MAGIC).putInt(reason).putLong(id);
+        to.putInt(crcOf(to, start));
     }
 
     private FileChannel openForAppend() throws IOException {
@@ -153,7 +234,7 @@ final class DeletionJournal implements Closeable {
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND);
         if (created) {
-            Spool.fsyncDirectory(file.getParent());
+            Spool.fsyncDirectory(dir);
         }
         return ch;
     }
@@ -163,35 +244,102 @@ final class DeletionJournal implements Closeable {
     }
 
     /**
-     * Server only, at start: rewrites the journal keeping only {@code keep} (tombstones whose
-     * records still lie in a surviving segment), atomically, under the CLI lock. Returns the
-     * tombstones a CLI appended since the last {@link #readNew()}, which the caller must still
-     * apply (they are kept in the new file too).
+     * Server, at start before the first append: removes the tmp file of a rewrite that a crash
+     * interrupted (recovery never reads it; the file it would have replaced is still whole).
      */
-    List<Long> compact(Collection<Long> keep) throws IOException {
-        Path tmp = file.resolveSibling("deleted.log.tmp");
+    void removeStaleTmp() throws IOException {
+        Files.deleteIfExists(tmpFile);
+    }
+
+    /**
+     * Server, at start when the file was not rewritten: fsyncs what a killed predecessor may have
+     * left in the page cache only (its lazily synced tombstones), because the queue manager is
+     * about to drop the recipient state of the messages they delete. Sets the growth baseline.
+     */
+    synchronized void opened() throws IOException {
+        compactedBytes = readOffset;
+        if (Files.exists(file)) {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ch.force(false);
+            }
+        }
+    }
+
+    /**
+     * Server: rewrites the file to hold exactly the tracked tombstones whose message may still
+     * have a record in a segment file on disk, atomically (tmp file, fsync, rename, directory
+     * fsync: a crash at any point leaves the old file or the new one, each enough for recovery).
+     * Holds {@code deleted.lock} (a CLI's append waits) and this monitor (the server's appends
+     * wait) from reading the last tombstones to the rename, so none is appended to the old file
+     * unread. {@code late} gets the tombstones appended since the last {@link #readNew} (by a
+     * CLI; the server's own are tracked already): it must forget those messages, releasing
+     * their segments, and {@link #track} the ones it knew.
+     */
+    void compact(Consumer<List<Long>> late) throws IOException {
         synchronized (JVM_LOCK) {
             try (FileChannel lockChannel = openLockFile()) {
                 lockChannel.lock(); // released when lockChannel closes
-                List<Long> late = readNew(); // a CLI may have appended since recovery read the file
-                try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE,
-                        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-                    for (long id : keep) {
-                        writeRecord(out, QueueId.of(id), REASON_DELETED);
-                    }
-                    for (long id : late) {
-                        writeRecord(out, QueueId.of(id), REASON_DELETED);
-                    }
-                    out.force(false);
-                }
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                Spool.fsyncDirectory(file.getParent());
                 synchronized (this) {
-                    readOffset = Files.size(file);
+                    // The new file is fsynced whole: a writer thread due to sync the old one need not wait for us.
+                    syncDueNanos = Long.MAX_VALUE;
+                    late.accept(readNew());
+                    // Listed after those forgets, whose segments may just have gone. A tombstone is dropped
+                    // only once the unlinks of its segments are durable, or a power cut could bring back
+                    // both the segments and the message without its tombstone.
+                    long[] onDisk = Segment.keysOnDisk(segmentsDir);
+                    Spool.fsyncDirectory(segmentsDir);
+                    tracked.retainOnDisk(onDisk);
+                    replaceFile();
                 }
-                return late;
             }
         }
+    }
+
+    private void replaceFile() throws IOException {
+        int n = tracked.size();
+        ByteBuffer all = ByteBuffer.allocate(n * RECORD_BYTES); // once per rewrite
+        for (int i = 0; i < n; i++) {
+            encode(all, tracked.id(i), REASON_DELETED);
+        }
+        all.flip();
+        try (FileChannel out = FileChannel.open(tmpFile, StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+            while (all.hasRemaining()) {
+                out.write(all);
+            }
+            out.force(false);
+        }
+        Files.move(tmpFile, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        if (appendChannel != null) {
+            appendChannel.close(); // it writes the old file; the next append opens the new one
+            appendChannel = null;
+        }
+        unsynced = false; // whatever was lazy in the old file is fsynced in the new one
+        readOffset = (long) n * RECORD_BYTES;
+        compactedBytes = readOffset;
+        appendedBytes = 0;
+        compactions++;
+        dirUnsynced = true;
+        Spool.fsyncDirectory(dir);
+        dirUnsynced = false;
+    }
+
+    /** After a failed {@link #compact}: the next attempt waits until the file doubles again. */
+    synchronized void postponeCompaction() {
+        compactedBytes += appendedBytes;
+        appendedBytes = 0;
+    }
+
+    synchronized long compactions() {
+        return compactions;
+    }
+
+    synchronized boolean hasUnsynced() {
+        return unsynced;
+    }
+
+    synchronized int trackedTombstones() {
+        return tracked.size();
     }
 
     @Override

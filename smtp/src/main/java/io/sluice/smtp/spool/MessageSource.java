@@ -28,6 +28,14 @@ public interface MessageSource {
     }
 
     /**
+     * Makes every earlier {@link #remove} durable now: a source may fsync removals lazily (a
+     * crash then delivers once more), and whoever forgets what it knew of a removed message (its
+     * recipient state) must first be sure the message will not come back. Default: nothing lazy.
+     */
+    default void syncRemovals() throws IOException {
+    }
+
+    /**
      * Registers the one consumer told of each newly durable message, on the spool writer thread,
      * just before the session's listener is scheduled; it must be fast and must not block.
      */

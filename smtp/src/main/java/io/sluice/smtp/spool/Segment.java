@@ -2,9 +2,11 @@ package io.sluice.smtp.spool;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -40,6 +42,18 @@ final class Segment {
         this.writeChannel = writeChannel;
     }
 
+    /** Exclusive bound of a segment number (names beyond it are not segments), so {@link #key} is unique. */
+    static final long MAX_SEQ = 1L << 56;
+
+    /** Orders segments by (loop, seq) in one long. */
+    static long key(int loopIndex, long seq) {
+        return ((long) loopIndex << 56) | seq;
+    }
+
+    long key() {
+        return key(loopIndex, seq);
+    }
+
     static String fileName(int loopIndex, long seq) {
         return String.format(Locale.ROOT, "%02d-%012d.seg", loopIndex, seq);
     }
@@ -56,13 +70,33 @@ final class Segment {
         try {
             long loop = Long.parseLong(name.substring(0, dash));
             long seq = Long.parseLong(name.substring(dash + 1, name.length() - 4));
-            if (loop < 0 || loop >= QueueId.MAX_LOOPS || seq < 0) {
+            if (loop < 0 || loop >= QueueId.MAX_LOOPS || seq < 0 || seq >= MAX_SEQ) {
                 return null;
             }
             return new long[] {loop, seq};
         } catch (NumberFormatException e) {
             return null;
         }
+    }
+
+    /** The keys of the segment files in the directory now, sorted; one listing. */
+    static long[] keysOnDisk(Path segmentsDir) throws IOException {
+        long[] keys = new long[64];
+        int n = 0;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(segmentsDir, "*.seg")) {
+            for (Path p : files) {
+                long[] name = parseName(p.getFileName().toString());
+                if (name != null) {
+                    if (n == keys.length) {
+                        keys = Arrays.copyOf(keys, n * 2);
+                    }
+                    keys[n++] = key((int) name[0], name[1]);
+                }
+            }
+        }
+        keys = Arrays.copyOf(keys, n);
+        Arrays.sort(keys);
+        return keys;
     }
 
     /** The channel to force: the write channel while one exists, else the read channel. */

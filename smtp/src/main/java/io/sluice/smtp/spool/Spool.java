@@ -20,6 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The durable message spool: segment files written by one {@link SpoolAppender} per event loop
@@ -34,6 +36,7 @@ import java.util.function.Consumer;
  * The on-disk format is described in {@code package-info.java}.
  */
 public final class Spool implements MessageSource, Closeable {
+    private static final Logger LOG = Logger.getLogger(Spool.class.getName());
     /** Below this much free space the spool reports itself unhealthy: a message or two more may not fit. */
     static final long MIN_FREE_BYTES = 16L << 20;
 
@@ -51,6 +54,7 @@ public final class Spool implements MessageSource, Closeable {
     private final long newestIdValue;
     private final SpoolWriter writer;
     private final AtomicLong segmentDeleteErrors = new AtomicLong();
+    private final AtomicLong journalCompactionErrors = new AtomicLong();
     private volatile Consumer<QueuedMessage> durableConsumer;
     private volatile boolean closed;
     /** The last append failure (ENOSPC, EIO), until a later commit batch succeeds: the disk-full flag. */
@@ -83,18 +87,28 @@ public final class Spool implements MessageSource, Closeable {
     }
 
     static Spool open(Path dir, SpoolOptions options, SegmentChannelFactory channelFactory) throws IOException {
+        return open(dir, options, channelFactory, DeletionJournal.MIN_COMPACT_BYTES);
+    }
+
+    /** As above; tests pass a small {@code journalMinCompactBytes} to see deleted.log rewritten often. */
+    static Spool open(Path dir, SpoolOptions options, SegmentChannelFactory channelFactory,
+                      long journalMinCompactBytes) throws IOException {
         Files.createDirectories(dir.resolve("segments"));
         FileChannel lockChannel = lock(dir);
         try {
-            DeletionJournal journal = new DeletionJournal(dir, false);
+            DeletionJournal journal = new DeletionJournal(dir, false, journalMinCompactBytes);
+            journal.removeStaleTmp();
             List<Long> journaled = journal.readNew();
             SpoolRecovery recovery = new SpoolRecovery(new HashSet<>(journaled), false);
             recovery.run(dir.resolve("segments"));
             Spool spool = new Spool(dir, false, options, channelFactory, lockChannel, journal, recovery);
-            if (journaled.size() != recovery.tombstonesToKeep.size()) {
-                for (long late : journal.compact(recovery.tombstonesToKeep)) {
-                    spool.forget(QueueId.of(late));
-                }
+            for (StoredMessage m : recovery.tombstonedSurvivors) {
+                journal.track(m.id.value(), m.segments);
+            }
+            if (journaled.size() != recovery.tombstonedSurvivors.size()) {
+                spool.compactJournal();
+            } else {
+                journal.opened();
             }
             spool.writer.start();
             return spool;
@@ -109,7 +123,7 @@ public final class Spool implements MessageSource, Closeable {
         if (!Files.isDirectory(dir.resolve("segments"))) {
             throw new IOException("not a spool directory (no segments/): " + dir);
         }
-        DeletionJournal journal = new DeletionJournal(dir, true);
+        DeletionJournal journal = new DeletionJournal(dir, true, Long.MAX_VALUE);
         SpoolRecovery recovery = new SpoolRecovery(new HashSet<>(journal.readNew()), true);
         recovery.run(dir.resolve("segments"));
         return new Spool(dir, true, SpoolOptions.defaults(), SegmentChannelFactory.DEFAULT, null, journal, recovery);
@@ -214,7 +228,8 @@ public final class Spool implements MessageSource, Closeable {
 
     /**
      * Delivery done: forgets the message. Its tombstone's fsync is shared with the deliveries of
-     * the next 50 ms: a crash inside that window delivers those messages once more (never loses one).
+     * the next 50 ms (the writer thread does it if none comes): a crash inside that window delivers
+     * those messages once more (never loses one).
      */
     @Override
     public boolean remove(QueueId id) throws IOException {
@@ -222,11 +237,20 @@ public final class Spool implements MessageSource, Closeable {
     }
 
     private boolean tombstone(QueueId id, int reason) throws IOException {
-        if (!index.containsKey(id)) {
+        StoredMessage m = index.get(id);
+        if (m == null) {
             return false;
         }
-        journal.append(id, reason, reason != DeletionJournal.REASON_DELIVERED);
+        if (readOnly) {
+            journal.appendShared(id, reason);
+            forget(id);
+            return true;
+        }
+        boolean compactionDue = journal.append(id, m.segments, reason, reason != DeletionJournal.REASON_DELIVERED);
         forget(id);
+        if (compactionDue) {
+            compactJournalQuietly();
+        }
         return true;
     }
 
@@ -237,18 +261,98 @@ public final class Spool implements MessageSource, Closeable {
         }
     }
 
+    /**
+     * Forgets the messages of tombstones the server did not append itself (a CLI did) and
+     * remembers where their records lie; called under the journal's monitor, so no compaction
+     * can drop such a tombstone between its reading and its tracking.
+     */
+    private void forgetTombstoned(List<Long> ids) {
+        for (long id : ids) {
+            StoredMessage m = index.remove(QueueId.of(id));
+            if (m != null) {
+                journal.track(id, m.segments);
+                releaseRefs(m);
+            }
+        }
+    }
+
     /** A read-write spool picks up tombstones written by CLI processes. */
     private void applyExternalDeletions() {
         if (readOnly || closed) {
             return;
         }
         try {
-            for (long id : journal.readNew()) {
-                forget(QueueId.of(id));
-            }
+            journal.applyNew(this::forgetTombstoned);
         } catch (IOException e) {
             // The journal is re-read on the next call; a listing must not fail for it.
         }
+    }
+
+    /** Rewrites deleted.log without the tombstones no segment needs any more (see DeletionJournal). */
+    private void compactJournal() throws IOException {
+        journal.compact(this::forgetTombstoned);
+    }
+
+    /**
+     * On the thread whose tombstone made the file due (the queue thread, in the server): the
+     * tombstone is durable already, so a failed rewrite is only counted and logged, and tried
+     * again once the file has doubled once more.
+     */
+    private void compactJournalQuietly() {
+        try {
+            compactJournal();
+        } catch (IOException | RuntimeException e) {
+            journalCompactionErrors.incrementAndGet();
+            journal.postponeCompaction();
+            LOG.log(Level.WARNING, "spool: rewriting " + dir.resolve(DeletionJournal.FILE_NAME) + " failed", e);
+        }
+    }
+
+    /**
+     * Any thread: makes every earlier {@link #remove} durable now (removals are fsynced lazily,
+     * within {@code LAZY_SYNC_NANOS}, see {@link #remove}).
+     */
+    @Override
+    public void syncRemovals() throws IOException {
+        if (!readOnly) {
+            journal.sync();
+        }
+    }
+
+    /**
+     * The writer thread, every cycle: fsyncs lazily journalled removals once the oldest is due, so
+     * the last deliveries before a pause are durable within {@code LAZY_SYNC_NANOS} too. A volatile
+     * read unless one is due.
+     *
+     * @return nanoseconds until the next is due, Long.MAX_VALUE if none waits
+     */
+    long syncRemovalsIfDue() {
+        try {
+            return journal.syncIfDue(System.nanoTime());
+        } catch (IOException e) {
+            noteWriteFailure(e);
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /** deleted.log rewrites (at start and at runtime) so far; tests. */
+    long journalCompactions() {
+        return journal.compactions();
+    }
+
+    /** Whether a lazily journalled removal still waits for its fsync; tests. */
+    boolean removalsUnsynced() {
+        return journal.hasUnsynced();
+    }
+
+    /** Tombstones the server remembers (those in deleted.log, give or take duplicates); tests. */
+    int trackedTombstones() {
+        return journal.trackedTombstones();
+    }
+
+    /** Runtime rewrites of deleted.log that failed (each logged; the file keeps growing until one succeeds). */
+    public long journalCompactionErrors() {
+        return journalCompactionErrors.get();
     }
 
     @Override
@@ -398,7 +502,7 @@ public final class Spool implements MessageSource, Closeable {
      */
     void discardFailedCommit(StoredMessage m, IOException failure) {
         try {
-            journal.append(m.id, DeletionJournal.REASON_FAILED);
+            journal.append(m.id, m.segments, DeletionJournal.REASON_FAILED, true); // no rewrite on the writer thread
         } catch (IOException e) {
             failure.addSuppressed(e);
         }

@@ -32,8 +32,8 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     final ConcurrentSkipListMap<QueueId, StoredMessage> index = new ConcurrentSkipListMap<>();
     final List<Segment> liveSegments = new ArrayList<>();
     final long[] maxSeqPerLoop = new long[QueueId.MAX_LOOPS];
-    /** Tombstones whose message still has records in a surviving segment. */
-    final List<Long> tombstonesToKeep = new ArrayList<>();
+    /** Tombstoned messages that still have records in a surviving segment: their tombstones stay. */
+    final List<StoredMessage> tombstonedSurvivors = new ArrayList<>();
     long newestIdValue;
     int tornSegments;
     int deletedSegments;
@@ -191,7 +191,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         for (StoredMessage m : deletedButPresent) {
             for (Segment s : m.segments) {
                 if (survivors.contains(s)) {
-                    tombstonesToKeep.add(m.id.value());
+                    tombstonedSurvivors.add(m);
                     break;
                 }
             }

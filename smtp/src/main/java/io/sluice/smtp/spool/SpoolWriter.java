@@ -19,7 +19,7 @@ import org.jctools.queues.MpscArrayQueue;
  * the writer thread.
  */
 final class SpoolWriter implements Runnable {
-    /** Safety net only: producers unpark the writer when it parks. */
+    /** Safety net only: producers unpark the writer when it parks (and lazy removals are synced on time). */
     private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final MpscArrayQueue<CommitRequest> queue;
@@ -104,11 +104,13 @@ final class SpoolWriter implements Runnable {
     @Override
     public void run() {
         while (true) {
+            // Lazily fsynced removals are caught here when no further delivery comes to sync them.
+            long syncInNanos = spool.syncRemovalsIfDue();
             if (queue.drain(collector, maxBatch) == 0) {
                 if (closing && queue.isEmpty()) {
                     return;
                 }
-                idle(IDLE_PARK_NANOS);
+                idle(Math.min(IDLE_PARK_NANOS, syncInNanos));
                 continue;
             }
             gatherWindow();

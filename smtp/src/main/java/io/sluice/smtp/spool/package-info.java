@@ -15,9 +15,11 @@
  *   lock                 exclusive FileLock of the running server; holds "pid N"
  *   segments/LL-SSSSSSSSSSSS.seg   loop LL's segment number S (both decimal, zero-padded)
  *   deleted.log          tombstones of deleted/delivered messages (any process appends)
+ *   deleted.log.tmp      a rewrite of deleted.log in progress (removed at start if a crash left it)
  *   deleted.lock         taken by CLI appends and by the server's compaction of deleted.log
  *   recipients.log       the queue manager's per-recipient state (outcomes, deferrals, delay
- *                        notices); see io.sluice.smtp.delivery.RecipientJournal
+ *                        notices); see io.sluice.smtp.delivery.RecipientJournal; its .tmp is
+ *                        a rewrite in progress, never read, overwritten by the start's rewrite
  *   control.sock         the running server's queue control socket (Unix domain); see
  *                        io.sluice.smtp.delivery.QueueControl
  * </pre>
@@ -52,8 +54,14 @@
  *
  * <h2>deleted.log</h2>
  * 20-byte records {@code u32 magic "SDLT", u32 reason (1 deleted, 2 delivered, 3 commit failed), u64 id,
- * u32 crc32c(bytes 0..15)}, fsynced one by one; readers skip garbage byte by byte. At start the
- * server rewrites it keeping only tombstones whose records still lie in a surviving segment.
+ * u32 crc32c(bytes 0..15)}, fsynced one by one (a delivery's lazily, within 50 ms); readers skip
+ * garbage byte by byte. The server rewrites it keeping only the tombstones whose message still has
+ * a segment file on disk: at start, and at runtime each time the file doubles past 1 MiB. It
+ * remembers the segment range of every tombstoned message for that, fsyncs {@code segments/}
+ * first (the unlinks that make a tombstone useless must be durable before it goes), and replaces
+ * the file atomically under {@code deleted.lock}: {@code deleted.log.tmp}, fsync, rename, fsync
+ * of the directory. A stale {@code deleted.log.tmp} (a crash before the rename) is never read and
+ * is removed at the next start.
  *
  * <h2>Durability order</h2>
  * The writer fsyncs ({@code force(false)}, i.e. fdatasync) every segment a batch touched, and
