@@ -166,6 +166,9 @@ public final class SluiceMetrics {
                     cb.call(spool.stats().failedMessages(), "failed");
                 })
                 .register(registry);
+        counter(registry, "sluice_spool_journal_compaction_errors_total",
+                "Runtime rewrites of deleted.log that failed (the server goes on; see the log).",
+                spool::journalCompactionErrors);
         gauge(registry, "sluice_spool_writable", "1 when the spool writer runs and its last commit succeeded, else 0.",
                 () -> spool.unhealthyReason() == null ? 1 : 0);
     }
