@@ -426,6 +426,8 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         repliedInTransaction = false;
         contentStarted = false;
         writing = false;
+        chunksSent = 0;
+        chunkReplies = 0;
         state = State.TRANSACTION;
         d.hold(); // results wait until the connection is idle again (LMTP flushes per recipient)
         if (pipelined) {
@@ -690,6 +692,11 @@ final class ClientSession implements ConnectionHandler, TlsListener {
      */
     private void onChunkReply(int code) {
         Delivery d = delivery;
+        if (chunkReplies == chunksSent) {
+            abortReason = "unexpected reply " + code + " " + waitingFor(); // more replies than BDAT commands
+            connection.abort();
+            return;
+        }
         d.hold(); // until the connection is idle again: see Delivery.hold
         int index = chunkReplies;
         boolean last = lastChunkSent && index == chunksSent - 1;
