@@ -1,6 +1,9 @@
 package io.sluice.smtp.client;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.WritableByteChannel;
 import java.util.Arrays;
 
@@ -31,7 +34,17 @@ public final class OutboundContent implements WritableByteChannel {
     static final int MAX_LINE_OCTETS = 998;
     /** The most octets copied out of a direct buffer at once (spool reads arrive in 8 KiB pieces). */
     private static final int SCRATCH_OCTETS = 8192;
+    /**
+     * One scratch array per encoding thread (the client's two workers), not one per message: a
+     * direct source buffer is copied here in bulk, then scanned like a heap array.
+     */
+    private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[SCRATCH_OCTETS]);
     private static final int[] NO_DOTS = new int[0];
+    /** Eight octets at a time for the run scan (SWAR); little-endian, so the first octet is the lowest. */
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long CRS = 0x0D0D0D0D0D0D0D0DL;
+    private static final long LFS = 0x0A0A0A0A0A0A0A0AL;
+    private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
 
     private final boolean binary;
     private byte[] out;
@@ -39,9 +52,6 @@ public final class OutboundContent implements WritableByteChannel {
     /** Offsets in {@link #out} of lines whose first octet is a dot (DATA stuffs them). */
     private int[] dots = NO_DOTS;
     private int dotCount;
-    /** For direct source buffers; allocated on the first one (sized to the message when small). */
-    private byte[] scratch;
-    private final int scratchOctets;
     private int lineOctets;
     private boolean lineStart = true;
     private boolean pendingCr;
@@ -67,7 +77,6 @@ public final class OutboundContent implements WritableByteChannel {
         this.binary = binary;
         long capacity = Math.min(Integer.MAX_VALUE - 64, storedOctets + storedOctets / 32 + 64);
         this.out = new byte[(int) capacity];
-        this.scratchOctets = (int) Math.max(64, Math.min(SCRATCH_OCTETS, storedOctets));
     }
 
     /** Encodes a whole text message at once (tests). */
@@ -86,9 +95,7 @@ public final class OutboundContent implements WritableByteChannel {
             src.position(src.limit());
             return n;
         }
-        if (scratch == null) {
-            scratch = new byte[scratchOctets]; // once per message, and only for direct sources
-        }
+        byte[] scratch = SCRATCH.get();
         while (src.hasRemaining()) {
             int k = Math.min(scratch.length, src.remaining());
             src.get(scratch, 0, k);
@@ -122,17 +129,30 @@ public final class OutboundContent implements WritableByteChannel {
         }
     }
 
-    /** The end of the run of octets from {@code from} that are neither CR nor LF, at most {@code stop}. */
-    private static int ordinaryRun(byte[] in, int from, int stop) {
+    /**
+     * The end of the run of octets from {@code from} that are neither CR nor LF, at most
+     * {@code stop}: eight octets per step while they last, then one by one.
+     */
+    static int ordinaryRun(byte[] in, int from, int stop) {
         int j = from;
-        while (j < stop) {
-            byte c = in[j];
-            if (c == '\r' || c == '\n') {
-                break;
+        while (j + Long.BYTES <= stop) {
+            long v = (long) LONGS.get(in, j);
+            long hits = zeroOctets(v ^ CRS) | zeroOctets(v ^ LFS);
+            if (hits != 0) {
+                return j + (Long.numberOfTrailingZeros(hits) >>> 3);
             }
+            j += Long.BYTES;
+        }
+        while (j < stop && in[j] != '\r' && in[j] != '\n') {
             j++;
         }
         return j;
+    }
+
+    /** 0x80 in exactly the octets of {@code v} that are zero, 0 elsewhere (no carries between octets). */
+    private static long zeroOctets(long v) {
+        long t = (v & LOW7) + LOW7;
+        return ~(t | v | LOW7);
     }
 
     /** Appends octets that need no change; notes 8-bit ones. */

@@ -119,6 +119,31 @@ class OutboundContentTest {
 
     // ---------------------------------------------------------------- bulk encoder = reference
 
+    @Test
+    void runScanFindsTheFirstLineEndAtEveryOffsetAndAlignment() {
+        byte[] octets = {'a', (byte) 0x8d, (byte) 0x8a, 0, (byte) 0xff, 0x0c, 0x0e, 0x09, 0x0b, '.'}; // near misses
+        for (int length = 0; length < 40; length++) {
+            for (int at = -1; at < length; at++) {
+                for (byte end : new byte[] {'\r', '\n'}) {
+                    byte[] in = new byte[length];
+                    for (int i = 0; i < length; i++) {
+                        in[i] = octets[(i * 7 + length) % octets.length];
+                    }
+                    if (at >= 0) {
+                        in[at] = end;
+                    }
+                    for (int from = 0; from <= length; from++) {
+                        int expected = from;
+                        while (expected < length && in[expected] != '\r' && in[expected] != '\n') {
+                            expected++;
+                        }
+                        assertEquals(expected, OutboundContent.ordinaryRun(in, from, length), length + "/" + at + "/" + from);
+                    }
+                }
+            }
+        }
+    }
+
     /** Lines of random lengths around the wrap limit, with CR, LF, CRLF, dots at line starts and 8-bit octets. */
     private static byte[] randomMessage(SplittableRandom random) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
