@@ -168,6 +168,20 @@ class BdatClientTest {
     }
 
     @Test
+    void aDisconnectInsideAChunkDefersAndTheNextMessageGoesOnANewConnection() throws Exception {
+        start("CHUNKING", true, 100);
+        fake.dropAfterContentOctets = 150; // inside the second chunk
+        String body = "Subject: big\r\n\r\n" + "q".repeat(320) + "\r\n";
+        RecipientResult r = sendOne(body);
+        assertEquals(DEFERRED, r.outcome());
+        assertTrue(r.text().contains("lost connection"), r.text());
+        fake.dropAfterContentOctets = -1;
+        assertEquals(DELIVERED, sendOne(body).outcome());
+        assertEquals(2, fake.connections.get());
+        assertArrayEquals(body.getBytes(StandardCharsets.US_ASCII), fake.chunkedMessages.get(0));
+    }
+
+    @Test
     void a421ToTheLastChunkDefersAndTheConnectionIsNotReused() throws Exception {
         start("CHUNKING", true, ClientSettings.BDAT_CHUNK_OCTETS);
         fake.replies.put("DOT", "421 4.3.2 shutting down");

@@ -153,7 +153,11 @@ final class FakeNextHop implements AutoCloseable {
                     }
                     peer.transactionReply(reply);
                 }
-                case "BDAT" -> chunk(peer, line, rcpts, chunks);
+                case "BDAT" -> {
+                    if (!chunk(peer, line, rcpts, chunks)) {
+                        return;
+                    }
+                }
                 case "DATA" -> {
                     peer.flushHeld();
                     String reply = replies.get("DATA");
@@ -205,12 +209,19 @@ final class FakeNextHop implements AutoCloseable {
         }
     }
 
-    /** One {@code BDAT n [LAST]}: reads exactly n octets, then replies (RFC 3030; LMTP per recipient after LAST). */
-    private void chunk(Peer peer, String line, List<String> rcpts, Chunks chunks) throws IOException {
+    /**
+     * One {@code BDAT n [LAST]}: reads exactly n octets, then replies (RFC 3030; LMTP per recipient
+     * after LAST); false when the fake hangs up inside the chunk ({@link #dropAfterContentOctets}).
+     */
+    private boolean chunk(Peer peer, String line, List<String> rcpts, Chunks chunks) throws IOException {
         peer.flushHeld();
         String[] words = line.split(" ");
         int size = Integer.parseInt(words[1]);
         boolean last = words.length > 2 && words[2].equalsIgnoreCase("LAST");
+        if (dropAfterContentOctets >= 0 && chunks.body.size() + size > dropAfterContentOctets) {
+            peer.readOctets(Math.max(0, dropAfterContentOctets - chunks.body.size()));
+            return false;
+        }
         byte[] octets = peer.readOctets(size);
         if (octets == null) {
             throw new IOException("connection closed inside a chunk");
@@ -219,20 +230,20 @@ final class FakeNextHop implements AutoCloseable {
         if (!chunks.mailOk || rcpts.isEmpty() || chunks.failed) {
             chunks.failed = true;
             peer.reply(!chunks.mailOk || chunks.count > 1 ? "503 5.5.1 bad sequence of commands" : "554 5.5.1 no valid recipients");
-            return;
+            return true;
         }
         chunks.body.write(octets);
         if (!last) {
             String reply = replies.getOrDefault("BDAT:" + chunks.count, replies.getOrDefault("BDAT", "250 2.0.0 chunk ok"));
             chunks.failed = !reply.startsWith("2");
             peer.reply(reply);
-            return;
+            return true;
         }
         String reply = replies.getOrDefault("BDAT:" + chunks.count, null);
         if (reply != null && !reply.startsWith("2")) {
             chunks.failed = true;
             peer.reply(reply);
-            return;
+            return true;
         }
         chunkedMessages.add(chunks.body.toByteArray());
         messages.add(chunks.body.toString(StandardCharsets.ISO_8859_1));
@@ -245,6 +256,7 @@ final class FakeNextHop implements AutoCloseable {
         }
         chunks.reset();
         chunks.mailOk = false;
+        return true;
     }
 
     /** Returns true when this connection is finished (TLS dialog ran or the fake hung up). */
