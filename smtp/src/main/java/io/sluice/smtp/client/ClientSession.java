@@ -9,8 +9,6 @@ import io.sluice.reactor.Connection;
 import io.sluice.reactor.ConnectionHandler;
 import io.sluice.reactor.EventLoop;
 import io.sluice.smtp.config.ClientTlsLevel;
-import io.sluice.smtp.spool.BodyType;
-import io.sluice.smtp.spool.Envelope;
 import io.sluice.tls.TlsContext;
 import io.sluice.tls.TlsListener;
 

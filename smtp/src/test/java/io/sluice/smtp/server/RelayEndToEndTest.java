@@ -92,7 +92,7 @@ class RelayEndToEndTest {
 
     @Test
     void relaysWithDataWhenChunkingIsOff() throws Exception {
-        relay(Map.of("tls.client.level", "none", "delivery.chunking", "false"));
+        relay(Map.of("tls.client.level", "none", "delivery.concurrency", "2", "delivery.chunking", "false"));
     }
 
     @Test
