@@ -9,8 +9,6 @@ import io.sluice.reactor.Connection;
 import io.sluice.reactor.ConnectionHandler;
 import io.sluice.reactor.EventLoop;
 import io.sluice.smtp.config.ClientTlsLevel;
-import io.sluice.smtp.spool.BodyType;
-import io.sluice.smtp.spool.Envelope;
 import io.sluice.tls.TlsContext;
 import io.sluice.tls.TlsListener;
 
@@ -19,7 +17,8 @@ import io.sluice.tls.TlsListener;
  * It greets (EHLO, HELO on a 5xx, LHLO for LMTP), applies the TLS policy (STARTTLS alone, input
  * after the 220 discarded, EHLO again inside TLS and only its capabilities used), then carries
  * messages one at a time (RSET between them; MAIL, RCPTs and DATA in one write when the peer
- * offers PIPELINING), reports each recipient through its {@link Delivery}, and waits in the
+ * offers PIPELINING; with CHUNKING the content goes as {@code BDAT n LAST} instead, pipelined
+ * behind the RCPTs), reports each recipient through its {@link Delivery}, and waits in the
  * {@link ConnectionPool} between messages until {@code delivery.idle_timeout}.
  *
  * <p>Threading: made on any thread, then every method but {@link #claim()} and {@link #loop()}
@@ -38,6 +37,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
     private static final byte[] QUIT = ascii("QUIT\r\n");
     private static final byte[] STARTTLS = ascii("STARTTLS\r\n");
     private static final byte[] END_OF_DATA = ascii(".\r\n");
+    private static final byte[] STUFFING_DOT = ascii(".");
 
     private enum State { CONNECTING, GREETING, HELLO, HELO, STARTTLS, HANDSHAKE, READY, IDLE, TRANSACTION, CONTENT,
         ABORT_DATA, QUIT, CLOSED }
@@ -70,8 +70,19 @@ final class ClientSession implements ConnectionHandler, TlsListener {
     private boolean[] accepted;
     private int acceptedCount;
     private int lmtpNext;
-    private int contentOffset;
     private boolean repliedInTransaction;
+    // Its content: DATA (stuffing dots inserted while writing) or BDAT chunks (RFC 3030).
+    private boolean chunked;
+    private boolean contentStarted;
+    /** Content remains to be written (onWritable continues); false while BDAT waits for a reply. */
+    private boolean writing;
+    private int contentOffset;
+    private int nextDot;
+    private int chunkEnd;
+    private int chunksSent;
+    private int chunkReplies;
+    private boolean lastChunkSent;
+    private boolean chunkFailed;
 
     ClientSession(SmtpClient client, HopKey key, EventLoop loop, Delivery delivery, boolean plaintextOnly) {
         this.client = client;
@@ -157,6 +168,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         if (d == null) {
             return;
         }
+        d.flush(); // results held in the transaction go now, before the delivery moves on to another session
         String why = abortReason != null ? abortReason : cause != null ? describe(cause) : "connection closed " + waitingFor(was);
         switch (was) {
             case CONNECTING -> d.hopFailed(451, "4.4.1", "connect to " + key.describe() + ": " + why, false);
@@ -400,6 +412,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             afterMessage();
             return;
         }
+        chunked = client.settings().chunking() && has(ReplyParser.CHUNKING);
         lines = commands(d);
         step = 0;
         rsetFirst = messages > 0;
@@ -409,10 +422,18 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         acceptedCount = 0;
         lmtpNext = 0;
         repliedInTransaction = false;
+        contentStarted = false;
+        writing = false;
+        chunksSent = 0;
+        chunkReplies = 0;
         state = State.TRANSACTION;
+        d.hold(); // results wait until the connection is idle again (LMTP flushes per recipient)
         if (pipelined) {
             for (byte[] line : lines) {
                 connection.write(line, 0, line.length);
+            }
+            if (chunked) {
+                startContent(); // RFC 3030 §4.2: BDAT may follow MAIL and RCPT in the same write
             }
         } else {
             connection.write(lines[0], 0, lines[0].length);
@@ -422,12 +443,17 @@ final class ClientSession implements ConnectionHandler, TlsListener {
 
     /** Why this peer cannot take this message ({@code "X.Y.Z text"}), or null. */
     private String refusal(Delivery d) {
-        Envelope envelope = d.envelope();
         if (d.needsSmtpUtf8() && !has(ReplyParser.SMTPUTF8)) {
             return "5.6.7 the message needs SMTPUTF8, which " + key.describe() + " does not offer";
         }
-        if (envelope.bodyType() == BodyType.BINARY_MIME) {
-            return "5.6.3 BINARYMIME content cannot be relayed (BDAT is not implemented by this client)";
+        if (d.content().binary()) {
+            if (!client.settings().chunking()) {
+                return "5.6.3 the message is BINARYMIME, which needs BDAT, and delivery.chunking is off";
+            }
+            if (!has(ReplyParser.CHUNKING) || !has(ReplyParser.BINARYMIME)) {
+                return "5.6.3 the message is BINARYMIME and " + key.describe() + " does not offer CHUNKING and BINARYMIME";
+            }
+            return null; // RFC 3030 §3: BINARYMIME covers 8-bit octets too
         }
         if (d.content().eightBit() && !has(ReplyParser.EIGHT_BIT_MIME)) {
             return "5.6.3 the message has 8-bit content and " + key.describe() + " does not offer 8BITMIME";
@@ -439,13 +465,14 @@ final class ClientSession implements ConnectionHandler, TlsListener {
     }
 
     /**
-     * The transaction's command lines: [RSET], MAIL, one RCPT per recipient, DATA. One array per
+     * The transaction's command lines: [RSET], MAIL, one RCPT per recipient, and DATA unless the
+     * content goes with BDAT (whose command lines the content writer makes). One array per
      * message (addresses differ per message; the connection copies them into its pooled buffers).
      */
     private byte[][] commands(Delivery d) {
         int n = d.recipientCount();
         boolean rset = messages > 0;
-        byte[][] out = new byte[n + 2 + (rset ? 1 : 0)][];
+        byte[][] out = new byte[n + 1 + (chunked ? 0 : 1) + (rset ? 1 : 0)][];
         int i = 0;
         if (rset) {
             out[i++] = RSET;
@@ -454,7 +481,9 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         if (has(ReplyParser.SIZE)) {
             mail.append(" SIZE=").append(d.sizeOctets());
         }
-        if (d.content().eightBit()) {
+        if (d.content().binary()) {
+            mail.append(" BODY=BINARYMIME");
+        } else if (d.content().eightBit()) {
             mail.append(" BODY=8BITMIME");
         }
         if (d.needsSmtpUtf8()) {
@@ -464,7 +493,9 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         for (int r = 0; r < n; r++) {
             out[i++] = ("RCPT TO:<" + d.recipient(r) + ">\r\n").getBytes(StandardCharsets.UTF_8);
         }
-        out[i] = DATA;
+        if (!chunked) {
+            out[i] = DATA;
+        }
         return out;
     }
 
@@ -482,6 +513,10 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             return;
         }
         repliedInTransaction = true;
+        if (at > first + recipients && chunked) {
+            onChunkReply(code);
+            return;
+        }
         if (code == 421) {
             closingReply(code, at == first ? "MAIL FROM" : at <= first + recipients ? "RCPT TO" : "DATA");
             return;
@@ -499,6 +534,8 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         }
         if (mailFailed || (at == first + recipients && acceptedCount == 0)) {
             finishMessage(false);
+        } else if (chunked && at == first + recipients) {
+            startContent();
         } else {
             sendStep();
         }
@@ -541,32 +578,46 @@ final class ClientSession implements ConnectionHandler, TlsListener {
                 return;
             }
             state = State.CONTENT;
-            contentOffset = 0;
-            connection.deadline(loop.nanoTime() + client.settings().dataTimeoutNanos());
-            writeContent();
+            startContent();
             return;
         }
         delivery.hold(); // until the connection is idle again: see Delivery.hold
         if (!mailFailed) {
-            String text = said(code, "DATA");
-            for (int i = 0; i < accepted.length; i++) {
-                if (accepted[i]) {
-                    delivery.report(i, code, null, text);
-                }
-            }
+            reportAccepted(code, said(code, "DATA"));
         }
         finishMessage(code == 421);
     }
 
+    // ---------------------------------------------------------------- content: DATA or BDAT
+
+    /** After 354 (DATA), or with MAIL/RCPT (pipelined BDAT), or after the last RCPT reply (BDAT). */
+    private void startContent() {
+        contentStarted = true;
+        writing = true;
+        contentOffset = 0;
+        nextDot = 0;
+        chunkEnd = 0;
+        chunksSent = 0;
+        chunkReplies = 0;
+        lastChunkSent = false;
+        chunkFailed = false;
+        if (chunked) {
+            client.stats().messageChunked();
+        }
+        armReply();
+        writeContent();
+    }
+
+    /** Writes until the content is out, the connection is above its high-water mark, or BDAT waits for a reply. */
     private void writeContent() {
         OutboundContent content = delivery.content();
-        byte[] bytes = content.bytes();
-        int length = content.length();
-        while (contentOffset < length) {
-            int chunk = Math.min(CONTENT_CHUNK_BYTES, length - contentOffset);
-            connection.write(bytes, contentOffset, chunk);
-            contentOffset += chunk;
-            if (!connection.isWritable()) {
+        while (writing) {
+            if (chunked) {
+                writeChunkPiece(content);
+            } else {
+                writeDataPiece(content);
+            }
+            if (writing && !connection.isWritable()) {
                 connection.flush();
                 if (!connection.isWritable()) {
                     return; // onWritable continues
@@ -575,29 +626,132 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         }
     }
 
+    /** DATA: the next run up to a line that starts with a dot (which gets its stuffing dot), then {@code .CRLF}. */
+    private void writeDataPiece(OutboundContent content) {
+        int length = content.length();
+        if (contentOffset == length) {
+            connection.write(END_OF_DATA, 0, END_OF_DATA.length);
+            writing = false;
+            return;
+        }
+        int dot = nextDot < content.dotCount() ? content.dotOffset(nextDot) : length;
+        if (dot == contentOffset) {
+            connection.write(STUFFING_DOT, 0, 1); // the line's own dot follows
+            nextDot++;
+            dot = nextDot < content.dotCount() ? content.dotOffset(nextDot) : length;
+        }
+        int end = Math.min(dot, contentOffset + CONTENT_CHUNK_BYTES);
+        connection.write(content.bytes(), contentOffset, end - contentOffset);
+        contentOffset = end;
+    }
+
+    /**
+     * BDAT: at a chunk boundary the next {@code BDAT n [LAST]} line (unless the transaction
+     * failed, or without PIPELINING the last chunk is not yet answered), else the next piece of
+     * the current chunk, which is always finished: the peer counts its octets.
+     */
+    private void writeChunkPiece(OutboundContent content) {
+        if (contentOffset == chunkEnd) {
+            if (lastChunkSent || chunkFailed || mailFailed || (!pipelined && chunkReplies < chunksSent)) {
+                writing = false; // RFC 3030 §3: no BDAT after a failed one; without PIPELINING wait
+                return;
+            }
+            int size = Math.min(client.settings().bdatChunkOctets(), content.length() - contentOffset);
+            lastChunkSent = contentOffset + size == content.length();
+            // One small array per chunk (one per message for ordinary sizes): the octet count differs.
+            byte[] command = ("BDAT " + size + (lastChunkSent ? " LAST\r\n" : "\r\n")).getBytes(StandardCharsets.US_ASCII);
+            connection.write(command, 0, command.length);
+            chunkEnd = contentOffset + size;
+            chunksSent++;
+            return;
+        }
+        int end = Math.min(chunkEnd, contentOffset + CONTENT_CHUNK_BYTES);
+        connection.write(content.bytes(), contentOffset, end - contentOffset);
+        contentOffset = end;
+    }
+
     @Override
     public void onWritable(Connection writable) {
-        if (state == State.CONTENT && delivery != null && contentOffset < delivery.content().length()) {
+        if (writing && delivery != null) {
             writeContent();
             writable.flush();
+            if (chunked && !writing && state == State.TRANSACTION && chunkReplies == chunksSent) {
+                finishMessage(false); // stopped at a boundary after a failure that is already answered
+            }
+        }
+    }
+
+    /**
+     * A reply to a BDAT chunk. SMTP: one per chunk; a 4xx/5xx fails the transaction for every
+     * accepted recipient (RFC 3030 §3), the LAST chunk's reply is the message's. LMTP (RFC 2033
+     * §4.2 read with RFC 3030): the LAST chunk of a transaction with accepted recipients gets one
+     * reply per accepted recipient, in RCPT order. The transaction ends when every chunk sent is
+     * answered; the next message starts with RSET, so a failed one leaves no state behind.
+     */
+    private void onChunkReply(int code) {
+        Delivery d = delivery;
+        if (chunkReplies == chunksSent) {
+            abortReason = "unexpected reply " + code + " " + waitingFor(); // more replies than BDAT commands
+            connection.abort();
+            return;
+        }
+        d.hold(); // until the connection is idle again: see Delivery.hold
+        int index = chunkReplies;
+        boolean last = lastChunkSent && index == chunksSent - 1;
+        boolean fullySent = index < chunksSent - 1 || contentOffset == chunkEnd;
+        String text = said(code, last ? "BDAT LAST" : "BDAT");
+        boolean perRecipient = last && key.lmtp() && !chunkFailed && !mailFailed && acceptedCount > 0;
+        if (perRecipient && code != 421) {
+            if (!lmtpReply(code, text) && fullySent) {
+                armReply();
+                d.flush();
+                return; // more recipients' replies to come
+            }
+        } else if (!mailFailed && (code / 100 != 2 || last)) {
+            reportAccepted(code, text);
+        }
+        chunkReplies++;
+        if (code / 100 != 2 && !perRecipient) {
+            chunkFailed = true;
+        }
+        if (!fullySent || code == 421) {
+            finishMessage(true); // answered before its octets were all sent, or the peer is leaving
+            return;
+        }
+        if (chunkFailed && contentOffset == chunkEnd) {
+            writing = false;
+        }
+        if (!pipelined && !chunkFailed && !last && !mailFailed) {
+            writing = true; // without PIPELINING each chunk waits for the previous one's 250
+            writeContent();
+        }
+        if (!writing && chunkReplies == chunksSent) {
+            finishMessage(false);
+        } else {
+            armReply(); // results stay held until every chunk sent is answered
         }
     }
 
     private void onContentReply(int code) {
         Delivery d = delivery;
         d.hold(); // until the connection is idle again: see Delivery.hold
-        boolean early = contentOffset < delivery.content().length();
+        boolean early = writing;
         String text = said(code, "end of DATA");
         if (!key.lmtp()) {
-            for (int i = 0; i < accepted.length; i++) {
-                if (accepted[i]) {
-                    delivery.report(i, code, null, text);
-                }
-            }
+            reportAccepted(code, text);
             finishMessage(early || code == 421);
             return;
         }
-        // LMTP (RFC 2033 §4.2): one reply per accepted recipient, in RCPT order.
+        if (lmtpReply(code, text) || early || code == 421) {
+            finishMessage(early || code == 421);
+        } else {
+            armReply();
+            d.flush();
+        }
+    }
+
+    /** LMTP (RFC 2033 §4.2): the next accepted recipient's reply; true when every one has its reply. */
+    private boolean lmtpReply(int code, String text) {
         while (lmtpNext < accepted.length && !accepted[lmtpNext]) {
             lmtpNext++;
         }
@@ -608,11 +762,14 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         while (lmtpNext < accepted.length && !accepted[lmtpNext]) {
             lmtpNext++;
         }
-        if (lmtpNext >= accepted.length || early || code == 421) {
-            finishMessage(early || code == 421);
-        } else {
-            connection.deadline(loop.nanoTime() + client.settings().dataTimeoutNanos());
-            d.flush();
+        return lmtpNext >= accepted.length;
+    }
+
+    private void reportAccepted(int code, String text) {
+        for (int i = 0; i < accepted.length; i++) {
+            if (accepted[i]) {
+                delivery.report(i, code, null, text);
+            }
         }
     }
 
@@ -629,11 +786,16 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         lines = null;
         accepted = null;
         messages++;
+        boolean midContent = writing;
+        writing = false;
+        contentStarted = false;
         if (d != null) {
             d.reportUnreported(451, "4.4.0", key.describe() + ": no reply for this recipient");
             client.stats().messageSent();
         }
-        if (closeAfter) {
+        if (closeAfter && midContent) {
+            connection.abort(); // a QUIT now would be read as content: the peer's framing is lost
+        } else if (closeAfter) {
             quit();
         } else {
             afterMessage();
@@ -674,8 +836,10 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         armReply();
     }
 
+    /** The deadline for the next reply; once content is on its way, the data timeout. */
     private void armReply() {
-        connection.deadline(loop.nanoTime() + client.settings().replyTimeoutNanos());
+        long timeout = contentStarted ? client.settings().dataTimeoutNanos() : client.settings().replyTimeoutNanos();
+        connection.deadline(loop.nanoTime() + timeout);
     }
 
     private boolean has(int capability) {

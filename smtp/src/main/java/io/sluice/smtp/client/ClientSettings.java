@@ -8,8 +8,8 @@ import io.sluice.smtp.config.ConfigKeys;
 import io.sluice.smtp.config.SluiceConfig;
 
 /**
- * How the outbound client behaves: our name, every phase timeout, connection reuse and the TLS
- * policy. Immutable; any thread.
+ * How the outbound client behaves: our name, every phase timeout, connection reuse, the TLS
+ * policy and CHUNKING use. Immutable; any thread.
  *
  * @param heloName                  the name in EHLO/HELO/LHLO
  * @param connectTimeoutNanos       TCP connect
@@ -24,11 +24,27 @@ import io.sluice.smtp.config.SluiceConfig;
  * @param rememberTls               keep a memory of hosts that did TLS
  * @param rememberNanos             how long an entry of that memory lasts
  * @param tlsProvider               {@code auto} or {@code jdk}
+ * @param chunking                  send with BDAT when the peer offers CHUNKING (RFC 3030)
+ * @param bdatChunkOctets           the largest BDAT chunk ({@link #BDAT_CHUNK_OCTETS}; tests use less)
  */
 public record ClientSettings(String heloName, long connectTimeoutNanos, long greetingTimeoutNanos,
                              long replyTimeoutNanos, long dataTimeoutNanos, long handshakeTimeoutNanos,
                              long idleTimeoutNanos, int maxMessagesPerConnection, TlsPolicyTable tlsPolicy,
-                             Optional<Path> caFile, boolean rememberTls, long rememberNanos, String tlsProvider) {
+                             Optional<Path> caFile, boolean rememberTls, long rememberNanos, String tlsProvider,
+                             boolean chunking, int bdatChunkOctets) {
+    /**
+     * Content octets per BDAT command: a typical message goes as one {@code BDAT n LAST}; a large
+     * one in pieces of this size, so a receiver that buffers a chunk before answering it (RFC
+     * 3030 allows that) never needs more.
+     */
+    public static final int BDAT_CHUNK_OCTETS = 1 << 20;
+
+    /** Rejects a chunk size that BDAT cannot use. */
+    public ClientSettings {
+        if (bdatChunkOctets < 1) {
+            throw new IllegalArgumentException("bdatChunkOctets=" + bdatChunkOctets + " < 1");
+        }
+    }
 
     /** From the {@code delivery.*} and {@code tls.client.*} keys. */
     public static ClientSettings fromConfig(SluiceConfig config) {
@@ -44,28 +60,37 @@ public record ClientSettings(String heloName, long connectTimeoutNanos, long gre
                 config.get(ConfigKeys.TLS_CLIENT_CA_FILE),
                 config.get(ConfigKeys.TLS_CLIENT_REMEMBER),
                 nanos(config.get(ConfigKeys.TLS_CLIENT_REMEMBER_TIME)),
-                config.get(ConfigKeys.TLS_PROVIDER).name().equals("JDK") ? "jdk" : "auto");
+                config.get(ConfigKeys.TLS_PROVIDER).name().equals("JDK") ? "jdk" : "auto",
+                config.get(ConfigKeys.DELIVERY_CHUNKING), BDAT_CHUNK_OCTETS);
     }
 
     /** Defaults as the key table documents them, with {@code heloName} and a TLS policy (tests). */
     public static ClientSettings defaults(String heloName, TlsPolicyTable tlsPolicy) {
         long second = 1_000_000_000L;
         return new ClientSettings(heloName, 30 * second, 120 * second, 120 * second, 300 * second, 60 * second,
-                30 * second, 1000, tlsPolicy, Optional.empty(), false, Duration.ofDays(30).toNanos(), "auto");
+                30 * second, 1000, tlsPolicy, Optional.empty(), false, Duration.ofDays(30).toNanos(), "auto", true,
+                BDAT_CHUNK_OCTETS);
     }
 
     /** A copy with every reply, greeting, data and handshake timeout set to one value (tests). */
     public ClientSettings withTimeouts(Duration timeout) {
         long t = timeout.toNanos();
         return new ClientSettings(heloName, t, t, t, t, t, idleTimeoutNanos, maxMessagesPerConnection, tlsPolicy,
-                caFile, rememberTls, rememberNanos, tlsProvider);
+                caFile, rememberTls, rememberNanos, tlsProvider, chunking, bdatChunkOctets);
     }
 
     /** A copy with another TLS policy and trust anchors (tests). */
     public ClientSettings withTls(TlsPolicyTable policy, Optional<Path> trust, boolean remember) {
         return new ClientSettings(heloName, connectTimeoutNanos, greetingTimeoutNanos, replyTimeoutNanos,
                 dataTimeoutNanos, handshakeTimeoutNanos, idleTimeoutNanos, maxMessagesPerConnection, policy, trust,
-                remember, rememberNanos, tlsProvider);
+                remember, rememberNanos, tlsProvider, chunking, bdatChunkOctets);
+    }
+
+    /** A copy with CHUNKING use on or off and another BDAT chunk size (tests). */
+    public ClientSettings withChunking(boolean use, int chunkOctets) {
+        return new ClientSettings(heloName, connectTimeoutNanos, greetingTimeoutNanos, replyTimeoutNanos,
+                dataTimeoutNanos, handshakeTimeoutNanos, idleTimeoutNanos, maxMessagesPerConnection, tlsPolicy, caFile,
+                rememberTls, rememberNanos, tlsProvider, use, chunkOctets);
     }
 
     private static long nanos(Duration d) {

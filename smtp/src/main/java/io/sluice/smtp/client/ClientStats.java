@@ -3,13 +3,14 @@ package io.sluice.smtp.client;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Counters of the outbound client since start: connections opened and reused, messages carried,
- * TLS handshakes completed, possible downgrades. Updated from the loops, read from any thread.
+ * Counters of the outbound client since start: connections opened and reused, messages carried
+ * (and how many with BDAT), TLS handshakes completed, possible downgrades. Updated from the loops, read from any thread.
  */
 public final class ClientStats {
     private final AtomicLong connectionsOpened = new AtomicLong();
     private final AtomicLong connectionsReused = new AtomicLong();
     private final AtomicLong messages = new AtomicLong();
+    private final AtomicLong chunkedMessages = new AtomicLong();
     private final AtomicLong tlsHandshakes = new AtomicLong();
     private final AtomicLong downgrades = new AtomicLong();
 
@@ -23,6 +24,10 @@ public final class ClientStats {
 
     void messageSent() {
         messages.incrementAndGet();
+    }
+
+    void messageChunked() {
+        chunkedMessages.incrementAndGet();
     }
 
     void tlsCompleted() {
@@ -46,6 +51,11 @@ public final class ClientStats {
     /** Transactions finished (whatever their recipients' outcome). */
     public long messages() {
         return messages.get();
+    }
+
+    /** Transactions that sent their content with BDAT (CHUNKING) instead of DATA. */
+    public long chunkedMessages() {
+        return chunkedMessages.get();
     }
 
     /** Completed STARTTLS handshakes. */

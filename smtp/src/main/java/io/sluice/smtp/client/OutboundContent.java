@@ -1,27 +1,57 @@
 package io.sluice.smtp.client;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.WritableByteChannel;
 import java.util.Arrays;
 
 /**
- * A message's content as it goes on the wire after DATA: CRLF-only (a bare CR or LF becomes CRLF),
- * dot-stuffed, no line over {@link #MAX_LINE_OCTETS} octets (longer lines are wrapped: in the
- * header a CRLF SP is inserted, which folds the header; in the body a CRLF), ending with
- * {@code .CRLF}. Filled by the spool's blocking {@code copyContent} as a channel on a client
- * worker thread, then read-only and handed to an event loop (the hand-off publishes it).
+ * A message's content encoded once for the wire, in the form BDAT carries (RFC 3030): CRLF-only
+ * (a bare CR or LF becomes CRLF), no line over {@link #MAX_LINE_OCTETS} octets (longer lines are
+ * wrapped: in the header a CRLF SP is inserted, which folds the header; in the body a CRLF), a
+ * last line end added when missing. It is not dot-stuffed: the offsets of the lines that start
+ * with a dot are kept ({@link #dotOffset}), so a DATA transfer inserts the stuffing dots and the
+ * final {@code .CRLF} as it writes, and one encoding serves both BDAT and DATA (a delivery may
+ * try several hops that differ). A {@code BODY=BINARYMIME} message is kept verbatim (BDAT only).
+ *
+ * <p>Encoding copies runs of ordinary octets (not CR or LF, inside the line limit, not at a line
+ * start) in bulk; only line ends, line starts and wraps go through the per-octet state machine.
+ *
+ * <p>Threading: filled by the spool's blocking {@code copyContent} as a channel on a client
+ * worker thread (or by any single thread, e.g. a benchmark), then read-only and handed to an
+ * event loop (the hand-off publishes it). Public only for the benchmark in {@code bench}: the
+ * constructor, {@link #write}, {@link #finish()} and {@link #length()}.
  *
  * <p>Why a per-message heap array and not a pooled buffer: the encoded bytes must outlive the
  * worker's call and survive a retry on the next MX host or a fresh connection, and they are
  * written in pieces as the socket drains; the connection copies them into its own pooled
  * direct buffers anyway. The array is sized from the stored size, so it grows at most once.
  */
-final class OutboundContent implements WritableByteChannel {
+public final class OutboundContent implements WritableByteChannel {
     /** RFC 5321 §4.5.3.1.6: 1000 octets with the CRLF. */
     static final int MAX_LINE_OCTETS = 998;
+    /** The most octets copied out of a direct buffer at once (spool reads arrive in 8 KiB pieces). */
+    private static final int SCRATCH_OCTETS = 8192;
+    /**
+     * One scratch array per encoding thread (the client's two workers), not one per message: a
+     * direct source buffer is copied here in bulk, then scanned like a heap array.
+     */
+    private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[SCRATCH_OCTETS]);
+    private static final int[] NO_DOTS = new int[0];
+    /** Eight octets at a time for the run scan (SWAR); little-endian, so the first octet is the lowest. */
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long CRS = 0x0D0D0D0D0D0D0D0DL;
+    private static final long LFS = 0x0A0A0A0A0A0A0A0AL;
+    private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
 
+    private final boolean binary;
     private byte[] out;
     private int length;
+    /** Offsets in {@link #out} of lines whose first octet is a dot (DATA stuffs them). */
+    private int[] dots = NO_DOTS;
+    private int dotCount;
     private int lineOctets;
     private boolean lineStart = true;
     private boolean pendingCr;
@@ -30,13 +60,26 @@ final class OutboundContent implements WritableByteChannel {
     private int wrappedLines;
     private boolean finished;
 
-    /** @param storedOctets the stored size (the array starts a little larger) */
-    OutboundContent(long storedOctets) {
+    /**
+     * A text message (7bit or 8BITMIME): normalised and wrapped as the class comment says.
+     *
+     * @param storedOctets the stored size (the array starts a little larger)
+     */
+    public OutboundContent(long storedOctets) {
+        this(storedOctets, false);
+    }
+
+    /**
+     * @param storedOctets the stored size (the array starts a little larger)
+     * @param binary       a {@code BODY=BINARYMIME} message: kept verbatim, only BDAT can carry it
+     */
+    public OutboundContent(long storedOctets, boolean binary) {
+        this.binary = binary;
         long capacity = Math.min(Integer.MAX_VALUE - 64, storedOctets + storedOctets / 32 + 64);
         this.out = new byte[(int) capacity];
     }
 
-    /** Encodes a whole message at once (tests). */
+    /** Encodes a whole text message at once (tests). */
     static OutboundContent of(byte[] content) {
         OutboundContent c = new OutboundContent(content.length);
         c.write(ByteBuffer.wrap(content));
@@ -47,12 +90,90 @@ final class OutboundContent implements WritableByteChannel {
     @Override
     public int write(ByteBuffer src) {
         int n = src.remaining();
+        if (src.hasArray()) {
+            encode(src.array(), src.arrayOffset() + src.position(), n);
+            src.position(src.limit());
+            return n;
+        }
+        byte[] scratch = SCRATCH.get();
         while (src.hasRemaining()) {
-            accept(src.get());
+            int k = Math.min(scratch.length, src.remaining());
+            src.get(scratch, 0, k);
+            encode(scratch, 0, k);
         }
         return n;
     }
 
+    private void encode(byte[] in, int from, int count) {
+        if (binary) {
+            copy(in, from, count);
+            return;
+        }
+        int end = from + count;
+        int i = from;
+        while (i < end) {
+            if (lineStart || pendingCr) {
+                accept(in[i++]);
+                continue;
+            }
+            int stop = Math.min(end, i + (MAX_LINE_OCTETS - lineOctets));
+            int j = ordinaryRun(in, i, stop);
+            if (j > i) {
+                copy(in, i, j - i);
+                lineOctets += j - i;
+                i = j;
+            }
+            if (i < end) {
+                accept(in[i++]); // a CR or LF, or the octet that needs a wrap first
+            }
+        }
+    }
+
+    /**
+     * The end of the run of octets from {@code from} that are neither CR nor LF, at most
+     * {@code stop}: eight octets per step while they last, then one by one.
+     */
+    static int ordinaryRun(byte[] in, int from, int stop) {
+        int j = from;
+        while (j + Long.BYTES <= stop) {
+            long v = (long) LONGS.get(in, j);
+            long hits = zeroOctets(v ^ CRS) | zeroOctets(v ^ LFS);
+            if (hits != 0) {
+                return j + (Long.numberOfTrailingZeros(hits) >>> 3);
+            }
+            j += Long.BYTES;
+        }
+        while (j < stop && in[j] != '\r' && in[j] != '\n') {
+            j++;
+        }
+        return j;
+    }
+
+    /** 0x80 in exactly the octets of {@code v} that are zero, 0 elsewhere (no carries between octets). */
+    private static long zeroOctets(long v) {
+        long t = (v & LOW7) + LOW7;
+        return ~(t | v | LOW7);
+    }
+
+    /** Appends octets that need no change; notes 8-bit ones. */
+    private void copy(byte[] in, int from, int count) {
+        ensure(count);
+        System.arraycopy(in, from, out, length, count);
+        length += count;
+        if (!eightBit) {
+            eightBit = anyHighBit(in, from, count);
+        }
+    }
+
+    private static boolean anyHighBit(byte[] in, int from, int count) {
+        int acc = 0;
+        for (int k = from, end = from + count; k < end; k++) {
+            acc |= in[k];
+        }
+        return acc < 0;
+    }
+
+    /** The per-octet state machine: line ends, line starts, wraps (and the reference for the bulk path). */
     private void accept(byte b) {
         if (pendingCr) {
             pendingCr = false;
@@ -84,13 +205,20 @@ final class OutboundContent implements WritableByteChannel {
             }
         }
         if (lineStart && b == '.') {
-            put((byte) '.');
-            lineOctets++;
+            noteDot();
+            lineOctets++; // the stuffing dot DATA adds counts against the line limit
         }
         lineStart = false;
         eightBit |= b < 0;
         put(b);
         lineOctets++;
+    }
+
+    private void noteDot() {
+        if (dotCount == dots.length) {
+            dots = Arrays.copyOf(dots, Math.max(8, dotCount * 2));
+        }
+        dots[dotCount++] = length;
     }
 
     private void newline() {
@@ -104,18 +232,26 @@ final class OutboundContent implements WritableByteChannel {
     }
 
     private void put(byte b) {
-        if (length == out.length) {
-            out = Arrays.copyOf(out, Math.max(64, out.length + (out.length >> 1)));
-        }
+        ensure(1);
         out[length++] = b;
     }
 
-    /** Ends the content: a last line end if missing, then {@code .CRLF}. Idempotent. */
-    OutboundContent finish() {
+    private void ensure(int more) {
+        if (length + more > out.length) {
+            long wanted = Math.max((long) length + more, out.length + (long) (out.length >> 1));
+            out = Arrays.copyOf(out, (int) Math.min(Integer.MAX_VALUE - 8, Math.max(64, wanted)));
+        }
+    }
+
+    /** Ends the content: a last line end if missing (not for binary content). Idempotent. */
+    public OutboundContent finish() {
         if (finished) {
             return this;
         }
         finished = true;
+        if (binary) {
+            return this;
+        }
         if (pendingCr) {
             pendingCr = false;
             newline();
@@ -123,19 +259,37 @@ final class OutboundContent implements WritableByteChannel {
         if (!lineStart) {
             newline();
         }
-        put((byte) '.');
-        put((byte) '\r');
-        put((byte) '\n');
         return this;
     }
 
-    /** The encoded bytes, valid up to {@link #length()}. */
+    /** The encoded bytes (the BDAT form), valid up to {@link #length()}. */
     byte[] bytes() {
         return out;
     }
 
-    int length() {
+    /** Octets of the BDAT form: what {@code BDAT n} counts. */
+    public int length() {
         return length;
+    }
+
+    /** Lines that start with a dot (DATA sends each with one more dot in front). */
+    int dotCount() {
+        return dotCount;
+    }
+
+    /** The offset in {@link #bytes()} of the {@code index}th line that starts with a dot, in ascending order. */
+    int dotOffset(int index) {
+        return dots[index];
+    }
+
+    /** Octets DATA sends: the content, its stuffing dots and the final {@code .CRLF}. */
+    long dataLength() {
+        return (long) length + dotCount + 3;
+    }
+
+    /** True for {@code BODY=BINARYMIME} content (verbatim; only BDAT may carry it). */
+    boolean binary() {
+        return binary;
     }
 
     /** True when any octet has the high bit set (needs 8BITMIME). */

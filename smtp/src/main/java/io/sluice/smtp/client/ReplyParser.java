@@ -42,13 +42,15 @@ public final class ReplyParser {
     public static final int CHUNKING = 32;
     /** Keyword bit: ENHANCEDSTATUSCODES (RFC 2034). */
     public static final int ENHANCED_STATUS_CODES = 64;
+    /** Keyword bit: BINARYMIME (RFC 3030; only with CHUNKING). */
+    public static final int BINARYMIME = 128;
 
     private static final byte[][] WORDS = {
         ascii("PIPELINING"), ascii("STARTTLS"), ascii("SIZE"), ascii("8BITMIME"), ascii("SMTPUTF8"),
-        ascii("CHUNKING"), ascii("ENHANCEDSTATUSCODES"),
+        ascii("CHUNKING"), ascii("ENHANCEDSTATUSCODES"), ascii("BINARYMIME"),
     };
     private static final int[] BITS = {PIPELINING, STARTTLS, SIZE, EIGHT_BIT_MIME, SMTPUTF8, CHUNKING,
-        ENHANCED_STATUS_CODES};
+        ENHANCED_STATUS_CODES, BINARYMIME};
 
     /** Code of the first line of the reply in progress, or 0 between replies. */
     private int pendingCode;

@@ -28,6 +28,7 @@ import io.sluice.smtp.dns.NextHop;
 import io.sluice.smtp.dns.NextHopLookupException;
 import io.sluice.smtp.dns.NextHopResolver;
 import io.sluice.smtp.server.EventLog;
+import io.sluice.smtp.spool.BodyType;
 import io.sluice.tls.TlsContext;
 import io.sluice.tls.TlsProvider;
 
@@ -244,7 +245,8 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
 
         /** Worker thread: content first (blocking read), then the hops. */
         private void prepare(DeliveryJob job, Delivery delivery) {
-            OutboundContent content = new OutboundContent(job.message().sizeOctets());
+            OutboundContent content = new OutboundContent(job.message().sizeOctets(),
+                    job.message().envelope().bodyType() == BodyType.BINARY_MIME);
             try {
                 job.copyContent(content);
             } catch (IOException e) {

@@ -232,6 +232,10 @@ public final class ConfigKeys {
     public static final ConfigKey<Integer> DELIVERY_MAX_MESSAGES_PER_CONNECTION = key("delivery.max_messages_per_connection",
             ValueTypes.integer(1, 1_000_000), "1000",
             "Outbound: messages one connection carries (RSET between them) before QUIT.");
+    /** Whether the outbound client sends with BDAT when the next hop offers CHUNKING. */
+    public static final ConfigKey<Boolean> DELIVERY_CHUNKING = key("delivery.chunking",
+            ValueTypes.bool(), "true",
+            "Outbound: send the content with BDAT (RFC 3030, no dot-stuffing) when the next hop offers CHUNKING; off = always DATA. BODY=BINARYMIME messages need it (and BINARYMIME offered), else they bounce with 5.6.3.");
     /** Outbound STARTTLS policy. */
     public static final ConfigKey<ClientTlsLevel> TLS_CLIENT_LEVEL = key("tls.client.level",
             ValueTypes.enumeration(ClientTlsLevel.class), "may",

@@ -27,8 +27,10 @@ import io.sluice.tls.SelfSignedCertificate;
  * A scripted SMTP/LMTP next hop on loopback for client tests: a blocking server, one thread per
  * connection. Each test sets the replies it wants (by command verb, and per recipient), and what
  * STARTTLS does (real TLS with a self-signed certificate for {@code mx.test}, garbage, or a 220
- * with injected replies behind it). It records every command line, every message body, and every
- * byte received before TLS started.
+ * with injected replies behind it). BDAT (with CHUNKING in {@link #extraCapabilities}) replies
+ * {@code BDAT} to each chunk but the last, {@code BDAT:n} to the n-th (from 1), {@code DOT} to
+ * the LAST one (LMTP: per recipient), and after a failed chunk {@code 503} to the rest. It records
+ * every command line, every message body, and every byte received before TLS started.
  */
 final class FakeNextHop implements AutoCloseable {
     /** What the fake does after its 220 to STARTTLS. */
@@ -53,6 +55,10 @@ final class FakeNextHop implements AutoCloseable {
     /** Close the connection after this many octets of message content; -1 = never. */
     volatile int dropAfterContentOctets = -1;
     volatile boolean lmtp;
+    /** Hold MAIL and RCPT replies until DATA or BDAT arrives: only a pipelining client gets them. */
+    volatile boolean repliesOnlyAfterContentCommand;
+    /** Raw content octets of every BDAT transaction that ended with LAST (SMTP: before its reply). */
+    final List<byte[]> chunkedMessages = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
     FakeNextHop() throws IOException {
@@ -122,6 +128,7 @@ final class FakeNextHop implements AutoCloseable {
 
     private void dialog(Peer peer, Socket socket, boolean inTls) throws IOException {
         List<String> rcpts = new ArrayList<>();
+        Chunks chunks = new Chunks();
         while (true) {
             String line = peer.readLine();
             if (line == null) {
@@ -134,7 +141,9 @@ final class FakeNextHop implements AutoCloseable {
                 case "HELO" -> peer.reply(replies.get("HELO"));
                 case "MAIL" -> {
                     rcpts.clear();
-                    peer.reply(replies.get("MAIL"));
+                    chunks.reset();
+                    chunks.mailOk = replies.get("MAIL").startsWith("2");
+                    peer.transactionReply(replies.get("MAIL"));
                 }
                 case "RCPT" -> {
                     String address = line.substring(line.indexOf('<') + 1, line.lastIndexOf('>'));
@@ -142,13 +151,19 @@ final class FakeNextHop implements AutoCloseable {
                     if (reply.startsWith("2")) {
                         rcpts.add(address);
                     }
-                    peer.reply(reply);
+                    peer.transactionReply(reply);
+                }
+                case "BDAT" -> {
+                    if (!chunk(peer, line, rcpts, chunks)) {
+                        return;
+                    }
                 }
                 case "DATA" -> {
+                    peer.flushHeld();
                     String reply = replies.get("DATA");
                     peer.reply(reply);
                     if (reply.startsWith("354")) {
-                        if (!content(peer)) {
+                        if (!content(peer, chunks.mailOk && !rcpts.isEmpty())) {
                             return;
                         }
                         if (lmtp) {
@@ -160,7 +175,11 @@ final class FakeNextHop implements AutoCloseable {
                         }
                     }
                 }
-                case "RSET" -> peer.reply(replies.get("RSET"));
+                case "RSET" -> {
+                    rcpts.clear();
+                    chunks.reset();
+                    peer.reply(replies.get("RSET"));
+                }
                 case "QUIT" -> {
                     peer.reply(replies.get("QUIT"));
                     return;
@@ -173,6 +192,71 @@ final class FakeNextHop implements AutoCloseable {
                 default -> peer.reply("502 5.5.2 unknown");
             }
         }
+    }
+
+    /** BDAT state of one transaction. */
+    private static final class Chunks {
+        final ByteArrayOutputStream body = new ByteArrayOutputStream();
+        int count;
+        boolean failed;
+        boolean mailOk;
+
+        void reset() {
+            body.reset();
+            count = 0;
+            failed = false;
+            mailOk = false;
+        }
+    }
+
+    /**
+     * One {@code BDAT n [LAST]}: reads exactly n octets, then replies (RFC 3030; LMTP per recipient
+     * after LAST); false when the fake hangs up inside the chunk ({@link #dropAfterContentOctets}).
+     */
+    private boolean chunk(Peer peer, String line, List<String> rcpts, Chunks chunks) throws IOException {
+        peer.flushHeld();
+        String[] words = line.split(" ");
+        int size = Integer.parseInt(words[1]);
+        boolean last = words.length > 2 && words[2].equalsIgnoreCase("LAST");
+        if (dropAfterContentOctets >= 0 && chunks.body.size() + size > dropAfterContentOctets) {
+            peer.readOctets(Math.max(0, dropAfterContentOctets - chunks.body.size()));
+            return false;
+        }
+        byte[] octets = peer.readOctets(size);
+        if (octets == null) {
+            throw new IOException("connection closed inside a chunk");
+        }
+        chunks.count++;
+        if (!chunks.mailOk || rcpts.isEmpty() || chunks.failed) {
+            chunks.failed = true;
+            peer.reply(!chunks.mailOk || chunks.count > 1 ? "503 5.5.1 bad sequence of commands" : "554 5.5.1 no valid recipients");
+            return true;
+        }
+        chunks.body.write(octets);
+        if (!last) {
+            String reply = replies.getOrDefault("BDAT:" + chunks.count, replies.getOrDefault("BDAT", "250 2.0.0 chunk ok"));
+            chunks.failed = !reply.startsWith("2");
+            peer.reply(reply);
+            return true;
+        }
+        String reply = replies.getOrDefault("BDAT:" + chunks.count, null);
+        if (reply != null && !reply.startsWith("2")) {
+            chunks.failed = true;
+            peer.reply(reply);
+            return true;
+        }
+        chunkedMessages.add(chunks.body.toByteArray());
+        messages.add(chunks.body.toString(StandardCharsets.ISO_8859_1));
+        if (lmtp) {
+            for (String r : rcpts) {
+                peer.reply(byRecipient.getOrDefault("DOT:" + r, replies.get("DOT")));
+            }
+        } else {
+            peer.reply(replies.get("DOT"));
+        }
+        chunks.reset();
+        chunks.mailOk = false;
+        return true;
     }
 
     /** Returns true when this connection is finished (TLS dialog ran or the fake hung up). */
@@ -258,8 +342,8 @@ final class FakeNextHop implements AutoCloseable {
         return b.append("\r\n250 8BITMIME").toString();
     }
 
-    /** Reads the content up to the dot line; false if the fake dropped the connection on purpose. */
-    private boolean content(Peer peer) throws IOException {
+    /** Reads the content up to the dot line (kept unless the transaction has no sender or recipient); false if the fake dropped the connection on purpose. */
+    private boolean content(Peer peer, boolean keep) throws IOException {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         while (true) {
             String line = peer.readLine();
@@ -276,7 +360,9 @@ final class FakeNextHop implements AutoCloseable {
                 return false;
             }
         }
-        messages.add(body.toString(StandardCharsets.ISO_8859_1));
+        if (keep) {
+            messages.add(body.toString(StandardCharsets.ISO_8859_1)); // not the dot after a 354 nobody could use
+        }
         return true;
     }
 
@@ -291,6 +377,7 @@ final class FakeNextHop implements AutoCloseable {
         final InputStream in;
         final OutputStream out;
         volatile boolean recording;
+        private final StringBuilder held = new StringBuilder();
 
         Peer(InputStream in, OutputStream out, boolean recording) {
             this.in = in;
@@ -318,6 +405,34 @@ final class FakeNextHop implements AutoCloseable {
                 line.write(b);
                 previous = b;
             }
+        }
+
+        /** A MAIL or RCPT reply: held back under {@link #repliesOnlyAfterContentCommand}. */
+        void transactionReply(String text) throws IOException {
+            if (repliesOnlyAfterContentCommand) {
+                held.append(text).append("\r\n");
+            } else {
+                reply(text);
+            }
+        }
+
+        void flushHeld() throws IOException {
+            if (held.length() > 0) {
+                out.write(held.toString().getBytes(StandardCharsets.ISO_8859_1));
+                out.flush();
+                held.setLength(0);
+            }
+        }
+
+        /** Exactly {@code n} octets, or null at the end of the stream. */
+        byte[] readOctets(int n) throws IOException {
+            byte[] bytes = in.readNBytes(n);
+            if (recording) {
+                synchronized (plaintext) {
+                    plaintext.write(bytes, 0, bytes.length);
+                }
+            }
+            return bytes.length == n ? bytes : null;
         }
 
         void reply(String text) throws IOException {

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Sluice to Sluice through {@code serve}: messages submitted over a socket to one server, whose
  * {@code relay.host} / {@code transport.*} is a second server, arrive in the second server's
- * maildir, over reused outbound connections, in plaintext and with STARTTLS required.
+ * maildir, over reused outbound connections, in plaintext and with STARTTLS required, with BDAT
+ * (our server offers CHUNKING) and with DATA ({@code delivery.chunking = false}).
  */
 class RelayEndToEndTest {
     private static final int MESSAGES = 12;
@@ -71,7 +72,10 @@ class RelayEndToEndTest {
             long connections = back.server.stats().connections();
             assertTrue(connections < MESSAGES, "connections reused: " + connections + " for " + MESSAGES + " messages");
             String one = Files.readString(files(inbox).get(0), StandardCharsets.UTF_8);
-            assertTrue(one.contains("\r\n.dot line "), "dot-stuffing undone by the receiver: " + one);
+            assertTrue(one.contains("\r\n.dot line "), "dot-stuffing undone by the receiver (or none with BDAT): " + one);
+            boolean chunking = !"false".equals(frontSettings.get("delivery.chunking"));
+            assertEquals(chunking ? MESSAGES : 0, front.server.client().stats().chunkedMessages(),
+                    "BDAT exactly when delivery.chunking is on (our server offers CHUNKING)");
         }
     }
 
@@ -84,6 +88,11 @@ class RelayEndToEndTest {
     @Test
     void relaysInPlaintextOverReusedConnections() throws Exception {
         relay(Map.of("tls.client.level", "none", "delivery.concurrency", "2"));
+    }
+
+    @Test
+    void relaysWithDataWhenChunkingIsOff() throws Exception {
+        relay(Map.of("tls.client.level", "none", "delivery.concurrency", "2", "delivery.chunking", "false"));
     }
 
     @Test
