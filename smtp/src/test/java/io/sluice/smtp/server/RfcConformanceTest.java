@@ -1,0 +1,123 @@
+package io.sluice.smtp.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import io.sluice.reactor.StreamLayer;
+import io.sluice.smtp.auth.Authenticator;
+import io.sluice.smtp.auth.PasswordHash;
+import io.sluice.smtp.auth.UserDatabase;
+
+/**
+ * The inbound session read against the RFCs: each test names the section it checks and pins a
+ * behaviour that once differed from it. Driven without sockets, like {@link SmtpSessionTest}.
+ */
+class RfcConformanceTest {
+
+    private static final long SECOND = 1_000_000_000L;
+
+    private final long now = 1_000 * SECOND;
+    private final RecordingStore store = new RecordingStore();
+    private final ConnectionLimiter limiter = new ConnectionLimiter(1000, 100);
+    private final List<Runnable> scheduled = new ArrayList<>();
+    private final Thread testThread = Thread.currentThread();
+    private final java.util.Queue<Runnable> fromOtherThreads = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.Executor loop = task -> {
+        if (Thread.currentThread() == testThread) {
+            task.run();
+        } else {
+            fromOtherThreads.add(task);
+        }
+    };
+    private FakeTls tls;
+    private Authenticator auth;
+
+    @AfterEach
+    void closeAuthenticator() {
+        if (auth != null) {
+            auth.close();
+        }
+    }
+
+    private FakeConnection open(SessionSettings settings, String clientIp) {
+        ListenerContext listener = new ListenerContext(settings, tls, false, limiter, EventLog.silent(), new SessionStats(), auth);
+        SessionServices services = new SessionServices(() -> now, loop, (deadline, task) -> scheduled.add(task), store);
+        FakeConnection connection = new FakeConnection(clientIp);
+        connection.open(new SmtpSession(listener, c -> services));
+        connection.takeOutput();
+        return connection;
+    }
+
+    private FakeConnection open() {
+        return open(SessionSettings.defaults("mx.test"), "127.0.0.1");
+    }
+
+    private static SessionSettings with(UnaryOperator<SessionSettingsBuilder> change) {
+        return change.apply(new SessionSettingsBuilder()).build();
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private void startTls(FakeConnection c) {
+        c.feed("EHLO x.example\r\nSTARTTLS\r\n");
+        c.takeOutput();
+        tls.listener.handshakeCompleted("TLSv1.3", "TLS_AES_128_GCM_SHA256");
+    }
+
+    /** Waits (bounded) for the password check on the authenticator's thread to answer. */
+    private String awaitReply(FakeConnection c) throws InterruptedException {
+        long end = System.nanoTime() + 10 * SECOND;
+        String out = c.takeOutput();
+        while (out.isEmpty() && System.nanoTime() < end) {
+            Thread.sleep(5);
+            for (Runnable task; (task = fromOtherThreads.poll()) != null; ) {
+                task.run();
+            }
+            List<Runnable> due = new ArrayList<>(scheduled);
+            scheduled.clear();
+            due.forEach(Runnable::run);
+            out = c.takeOutput();
+        }
+        return out;
+    }
+
+    private String onlyStored() {
+        store.completeCommits();
+        assertEquals(1, store.committed.size(), "one message queued");
+        return store.committed.values().iterator().next();
+    }
+
+    // ---- RFC 5321 4.3.2: the replies each command may give -----------------------------------
+
+    @Test
+    void relayRefusalIsA550BecauseRcptMayNotAnswer554() {
+        FakeConnection c = open(with(b -> b.localDomains(Set.of("example.net"))), "192.0.2.7");
+        c.feed("EHLO x.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@elsewhere.example>\r\n");
+        assertTrue(c.takeOutput().endsWith("250 2.1.0 Ok\r\n550 5.7.1 Relay access denied\r\n"));
+    }
+
+    /** Records the listener of the one layer it hands out. */
+    private static final class FakeTls implements TlsUpgrade {
+        HandshakeListener listener;
+
+        @Override
+        public StreamLayer newServerLayer(HandshakeListener listener) {
+            this.listener = listener;
+            return new PassThroughLayer();
+        }
+    }
+}
