@@ -583,11 +583,19 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     }
 
     private void rset() {
+        if (command.hasArgument()) {
+            error(Replies.NO_PARAMETERS_ALLOWED); // RFC 5321 4.1.1.5: rset = "RSET" CRLF
+            return;
+        }
         resetTransaction();
         reply(Replies.OK);
     }
 
     private void quit() {
+        if (command.hasArgument()) {
+            error(Replies.NO_PARAMETERS_ALLOWED); // RFC 5321 4.1.1.10: quit = "QUIT" CRLF
+            return;
+        }
         reply(Replies.BYE);
         close();
     }

@@ -110,6 +110,27 @@ class RfcConformanceTest {
         assertTrue(c.takeOutput().endsWith("250 2.1.0 Ok\r\n550 5.7.1 Relay access denied\r\n"));
     }
 
+    // ---- RFC 5321 4.1.1.5 / 4.1.1.10: RSET and QUIT take no argument ---------------------------
+
+    @Test
+    void rsetWithAnArgumentIsASyntaxErrorAndKeepsTheTransaction() {
+        FakeConnection c = open();
+        c.feed("EHLO x.example\r\nMAIL FROM:<a@example.org>\r\nRSET everything\r\nMAIL FROM:<a@example.org>\r\n");
+        assertTrue(c.takeOutput().endsWith("250 2.1.0 Ok\r\n501 5.5.4 Syntax error: no parameters allowed\r\n"
+                + "503 5.5.1 Error: nested MAIL command\r\n"));
+    }
+
+    @Test
+    void quitWithAnArgumentIsASyntaxErrorAndDoesNotClose() {
+        FakeConnection c = open();
+        c.feed("QUIT now\r\n");
+        assertEquals("501 5.5.4 Syntax error: no parameters allowed\r\n", c.takeOutput());
+        assertTrue(c.isOpen());
+        c.feed("QUIT\r\n");
+        assertEquals("221 2.0.0 Bye\r\n", c.takeOutput());
+        assertFalse(c.isOpen());
+    }
+
     /** Records the listener of the one layer it hands out. */
     private static final class FakeTls implements TlsUpgrade {
         HandshakeListener listener;
