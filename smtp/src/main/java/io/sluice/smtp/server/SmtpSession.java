@@ -526,7 +526,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         }
         MailPath path = command.path();
         if (recipients.size() >= settings.maxRecipients()) {
-            error(Replies.TOO_MANY_RECIPIENTS);
+            // Not an error of the client's (RFC 5321 4.5.3.1.10): it sends the message to the recipients
+            // we took and the rest in a later transaction, so a pipelined overshoot must not reach the
+            // error limit's 421, which would lose the whole transaction (Postfix's recipient overshoot).
+            reply(Replies.TOO_MANY_RECIPIENTS);
         } else if (path.isUtf8() && !smtpUtf8) {
             error(Replies.SMTPUTF8_REQUIRED);
         } else if (!path.isPostmaster() && !mayRelayTo(path)) {

@@ -131,6 +131,23 @@ class RfcConformanceTest {
         assertFalse(c.isOpen());
     }
 
+    // ---- RFC 5321 4.5.3.1.10: too many recipients is 452, and the transaction goes on ----------
+
+    @Test
+    void recipientsOverTheLimitDoNotCountAsErrorsSoTheAcceptedOnesAreDelivered() {
+        FakeConnection c = open(with(b -> b.maxRecipients(100).maxErrors(3)), "127.0.0.1");
+        StringBuilder dialogue = new StringBuilder("EHLO x.example\r\nMAIL FROM:<a@example.org>\r\n");
+        for (int i = 0; i < 110; i++) {
+            dialogue.append("RCPT TO:<r").append(i).append("@example.net>\r\n");
+        }
+        c.feed(dialogue.append("DATA\r\nhi\r\n.\r\n").toString());
+        String reply = c.takeOutput();
+        assertEquals(10, reply.split("452 4.5.3 Too many recipients\r\n", -1).length - 1, reply);
+        assertTrue(reply.endsWith("354 End data with <CR><LF>.<CR><LF>\r\n"), reply);
+        assertEquals(100, store.envelopes.values().iterator().next().recipients().size());
+        assertTrue(onlyStored().endsWith("hi\r\n"));
+    }
+
     /** Records the listener of the one layer it hands out. */
     private static final class FakeTls implements TlsUpgrade {
         HandshakeListener listener;
