@@ -84,6 +84,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private long chunkOctets;
     private boolean chunking;
     private Reply chunkError;
+    /** Why a chunk of this transaction failed: every later chunk is read, discarded and answered so. */
+    private Reply chunkFailure;
     private int messagesInSession;
     /** Most bytes this session had queued for the client at once (for the bounded-memory check). */
     private long peakPendingBytes;
@@ -316,7 +318,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         if (settings.tlsRequired() && tlsProtocol == null && needsTls()) {
-            error(Replies.STARTTLS_REQUIRED);
+            if (command.verb() == io.sluice.smtp.protocol.Verb.BDAT) {
+                refuseChunk(Replies.STARTTLS_REQUIRED);
+            } else {
+                error(Replies.STARTTLS_REQUIRED);
+            }
             return;
         }
         connection.deadline(now() + settings.commandTimeoutNanos());
@@ -564,7 +570,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private void bdat() {
         chunkRemaining = command.chunkSize();
         chunkLast = command.lastChunk();
-        chunkError = null;
+        chunkError = chunkFailure;
         if (sender == null) {
             chunkError = Replies.NEED_MAIL;
         } else if (recipients.isEmpty()) {
@@ -579,6 +585,20 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         if (chunking && chunkOctets == 0 && phase == Phase.COMMAND) {
             connection.deadline(now() + settings.dataTimeoutNanos());
         }
+        phase = Phase.BDAT;
+        if (chunkRemaining == 0) {
+            chunkDone();
+        }
+    }
+
+    /**
+     * A BDAT refused before it ran still carries its chunk (RFC 3030 2): read and discard those
+     * octets, then answer, so they are never taken for commands.
+     */
+    private void refuseChunk(Reply reason) {
+        chunkRemaining = command.chunkSize();
+        chunkLast = command.lastChunk();
+        chunkError = reason;
         phase = Phase.BDAT;
         if (chunkRemaining == 0) {
             chunkDone();
@@ -689,11 +709,18 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         phase = Phase.COMMAND;
         if (chunkError != null) {
             Reply failure = chunkError;
+            boolean firstFailure = chunkFailure == null;
             if (chunkLast || sender == null || recipients.isEmpty()) {
                 abortMessage();
                 resetTransaction();
+            } else {
+                // RFC 3030 2: the transaction has failed; chunks already pipelined behind this one are
+                // read and discarded, never acknowledged, until BDAT LAST or RSET ends it.
+                chunkFailure = failure;
             }
-            listener.stats.rejectMessage(failure.code());
+            if (firstFailure) {
+                listener.stats.rejectMessage(failure.code());
+            }
             error(failure);
         } else if (chunkLast) {
             finishMessage(chunkOctets);
@@ -835,6 +862,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         body = Body.NONE;
         chunking = false;
         chunkOctets = 0;
+        chunkFailure = null;
         storeFailed = false;
     }
 

@@ -148,6 +148,36 @@ class RfcConformanceTest {
         assertTrue(onlyStored().endsWith("hi\r\n"));
     }
 
+    // ---- RFC 3030 2: a refused BDAT still carries its chunk ------------------------------------
+
+    @Test
+    void bdatRefusedBeforeTlsStillConsumesItsChunk() {
+        tls = new FakeTls();
+        FakeConnection c = open(with(b -> b.tlsRequired(true)), "192.0.2.3");
+        c.feed("EHLO x.example\r\n");
+        c.takeOutput();
+        c.feed("BDAT 12 LAST\r\nQUIT\r\nRSET\r\nNOOP\r\n");
+        assertEquals("530 5.7.0 Must issue a STARTTLS command first\r\n250 2.0.0 Ok\r\n", c.takeOutput(),
+                "the 12 octets of the chunk are data, never commands");
+        assertTrue(c.isOpen());
+    }
+
+    @Test
+    void chunksAfterAFailedChunkAreDiscardedAndNotAcknowledged() {
+        FakeConnection c = open();
+        c.feed("EHLO x.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n");
+        c.takeOutput();
+        store.failAppends = true;
+        c.feed("BDAT 3\r\nabcBDAT 3\r\ndefBDAT 3 LAST\r\nghiNOOP\r\n");
+        String reply = c.takeOutput();
+        assertEquals("452 4.3.1 Insufficient system storage\r\n".repeat(3) + "250 2.0.0 Ok\r\n", reply,
+                "a chunk of a failed transaction is never answered 250");
+        store.failAppends = false;
+        c.feed("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nBDAT 2 LAST\r\nok");
+        assertTrue(c.takeOutput().endsWith("250 2.1.5 Ok\r\n"), "the next transaction starts clean");
+        assertTrue(onlyStored().endsWith("ok"));
+    }
+
     /** Records the listener of the one layer it hands out. */
     private static final class FakeTls implements TlsUpgrade {
         HandshakeListener listener;
