@@ -506,6 +506,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.NEED_HELO);
         } else if (sender != null) {
             error(Replies.NESTED_MAIL);
+        } else if (command.authParameter() && !authOffered()) {
+            error(Replies.UNSUPPORTED_PARAMETER); // RFC 4954 5: AUTH= belongs to the AUTH extension
         } else if (settings.maxMessageOctets() > 0 && command.size() > settings.maxMessageOctets()) {
             error(Replies.MESSAGE_TOO_LARGE);
         } else if (command.body() == Body.BINARY_MIME) {
@@ -523,6 +525,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             body = command.body();
             reply(Replies.MAIL_OK);
         }
+    }
+
+    /** AUTH is in our EHLO reply only inside TLS and only with a user database (ListenerReplies). */
+    private boolean authOffered() {
+        return listener.auth != null && tlsProtocol != null;
     }
 
     private void rcpt() {

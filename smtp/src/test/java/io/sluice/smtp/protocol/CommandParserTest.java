@@ -246,9 +246,27 @@ class CommandParserTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"AUTH=<>", "RET=HDRS", "ENVID=x", "XFOO", "SIZE=1 XFOO", "MT-PRIORITY=3", "REQUIRETLS"})
+    @ValueSource(strings = {"RET=HDRS", "ENVID=x", "XFOO", "SIZE=1 XFOO", "MT-PRIORITY=3", "REQUIRETLS"})
     void unknownMailParametersAre555(String parameters) {
         assertSame(Replies.UNSUPPORTED_PARAMETER, error("MAIL FROM:<a@b.example> " + parameters));
+    }
+
+    /** RFC 4954 5: AUTH=xtext (RFC 3461 4) is parsed; the session answers 555 where AUTH is not offered. */
+    @ParameterizedTest
+    @ValueSource(strings = {"AUTH=<>", "auth=<>", "AUTH=alice@example.org", "AUTH=e+3Dmc2", "AUTH=a+2B+2Bb SIZE=10",
+        "SIZE=10 AUTH=<> BODY=8BITMIME"})
+    void mailAuthParameterIsParsed(String parameters) {
+        Command command = parse("MAIL FROM:<a@b.example> " + parameters);
+        assertNull(command.error(), () -> "unexpected " + command.error());
+        assertTrue(command.authParameter());
+        assertFalse(parse("MAIL FROM:<a@b.example>").authParameter());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"AUTH=", "AUTH", "AUTH=a=b", "AUTH=a+", "AUTH=a+4", "AUTH=a+3d", "AUTH=a+ZZ", "AUTH=<> AUTH=<>",
+        "AUTH=\u00e9"})
+    void malformedMailAuthParameterIs501(String parameters) {
+        assertSame(Replies.SYNTAX_ERROR_PARAMETERS, error("MAIL FROM:<a@b.example> " + parameters));
     }
 
     @ParameterizedTest

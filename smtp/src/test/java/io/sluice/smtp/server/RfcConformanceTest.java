@@ -178,6 +178,47 @@ class RfcConformanceTest {
         assertTrue(onlyStored().endsWith("ok"));
     }
 
+    // ---- RFC 4954 5: the AUTH parameter of MAIL, wherever AUTH is offered ------------------------
+
+    private FakeConnection withAuthOffered() {
+        tls = new FakeTls();
+        auth = new Authenticator(UserDatabase.of(Map.of("alice", PasswordHash.create("s3cret".toCharArray(), 10_000))), 1, 4);
+        return open(with(b -> b.localDomains(Set.of("example.net"))), "192.0.2.44");
+    }
+
+    @Test
+    void mailAuthParameterIsParsedAndIgnoredWhereAuthIsOffered() {
+        FakeConnection c = withAuthOffered();
+        startTls(c);
+        c.feed("EHLO x.example\r\n");
+        assertTrue(c.takeOutput().contains("AUTH PLAIN LOGIN"));
+        c.feed("MAIL FROM:<a@example.org> AUTH=<>\r\nRSET\r\nMAIL FROM:<a@example.org> SIZE=10 AUTH=alice+40example.org\r\n"
+                + "RCPT TO:<x@elsewhere.example>\r\nRSET\r\nMAIL FROM:<a@example.org> AUTH=a+4\r\n");
+        assertEquals("250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n550 5.7.1 Relay access denied\r\n250 2.0.0 Ok\r\n"
+                + "501 5.5.4 Syntax error in parameters or arguments\r\n", c.takeOutput(),
+                "AUTH=<addr> from an unauthenticated client proves nothing (treated as AUTH=<>); bad xtext is 501");
+    }
+
+    @Test
+    void mailAuthParameterIsUnsupportedWhereAuthIsNotOffered() {
+        FakeConnection c = withAuthOffered();
+        c.feed("EHLO x.example\r\nMAIL FROM:<a@example.org> AUTH=<>\r\n");
+        assertTrue(c.takeOutput().endsWith("555 5.5.4 Unsupported parameter\r\n"), "not offered before TLS");
+    }
+
+    @Test
+    void mailAuthParameterAfterAuthenticationIsAccepted() throws Exception {
+        FakeConnection c = withAuthOffered();
+        startTls(c);
+        c.feed("EHLO x.example\r\n");
+        c.takeOutput();
+        String plain = Base64.getEncoder().encodeToString(utf8("\0alice\0s3cret"));
+        c.feed("AUTH PLAIN " + plain + "\r\n");
+        assertEquals("235 2.7.0 Authentication successful\r\n", awaitReply(c));
+        c.feed("MAIL FROM:<alice@example.org> AUTH=alice@example.org\r\nRCPT TO:<x@elsewhere.example>\r\n");
+        assertEquals("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n", c.takeOutput());
+    }
+
     /** Records the listener of the one layer it hands out. */
     private static final class FakeTls implements TlsUpgrade {
         HandshakeListener listener;
