@@ -47,6 +47,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** postscreen's verdict on a client that speaks first; not a parser reply, so it lives here. */
     private static final Reply PREGREET = Reply.of(554, "5.5.1", "Protocol error: talked before greeting");
     private static final byte[] CRLF = {'\r', '\n'};
+    /** Indexed by SMTPUTF8 (4), TLS (2) and AUTH (1); see {@link #protocol()}. */
+    private static final String[] WITH_PROTOCOLS = {
+        "ESMTP", "ESMTPA", "ESMTPS", "ESMTPSA", "UTF8SMTP", "UTF8SMTPA", "UTF8SMTPS", "UTF8SMTPSA"};
 
     private final ListenerContext listener;
     private final Function<Connection, SessionServices> servicesOf;
@@ -673,10 +676,18 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
                 : body == Body.BINARY_MIME ? BodyType.BINARY_MIME : BodyType.SEVEN_BIT;
     }
 
+    /**
+     * The Received: "with" keyword, from the registered names only (RFC 3848, RFC 6531 3.7.3): TLS and
+     * AUTH are ESMTP extensions, so a client that said HELO but used them is ESMTPS/ESMTPA, never the
+     * unregistered "SMTPS"; a transaction with MAIL's SMTPUTF8 parameter is UTF8SMTP*.
+     */
     private String protocol() {
-        String base = esmtp ? "ESMTP" : "SMTP";
-        String tls = tlsProtocol != null ? base + "S" : base;
-        return authenticatedUser != null ? tls + "A" : tls;
+        boolean tls = tlsProtocol != null;
+        boolean authenticated = authenticatedUser != null;
+        if (!esmtp && !tls && !authenticated && !smtpUtf8) {
+            return "SMTP";
+        }
+        return WITH_PROTOCOLS[(smtpUtf8 ? 4 : 0) | (tls ? 2 : 0) | (authenticated ? 1 : 0)];
     }
 
     private void readData(ByteBuffer in) {

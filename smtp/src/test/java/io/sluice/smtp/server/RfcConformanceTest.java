@@ -219,6 +219,46 @@ class RfcConformanceTest {
         assertEquals("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n", c.takeOutput());
     }
 
+    // ---- Received: (RFC 5321 4.4) with registered protocol names (RFC 3848, RFC 6531 3.7.3) ----
+
+    @Test
+    void heloThenStartTlsIsRecordedAsEsmtpsNotTheUnregisteredSmtps() {
+        tls = new FakeTls();
+        FakeConnection c = open();
+        c.feed("HELO x.example\r\nSTARTTLS\r\n");
+        c.takeOutput();
+        tls.listener.handshakeCompleted("TLSv1.3", "TLS_AES_128_GCM_SHA256");
+        c.feed("HELO x.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nm\r\n.\r\n");
+        String stored = onlyStored();
+        assertTrue(stored.contains(" with ESMTPS id "), stored);
+        assertEquals("ESMTPS", store.envelopes.values().iterator().next().protocol());
+    }
+
+    @Test
+    void plainHeloIsRecordedAsSmtp() {
+        FakeConnection c = open();
+        c.feed("HELO x.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nm\r\n.\r\n");
+        assertTrue(onlyStored().contains(" with SMTP id "));
+    }
+
+    @Test
+    void smtpUtf8TransactionsAreRecordedAsUtf8Smtp() {
+        FakeConnection c = open();
+        c.feed("EHLO x.example\r\n");
+        c.feed(utf8("MAIL FROM:<j\u00f6rg@example.org> SMTPUTF8\r\nRCPT TO:<b@example.net>\r\nDATA\r\nm\r\n.\r\n"));
+        String stored = onlyStored();
+        assertTrue(stored.contains(" with UTF8SMTP id "), stored);
+    }
+
+    @Test
+    void smtpUtf8InsideTlsIsRecordedAsUtf8Smtps() {
+        tls = new FakeTls();
+        FakeConnection c = open();
+        startTls(c);
+        c.feed("EHLO x.example\r\nMAIL FROM:<a@example.org> SMTPUTF8\r\nRCPT TO:<b@example.net>\r\nDATA\r\nm\r\n.\r\n");
+        assertTrue(onlyStored().contains(" with UTF8SMTPS id "));
+    }
+
     /** Records the listener of the one layer it hands out. */
     private static final class FakeTls implements TlsUpgrade {
         HandshakeListener listener;
