@@ -26,7 +26,7 @@ final class ReceivedHeader {
     static ByteBuffer build(String helo, InetAddress client, String hostname, String protocol,
             String tlsProtocol, String tlsCipher, String queueId, List<String> recipients, long epochMillis) {
         StringBuilder h = new StringBuilder(256);
-        h.append("Received: from ").append(helo == null ? "unknown" : helo)
+        h.append("Received: from ").append(helo == null ? "unknown" : withoutRootDot(helo))
                 .append(" (").append(addressLiteral(client)).append(")\r\n");
         if (tlsProtocol != null) {
             h.append("\t(using ").append(tlsProtocol).append(" with cipher ").append(tlsCipher).append(")\r\n");
@@ -51,6 +51,11 @@ final class ReceivedHeader {
             last[1] = DATE.format(Instant.ofEpochSecond(second));
         }
         return (String) last[1];
+    }
+
+    /** EHLO may name the client "host.example." (we accept it); RFC 5321 4.4's Domain has no root dot. */
+    private static String withoutRootDot(String helo) {
+        return helo.endsWith(".") ? helo.substring(0, helo.length() - 1) : helo;
     }
 
     static String addressLiteral(InetAddress address) {

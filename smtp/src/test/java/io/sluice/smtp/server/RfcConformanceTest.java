@@ -259,6 +259,14 @@ class RfcConformanceTest {
         assertTrue(onlyStored().contains(" with UTF8SMTPS id "));
     }
 
+    @Test
+    void receivedFromNamesTheClientWithoutATrailingRootDot() {
+        FakeConnection c = open();
+        c.feed("EHLO client.example.\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nm\r\n.\r\n");
+        String stored = onlyStored();
+        assertTrue(stored.startsWith("Received: from client.example ([127.0.0.1])\r\n"), stored);
+    }
+
     /** Records the listener of the one layer it hands out. */
     private static final class FakeTls implements TlsUpgrade {
         HandshakeListener listener;
