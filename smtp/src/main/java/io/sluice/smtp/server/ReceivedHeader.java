@@ -34,7 +34,13 @@ final class ReceivedHeader {
         h.append("\tby ").append(hostname).append(" (Sluice) with ").append(protocol)
                 .append(" id ").append(queueId);
         if (recipients.size() == 1) {
-            h.append("\r\n\tfor <").append(recipients.get(0)).append('>');
+            String recipient = recipients.get(0);
+            h.append("\r\n\tfor <").append(recipient);
+            if (recipient.indexOf('@') < 0) {
+                // RCPT TO:<Postmaster>: 4.4's For takes a Path or Mailbox, which has a domain; it is ours.
+                h.append('@').append(hostname);
+            }
+            h.append('>');
         }
         h.append("; ").append(date(epochMillis)).append("\r\n");
         return ByteBuffer.wrap(h.toString().getBytes(StandardCharsets.UTF_8));

@@ -267,6 +267,16 @@ class RfcConformanceTest {
         assertTrue(stored.startsWith("Received: from client.example ([127.0.0.1])\r\n"), stored);
     }
 
+    @Test
+    void postmasterWithoutDomainIsStampedAsOurPostmasterMailbox() {
+        FakeConnection c = open();
+        c.feed("EHLO x.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<postmaster>\r\nDATA\r\nm\r\n.\r\n");
+        String stored = onlyStored();
+        assertTrue(stored.contains("\r\n\tfor <Postmaster@mx.test>; "), stored);
+        assertEquals(List.of("Postmaster"), store.envelopes.values().iterator().next().recipients(),
+                "the envelope keeps the RFC 5321 4.1.1.3 form; routing gives it our domain");
+    }
+
     /** Records the listener of the one layer it hands out. */
     private static final class FakeTls implements TlsUpgrade {
         HandshakeListener listener;
