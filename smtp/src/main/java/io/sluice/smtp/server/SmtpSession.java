@@ -47,6 +47,12 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** postscreen's verdict on a client that speaks first; not a parser reply, so it lives here. */
     private static final Reply PREGREET = Reply.of(554, "5.5.1", "Protocol error: talked before greeting");
     private static final byte[] CRLF = {'\r', '\n'};
+    /**
+     * Longest SASL response line we read, CRLF included. RFC 4954 4 has us take the largest response
+     * our mechanisms make, whatever the command line limit: PLAIN's is authzid NUL authcid NUL passwd
+     * with each part up to 255 octets (RFC 4616 2), 767 octets, 1024 in base64.
+     */
+    static final int SASL_RESPONSE_MAX_LINE_OCTETS = 1024 + 2;
     /** Indexed by SMTPUTF8 (4), TLS (2) and AUTH (1); see {@link #protocol()}. */
     private static final String[] WITH_PROTOCOLS = {
         "ESMTP", "ESMTPA", "ESMTPS", "ESMTPSA", "UTF8SMTP", "UTF8SMTPA", "UTF8SMTPS", "UTF8SMTPSA"};
@@ -56,6 +62,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private SessionServices services;
     private final SessionSettings settings;
     private final CommandParser parser;
+    /** Reads SASL responses, which may be longer than a command; made at the first one (see below). */
+    private CommandParser saslParser;
     private final Command command = new Command();
     private final DataDecoder decoder;
     private final List<String> recipients = new ArrayList<>();
@@ -183,7 +191,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
                     readChunk(in);
                     break;
                 case AUTH_RESPONSE:
-                    if (!parser.parse(in, command)) {
+                    if (!saslParser().parse(in, command)) {
                         return;
                     }
                     authResponse();
@@ -394,11 +402,19 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         if (lineError == Replies.LINE_TOO_LONG || lineError == Replies.BARE_NEWLINE_IN_COMMAND
                 || lineError == Replies.CONTROL_CHARACTER) {
             error(Replies.AUTH_BAD_RESPONSE);
-        } else if ("*".equals(parser.lastLine())) {
+        } else if ("*".equals(saslParser.lastLine())) {
             error(Replies.AUTH_CANCELLED);
         } else {
-            saslStep(parser.lastLine());
+            saslStep(saslParser.lastLine());
         }
+    }
+
+    /** Allocates once per session that authenticates (rare, and a 1 KiB line array per session would not be). */
+    private CommandParser saslParser() {
+        if (saslParser == null) {
+            saslParser = new CommandParser(Math.max(settings.maxLineOctets(), SASL_RESPONSE_MAX_LINE_OCTETS));
+        }
+        return saslParser;
     }
 
     /** One client response of the exchange: base64 of PLAIN's triple, or of LOGIN's name then password. */

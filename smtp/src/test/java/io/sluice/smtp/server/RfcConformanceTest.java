@@ -219,6 +219,22 @@ class RfcConformanceTest {
         assertEquals("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n", c.takeOutput());
     }
 
+    @Test
+    void saslResponseLongerThanACommandLineIsRead() throws Exception {
+        tls = new FakeTls();
+        String user = "u".repeat(200);
+        String password = "p".repeat(255); // RFC 4616 2: PLAIN takes identities and passwords of 255 octets
+        auth = new Authenticator(UserDatabase.of(Map.of(user, PasswordHash.create(password.toCharArray(), 10_000))), 1, 4);
+        FakeConnection c = open();
+        startTls(c);
+        c.feed("EHLO x.example\r\nAUTH PLAIN\r\n");
+        assertTrue(c.takeOutput().endsWith("334 \r\n"));
+        String response = Base64.getEncoder().encodeToString(utf8(user + "\0" + user + "\0" + password));
+        assertTrue(response.length() + 2 > 512, "longer than the command line limit");
+        c.feed(response + "\r\n");
+        assertEquals("235 2.7.0 Authentication successful\r\n", awaitReply(c));
+    }
+
     // ---- Received: (RFC 5321 4.4) with registered protocol names (RFC 3848, RFC 6531 3.7.3) ----
 
     @Test
