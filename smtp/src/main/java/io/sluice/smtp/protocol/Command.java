@@ -69,7 +69,10 @@ public final class Command {
         return authParameter;
     }
 
-    /** @return the BDAT chunk size in octets, -1 for other verbs */
+    /**
+     * @return the BDAT chunk size in octets, also when the rest of the line is malformed (the chunk
+     *         follows anyway and must be read); -1 for other verbs and an unreadable size
+     */
     public long chunkSize() {
         return chunkSize;
     }

@@ -448,11 +448,12 @@ public final class CommandParser {
         }
         long octets = out.hasArgument() ? decimal(arg, sizeEnd, MAX_CHUNK_DIGITS) : -1;
         boolean last = sizeEnd < end && AddressSyntax.equalsIgnoreCase(line, sizeEnd + 1, end, "last");
+        if (octets >= 0) {
+            out.chunk(octets, last); // kept when the rest is malformed: the session still reads the chunk
+        }
         if (octets < 0 || (sizeEnd < end && !last)) {
             out.fail(Replies.BDAT_SYNTAX);
-            return;
         }
-        out.chunk(octets, last);
     }
 
     /** @return the decimal value of 1..maxDigits digits in {@code [from, to)}, saturating at Long.MAX_VALUE; -1 if malformed */

@@ -325,15 +325,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         if (syntax != null) {
-            error(syntax);
+            refuse(syntax);
             return;
         }
         if (settings.tlsRequired() && tlsProtocol == null && needsTls()) {
-            if (command.verb() == io.sluice.smtp.protocol.Verb.BDAT) {
-                refuseChunk(Replies.STARTTLS_REQUIRED);
-            } else {
-                error(Replies.STARTTLS_REQUIRED);
-            }
+            refuse(Replies.STARTTLS_REQUIRED);
             return;
         }
         connection.deadline(now() + settings.commandTimeoutNanos());
@@ -614,6 +610,15 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         phase = Phase.BDAT;
         if (chunkRemaining == 0) {
             chunkDone();
+        }
+    }
+
+    /** Answers a command refused before it ran; a BDAT whose size could be read has its chunk read first. */
+    private void refuse(Reply reason) {
+        if (command.verb() == io.sluice.smtp.protocol.Verb.BDAT && command.chunkSize() >= 0) {
+            refuseChunk(reason);
+        } else {
+            error(reason);
         }
     }
 

@@ -404,6 +404,16 @@ class CommandParserTest {
         assertSame(Replies.BDAT_SYNTAX, error(line));
     }
 
+    /** RFC 3030 2: the chunk follows a refused BDAT too, so a readable size is kept for the session to skip it. */
+    @ParameterizedTest
+    @ValueSource(strings = {"BDAT 1 FIRST", "BDAT 1 LAST x", "BDAT 1  LAST", "bdat 1 LASTX"})
+    void malformedBdatKeepsAReadableSize(String line) {
+        Command command = parse(line);
+        assertSame(Replies.BDAT_SYNTAX, command.error());
+        assertEquals(1, command.chunkSize());
+        assertFalse(command.lastChunk());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"VRFY", "EXPN", "VRFY  ", "EXPN "})
     void vrfyAndExpnNeedAnArgument(String line) {

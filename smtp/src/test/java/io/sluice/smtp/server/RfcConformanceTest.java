@@ -163,6 +163,16 @@ class RfcConformanceTest {
     }
 
     @Test
+    void bdatWithAMalformedTailStillConsumesTheChunkItAnnounced() {
+        FakeConnection c = open();
+        c.feed("EHLO x.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n");
+        c.takeOutput();
+        c.feed("BDAT 6 FINAL\r\nQUIT\r\nNOOP\r\n");
+        assertEquals("501 5.5.4 Syntax: BDAT size [LAST]\r\n250 2.0.0 Ok\r\n", c.takeOutput());
+        assertTrue(c.isOpen());
+    }
+
+    @Test
     void chunksAfterAFailedChunkAreDiscardedAndNotAcknowledged() {
         FakeConnection c = open();
         c.feed("EHLO x.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n");
