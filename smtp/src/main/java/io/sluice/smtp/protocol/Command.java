@@ -15,6 +15,7 @@ public final class Command {
     private long size = -1;
     private Body body = Body.NONE;
     private boolean smtpUtf8;
+    private boolean authParameter;
     private long chunkSize = -1;
     private boolean lastChunk;
     private boolean hasArgument;
@@ -59,7 +60,19 @@ public final class Command {
         return smtpUtf8;
     }
 
-    /** @return the BDAT chunk size in octets, -1 for other verbs */
+    /**
+     * @return true when MAIL carried a well-formed {@code AUTH=} parameter (RFC 4954 5). Its value is
+     *         not kept: we trust no client's claim about who submitted a message, which RFC 4954
+     *         allows (such a server parses the parameter and discards it, as if it were {@code AUTH=<>}).
+     */
+    public boolean authParameter() {
+        return authParameter;
+    }
+
+    /**
+     * @return the BDAT chunk size in octets, also when the rest of the line is malformed (the chunk
+     *         follows anyway and must be read); -1 for other verbs and an unreadable size
+     */
     public long chunkSize() {
         return chunkSize;
     }
@@ -98,6 +111,7 @@ public final class Command {
         size = -1;
         body = Body.NONE;
         smtpUtf8 = false;
+        authParameter = false;
         chunkSize = -1;
         lastChunk = false;
         hasArgument = false;
@@ -127,6 +141,10 @@ public final class Command {
         smtpUtf8 = value;
     }
 
+    void authParameter(boolean value) {
+        authParameter = value;
+    }
+
     void chunk(long octets, boolean last) {
         chunkSize = octets;
         lastChunk = last;
@@ -141,7 +159,7 @@ public final class Command {
         return "Command{" + verb + (error != null ? " error=" + error : "")
                 + (domain != null ? " domain=" + domain : "") + (path != null ? " path=" + path : "")
                 + (size >= 0 ? " size=" + size : "") + (body != Body.NONE ? " body=" + body : "")
-                + (smtpUtf8 ? " smtputf8" : "") + (chunkSize >= 0 ? " chunk=" + chunkSize : "")
+                + (smtpUtf8 ? " smtputf8" : "") + (authParameter ? " auth=" : "") + (chunkSize >= 0 ? " chunk=" + chunkSize : "")
                 + (lastChunk ? " last" : "") + (hasArgument ? " arg" : "") + '}';
     }
 }

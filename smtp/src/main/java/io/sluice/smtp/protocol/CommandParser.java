@@ -361,10 +361,41 @@ public final class CommandParser {
                 return Replies.SYNTAX_ERROR_PARAMETERS;
             }
             out.smtpUtf8(true);
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "auth")) {
+            if (!hasValue || out.authParameter() || !isXtext(value, to)) {
+                return Replies.SYNTAX_ERROR_PARAMETERS;
+            }
+            out.authParameter(true); // the session answers 555 where AUTH is not offered
         } else {
             return Replies.UNSUPPORTED_PARAMETER;
         }
         return null;
+    }
+
+    /**
+     * RFC 3461 4 xtext, as RFC 4954 5 encodes AUTH's mailbox: 1* of "!".."~" except "+" and "=", or
+     * "+" and two upper-case hex digits. "&lt;&gt;" is plain xtext.
+     */
+    private boolean isXtext(int from, int to) {
+        if (from >= to) {
+            return false;
+        }
+        for (int i = from; i < to; i++) {
+            byte c = line[i];
+            if (c == '+') {
+                if (i + 2 >= to || !isUpperHex(line[i + 1]) || !isUpperHex(line[i + 2])) {
+                    return false;
+                }
+                i += 2;
+            } else if (c < '!' || c > '~' || c == '=') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isUpperHex(byte c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
     }
 
     private Body body(int from, int to) {
@@ -417,11 +448,12 @@ public final class CommandParser {
         }
         long octets = out.hasArgument() ? decimal(arg, sizeEnd, MAX_CHUNK_DIGITS) : -1;
         boolean last = sizeEnd < end && AddressSyntax.equalsIgnoreCase(line, sizeEnd + 1, end, "last");
+        if (octets >= 0) {
+            out.chunk(octets, last); // kept when the rest is malformed: the session still reads the chunk
+        }
         if (octets < 0 || (sizeEnd < end && !last)) {
             out.fail(Replies.BDAT_SYNTAX);
-            return;
         }
-        out.chunk(octets, last);
     }
 
     /** @return the decimal value of 1..maxDigits digits in {@code [from, to)}, saturating at Long.MAX_VALUE; -1 if malformed */

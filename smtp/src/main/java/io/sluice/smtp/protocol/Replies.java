@@ -120,8 +120,11 @@ public final class Replies {
     public static final Reply MESSAGE_TOO_LARGE = Reply.of(552, "5.3.4", "Message size exceeds fixed limit");
     /** 553 5.6.7: non-ASCII address without the SMTPUTF8 parameter (RFC 6531 3.4). */
     public static final Reply SMTPUTF8_REQUIRED = Reply.of(553, "5.6.7", "SMTPUTF8 required");
-    /** 554 5.7.1: recipient domain is not ours and the client may not relay. */
-    public static final Reply RELAY_DENIED = Reply.of(554, "5.7.1", "Relay access denied");
+    /**
+     * 550 5.7.1: recipient domain is not ours and the client may not relay. 550, not Postfix's 554:
+     * RFC 5321 4.3.2 lists 550 (policy refusal) but never 554 among the replies to RCPT.
+     */
+    public static final Reply RELAY_DENIED = Reply.of(550, "5.7.1", "Relay access denied");
     /** 554 5.5.1: STARTTLS sent on a connection that already has TLS. */
     public static final Reply ALREADY_TLS = Reply.of(554, "5.5.1", "Already in TLS");
     /** 554 5.5.1: DATA or BDAT after every RCPT was refused. */

@@ -26,7 +26,7 @@ final class ReceivedHeader {
     static ByteBuffer build(String helo, InetAddress client, String hostname, String protocol,
             String tlsProtocol, String tlsCipher, String queueId, List<String> recipients, long epochMillis) {
         StringBuilder h = new StringBuilder(256);
-        h.append("Received: from ").append(helo == null ? "unknown" : helo)
+        h.append("Received: from ").append(helo == null ? "unknown" : withoutRootDot(helo))
                 .append(" (").append(addressLiteral(client)).append(")\r\n");
         if (tlsProtocol != null) {
             h.append("\t(using ").append(tlsProtocol).append(" with cipher ").append(tlsCipher).append(")\r\n");
@@ -34,7 +34,13 @@ final class ReceivedHeader {
         h.append("\tby ").append(hostname).append(" (Sluice) with ").append(protocol)
                 .append(" id ").append(queueId);
         if (recipients.size() == 1) {
-            h.append("\r\n\tfor <").append(recipients.get(0)).append('>');
+            String recipient = recipients.get(0);
+            h.append("\r\n\tfor <").append(recipient);
+            if (recipient.indexOf('@') < 0) {
+                // RCPT TO:<Postmaster>: 4.4's For takes a Path or Mailbox, which has a domain; it is ours.
+                h.append('@').append(hostname);
+            }
+            h.append('>');
         }
         h.append("; ").append(date(epochMillis)).append("\r\n");
         return ByteBuffer.wrap(h.toString().getBytes(StandardCharsets.UTF_8));
@@ -51,6 +57,11 @@ final class ReceivedHeader {
             last[1] = DATE.format(Instant.ofEpochSecond(second));
         }
         return (String) last[1];
+    }
+
+    /** EHLO may name the client "host.example." (we accept it); RFC 5321 4.4's Domain has no root dot. */
+    private static String withoutRootDot(String helo) {
+        return helo.endsWith(".") ? helo.substring(0, helo.length() - 1) : helo;
     }
 
     static String addressLiteral(InetAddress address) {

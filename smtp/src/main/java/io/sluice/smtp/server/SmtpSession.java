@@ -47,12 +47,23 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** postscreen's verdict on a client that speaks first; not a parser reply, so it lives here. */
     private static final Reply PREGREET = Reply.of(554, "5.5.1", "Protocol error: talked before greeting");
     private static final byte[] CRLF = {'\r', '\n'};
+    /**
+     * Longest SASL response line we read, CRLF included. RFC 4954 4 has us take the largest response
+     * our mechanisms make, whatever the command line limit: PLAIN's is authzid NUL authcid NUL passwd
+     * with each part up to 255 octets (RFC 4616 2), 767 octets, 1024 in base64.
+     */
+    static final int SASL_RESPONSE_MAX_LINE_OCTETS = 1024 + 2;
+    /** Indexed by SMTPUTF8 (4), TLS (2) and AUTH (1); see {@link #protocol()}. */
+    private static final String[] WITH_PROTOCOLS = {
+        "ESMTP", "ESMTPA", "ESMTPS", "ESMTPSA", "UTF8SMTP", "UTF8SMTPA", "UTF8SMTPS", "UTF8SMTPSA"};
 
     private final ListenerContext listener;
     private final Function<Connection, SessionServices> servicesOf;
     private SessionServices services;
     private final SessionSettings settings;
     private final CommandParser parser;
+    /** Reads SASL responses, which may be longer than a command; made at the first one (see below). */
+    private CommandParser saslParser;
     private final Command command = new Command();
     private final DataDecoder decoder;
     private final List<String> recipients = new ArrayList<>();
@@ -84,6 +95,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private long chunkOctets;
     private boolean chunking;
     private Reply chunkError;
+    /** Why a chunk of this transaction failed: every later chunk is read, discarded and answered so. */
+    private Reply chunkFailure;
     private int messagesInSession;
     /** Most bytes this session had queued for the client at once (for the bounded-memory check). */
     private long peakPendingBytes;
@@ -178,7 +191,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
                     readChunk(in);
                     break;
                 case AUTH_RESPONSE:
-                    if (!parser.parse(in, command)) {
+                    if (!saslParser().parse(in, command)) {
                         return;
                     }
                     authResponse();
@@ -312,11 +325,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         if (syntax != null) {
-            error(syntax);
+            refuse(syntax);
             return;
         }
         if (settings.tlsRequired() && tlsProtocol == null && needsTls()) {
-            error(Replies.STARTTLS_REQUIRED);
+            refuse(Replies.STARTTLS_REQUIRED);
             return;
         }
         connection.deadline(now() + settings.commandTimeoutNanos());
@@ -385,11 +398,19 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         if (lineError == Replies.LINE_TOO_LONG || lineError == Replies.BARE_NEWLINE_IN_COMMAND
                 || lineError == Replies.CONTROL_CHARACTER) {
             error(Replies.AUTH_BAD_RESPONSE);
-        } else if ("*".equals(parser.lastLine())) {
+        } else if ("*".equals(saslParser.lastLine())) {
             error(Replies.AUTH_CANCELLED);
         } else {
-            saslStep(parser.lastLine());
+            saslStep(saslParser.lastLine());
         }
+    }
+
+    /** Allocates once per session that authenticates (rare, and a 1 KiB line array per session would not be). */
+    private CommandParser saslParser() {
+        if (saslParser == null) {
+            saslParser = new CommandParser(Math.max(settings.maxLineOctets(), SASL_RESPONSE_MAX_LINE_OCTETS));
+        }
+        return saslParser;
     }
 
     /** One client response of the exchange: base64 of PLAIN's triple, or of LOGIN's name then password. */
@@ -500,6 +521,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.NEED_HELO);
         } else if (sender != null) {
             error(Replies.NESTED_MAIL);
+        } else if (command.authParameter() && !authOffered()) {
+            error(Replies.UNSUPPORTED_PARAMETER); // RFC 4954 5: AUTH= belongs to the AUTH extension
         } else if (settings.maxMessageOctets() > 0 && command.size() > settings.maxMessageOctets()) {
             error(Replies.MESSAGE_TOO_LARGE);
         } else if (command.body() == Body.BINARY_MIME) {
@@ -519,6 +542,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         }
     }
 
+    /** AUTH is in our EHLO reply only inside TLS and only with a user database (ListenerReplies). */
+    private boolean authOffered() {
+        return listener.auth != null && tlsProtocol != null;
+    }
+
     private void rcpt() {
         if (sender == null) {
             error(Replies.NEED_MAIL);
@@ -526,7 +554,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         }
         MailPath path = command.path();
         if (recipients.size() >= settings.maxRecipients()) {
-            error(Replies.TOO_MANY_RECIPIENTS);
+            // Not an error of the client's (RFC 5321 4.5.3.1.10): it sends the message to the recipients
+            // we took and the rest in a later transaction, so a pipelined overshoot must not reach the
+            // error limit's 421, which would lose the whole transaction (Postfix's recipient overshoot).
+            reply(Replies.TOO_MANY_RECIPIENTS);
         } else if (path.isUtf8() && !smtpUtf8) {
             error(Replies.SMTPUTF8_REQUIRED);
         } else if (!path.isPostmaster() && !mayRelayTo(path)) {
@@ -561,7 +592,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private void bdat() {
         chunkRemaining = command.chunkSize();
         chunkLast = command.lastChunk();
-        chunkError = null;
+        chunkError = chunkFailure;
         if (sender == null) {
             chunkError = Replies.NEED_MAIL;
         } else if (recipients.isEmpty()) {
@@ -582,12 +613,43 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         }
     }
 
+    /** Answers a command refused before it ran; a BDAT whose size could be read has its chunk read first. */
+    private void refuse(Reply reason) {
+        if (command.verb() == io.sluice.smtp.protocol.Verb.BDAT && command.chunkSize() >= 0) {
+            refuseChunk(reason);
+        } else {
+            error(reason);
+        }
+    }
+
+    /**
+     * A BDAT refused before it ran still carries its chunk (RFC 3030 2): read and discard those
+     * octets, then answer, so they are never taken for commands.
+     */
+    private void refuseChunk(Reply reason) {
+        chunkRemaining = command.chunkSize();
+        chunkLast = command.lastChunk();
+        chunkError = reason;
+        phase = Phase.BDAT;
+        if (chunkRemaining == 0) {
+            chunkDone();
+        }
+    }
+
     private void rset() {
+        if (command.hasArgument()) {
+            error(Replies.NO_PARAMETERS_ALLOWED); // RFC 5321 4.1.1.5: rset = "RSET" CRLF
+            return;
+        }
         resetTransaction();
         reply(Replies.OK);
     }
 
     private void quit() {
+        if (command.hasArgument()) {
+            error(Replies.NO_PARAMETERS_ALLOWED); // RFC 5321 4.1.1.10: quit = "QUIT" CRLF
+            return;
+        }
         reply(Replies.BYE);
         close();
     }
@@ -635,10 +697,18 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
                 : body == Body.BINARY_MIME ? BodyType.BINARY_MIME : BodyType.SEVEN_BIT;
     }
 
+    /**
+     * The Received: "with" keyword, from the registered names only (RFC 3848, RFC 6531 3.7.3): TLS and
+     * AUTH are ESMTP extensions, so a client that said HELO but used them is ESMTPS/ESMTPA, never the
+     * unregistered "SMTPS"; a transaction with MAIL's SMTPUTF8 parameter is UTF8SMTP*.
+     */
     private String protocol() {
-        String base = esmtp ? "ESMTP" : "SMTP";
-        String tls = tlsProtocol != null ? base + "S" : base;
-        return authenticatedUser != null ? tls + "A" : tls;
+        boolean tls = tlsProtocol != null;
+        boolean authenticated = authenticatedUser != null;
+        if (!esmtp && !tls && !authenticated && !smtpUtf8) {
+            return "SMTP";
+        }
+        return WITH_PROTOCOLS[(smtpUtf8 ? 4 : 0) | (tls ? 2 : 0) | (authenticated ? 1 : 0)];
     }
 
     private void readData(ByteBuffer in) {
@@ -678,11 +748,18 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         phase = Phase.COMMAND;
         if (chunkError != null) {
             Reply failure = chunkError;
+            boolean firstFailure = chunkFailure == null;
             if (chunkLast || sender == null || recipients.isEmpty()) {
                 abortMessage();
                 resetTransaction();
+            } else {
+                // RFC 3030 2: the transaction has failed; chunks already pipelined behind this one are
+                // read and discarded, never acknowledged, until BDAT LAST or RSET ends it.
+                chunkFailure = failure;
             }
-            listener.stats.rejectMessage(failure.code());
+            if (firstFailure) {
+                listener.stats.rejectMessage(failure.code());
+            }
             error(failure);
         } else if (chunkLast) {
             finishMessage(chunkOctets);
@@ -824,6 +901,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         body = Body.NONE;
         chunking = false;
         chunkOctets = 0;
+        chunkFailure = null;
         storeFailed = false;
     }
 

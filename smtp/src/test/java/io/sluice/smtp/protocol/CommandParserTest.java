@@ -246,9 +246,27 @@ class CommandParserTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"AUTH=<>", "RET=HDRS", "ENVID=x", "XFOO", "SIZE=1 XFOO", "MT-PRIORITY=3", "REQUIRETLS"})
+    @ValueSource(strings = {"RET=HDRS", "ENVID=x", "XFOO", "SIZE=1 XFOO", "MT-PRIORITY=3", "REQUIRETLS"})
     void unknownMailParametersAre555(String parameters) {
         assertSame(Replies.UNSUPPORTED_PARAMETER, error("MAIL FROM:<a@b.example> " + parameters));
+    }
+
+    /** RFC 4954 5: AUTH=xtext (RFC 3461 4) is parsed; the session answers 555 where AUTH is not offered. */
+    @ParameterizedTest
+    @ValueSource(strings = {"AUTH=<>", "auth=<>", "AUTH=alice@example.org", "AUTH=e+3Dmc2", "AUTH=a+2B+2Bb SIZE=10",
+        "SIZE=10 AUTH=<> BODY=8BITMIME"})
+    void mailAuthParameterIsParsed(String parameters) {
+        Command command = parse("MAIL FROM:<a@b.example> " + parameters);
+        assertNull(command.error(), () -> "unexpected " + command.error());
+        assertTrue(command.authParameter());
+        assertFalse(parse("MAIL FROM:<a@b.example>").authParameter());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"AUTH=", "AUTH", "AUTH=a=b", "AUTH=a+", "AUTH=a+4", "AUTH=a+3d", "AUTH=a+ZZ", "AUTH=<> AUTH=<>",
+        "AUTH=\u00e9"})
+    void malformedMailAuthParameterIs501(String parameters) {
+        assertSame(Replies.SYNTAX_ERROR_PARAMETERS, error("MAIL FROM:<a@b.example> " + parameters));
     }
 
     @ParameterizedTest
@@ -384,6 +402,16 @@ class CommandParserTest {
         "BDAT 1000000000000000000", "BDAT 99999999999999999999999", "BDAT LAST", "BDAT  1"})
     void malformedBdatIs501(String line) {
         assertSame(Replies.BDAT_SYNTAX, error(line));
+    }
+
+    /** RFC 3030 2: the chunk follows a refused BDAT too, so a readable size is kept for the session to skip it. */
+    @ParameterizedTest
+    @ValueSource(strings = {"BDAT 1 FIRST", "BDAT 1 LAST x", "BDAT 1  LAST", "bdat 1 LASTX"})
+    void malformedBdatKeepsAReadableSize(String line) {
+        Command command = parse(line);
+        assertSame(Replies.BDAT_SYNTAX, command.error());
+        assertEquals(1, command.chunkSize());
+        assertFalse(command.lastChunk());
     }
 
     @ParameterizedTest

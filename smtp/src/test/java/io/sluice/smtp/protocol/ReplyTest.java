@@ -76,7 +76,7 @@ class ReplyTest {
         "TOO_MANY_RECIPIENTS|452|4.5.3|Too many recipients",
         "BARE_NEWLINE_IN_DATA|550|5.6.0|Message contains bare CR or LF",
         "DATA_LINE_TOO_LONG|500|5.5.2|Line too long in message data",
-        "RELAY_DENIED|554|5.7.1|Relay access denied",
+        "RELAY_DENIED|550|5.7.1|Relay access denied",
         "TIMEOUT|421|4.4.2|Timeout exceeded - closing connection",
         "TOO_MANY_ERRORS|421|4.7.0|Too many errors",
         "TOO_MANY_CONNECTIONS|421|4.7.0|Too many connections",

@@ -158,7 +158,7 @@ class SmtpSessionTest {
         c.feed("EHLO x.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@elsewhere.example>\r\n"
                 + "RCPT TO:<b@example.net>\r\nRCPT TO:<Postmaster>\r\n");
         String reply = c.takeOutput();
-        assertTrue(reply.endsWith("250 2.1.0 Ok\r\n554 5.7.1 Relay access denied\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"), reply);
+        assertTrue(reply.endsWith("250 2.1.0 Ok\r\n550 5.7.1 Relay access denied\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"), reply);
     }
 
     @Test
@@ -518,7 +518,7 @@ class SmtpSessionTest {
         enterTls(c);
         c.takeOutput();
         c.feed("MAIL FROM:<alice@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\nRSET\r\n");
-        assertTrue(c.takeOutput().contains("554 5.7.1 Relay access denied"), "192.0.2.44 may not relay unauthenticated");
+        assertTrue(c.takeOutput().contains("550 5.7.1 Relay access denied"), "192.0.2.44 may not relay unauthenticated");
         c.feed("AUTH PLAIN " + b64("\0alice\0s3cret") + "\r\nMAIL FROM:<alice@example.org>\r\n");
         assertEquals("235 2.7.0 Authentication successful\r\n250 2.1.0 Ok\r\n", awaitReply(c), "pipelined MAIL waits for the check");
         c.feed("RCPT TO:<x@elsewhere.example>\r\nDATA\r\nhi\r\n.\r\nAUTH PLAIN\r\n");
