@@ -17,6 +17,7 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler.LegendLayout;
 import org.knowm.xchart.style.Styler.LegendPosition;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
@@ -188,7 +189,7 @@ public final class PerfPlots {
         }
         // The x axis is linear in log10(1/(1-p)) rather than XChart's log axis: its tick labels then
         // read as percentiles through the formatting function (XChart's log axis ignores one).
-        chart.getStyler().setYAxisLogarithmic(true).setXAxisMin(0.0).setXAxisMax(Math.max(1.0, Math.ceil(maxX)))
+        chart.getStyler().setYAxisLogarithmic(true).setYAxisLogarithmicDecadeOnly(false).setXAxisMin(0.0).setXAxisMax(Math.max(1.0, Math.ceil(maxX)))
                 .setxAxisTickLabelsFormattingFunction(PerfPlots::percentileLabel);
         return chart;
     }
@@ -217,7 +218,8 @@ public final class PerfPlots {
     private static XYChart chart(String title, String xTitle, String yTitle, int width, int height) {
         XYChart chart = new XYChartBuilder().width(width).height(height).title(title)
                 .xAxisTitle(xTitle).yAxisTitle(yTitle).build();
-        chart.getStyler().setLegendPosition(LegendPosition.InsideNW).setMarkerSize(6)
+        // Below the plot, in a row: inside it, the legend hid the low-rate servers' points.
+        chart.getStyler().setLegendPosition(LegendPosition.OutsideS).setLegendLayout(LegendLayout.Horizontal).setMarkerSize(6)
                 .setChartBackgroundColor(Color.WHITE);
         return chart;
     }
