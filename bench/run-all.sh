@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-all.sh - reproduce the whole perf-results table, plots included, in bounded time.
 #
-#   bench/run-all.sh            the real run: about 25 minutes on 2 cores (nothing else running!),
+#   bench/run-all.sh            the real run: about 25 minutes on 2 cores (nothing else running!;
+#                               it prints matrix.py's --plan estimate first),
 #                               raw results into perf-results/raw/<date>-all{,-relay}/, then
 #                               perf-results/make-table (README.md and plots/)
 #   bench/run-all.sh --quick    the same pipeline in seconds per cell (1 s runs, 1 rep, 1,000 idle
@@ -125,8 +126,10 @@ EOF
 # ---------------------------------------------------------------- build once, then the steps
 step build "$ROOT/sluice" --version > /dev/null
 # A failed step still leaves its partial raw results; the table is made from whatever exists.
-step matrix python3 "$PR/matrix.py" --out "$OUT" --name "$NAME" --duration "$DURATION" --reps "$REPS" \
-    --load-warmup "$LOAD_WARMUP" --sweep "$SWEEP" --smtp-source --idle "$IDLE" "${QUICK_ARGS[@]}" || say "matrix failed: see above"
+MATRIX_ARGS=(--out "$OUT" --name "$NAME" --duration "$DURATION" --reps "$REPS" --load-warmup "$LOAD_WARMUP"
+    --sweep "$SWEEP" --smtp-source --idle "$IDLE" "${QUICK_ARGS[@]}")
+say "$(python3 "$PR/matrix.py" "${MATRIX_ARGS[@]}" --plan); then the relay step, about 2 min"
+step matrix python3 "$PR/matrix.py" "${MATRIX_ARGS[@]}" || say "matrix failed: see above"
 step relay python3 "$PR/relay_e2e.py" --out "$OUT" --name "$NAME-relay" --sizes 1KiB,64KiB --reps "$REPS" \
     --messages "$RELAY_MESSAGES" --messages-64k "$RELAY_MESSAGES_64K" "${QUICK_ARGS[@]}" "${RELAY_QUICK[@]}" || say "relay failed: see above"
 

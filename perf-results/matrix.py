@@ -36,6 +36,8 @@ Usage (from anywhere; builds nothing: run ./sluice --version once first):
                   connection, process limit 100) is left out
   --load-warmup S each measured sluice load run first runs S seconds unmeasured (--warmup): a fresh
                   generator JVM is not yet compiled, and that should not count against it
+  --plan          print the number of runs and a time estimate (--overhead S per run, default 1.5)
+                  and exit; bench/run-all.sh prints it first
   --quick         tag every result quick=1: make-table and the plots leave such runs out unless
                   --include-quick (bench/run-all.sh --quick, into a scratch folder)
 
@@ -330,6 +332,30 @@ def manifest(out, a, servers):
         json.dump(info, fh, indent=2)
 
 
+def plan_text(a, servers, scenarios, sweeps, overhead_s):
+    """How many runs the arguments make and roughly how long they take (no server is started)."""
+    d = a.duration or 0
+    warm = measured = source = 0
+    for scenario in scenarios:
+        spec = SCENARIOS[scenario]
+        n = len([s for s in servers if spec['tls'] == 'none' or s in TLS_CAPABLE])
+        warm += n
+        measured += n * a.reps
+        if a.smtp_source and spec['tls'] == 'none':
+            source += n * a.reps
+    for family, counts in sweeps:
+        base = SCENARIOS[family]
+        measured += len(counts) * a.reps * len([s for s in servers if base['tls'] == 'none' or s in TLS_CAPABLE])
+    idle = a.reps * len([s for s in servers if s != 'postfix']) if a.idle else 0
+    est = (measured * (d + a.load_warmup + overhead_s) + warm * (max(1.0, d / 3) + overhead_s)
+           + source * (d + 0.3) + idle * 15 + 30)
+    if 'postfix' in servers:  # Postfix's queue drains after each of its runs: ~2 s at these run lengths
+        est += 2 * (warm + measured + source) / len(servers)
+    return (f'plan: {warm} warm-up + {measured} measured sluice load runs, {source} smtp-source runs, {idle} idle runs; '
+            f'about {est / 60:.0f} min with --duration {d:g} and {overhead_s:g} s start-up per sluice load run'
+            + ('' if d else ' (message counts: the duration depends on each server\'s speed)'))
+
+
 def parse_sweeps(values):
     sweeps = []
     for v in values or []:
@@ -354,6 +380,9 @@ def main():
     ap.add_argument('--smtp-source', action='store_true', help='also drive the plaintext scenarios with smtp-source')
     ap.add_argument('--idle', type=int, default=0, help='idle connections to hold per server (0: skip)')
     ap.add_argument('--quick', action='store_true', help='tag every result quick=1 (not a measurement)')
+    ap.add_argument('--plan', action='store_true', help='print the number of runs and a time estimate, run nothing')
+    ap.add_argument('--overhead', type=float, default=1.5,
+                    help='seconds of generator JVM start-up and bookkeeping per run, for --plan (default 1.5)')
     ap.add_argument('--load-warmup', type=float, default=0,
                     help="seconds of each measured run's own unmeasured warm-up (sluice load --warmup): the fresh "
                          "generator JVM's JIT warm-up stays out of the numbers")
@@ -367,6 +396,9 @@ def main():
         if s not in SCENARIOS:
             ap.error(f'unknown scenario {s}')
     sweeps = parse_sweeps(a.sweep)
+    if a.plan:
+        print(plan_text(a, servers, scenarios, sweeps, a.overhead))
+        return
     out = os.path.join(a.out, 'raw', a.name)
     os.makedirs(out, exist_ok=True)
     manifest(out, a, servers)
