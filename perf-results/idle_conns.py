@@ -1,25 +1,51 @@
 #!/usr/bin/env python3
 """idle_conns.py - hold N idle plaintext SMTP connections and report the server's RSS per connection.
 
-Usage: ulimit -n 65536; idle_conns.py PORT SERVER_PID N [SETTLE_S]
+Usage: ulimit -n 65536; idle_conns.py PORT SERVER_PID N [SETTLE_S [TIMEOUT_S]]
 Opens N connections to 127.0.0.1:PORT (non-blocking, a few hundred in flight at a time), waits
-until every one has read its 220 greeting, lets the server settle for SETTLE_S seconds, then
-reads VmRSS of SERVER_PID (and of its children, for forking servers) before and with the
-connections held, and after closing them. Prints one JSON object.
+until every one has read its 220 greeting (at most TIMEOUT_S, default 300), lets the server settle
+for SETTLE_S seconds, then reads VmRSS of SERVER_PID and of every process under it (forking and
+cluster servers: Postfix, Haraka's workers) before and with the connections held, and after
+closing them. Prints one JSON object.
 """
 import json, os, selectors, socket, sys, time
 
 
-def rss_kib(pid):
-    for line in open(f'/proc/{pid}/status'):
-        if line.startswith('VmRSS:'):
-            return int(line.split()[1])
+def own_rss_kib(pid):
+    try:
+        for line in open(f'/proc/{pid}/status'):
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    except OSError:  # exited between listing and reading
+        pass
     return 0
+
+
+def rss_kib(root):
+    """VmRSS of root and all its descendants (shared pages count once per process, as ps shows them)."""
+    ppid = {}
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                s = open(f'/proc/{d}/stat').read()
+                ppid[int(d)] = int(s[s.rindex(')') + 2:].split()[1])
+            except (OSError, ValueError):
+                pass
+    total = 0
+    for p in ppid:
+        q, hops = p, 0
+        while q and hops < 64:
+            if q == root:
+                total += own_rss_kib(p)
+                break
+            q, hops = ppid.get(q, 0), hops + 1
+    return total
 
 
 def main():
     port, pid, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     settle = float(sys.argv[4]) if len(sys.argv) > 4 else 5.0
+    timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 300.0
     time.sleep(settle)
     before = rss_kib(pid)
     sel = selectors.DefaultSelector()
@@ -48,7 +74,7 @@ def main():
                 sel.unregister(key.fileobj)
                 greeted += 1
                 in_flight -= 1
-        if time.monotonic() - t0 > 300:
+        if time.monotonic() - t0 > timeout:
             raise SystemExit(f'timeout: {greeted}/{n} greeted')
     open_s = time.monotonic() - t0
     time.sleep(settle)

@@ -3,7 +3,10 @@ DOC = """relay_e2e.py - relay throughput end to end (issue 4) and sink vs smtp-s
 
   perf-results/relay_e2e.py --out DIR [--sizes 1KiB,64KiB] [--reps 3] [--messages 20000]
                             [--messages-64k 4000] [--sink-bench] [--sink-messages 60000] [--name RUN]
-                            [--tls none|starttls]
+                            [--tls none|starttls] [--quick] [--warmup-messages N]
+
+--quick tags every load result quick=1 and marks the summary "quick": make-table leaves both out
+unless --include-quick (bench/run-all.sh --quick writes into a scratch folder).
 
 RELAY (always): sluice load -> relay -> one common `sluice sink` (metrics.listen on, its
 sluice_messages_accepted_total polled every 50 ms). Relays, interleaved run by run (order rotated):
@@ -95,6 +98,9 @@ class Started:
                    .readline())
 
     def stop(self):
+        # a second TERM/INT (run-all.sh's trap after a Ctrl-C) must not cut this cleanup short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for p in self.procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -124,9 +130,11 @@ def postfix_queue(port):
 
 
 TLS = 'none'  # set from --tls in main()
+QUICK = {}  # {'quick': 1} under --quick: merged into every run's tags
 
 
 def load_cmd(port, n, size, conns, pid, path, tags):
+    tags = dict(tags, **QUICK)
     cmd = [SLUICE, 'load', '--target', f'127.0.0.1:{port}', '--connections', str(conns), '--messages', str(n),
            '--size', size, '--pipelining', 'on', '--json', path, '--server-pid', str(pid), '--quiet', '--tls', TLS]
     for k, v in tags.items():
@@ -223,11 +231,17 @@ def main():
     ap.add_argument('--sink-bench', action='store_true')
     ap.add_argument('--sink-messages', type=int, default=60000)
     ap.add_argument('--tls', choices=('none', 'starttls'), default='none')
+    ap.add_argument('--quick', action='store_true', help='tag results quick=1: not a measurement')
+    ap.add_argument('--warmup-messages', type=int, help='messages of each warm-up run (default max(2000, N/4))')
     a = ap.parse_args()
     global TLS
     TLS = a.tls
     server_tls = 'may' if TLS == 'starttls' else 'none'
     client_tls = 'encrypt' if TLS == 'starttls' else 'none'
+    if a.quick:
+        QUICK['quick'] = 1
+    # TERM (bench/run-all.sh's trap) must still run the finally below, which stops what we started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     raw = os.path.join(a.out, 'raw', a.name)
     os.makedirs(raw, exist_ok=True)
     started = Started()
@@ -235,7 +249,7 @@ def main():
     summary = dict(date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), machine=machine(),
                    title=f'relay end to end and sink (relay_e2e.py) {a.name}',
                    generator='sluice load (relay_e2e.py); relay rows: end-to-end msgs/s into the common sluice sink',
-                   e2e=[], runs=[])
+                   e2e=[], runs=[], quick=a.quick)
     try:
         sink = started.sluice(['sink', '--set', f'listen=127.0.0.1:{SINK}', '--set', f'tls.level={server_tls}',
                                '--set', f'metrics.listen=127.0.0.1:{SINK_METRICS}', '--set', 'log.level=warn',
@@ -261,7 +275,7 @@ def main():
         for size in a.sizes.split(','):
             n = a.messages if size.lower() == '1kib' else a.messages_64k
             for relay_name in order:
-                relay_run(relay_name, *pids[relay_name], max(2000, n // 4), size, None, raw)
+                relay_run(relay_name, *pids[relay_name], a.warmup_messages or max(2000, n // 4), size, None, raw)
             res = {k: [] for k in order}
             for rep in range(1, a.reps + 1):
                 for relay_name in (order if rep % 2 else order[::-1]):

@@ -70,7 +70,7 @@ class PerfResultsReadmeTest {
         Files.writeString(run.resolve("1k-reuse-smtp-sink-warmup.json"),
                 load("smtp-sink", "warmup", 1e6, 1e6).replace("\"rep\": \"warmup\"", "\"warmup\": \"1\""));
 
-        assertEquals(0, makeTable("--dir", dir.toString()).status());
+        assertEquals(0, makeTable("--no-plots", "--dir", dir.toString()).status());
         String readme = Files.readString(dir.resolve("README.md"));
         assertTrue(readme.contains("| 1k-reuse | sluice-sink 200/s | smtp-sink 100/s | 2.00× | 8.00× |"), readme);
         assertTrue(readme.contains("nproc 2, Test CPU"), readme);
@@ -79,6 +79,54 @@ class PerfResultsReadmeTest {
         assertEquals(0, makeTable("--check", "--dir", dir.toString()).status(), "a second run changes nothing");
         Files.writeString(dir.resolve("README.md"), readme.replace("2.00×", "2.50×"));
         assertEquals(1, makeTable("--check", "--dir", dir.toString()).status(), "a hand edit is caught");
+    }
+
+    @Test
+    void plotsIndexIsPastedAndQuickRunsStayOut(@TempDir Path dir) throws Exception {
+        assumeTrue(pythonAvailable(), "python3 not installed");
+        Files.writeString(dir.resolve("README.in.md"), "# t\n\n<!-- tables -->\n\n<!-- plots -->\n");
+        Path run = Files.createDirectories(dir.resolve("raw").resolve("2026-12-01-matrix"));
+        write(run, "sluice-sink", 0, 100, 100);
+        Files.writeString(run.resolve("1k-reuse-haraka-0.json"),
+                load("haraka", "0", 7, 7).replace("\"rep\": \"0\"", "\"rep\": \"0\", \"quick\": \"1\""));
+        Files.createDirectories(dir.resolve("plots"));
+        Files.writeString(dir.resolve("plots").resolve("index.md"), "![x](plots/x.png)\n");
+
+        assertEquals(0, makeTable("--no-plots", "--dir", dir.toString()).status());
+        String readme = Files.readString(dir.resolve("README.md"));
+        assertTrue(readme.endsWith("\n![x](plots/x.png)\n"), readme);
+        assertTrue(readme.contains("| 1k-reuse | sluice-sink |"), readme);
+        assertTrue(!readme.contains("haraka"), "a quick run is no measurement: " + readme);
+        assertEquals(0, makeTable("--no-plots", "--include-quick", "--dir", dir.toString()).status());
+        assertTrue(Files.readString(dir.resolve("README.md")).contains("| 1k-reuse | haraka |"), "unless asked for");
+    }
+
+    @Test
+    void smtpSourceAndIdleConnectionFilesBecomeRows(@TempDir Path dir) throws Exception {
+        assumeTrue(pythonAvailable(), "python3 not installed");
+        Files.writeString(dir.resolve("README.in.md"), "<!-- tables -->\n");
+        Path run = Files.createDirectories(dir.resolve("raw").resolve("2026-12-01-all"));
+        for (String server : new String[] {"sluice-sink", "haraka"}) {
+            double bytes = server.equals("haraka") ? 40_000 : 4_000;
+            Files.writeString(run.resolve("idle-" + server + "-0.json"), String.format(Locale.ROOT, """
+                    {"tool": "idle_conns.py", "finished_at": "2026-12-01T10:00:00Z", "command": "idle_conns.py 1 2 3",
+                     "tags": {"scenario": "idle-10000", "server": "%s", "rep": "0"},
+                     "options": {"target": "127.0.0.1:1", "connections": 10000},
+                     "rss": {"bytes_per_conn": %s}, "exit_status": 0}
+                    """, server, bytes));
+            Files.writeString(run.resolve("1k-reuse-smtp-source-" + server + "-0.json"), String.format(Locale.ROOT, """
+                    {"tool": "smtp-source", "finished_at": "2026-12-01T10:00:00Z", "command": "smtp-source -s 20",
+                     "tags": {"scenario": "1k-reuse via smtp-source", "server": "%s", "rep": "0"},
+                     "options": {"target": "127.0.0.1:1", "handshake_only": false},
+                     "rates": {"messages_per_s": %s}, "cpu_after_drain": {"messages_per_server_cpu_s": 10},
+                     "exit_status": 0}
+                    """, server, bytes / 10));
+        }
+
+        assertEquals(0, makeTable("--no-plots", "--dir", dir.toString()).status());
+        String readme = Files.readString(dir.resolve("README.md"));
+        assertTrue(readme.contains("| idle-10000 | sluice-sink 4,000 B/conn | haraka 40,000 B/conn | 0.10× | – | idle_conns.py |"), readme);
+        assertTrue(readme.contains("| 1k-reuse via smtp-source | sluice-sink 400/s | haraka 4,000/s | 0.10× | 1.00× | smtp-source |"), readme);
     }
 
     private static void write(Path run, String server, int rep, double rate, double perCpu) throws IOException {
