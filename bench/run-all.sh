@@ -25,7 +25,8 @@
 #      plaintext 1 KiB / 64 KiB x 100 / 1 message per connection, STARTTLS the same, handshake-only
 #      (warm-up + REPS rounds, each --duration DURATION); smtp-source on the plaintext scenarios in
 #      the same rounds; a connection sweep for the throughput plot.
-#   2. perf-results/relay_e2e.py: sluice load -> relay -> sluice sink, Sluice vs Postfix relaying.
+#   2. perf-results/relay_e2e.py: sluice load -> relay -> sluice sink, Sluice vs Postfix relaying,
+#      plaintext, then again with STARTTLS on both hops (--tls starttls).
 #   3. perf-results/make-table --dir OUT: README.md tables and plots/.
 # Every step records its exact command line in OUT/raw/RUN/run-all.json with the machine (nproc,
 # CPU model, JDK, kernel), the commit and each step's wall time.
@@ -128,10 +129,13 @@ step build "$ROOT/sluice" --version > /dev/null
 # A failed step still leaves its partial raw results; the table is made from whatever exists.
 MATRIX_ARGS=(--out "$OUT" --name "$NAME" --duration "$DURATION" --reps "$REPS" --load-warmup "$LOAD_WARMUP"
     --sweep "$SWEEP" --smtp-source --idle "$IDLE" "${QUICK_ARGS[@]}")
-say "$(python3 "$PR/matrix.py" "${MATRIX_ARGS[@]}" --plan); then the relay step, about 2 min"
+say "$(python3 "$PR/matrix.py" "${MATRIX_ARGS[@]}" --plan); then the relay steps (plaintext, STARTTLS on both hops), about 5 min"
 step matrix python3 "$PR/matrix.py" "${MATRIX_ARGS[@]}" || say "matrix failed: see above"
 step relay python3 "$PR/relay_e2e.py" --out "$OUT" --name "$NAME-relay" --sizes 1KiB,64KiB --reps "$REPS" \
     --messages "$RELAY_MESSAGES" --messages-64k "$RELAY_MESSAGES_64K" "${QUICK_ARGS[@]}" "${RELAY_QUICK[@]}" || say "relay failed: see above"
+step relay-tls python3 "$PR/relay_e2e.py" --out "$OUT" --name "$NAME-relay-tls" --tls starttls --sizes 1KiB,64KiB \
+    --reps "$REPS" --messages "$RELAY_MESSAGES" --messages-64k "$RELAY_MESSAGES_64K" "${QUICK_ARGS[@]}" "${RELAY_QUICK[@]}" \
+    || say "relay-tls failed: see above"
 
 # The run's record: machine, commit, every step's exact command and wall time.
 python3 - "$RAW/run-all.json" "$STEPS_JSON" "$QUICK" "$INVOCATION" "$ROOT" <<'EOF'
