@@ -72,6 +72,11 @@ public final class ConfigKeys {
     public static final ConfigKey<Integer> SMTP_MAX_RECIPIENTS = key("smtp.max_recipients",
             ValueTypes.integer(100, Integer.MAX_VALUE), "1000",
             "Recipients accepted per message (RFC 5321 4.5.3.1.8 requires at least 100).");
+    /** Received: header fields a message may carry before it is refused as looping; 0 = off. */
+    public static final ConfigKey<Integer> SMTP_MAX_HOPS = key("smtp.max_hops",
+            ValueTypes.integer(0, Integer.MAX_VALUE), "50",
+            "Received: header fields a message may carry (mail loop detection, RFC 5321 6.3, like Postfix's"
+            + " hopcount_limit); more are refused with 554 5.4.6 after end of data; 0 = off.");
     /** Bad commands before the session is closed with 421. */
     public static final ConfigKey<Integer> SMTP_MAX_ERRORS = key("smtp.max_errors",
             ValueTypes.integer(1, Integer.MAX_VALUE), "10",

@@ -118,6 +118,11 @@ public final class Replies {
     public static final Reply DATA_LINE_TOO_LONG = Reply.of(500, "5.5.2", "Line too long in message data");
     /** 552 5.3.4: declared SIZE or received message over the size limit (RFC 1870). */
     public static final Reply MESSAGE_TOO_LARGE = Reply.of(552, "5.3.4", "Message size exceeds fixed limit");
+    /**
+     * 554 5.4.6: the message carries more {@code Received:} fields than {@code smtp.max_hops}, after end
+     * of data (RFC 5321 6.3 mail loop; RFC 3463 X.4.6 routing loop detected; Postfix's hopcount_limit).
+     */
+    public static final Reply TOO_MANY_HOPS = Reply.of(554, "5.4.6", "Too many hops (mail forwarding loop)");
     /** 553 5.6.7: non-ASCII address without the SMTPUTF8 parameter (RFC 6531 3.4). */
     public static final Reply SMTPUTF8_REQUIRED = Reply.of(553, "5.6.7", "SMTPUTF8 required");
     /**

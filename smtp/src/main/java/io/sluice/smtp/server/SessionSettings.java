@@ -13,6 +13,7 @@ import io.sluice.smtp.protocol.BareNewline;
  * @param maxMessageOctets    SIZE limit (0 = unlimited)
  * @param maxRecipients       recipients per message (at least 100, RFC 5321 4.5.3.1.8)
  * @param maxErrors           error replies before {@code 421 4.7.0} and close
+ * @param maxHops             {@code Received:} fields a message may carry before {@code 554 5.4.6} (0 = off)
  * @param maxLineOctets       command line limit including CRLF
  * @param maxTextLineOctets   message text line limit including CRLF
  * @param commandTimeoutNanos absolute deadline per command
@@ -30,6 +31,7 @@ public record SessionSettings(
         long maxMessageOctets,
         int maxRecipients,
         int maxErrors,
+        int maxHops,
         int maxLineOctets,
         int maxTextLineOctets,
         long commandTimeoutNanos,
@@ -45,14 +47,14 @@ public record SessionSettings(
 
     /** RFC 5321 defaults for {@code hostname}, relaying from loopback only; for tests and the sink. */
     public static SessionSettings defaults(String hostname) {
-        return new SessionSettings(hostname, "ESMTP Sluice", 32L << 20, 1000, 10, 512, 1000,
+        return new SessionSettings(hostname, "ESMTP Sluice", 32L << 20, 1000, 10, 50, 512, 1000,
                 300 * SECOND, 600 * SECOND, 10 * SECOND, 0, BareNewline.NORMALIZE, Set.of(),
                 java.net.InetAddress::isLoopbackAddress, false);
     }
 
     public SessionSettings withTlsRequired(boolean required) {
         return new SessionSettings(hostname, banner, maxMessageOctets, maxRecipients, maxErrors,
-                maxLineOctets, maxTextLineOctets, commandTimeoutNanos, dataTimeoutNanos,
+                maxHops, maxLineOctets, maxTextLineOctets, commandTimeoutNanos, dataTimeoutNanos,
                 handshakeTimeoutNanos, greetPauseNanos, bareNewline, localDomains, relayClients,
                 required);
     }

@@ -196,6 +196,7 @@ public final class SmtpServer implements AutoCloseable {
                 config.get(ConfigKeys.SMTP_MAX_MESSAGE_SIZE),
                 config.get(ConfigKeys.SMTP_MAX_RECIPIENTS),
                 config.get(ConfigKeys.SMTP_MAX_ERRORS),
+                config.get(ConfigKeys.SMTP_MAX_HOPS),
                 config.get(ConfigKeys.SMTP_MAX_LINE_LENGTH),
                 config.get(ConfigKeys.SMTP_MAX_TEXT_LINE_LENGTH),
                 config.get(ConfigKeys.SMTP_COMMAND_TIMEOUT).toNanos(),

@@ -66,6 +66,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private CommandParser saslParser;
     private final Command command = new Command();
     private final DataDecoder decoder;
+    /** Received: fields of the message being read (mail loop detection). */
+    private final HopCounter hops = new HopCounter();
     private final List<String> recipients = new ArrayList<>();
 
     private Connection connection;
@@ -670,7 +672,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         try {
             messageId = services.store().begin(envelope(arrival));
             storedOctets = 0;
-            if (services.store().keepsContent()) {
+            boolean keeps = services.store().keepsContent();
+            // The sink keeps and relays nothing, so no loop can go through it: it does not count hops.
+            // Our own Received: line below goes to the store directly and is not counted either.
+            hops.begin(keeps ? settings.maxHops() : 0);
+            if (keeps) {
                 ByteBuffer received = ReceivedHeader.build(helo, client, settings.hostname(), protocol(),
                         tlsProtocol, tlsCipher, messageId.toString(), recipients, arrival);
                 storedOctets = received.remaining();
@@ -761,6 +767,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
                 listener.stats.rejectMessage(failure.code());
             }
             error(failure);
+        } else if (chunkLast && hops.tooManyHops()) {
+            refuseMessage(Replies.TOO_MANY_HOPS);
         } else if (chunkLast) {
             finishMessage(chunkOctets);
         } else {
@@ -771,6 +779,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private void store(ByteBuffer data) {
         if (storeFailed || !data.hasRemaining()) {
             return;
+        }
+        hops.scan(data);
+        if (hops.tooManyHops()) {
+            return; // refused at its end anyway: spool no more of a looping message
         }
         try {
             storedOctets += data.remaining();
@@ -796,16 +808,28 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             rejection = Replies.DATA_LINE_TOO_LONG;
         } else if (decoder.bareNewlineSeen() && settings.bareNewline() == BareNewline.REJECT) {
             rejection = Replies.BARE_NEWLINE_IN_DATA;
+        } else if (hops.tooManyHops()) {
+            rejection = Replies.TOO_MANY_HOPS;
         }
         if (rejection != null) {
-            log(Level.INFO, "reject", "id", messageId, "reply", rejection.code());
-            listener.stats.rejectMessage(rejection.code());
-            abortMessage();
-            resetTransaction();
-            error(rejection);
+            refuseMessage(rejection);
             return;
         }
         finishMessage(decoder.messageOctets());
+    }
+
+    /** Refuses the whole message after its end (the session is in sync again): nothing is queued. */
+    private void refuseMessage(Reply rejection) {
+        if (rejection == Replies.TOO_MANY_HOPS) {
+            log(Level.INFO, "reject", "id", messageId, "reply", rejection.code(), "reason", "too many hops",
+                    "hops", hops.hops(), "limit", settings.maxHops());
+        } else {
+            log(Level.INFO, "reject", "id", messageId, "reply", rejection.code());
+        }
+        listener.stats.rejectMessage(rejection.code());
+        abortMessage();
+        resetTransaction();
+        error(rejection);
     }
 
     /** Asks the store to make the message durable; the reply waits for {@link #committed}. */
@@ -903,6 +927,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         chunkOctets = 0;
         chunkFailure = null;
         storeFailed = false;
+        hops.begin(0);
     }
 
     // ---- replies and lifecycle ------------------------------------------------------------

@@ -13,6 +13,7 @@ final class SessionSettingsBuilder {
     private long maxMessageOctets = d.maxMessageOctets();
     private int maxRecipients = d.maxRecipients();
     private int maxErrors = d.maxErrors();
+    private int maxHops = d.maxHops();
     private long greetPauseNanos = d.greetPauseNanos();
     private BareNewline bareNewline = d.bareNewline();
     private Set<String> localDomains = d.localDomains();
@@ -31,6 +32,11 @@ final class SessionSettingsBuilder {
 
     SessionSettingsBuilder maxErrors(int v) {
         maxErrors = v;
+        return this;
+    }
+
+    SessionSettingsBuilder maxHops(int v) {
+        maxHops = v;
         return this;
     }
 
@@ -55,7 +61,7 @@ final class SessionSettingsBuilder {
     }
 
     SessionSettings build() {
-        return new SessionSettings(d.hostname(), d.banner(), maxMessageOctets, maxRecipients, maxErrors,
+        return new SessionSettings(d.hostname(), d.banner(), maxMessageOctets, maxRecipients, maxErrors, maxHops,
                 d.maxLineOctets(), d.maxTextLineOctets(), d.commandTimeoutNanos(), d.dataTimeoutNanos(),
                 d.handshakeTimeoutNanos(), greetPauseNanos, bareNewline, localDomains, relayClients, tlsRequired);
     }
