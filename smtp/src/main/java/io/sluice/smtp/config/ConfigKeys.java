@@ -116,15 +116,19 @@ public final class ConfigKeys {
     /** Open connections per client IP address; 0 = unlimited. */
     public static final ConfigKey<Integer> LIMITS_CONNECTIONS_PER_IP = key("limits.connections_per_ip",
             ValueTypes.integer(0, Integer.MAX_VALUE), "100",
-            "Open inbound connections per client IP address; 0 = unlimited.");
+            "Open inbound connections per client IP address (IPv6: per limits.ipv6_prefix_length prefix); more are answered 421 4.7.0 and closed; 0 = unlimited.");
     /** New connections per client IP address and sliding minute; 0 = unlimited. */
     public static final ConfigKey<Integer> LIMITS_CONNECTIONS_PER_MINUTE = key("limits.connections_per_minute",
             ValueTypes.integer(0, (1 << 20) - 1), "0",
-            "New connections per client IP address in a sliding minute; more are answered 421 4.7.0 before the greeting; relay.networks are exempt; 0 = unlimited.");
+            "New connections per client IP address (IPv6: per prefix) in a sliding minute; more are answered 421 4.7.0 before the greeting; relay.networks are exempt; 0 = unlimited.");
     /** Messages (MAIL commands) per client IP address and sliding minute; 0 = unlimited. */
     public static final ConfigKey<Integer> LIMITS_MESSAGES_PER_MINUTE = key("limits.messages_per_minute",
             ValueTypes.integer(0, (1 << 20) - 1), "0",
-            "Messages (MAIL commands) per client IP address in a sliding minute; more are answered 421 4.7.0 and closed; relay.networks are exempt; 0 = unlimited.");
+            "Messages (MAIL commands) per client IP address (IPv6: per prefix) in a sliding minute; more are answered 421 4.7.0 and closed; relay.networks are exempt; 0 = unlimited.");
+    /** Leading bits of an IPv6 client address that the per-client limits count as one client. */
+    public static final ConfigKey<Integer> LIMITS_IPV6_PREFIX_LENGTH = key("limits.ipv6_prefix_length",
+            ValueTypes.integer(0, 128), "64",
+            "The per-client limits (connections_per_ip, connections_per_minute, messages_per_minute) count IPv6 clients by this prefix, so a host rotating through its /64 is one client; IPv4 clients (also IPv4-mapped IPv6) by their address; 128 = each IPv6 address apart.");
     /** How long a graceful shutdown waits for transactions and deliveries in flight. */
     public static final ConfigKey<Duration> SHUTDOWN_GRACE = key("shutdown.grace",
             ValueTypes.duration(Duration.ZERO, Duration.ofHours(1)), "30s",

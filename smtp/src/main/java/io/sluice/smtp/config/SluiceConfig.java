@@ -124,13 +124,13 @@ public final class SluiceConfig {
             out.append(key.name()).append(" = ").append(escape(text)).append('\n');
         }
         for (SniCertificate c : sni.values()) {
-            out.append(ConfigKeys.TLS_SNI_CERT.keyFor(c.serverName())).append(" = ").append(escape(c.cert().toString())).append('\n');
-            out.append(ConfigKeys.TLS_SNI_KEY.keyFor(c.serverName())).append(" = ").append(escape(c.key().toString())).append('\n');
+            out.append(escapeKey(ConfigKeys.TLS_SNI_CERT.keyFor(c.serverName()))).append(" = ").append(escape(c.cert().toString())).append('\n');
+            out.append(escapeKey(ConfigKeys.TLS_SNI_KEY.keyFor(c.serverName()))).append(" = ").append(escape(c.key().toString())).append('\n');
         }
         for (PatternKey p : List.of(ConfigKeys.TRANSPORT, ConfigKeys.DELIVERY_CONCURRENCY_FOR,
                 ConfigKeys.DELIVERY_RATE_FOR, ConfigKeys.TLS_CLIENT_POLICY)) {
             patternValues(p).forEach((name, value) ->
-                    out.append(p.keyFor(name)).append(" = ").append(escape(value)).append('\n'));
+                    out.append(escapeKey(p.keyFor(name))).append(" = ").append(escape(value)).append('\n'));
         }
         return out.toString();
     }
@@ -140,9 +140,47 @@ public final class SluiceConfig {
         return toPropertiesText();
     }
 
-    /** Properties.load reads a backslash as an escape: double it so the text reads back the same. */
+    /**
+     * Escapes a value so that Properties.load reads back exactly this text: a backslash, and control
+     * characters as escapes (a value may hold a newline, e.g. from {@code \n} in the file or a
+     * {@code --set} argument, and written raw it would start a line of its own: found by
+     * ConfigFuzzTest), and a leading space (which load would strip).
+     */
     private static String escape(String value) {
-        return value.replace("\\", "\\\\");
+        return escape(value, false);
+    }
+
+    /** The same for a key, which also must not contain a raw separator or start a comment. */
+    private static String escapeKey(String key) {
+        return escape(key, true);
+    }
+
+    private static String escape(String text, boolean key) {
+        StringBuilder out = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            String escaped = switch (c) {
+                case '\\' -> "\\\\";
+                case '\n' -> "\\n";
+                case '\r' -> "\\r";
+                case '\t' -> "\\t";
+                case '\f' -> "\\f";
+                case ' ' -> key || i == 0 ? "\\ " : null;
+                case '=', ':', '#', '!' -> key ? "\\" + c : null;
+                default -> c < 0x20 || c == 0x7F ? String.format("\\u%04x", (int) c) : null;
+            };
+            if (escaped != null && out == null) {
+                out = new StringBuilder(text.length() + 8).append(text, 0, i);
+            }
+            if (out != null) {
+                if (escaped != null) {
+                    out.append(escaped);
+                } else {
+                    out.append(c);
+                }
+            }
+        }
+        return out == null ? text : out.toString();
     }
 
     private static Map<String, String> merge(Map<String, String> base, Map<String, String> overrides) {

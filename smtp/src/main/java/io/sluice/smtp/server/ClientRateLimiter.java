@@ -1,13 +1,13 @@
 package io.sluice.smtp.server;
 
-import java.net.InetAddress;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 import io.sluice.reactor.NanoClock;
 
 /**
- * Limits how often one client address may do something (open a connection, start a message) per
- * sliding minute, like Postfix's anvil. Thread-safe and lock-free: every loop calls
+ * Limits how often one client may do something (open a connection, start a message) per sliding
+ * minute, like Postfix's anvil. A client is a {@link ClientKey}: an IPv4 address, or an IPv6 prefix
+ * (a /64 by default), so a host rotating through its /64 is still one client. Thread-safe and lock-free: every loop calls
  * {@link #tryAcquire} directly; one event is one compare-and-set on a packed {@code long}, and
  * nothing is allocated.
  *
@@ -15,8 +15,8 @@ import io.sluice.reactor.NanoClock;
  * may sit in one of two slots (two-choice hashing); a new address takes the emptier or staler of
  * its two, evicting whoever was there. So with more active clients than slots some lose their
  * history and are limited less strictly, never more. Slots are told apart by a 14-bit
- * fingerprint of the address hash; two addresses with the same hash and fingerprint share a
- * count (rare, and only stricter).
+ * fingerprint of the key; two keys with the same slots and fingerprint share a count (rare, and
+ * only stricter).
  *
  * <p><b>Sliding window</b>: each slot keeps the count of the current minute and of the one before;
  * the rate is {@code current + previous * (part of the previous minute still inside the window)},
@@ -62,8 +62,11 @@ public final class ClientRateLimiter {
         return slots != null;
     }
 
-    /** Counts one event for {@code client}; false (and nothing counted) when it is over the limit. */
-    public boolean tryAcquire(InetAddress client) {
+    /**
+     * Counts one event for the client with this {@link ClientKey}; false (and nothing counted) when
+     * it is over the limit.
+     */
+    public boolean tryAcquire(long clientKey) {
         if (slots == null) {
             return true;
         }
@@ -71,13 +74,13 @@ public final class ClientRateLimiter {
         long minute = Math.floorDiv(now, WINDOW_NANOS);
         long intoMinute = now - minute * WINDOW_NANOS;
         long window = minute & WINDOW_MASK;
-        int h = mix(client.hashCode());
-        long fingerprint = (h >>> 18) & FINGERPRINT_MASK;
+        // A key is already well mixed (ClientKey hashes it): its bits pick both slots and the fingerprint.
+        long fingerprint = (clientKey >>> 32) & FINGERPRINT_MASK;
         if (fingerprint == 0) {
             fingerprint = 1; // 0 marks an empty slot
         }
-        int first = h & (SLOTS - 1);
-        int second = mix(h ^ 0x5bd1e995) & (SLOTS - 1);
+        int first = (int) clientKey & (SLOTS - 1);
+        int second = (int) (clientKey >>> 16) & (SLOTS - 1);
         for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
             int index = choose(first, second, fingerprint, window, intoMinute);
             long seen = slots.get(index);
@@ -138,15 +141,5 @@ public final class ClientRateLimiter {
 
     private static long fingerprintOf(long slot) {
         return slot >>> FINGERPRINT_SHIFT;
-    }
-
-    /** murmur3's 32-bit finalizer: spreads addresses that differ in a few bits over the table. */
-    private static int mix(int h) {
-        h ^= h >>> 16;
-        h *= 0x85ebca6b;
-        h ^= h >>> 13;
-        h *= 0xc2b2ae35;
-        h ^= h >>> 16;
-        return h;
     }
 }

@@ -18,6 +18,7 @@ public final class ListenerContext {
     final Authenticator auth;
     final ClientRateLimiter connectionRate;
     final ClientRateLimiter messageRate;
+    final ClientKey clientKey;
 
     /**
      * @param tls         the STARTTLS (or implicit TLS) upgrade, or {@code null} for none
@@ -26,16 +27,18 @@ public final class ListenerContext {
      */
     public ListenerContext(SessionSettings settings, TlsUpgrade tls, boolean implicitTls,
             ConnectionLimiter limiter, EventLog log, SessionStats stats, Authenticator auth) {
-        this(settings, tls, implicitTls, limiter, ClientRateLimiter.OFF, ClientRateLimiter.OFF, log, stats, auth);
+        this(settings, tls, implicitTls, limiter, ClientRateLimiter.OFF, ClientRateLimiter.OFF, ClientKey.DEFAULT,
+                log, stats, auth);
     }
 
     /**
      * @param connectionRate connections per client and minute, checked before the greeting
      * @param messageRate    messages (MAIL commands) per client and minute
+     * @param clientKey      what one client is for the limiter and both rates (IPv6 prefix length)
      */
     public ListenerContext(SessionSettings settings, TlsUpgrade tls, boolean implicitTls,
             ConnectionLimiter limiter, ClientRateLimiter connectionRate, ClientRateLimiter messageRate,
-            EventLog log, SessionStats stats, Authenticator auth) {
+            ClientKey clientKey, EventLog log, SessionStats stats, Authenticator auth) {
         if (implicitTls && tls == null) {
             throw new IllegalArgumentException("an implicit-TLS listener needs a certificate");
         }
@@ -49,5 +52,6 @@ public final class ListenerContext {
         this.auth = auth;
         this.connectionRate = connectionRate;
         this.messageRate = messageRate;
+        this.clientKey = clientKey;
     }
 }

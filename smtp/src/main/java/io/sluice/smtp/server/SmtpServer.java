@@ -170,6 +170,7 @@ public final class SmtpServer implements AutoCloseable {
                 NanoClock.SYSTEM);
         ClientRateLimiter messageRate = new ClientRateLimiter(config.get(ConfigKeys.LIMITS_MESSAGES_PER_MINUTE),
                 NanoClock.SYSTEM);
+        ClientKey clientKey = new ClientKey(config.get(ConfigKeys.LIMITS_IPV6_PREFIX_LENGTH));
         TlsUpgrade upgrade = tls == null ? null : new TlsServerUpgrade(tls);
         SessionSettings base = settings(config, hostname);
         for (ListenAddress listen : config.get(ConfigKeys.LISTEN)) {
@@ -180,7 +181,7 @@ public final class SmtpServer implements AutoCloseable {
             boolean required = listen.mode() == ListenerMode.SUBMISSION || config.get(ConfigKeys.TLS_LEVEL) == TlsLevel.ENCRYPT;
             SessionSettings settings = base.withTlsRequired(required && upgrade != null);
             ListenerContext context = new ListenerContext(settings, upgrade, implicit, limiter, connectionRate,
-                    messageRate, log, stats, upgrade == null ? null : auth);
+                    messageRate, clientKey, log, stats, upgrade == null ? null : auth);
             InetSocketAddress address = acceptor.bind(listen.address(),
                     (remote, local, tag) -> new SmtpSession((ListenerContext) tag, c -> services[c.loop().index()]),
                     context);

@@ -72,7 +72,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     private Connection connection;
     private InetAddress client;
-    private boolean limiterSlot;
+    /** The limits' key for this client (its IPv4 address or IPv6 prefix), computed once at open. */
+    private long clientKey;
+    /** What the connection limiter handed out, given back at close; REFUSED while none is held. */
+    private int limiterSlot = ConnectionLimiter.REFUSED;
     private boolean relayClient;
     private boolean inputShutdown;
     private Phase phase = Phase.COMMAND;
@@ -139,17 +142,18 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             close();
             return;
         }
-        if (!listener.limiter.tryAcquire(client)) {
+        clientKey = listener.clientKey.of(client);
+        limiterSlot = listener.limiter.tryAcquire(clientKey);
+        if (limiterSlot == ConnectionLimiter.REFUSED) {
             listener.stats.rejectConnection(ConnectionRejection.LIMIT);
             log(Level.INFO, "reject", "reason", "connection limit");
             reply(Replies.TOO_MANY_CONNECTIONS);
             close();
             return;
         }
-        limiterSlot = true;
         relayClient = settings.relayClients().test(client); // once per connection, not per RCPT
         // Like Postfix's smtpd_client_event_limit_exceptions (default $mynetworks): relay clients are exempt.
-        if (!relayClient && !listener.connectionRate.tryAcquire(client)) {
+        if (!relayClient && !listener.connectionRate.tryAcquire(clientKey)) {
             listener.stats.rejectedConnections.increment();
             log(Level.INFO, "reject", "reason", "connection rate");
             reply(Replies.CONNECTION_RATE);
@@ -253,9 +257,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         }
         phase = Phase.CLOSED;
         services.remove(this);
-        if (limiterSlot) {
-            limiterSlot = false;
-            listener.limiter.release(client);
+        if (limiterSlot != ConnectionLimiter.REFUSED) {
+            listener.limiter.release(limiterSlot);
+            limiterSlot = ConnectionLimiter.REFUSED;
         }
         // One line per connection, as operators expect from an MTA's log.
         if (cause != null) {
@@ -531,7 +535,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.UNSUPPORTED_PARAMETER);
         } else if (command.path().isUtf8() && !command.smtpUtf8()) {
             error(Replies.SMTPUTF8_REQUIRED);
-        } else if (!relayClient && !listener.messageRate.tryAcquire(client)) {
+        } else if (!relayClient && !listener.messageRate.tryAcquire(clientKey)) {
             listener.stats.rejectedMessages.increment();
             log(Level.INFO, "reject", "reason", "message rate");
             reply(Replies.MESSAGE_RATE);

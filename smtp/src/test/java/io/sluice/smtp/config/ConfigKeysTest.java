@@ -31,7 +31,7 @@ class ConfigKeysTest {
             ConfigKey<?> key = ConfigKeys.all().get(i);
             assertEquals(i, key.index());
             assertTrue(names.add(key.name()), key.name());
-            assertTrue(key.name().matches("[a-z]+(\\.[a-z_]+)*"), key.name());
+            assertTrue(key.name().matches("[a-z]+(\\.[a-z][a-z0-9_]*)*"), key.name()); // digits for ipv6_...
             assertFalse(key.description().isBlank(), key.name());
             assertFalse(key.description().contains("\n"), key.name());
             assertFalse(key.allowed().isBlank(), key.name());

@@ -21,14 +21,14 @@ class ClientRateLimiterTest {
         ClientRateLimiter off = new ClientRateLimiter(0, now::get);
         assertFalse(off.enabled());
         for (int i = 0; i < 10_000; i++) {
-            assertTrue(off.tryAcquire(ip("192.0.2.1")));
+            assertTrue(off.tryAcquire(key("192.0.2.1")));
         }
     }
 
     @Test
     void limitPerMinuteThenTheWindowSlides() throws Exception {
         ClientRateLimiter limiter = new ClientRateLimiter(10, now::get);
-        InetAddress client = ip("192.0.2.1");
+        long client = key("192.0.2.1");
         for (int i = 0; i < 10; i++) {
             assertTrue(limiter.tryAcquire(client), "event " + i);
         }
@@ -53,12 +53,12 @@ class ClientRateLimiterTest {
     void clientsAreCountedApart() throws Exception {
         ClientRateLimiter limiter = new ClientRateLimiter(3, now::get);
         for (int i = 0; i < 3; i++) {
-            assertTrue(limiter.tryAcquire(ip("192.0.2.1")));
-            assertTrue(limiter.tryAcquire(ip("2001:db8::1")));
+            assertTrue(limiter.tryAcquire(key("192.0.2.1")));
+            assertTrue(limiter.tryAcquire(key("2001:db8::1")));
         }
-        assertFalse(limiter.tryAcquire(ip("192.0.2.1")));
-        assertFalse(limiter.tryAcquire(ip("2001:db8::1")));
-        assertTrue(limiter.tryAcquire(ip("192.0.2.2")), "a neighbour has its own count");
+        assertFalse(limiter.tryAcquire(key("192.0.2.1")));
+        assertFalse(limiter.tryAcquire(key("2001:db8::1")));
+        assertTrue(limiter.tryAcquire(key("192.0.2.2")), "a neighbour has its own count");
     }
 
     @Test
@@ -69,9 +69,9 @@ class ClientRateLimiterTest {
         int clients = ClientRateLimiter.SLOTS * 4;
         for (int i = 0; i < clients; i++) {
             byte[] a = {10, (byte) (i >>> 16), (byte) (i >>> 8), (byte) i};
-            assertTrue(limiter.tryAcquire(InetAddress.getByAddress(a)), "client " + i);
+            assertTrue(limiter.tryAcquire(ClientKey.DEFAULT.of(InetAddress.getByAddress(a))), "client " + i);
         }
-        InetAddress hot = ip("192.0.2.9");
+        long hot = key("192.0.2.9");
         assertTrue(limiter.tryAcquire(hot));
         assertTrue(limiter.tryAcquire(hot));
         assertFalse(limiter.tryAcquire(hot), "a client at its limit is still limited after the flood");
@@ -85,6 +85,30 @@ class ClientRateLimiterTest {
         } catch (IllegalArgumentException expected) {
             assertTrue(expected.getMessage().contains("limitPerMinute"));
         }
+    }
+
+    @Test
+    void anIpv6ClientRotatingThroughItsSlash64IsOneClient() throws Exception {
+        ClientRateLimiter limiter = new ClientRateLimiter(3, now::get);
+        assertTrue(limiter.tryAcquire(key("2001:db8:1:2::1")));
+        assertTrue(limiter.tryAcquire(key("2001:db8:1:2:ffff:ffff:ffff:ffff")));
+        assertTrue(limiter.tryAcquire(key("2001:db8:1:2:1234:5678:9abc:def0")));
+        assertFalse(limiter.tryAcquire(key("2001:db8:1:2::4")), "a fourth address of the same /64");
+        assertTrue(limiter.tryAcquire(key("2001:db8:1:3::1")), "the next /64 has its own count");
+        assertTrue(limiter.tryAcquire(key("192.0.2.1")));
+    }
+
+    @Test
+    void withSlash128EveryIpv6AddressIsItsOwnClient() throws Exception {
+        ClientRateLimiter limiter = new ClientRateLimiter(1, now::get);
+        ClientKey perAddress = new ClientKey(128);
+        assertTrue(limiter.tryAcquire(perAddress.of(ip("2001:db8::1"))));
+        assertTrue(limiter.tryAcquire(perAddress.of(ip("2001:db8::2"))));
+        assertFalse(limiter.tryAcquire(perAddress.of(ip("2001:db8::1"))));
+    }
+
+    private static long key(String literal) throws UnknownHostException {
+        return ClientKey.DEFAULT.of(ip(literal));
     }
 
     private static InetAddress ip(String literal) throws UnknownHostException {

@@ -12,28 +12,30 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Two loops opening and closing connections from one client address at once must never hold more
- * slots than the per-client limit. Found while reading the limiter for a flaky interop run: release()
- * removes the counter when it reaches 0 while tryAcquire() on another loop may already hold that
- * same counter from computeIfAbsent and then increments an orphan, so the limit stops counting.
+ * slots than the per-client limit. Found while reading the limiter for a flaky interop run (then a
+ * map): release() removed the counter when it reached 0 while tryAcquire() on another loop already
+ * held that same counter and then incremented an orphan, so the limit stopped counting. The table
+ * that replaced the map frees a slot by compare-and-set on fingerprint and count together.
  */
 class ConnectionLimiterRaceTest {
 
     @Test
     void perClientLimitHoldsUnderConcurrentOpenAndClose() throws Exception {
         ConnectionLimiter limiter = new ConnectionLimiter(Integer.MAX_VALUE, 1);
-        InetAddress client = InetAddress.getByName("192.0.2.7");
+        long client = ClientKey.DEFAULT.of(InetAddress.getByName("192.0.2.7"));
         AtomicInteger holders = new AtomicInteger();
         AtomicInteger overLimit = new AtomicInteger();
         CountDownLatch done = new CountDownLatch(2);
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3); // the race shows within a second here, alone
         Runnable loop = () -> {
             while (overLimit.get() == 0 && System.nanoTime() < end) {
-                if (limiter.tryAcquire(client)) {
+                int slot = limiter.tryAcquire(client);
+                if (slot != ConnectionLimiter.REFUSED) {
                     if (holders.incrementAndGet() > 1) {
                         overLimit.incrementAndGet();
                     }
                     holders.decrementAndGet();
-                    limiter.release(client);
+                    limiter.release(slot);
                 }
             }
             done.countDown();

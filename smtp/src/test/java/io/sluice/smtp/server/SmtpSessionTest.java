@@ -380,6 +380,43 @@ class SmtpSessionTest {
     }
 
     @Test
+    void addressesOfOneIpv6Slash64ShareTheConnectionLimitAndTheNextSlash64DoesNot() {
+        ConnectionLimiter tight = new ConnectionLimiter(10, 1);
+        ListenerContext listener = new ListenerContext(SessionSettings.defaults("mx.test"), null, false, tight,
+                ClientRateLimiter.OFF, ClientRateLimiter.OFF, ClientKey.DEFAULT, EventLog.silent(), new SessionStats(),
+                null);
+        SessionServices services = new SessionServices(() -> now, loop, (deadline, task) -> scheduled.add(task), store);
+        FakeConnection first = new FakeConnection("2001:db8:7:8::1");
+        first.open(new SmtpSession(listener, x -> services));
+        assertTrue(first.takeOutput().startsWith("220 "));
+        FakeConnection sameSlash64 = new FakeConnection("2001:db8:7:8:9999::2");
+        sameSlash64.open(new SmtpSession(listener, x -> services));
+        assertEquals("421 4.7.0 Too many connections\r\n", sameSlash64.takeOutput());
+        assertFalse(sameSlash64.isOpen());
+        FakeConnection nextSlash64 = new FakeConnection("2001:db8:7:9::1");
+        nextSlash64.open(new SmtpSession(listener, x -> services));
+        assertTrue(nextSlash64.takeOutput().startsWith("220 "), "another /64 is another client");
+        first.close();
+        nextSlash64.close();
+        assertEquals(0, tight.open());
+    }
+
+    @Test
+    void withPrefixLength128TwoIpv6AddressesAreTwoClients() {
+        ConnectionLimiter tight = new ConnectionLimiter(10, 1);
+        ListenerContext listener = new ListenerContext(SessionSettings.defaults("mx.test"), null, false, tight,
+                ClientRateLimiter.OFF, ClientRateLimiter.OFF, new ClientKey(128), EventLog.silent(), new SessionStats(),
+                null);
+        SessionServices services = new SessionServices(() -> now, loop, (deadline, task) -> scheduled.add(task), store);
+        FakeConnection first = new FakeConnection("2001:db8:7:8::1");
+        first.open(new SmtpSession(listener, x -> services));
+        FakeConnection second = new FakeConnection("2001:db8:7:8::2");
+        second.open(new SmtpSession(listener, x -> services));
+        assertTrue(second.takeOutput().startsWith("220 "));
+        assertEquals(2, tight.open());
+    }
+
+    @Test
     void utf8AddressesNeedSmtpUtf8() {
         FakeConnection c = open();
         c.takeOutput();
