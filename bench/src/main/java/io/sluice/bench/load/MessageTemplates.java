@@ -74,14 +74,9 @@ final class MessageTemplates {
     }
 
     /**
-     * The Message-ID (without angle brackets) that {@link #stamp} gives message {@code messageId}:
-     * {@code RUNID.SEQUENCE@load.sluice.test}, both parts 16 hex digits.
+     * What every Message-ID of this run starts with, up to the sequence's hex digits: the whole id
+     * is {@code RUNID.SEQUENCE@load.sluice.test}, both parts 16 hex digits.
      */
-    String messageId(long messageId) {
-        return idPrefix + hex(messageId) + "@" + ID_DOMAIN;
-    }
-
-    /** What every Message-ID of this run starts with, up to the sequence's hex digits. */
     String messageIdPrefix() {
         return idPrefix;
     }
