@@ -9,6 +9,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -113,6 +115,12 @@ public final class LoadCommand implements Callable<Integer> {
     @Option(names = "--hlog", paramLabel = "FILE", description = "Write an HdrHistogram interval log: one interval a second, whole-message latency untagged, other phases tagged (µs).")
     Path hlog;
 
+    @Option(names = "--ledger", paramLabel = "FILE", description = {"Write one line per message attempt: Message-ID, outcome"
+            + " (ACKNOWLEDGED, REJECTED, CUT, IN_FLIGHT, NOT_SENT) and reply code (0: none). For crash tests:",
+            "use --duration (a failed connection uses up a --messages ticket); the run keeps reconnecting while the"
+            + " server is down unless --max-errors is set."})
+    Path ledger;
+
     @Option(names = "--server-pid", paramLabel = "PID", description = "Sample this server process's CPU time (and its descendants') from /proc: server CPU-seconds and messages per server CPU-second.")
     Long serverPid;
 
@@ -124,6 +132,9 @@ public final class LoadCommand implements Callable<Integer> {
 
     @Option(names = "--quiet", description = "No progress lines on stderr.")
     boolean quiet;
+
+    /** How long a shutdown hook waits for the run to end: the generator's stop grace is at most 11 s. */
+    private static final long STOP_WAIT_SECONDS = 30;
 
     private final PrintStream out;
     private final PrintStream err;
@@ -154,22 +165,36 @@ public final class LoadCommand implements Callable<Integer> {
             return 2;
         }
         LoadGenerator generator = new LoadGenerator(options, err);
-        Thread onInterrupt = new Thread(generator::stop, "sluice-load-stop");
+        CountDownLatch finished = new CountDownLatch(1);
+        // On SIGTERM/Ctrl-C: stop, and hold the JVM until the run has written its ledger and files
+        // (the JVM halts once the hooks return), bounded by the stop grace plus some slack.
+        Thread onInterrupt = new Thread(() -> {
+            generator.stop();
+            awaitQuietly(finished);
+        }, "sluice-load-stop");
         Runtime.getRuntime().addShutdownHook(onInterrupt);
-        LoadResult result;
         try {
-            result = generator.run();
+            LoadResult result = generator.run();
+            result.printSummary(out);
+            if (options.jsonFile() != null) {
+                result.writeJson(options.jsonFile(), runInfo());
+            }
+            if (options.hgrmFile() != null) {
+                result.writeHgrm(options.hgrmFile());
+            }
+            return result.exitStatus();
         } finally {
+            finished.countDown();
             removeHook(onInterrupt);
         }
-        result.printSummary(out);
-        if (options.jsonFile() != null) {
-            result.writeJson(options.jsonFile(), runInfo());
+    }
+
+    private static void awaitQuietly(CountDownLatch finished) {
+        try {
+            finished.await(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        if (options.hgrmFile() != null) {
-            result.writeHgrm(options.hgrmFile());
-        }
-        return result.exitStatus();
     }
 
     /** The exact command line and the {@code --tag}s, for the JSON result. */
@@ -210,6 +235,7 @@ public final class LoadCommand implements Callable<Integer> {
                 .jsonFile(json)
                 .hgrmFile(hgrm)
                 .hlogFile(hlog)
+                .ledgerFile(ledger)
                 .serverPid(serverPid == null ? 0 : serverPid)
                 .progress(!quiet);
         if (messages != null) {

@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.security.GeneralSecurityException;
 import java.time.Instant;
 import java.util.List;
@@ -73,9 +75,18 @@ public final class LoadGenerator {
         EventLoopGroup group = new EventLoopGroup(options.threads(), false, EventLoopGroup.Assignment.ROUND_ROBIN,
                 config, NanoClock.SYSTEM);
         IntervalLog hlog = null;
+        FileChannel ledgerFile = null;
         try {
             group.start();
             LoopMetrics[] metrics = new LoopMetrics[options.threads()];
+            MessageLedger[] ledgers = new MessageLedger[options.threads()];
+            if (options.ledgerFile() != null && !options.handshakeOnly()) {
+                ledgerFile = FileChannel.open(options.ledgerFile(), StandardOpenOption.CREATE,
+                        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+                for (int i = 0; i < ledgers.length; i++) {
+                    ledgers[i] = new MessageLedger(ledgerFile, templates.messageIdPrefix());
+                }
+            }
             for (int i = 0; i < metrics.length; i++) {
                 metrics[i] = new LoopMetrics();
             }
@@ -97,7 +108,7 @@ public final class LoadGenerator {
                     + (startNanos - System.nanoTime()) / 1000;
             RunContext run = new RunContext(options, target, schedule, commands, templates, tls, runControl,
                     startNanos, startEpochMicros);
-            startSessions(group, metrics, run);
+            startSessions(group, metrics, ledgers, run);
             MetricsReader reader = new MetricsReader(metrics);
             long endNanos = await(schedule, runControl, reader, cpu, hlog);
             runControl.stop();
@@ -107,6 +118,7 @@ public final class LoadGenerator {
             if (hlog != null) {
                 hlog.write(reader, System.currentTimeMillis());
             }
+            flushLedgers(ledgers);
             long measuredFrom = Math.max(startNanos, schedule.warmupEndNanos());
             return new LoadResult(options, MachineInfo.current(), tls.providerName(), endNanos - measuredFrom,
                     runControl.errorBudgetExceeded(), reader, cpu.usage());
@@ -115,15 +127,31 @@ public final class LoadGenerator {
             if (hlog != null) {
                 hlog.close();
             }
+            if (ledgerFile != null) {
+                ledgerFile.close();
+            }
         }
     }
 
-    private static void startSessions(EventLoopGroup group, LoopMetrics[] metrics, RunContext run) {
+    /** After the loops have stopped: the rest of each loop's ledger lines, then the first write error. */
+    private static void flushLedgers(MessageLedger[] ledgers) throws IOException {
+        for (MessageLedger ledger : ledgers) {
+            if (ledger != null) {
+                ledger.flush();
+                if (ledger.failure() != null) {
+                    throw new IOException("cannot write the ledger", ledger.failure());
+                }
+            }
+        }
+    }
+
+    private static void startSessions(EventLoopGroup group, LoopMetrics[] metrics, MessageLedger[] ledgers,
+            RunContext run) {
         List<EventLoop> loops = group.loops();
         for (int slot = 0; slot < run.options().connections(); slot++) {
             int loopIndex = slot % loops.size();
             EventLoop loop = loops.get(loopIndex);
-            LoadSession session = new LoadSession(run, loop, metrics[loopIndex], slot);
+            LoadSession session = new LoadSession(run, loop, metrics[loopIndex], ledgers[loopIndex], slot);
             loop.execute(session::begin);
         }
     }

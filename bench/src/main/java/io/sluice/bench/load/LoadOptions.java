@@ -39,6 +39,8 @@ import java.util.Objects;
  * @param hgrmFile              where to write the whole-message latency distribution, or null
  * @param hlogFile              where to write an HdrHistogram interval log (one interval per
  *                              second per phase), or null
+ * @param ledgerFile            where to write one line per message attempt (Message-ID, outcome,
+ *                              reply code; see {@link LedgerLine}), or null
  * @param serverPid             the server process whose CPU time (with its descendants') is sampled
  *                              from {@code /proc}, or 0 for none
  * @param progress              print a progress line on stderr every second
@@ -69,6 +71,7 @@ public record LoadOptions(
         Path jsonFile,
         Path hgrmFile,
         Path hlogFile,
+        Path ledgerFile,
         long serverPid,
         boolean progress) {
 
@@ -164,6 +167,7 @@ public record LoadOptions(
         private Path jsonFile;
         private Path hgrmFile;
         private Path hlogFile;
+        private Path ledgerFile;
         private long serverPid;
         private boolean progress = true;
 
@@ -291,6 +295,11 @@ public record LoadOptions(
             return this;
         }
 
+        public Builder ledgerFile(Path value) {
+            ledgerFile = value;
+            return this;
+        }
+
         public Builder serverPid(long value) {
             serverPid = value;
             return this;
@@ -306,7 +315,8 @@ public record LoadOptions(
             return new LoadOptions(target, tlsMode, tlsProvider, protocols, resume, connections,
                     messagesPerConnection, totalMessages, durationNanos, sizes, recipients, pipelining,
                     sender, rcptDomain, heloName, handshakeOnly, ratePerSecond, threads, warmupNanos,
-                    connectTimeoutNanos, replyTimeoutNanos, maxErrors, jsonFile, hgrmFile, hlogFile, serverPid, progress);
+                    connectTimeoutNanos, replyTimeoutNanos, maxErrors, jsonFile, hgrmFile, hlogFile, ledgerFile, serverPid,
+                    progress);
         }
     }
 }

@@ -37,6 +37,8 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     private final LoadOptions options;
     private final EventLoop loop;
     private final LoopMetrics metrics;
+    /** This loop's {@code --ledger} writer, or null (then nothing is recorded per message). */
+    private final MessageLedger ledger;
     private final ReplyParser parser = new ReplyParser();
     private final MessageSchedule.Ticket ticket = new MessageSchedule.Ticket();
     /** This slot's stampable copy of each size's headers. */
@@ -59,6 +61,8 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     private int rcptIndex;
     private int rcptAccepted;
     private boolean transactionFailed;
+    /** The first envelope reply that refused the current message (for the ledger), or 0. */
+    private int refusalCode;
     private int sizeIndex;
     private byte[] body;
     private int bodyOffset;
@@ -69,11 +73,12 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     private long dataStartNanos;
     private long messageStartNanos;
 
-    LoadSession(RunContext run, EventLoop loop, LoopMetrics metrics, int slot) {
+    LoadSession(RunContext run, EventLoop loop, LoopMetrics metrics, MessageLedger ledger, int slot) {
         this.run = run;
         this.options = run.options();
         this.loop = loop;
         this.metrics = metrics;
+        this.ledger = ledger;
         this.headers = new byte[options.sizes().count()][];
         for (int i = 0; i < headers.length; i++) {
             headers[i] = run.templates().copyHeaders(i);
@@ -141,7 +146,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
             fatal(ErrorKind.PEER_CLOSED);
         }
         if (ticketOpen) {
-            finishTicket(false);
+            finishTicket(false, outcomeAtClose(), refusalCode);
         }
         if (state != State.DONE && connectionMeasured) {
             metrics.increment(LoopMetrics.SESSIONS_FAILED);
@@ -154,6 +159,18 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         } else {
             begin();
         }
+    }
+
+    /**
+     * What the connection's end means for the open message: text fully handed to the connection
+     * (the final dot included) is IN_FLIGHT, even if some of it never left this process, because
+     * the server may have it; text partly handed over is CUT; none is NOT_SENT.
+     */
+    private LedgerOutcome outcomeAtClose() {
+        if (state != State.MESSAGE || body == null) {
+            return LedgerOutcome.NOT_SENT;
+        }
+        return bodyOffset == body.length ? LedgerOutcome.IN_FLIGHT : LedgerOutcome.CUT;
     }
 
     @Override
@@ -337,7 +354,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
 
     private void onMail(int code) {
         if (!expect(code, 250)) {
-            transactionFailed = true;
+            refused(code);
         }
         if (pipelined) {
             state = State.RCPT; // the RCPTs and DATA are already on their way
@@ -353,7 +370,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
             rcptAccepted++;
         } else {
             unexpected(code);
-            transactionFailed = true;
+            refused(code);
         }
         rcptIndex++;
         if (rcptIndex < options.recipients()) {
@@ -373,7 +390,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     private void onData(int code) {
         if (code != 354) {
             unexpected(code);
-            transactionFailed = true;
+            refused(code);
             resetTransaction();
             return;
         }
@@ -385,9 +402,9 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         byte[] header = headers[sizeIndex];
         run.templates().stamp(header, ticket.sequence, run.epochMicros(messageStartNanos));
         state = State.MESSAGE;
-        connection.write(header, 0, header.length);
         body = run.templates().body(sizeIndex);
         bodyOffset = 0;
+        connection.write(header, 0, header.length);
         writeBody();
         armReplyDeadline();
     }
@@ -404,7 +421,10 @@ final class LoadSession implements ConnectionHandler, TlsListener {
             metrics.add(LoopMetrics.MESSAGE_BYTES, run.templates().messageBytes(sizeIndex));
             metrics.add(LoopMetrics.RECIPIENTS_ACCEPTED, rcptAccepted);
         }
-        finishTicket(accepted && !transactionFailed);
+        // The ledger follows the reply to the final dot alone: a 250 there means the server has the
+        // message, even if some recipient was refused.
+        finishTicket(accepted && !transactionFailed, accepted ? LedgerOutcome.ACKNOWLEDGED : LedgerOutcome.REJECTED,
+                code);
         if (accepted) {
             nextMessage();
         } else {
@@ -433,6 +453,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     private void startMessage() {
         long now = loop.nanoTime();
         transactionFailed = false;
+        refusalCode = 0;
         rcptIndex = 0;
         rcptAccepted = 0;
         messageStartNanos = options.openModel() ? ticket.intendedNanos : now;
@@ -454,7 +475,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     /** Ends a failed transaction: the message is lost; RSET before the next one. */
     private void resetTransaction() {
         if (ticketOpen) {
-            finishTicket(false);
+            finishTicket(false, LedgerOutcome.NOT_SENT, refusalCode);
         }
         send(State.RSET, run.commands().rset, 0, run.commands().rset.length);
     }
@@ -493,11 +514,28 @@ final class LoadSession implements ConnectionHandler, TlsListener {
 
     // ---------------------------------------------------------------- accounting
 
-    private void finishTicket(boolean ok) {
+    /** The envelope reply {@code code} refused the current message. */
+    private void refused(int code) {
+        if (!transactionFailed) {
+            transactionFailed = true;
+            refusalCode = code;
+        }
+    }
+
+    /**
+     * Closes the open ticket: counts the message as ok or failed and writes its ledger line.
+     *
+     * @param code the reply that decided {@code outcome}, or 0 when none did
+     */
+    private void finishTicket(boolean ok, LedgerOutcome outcome, int code) {
         ticketOpen = false;
         if (options.handshakeOnly()) {
             return; // the ticket is the session; counted by sessionDone or onClose
         }
+        if (ledger != null) {
+            ledger.record(ticket.sequence, outcome, code);
+        }
+        refusalCode = 0;
         messagesOnConnection++;
         if (ticket.measured) {
             metrics.increment(ok ? LoopMetrics.MESSAGES_OK : LoopMetrics.MESSAGES_FAILED);

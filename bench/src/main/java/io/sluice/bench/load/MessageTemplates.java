@@ -25,6 +25,9 @@ final class MessageTemplates {
     /** The header that carries the send time, in microseconds since the epoch. */
     static final String SENT_HEADER = "X-Sluice-Sent";
 
+    /** The domain part of every Message-ID. */
+    static final String ID_DOMAIN = "load.sluice.test";
+
     private static final byte[] TERMINATOR = {'.', '\r', '\n'};
     private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
     private static final String ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -33,6 +36,8 @@ final class MessageTemplates {
     private final byte[][] bodies;
     private final int idOffset;
     private final int sentOffset;
+    /** {@code RUNID.}: what every Message-ID of this run starts with (without the angle bracket). */
+    private final String idPrefix;
 
     /**
      * @param runId      distinguishes this run's Message-IDs from another run's
@@ -42,7 +47,8 @@ final class MessageTemplates {
         headers = new byte[count][];
         bodies = new byte[count][];
         String date = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now());
-        String idPrefix = "Message-ID: <" + hex(runId) + ".";
+        this.idPrefix = hex(runId) + ".";
+        String idHeader = "Message-ID: <" + this.idPrefix;
         String sentPrefix = SENT_HEADER + ": ";
         for (int i = 0; i < count; i++) {
             String head = "From: <" + sender + ">\r\n"
@@ -50,21 +56,29 @@ final class MessageTemplates {
                     + "Date: " + date + "\r\n"
                     // Fixed width: every size's stamp fields must sit at the same offsets (stamp() uses one).
                     + "Subject: sluice load " + String.format(Locale.ROOT, "%10d", sizes.sizeBytes(i)) + " bytes\r\n"
-                    + idPrefix + "0".repeat(ID_HEX_DIGITS) + "@load.sluice.test>\r\n"
+                    + idHeader + "0".repeat(ID_HEX_DIGITS) + "@" + ID_DOMAIN + ">\r\n"
                     + sentPrefix + "0".repeat(SENT_DIGITS) + "\r\n"
                     + "\r\n";
             headers[i] = head.getBytes(StandardCharsets.US_ASCII);
             bodies[i] = buildBody(Math.max(0, sizes.sizeBytes(i) - headers[i].length));
         }
         String first = new String(headers[0], StandardCharsets.US_ASCII);
-        idOffset = first.indexOf(idPrefix) + idPrefix.length();
+        idOffset = first.indexOf(idHeader) + idHeader.length();
         sentOffset = first.indexOf(sentPrefix) + sentPrefix.length();
         for (byte[] header : headers) {
             String text = new String(header, StandardCharsets.US_ASCII);
-            if (text.indexOf(sentPrefix) + sentPrefix.length() != sentOffset || text.indexOf(idPrefix) + idPrefix.length() != idOffset) {
+            if (text.indexOf(sentPrefix) + sentPrefix.length() != sentOffset || text.indexOf(idHeader) + idHeader.length() != idOffset) {
                 throw new IllegalStateException("stamp offsets differ between sizes: " + sizes);
             }
         }
+    }
+
+    /**
+     * What every Message-ID of this run starts with, up to the sequence's hex digits: the whole id
+     * is {@code RUNID.SEQUENCE@load.sluice.test}, both parts 16 hex digits.
+     */
+    String messageIdPrefix() {
+        return idPrefix;
     }
 
     /** A private, stampable copy of the headers of size {@code index}; one per session, at setup. */

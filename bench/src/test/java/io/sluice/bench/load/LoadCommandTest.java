@@ -64,6 +64,21 @@ class LoadCommandTest {
     }
 
     @Test
+    void writesALedgerLinePerMessage(@TempDir Path dir) throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {
+            Path ledger = dir.resolve("ledger.txt");
+            int status = execute("--target", "127.0.0.1:" + server.address().getPort(), "--connections", "2",
+                    "--messages", "12", "--threads", "1", "--ledger", ledger.toString(), "--quiet");
+
+            assertEquals(0, status, err.toString(StandardCharsets.UTF_8));
+            java.util.List<String> lines = Files.readAllLines(ledger);
+            assertEquals(12, lines.size());
+            assertTrue(lines.stream().allMatch(l -> l.matches("[0-9a-f]{16}\\.[0-9a-f]{16}@load\\.sluice\\.test ACKNOWLEDGED 250")),
+                    lines.toString());
+        }
+    }
+
+    @Test
     @SuppressWarnings("unchecked")
     void writesAnIntervalLogAndTheServerCpu(@TempDir Path dir) throws Exception {
         try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {

@@ -41,7 +41,14 @@ final class ServeChild implements AutoCloseable {
      * @param log      where the child's stdout and stderr go
      */
     static ServeChild start(Map<String, String> settings, Path log) throws IOException {
-        int port = freePort();
+        return start(settings, log, freePort());
+    }
+
+    /**
+     * Starts {@code sluice serve} on loopback {@code port}: every incarnation on the same port, for
+     * a load generator with one fixed target.
+     */
+    static ServeChild start(Map<String, String> settings, Path log, int port) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>(List.of(java));
         command.addAll(JVM_FLAGS);
@@ -133,7 +140,7 @@ final class ServeChild implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             return s.getLocalPort();
         }
