@@ -160,4 +160,4 @@ json.dump(record, open(out, 'w'), indent=2)
 EOF
 rm -f "$STEPS_JSON"
 step table python3 "$PR/make-table" --dir "$OUT" "${TABLE_ARGS[@]}"
-[ "$QUICK" = 1 ] && say "quick run (not a measurement): $OUT/README.md, $OUT/plots/"
+if [ "$QUICK" = 1 ]; then say "quick run (not a measurement): $OUT/README.md, $OUT/plots/"; fi
