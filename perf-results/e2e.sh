@@ -14,6 +14,8 @@
 #      SLUICE_SERVE_CMD launcher for serve (default: this checkout's ./sluice)
 #      SPOOL_DIR        default /tmp/sluice-perf-spool (same ext4 disk as /work here); wiped
 #      REPS             default 3
+#      MESSAGES         NAME=COUNT,... overrides the message count of the named scenarios
+#                       (e.g. MESSAGES=serve-1k-reuse=30000 for runs past Sluice's JIT warm-up)
 #      PEERS            default /work/shared/peers.sh
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd -P)
@@ -24,6 +26,7 @@ SINK_CMD=${SLUICE_SINK_CMD:-$ROOT/sluice}
 SERVE_CMD=${SLUICE_SERVE_CMD:-$ROOT/sluice}
 SPOOL_DIR=${SPOOL_DIR:-/tmp/sluice-perf-spool}
 REPS=${REPS:-3}
+MESSAGES=${MESSAGES:-}
 LOGS=$(mktemp -d /tmp/sluice-e2e.XXXX)
 
 start_sluice() {   # NAME CMD ARGS... -> PID of the JVM (the launcher execs java)
@@ -60,6 +63,11 @@ ARGS=()
 for spec in $ALL; do
     name=${spec%%:*}
     if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
+    for override in ${MESSAGES//,/ }; do
+        if [ "${override%%=*}" = "$name" ]; then
+            IFS=: read -r n c s m _ t <<< "$spec"; spec="$n:$c:$s:$m:${override#*=}:$t"
+        fi
+    done
     # shellcheck disable=SC2206
     [ "${spec##*:}" = S ] && targets=($S) || targets=($V)
     ARGS+=(--scenario "${spec%:*}" "${targets[@]}")
