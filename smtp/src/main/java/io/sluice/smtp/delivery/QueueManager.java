@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -94,6 +95,12 @@ public final class QueueManager implements AutoCloseable {
     private final MessagePassingQueue.Consumer<Object> handler = this::handle;
     private final Executor inboxExecutor = this::offer;
     private final Map<QueueId, QueuedRecipients> messages = new HashMap<>();
+    /**
+     * Messages that left the queue but whose spool removal failed: they come back after a restart,
+     * so a journal rewrite must keep their recipients' outcomes (or all would be sent again).
+     * Grows only on spool errors.
+     */
+    private final Map<QueueId, QueuedRecipients> removalFailed = new HashMap<>();
     private final Map<Route, Destination> destinations = new HashMap<>();
     private final ArrayDeque<Destination> runnable = new ArrayDeque<>();
     private final PriorityQueue<Timer> timers = new PriorityQueue<>();
@@ -279,7 +286,12 @@ public final class QueueManager implements AutoCloseable {
             // The records of removed messages go with the rewrite: their removal must be durable
             // first, or a crash could bring a message back without the outcomes of its recipients.
             source.syncRemovals();
-            journal.compact(messages.values(), nowMillis);
+            Collection<QueuedRecipients> state = messages.values();
+            if (!removalFailed.isEmpty()) {
+                state = new ArrayList<>(state); // rare: only after a failed removal
+                state.addAll(removalFailed.values());
+            }
+            journal.compact(state, nowMillis);
         } catch (IOException e) {
             // The old file is whole (or the new one is): nothing is lost; tried again once it grows as much.
             journal.postponeCompaction();
@@ -846,7 +858,9 @@ public final class QueueManager implements AutoCloseable {
             source.remove(q.message.id());
             log.log(EventLog.Level.INFO, "removed", "id", q.message.id());
         } catch (IOException e) {
-            // It stays in the spool: after a restart it is delivered again (a duplicate, never a loss).
+            // It stays in the spool: after a restart its journalled outcomes keep it from being
+            // delivered again, so later journal rewrites keep them too.
+            removalFailed.put(q.message.id(), q);
             errors.incrementAndGet();
             log.log(EventLog.Level.ERROR, "queue-remove-failed", "id", q.message.id(), "error", e.toString());
         }
@@ -948,7 +962,11 @@ public final class QueueManager implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        if (journal != null) {
+        if (t != null && t.isAlive()) {
+            // Still inside a long journal rewrite: closing the journal under it would mix its records
+            // into the old file; the daemon thread ends with the process.
+            log.log(EventLog.Level.ERROR, "queue-close-timeout", "error", "queue thread still running after 5 s");
+        } else if (journal != null) {
             try {
                 journal.close();
             } catch (IOException e) {
@@ -1043,6 +1061,7 @@ public final class QueueManager implements AutoCloseable {
             log.log(EventLog.Level.INFO, "queue-deleted", "id", q.message.id());
             return deleted;
         } catch (IOException e) {
+            removalFailed.put(q.message.id(), q);
             errors.incrementAndGet();
             log.log(EventLog.Level.ERROR, "queue-delete-failed", "id", q.message.id(), "error", e.toString());
             return false;

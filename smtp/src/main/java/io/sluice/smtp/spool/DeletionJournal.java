@@ -192,6 +192,11 @@ final class DeletionJournal implements Closeable {
     synchronized void sync() throws IOException {
         if (unsynced && appendChannel != null) {
             force(System.nanoTime());
+        } else if (dirUnsynced) {
+            // A rewrite renamed the file but its directory fsync failed: the tombstones in it are
+            // not durable until the new name is.
+            Spool.fsyncDirectory(dir);
+            dirUnsynced = false;
         }
     }
 
@@ -262,6 +267,9 @@ final class DeletionJournal implements Closeable {
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
                 ch.force(false);
             }
+            // A predecessor killed between its rewrite's rename and the directory fsync left a
+            // name that is not durable yet.
+            Spool.fsyncDirectory(dir);
         }
     }
 
@@ -275,21 +283,37 @@ final class DeletionJournal implements Closeable {
      * CLI; the server's own are tracked already): it must forget those messages, releasing
      * their segments, and {@link #track} the ones it knew.
      */
-    void compact(Consumer<List<Long>> late) throws IOException {
+    void compact(Consumer<List<Long>> late, boolean waitForLock) throws IOException {
         synchronized (JVM_LOCK) {
             try (FileChannel lockChannel = openLockFile()) {
-                lockChannel.lock(); // released when lockChannel closes
+                // At run time tryLock, not lock: a CLI stopped while appending (Ctrl-Z) must not
+                // stall delivery; the rewrite is postponed instead. Released when lockChannel closes.
+                if (waitForLock) {
+                    lockChannel.lock();
+                } else if (lockChannel.tryLock() == null) {
+                    throw new IOException("deleted.lock is held by a sluice queue command; rewrite postponed");
+                }
                 synchronized (this) {
                     // The new file is fsynced whole: a writer thread due to sync the old one need not wait for us.
+                    long dueBefore = syncDueNanos;
                     syncDueNanos = Long.MAX_VALUE;
-                    late.accept(readNew());
-                    // Listed after those forgets, whose segments may just have gone. A tombstone is dropped
-                    // only once the unlinks of its segments are durable, or a power cut could bring back
-                    // both the segments and the message without its tombstone.
-                    long[] onDisk = Segment.keysOnDisk(segmentsDir);
-                    Spool.fsyncDirectory(segmentsDir);
-                    tracked.retainOnDisk(onDisk);
-                    replaceFile();
+                    boolean replaced = false;
+                    try {
+                        late.accept(readNew());
+                        // Listed after those forgets, whose segments may just have gone. A tombstone is dropped
+                        // only once the unlinks of its segments are durable, or a power cut could bring back
+                        // both the segments and the message without its tombstone.
+                        long[] onDisk = Segment.keysOnDisk(segmentsDir);
+                        Spool.fsyncDirectory(segmentsDir);
+                        tracked.retainOnDisk(onDisk);
+                        replaceFile();
+                        replaced = true;
+                    } finally {
+                        if (!replaced && unsynced) {
+                            // lazy tombstones of the old file still need their fsync
+                            syncDueNanos = dueBefore == Long.MAX_VALUE ? System.nanoTime() : dueBefore;
+                        }
+                    }
                 }
             }
         }

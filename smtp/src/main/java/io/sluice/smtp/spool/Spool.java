@@ -106,7 +106,7 @@ public final class Spool implements MessageSource, Closeable {
                 journal.track(m.id.value(), m.segments);
             }
             if (journaled.size() != recovery.tombstonedSurvivors.size()) {
-                spool.compactJournal();
+                spool.compactJournal(true);
             } else {
                 journal.opened();
             }
@@ -289,8 +289,8 @@ public final class Spool implements MessageSource, Closeable {
     }
 
     /** Rewrites deleted.log without the tombstones no segment needs any more (see DeletionJournal). */
-    private void compactJournal() throws IOException {
-        journal.compact(this::forgetTombstoned);
+    private void compactJournal(boolean waitForLock) throws IOException {
+        journal.compact(this::forgetTombstoned, waitForLock);
     }
 
     /**
@@ -300,7 +300,7 @@ public final class Spool implements MessageSource, Closeable {
      */
     private void compactJournalQuietly() {
         try {
-            compactJournal();
+            compactJournal(false);
         } catch (IOException | RuntimeException e) {
             journalCompactionErrors.incrementAndGet();
             journal.postponeCompaction();

@@ -136,6 +136,49 @@ class DeletionJournalCompactionTest {
         }
     }
 
+    @Test
+    @org.junit.jupiter.api.Timeout(60) // a rewrite that waited for the lock would hang the delivering thread here
+    void aSluiceQueueProcessHoldingDeletedLockPostponesTheRewriteInsteadOfStallingDelivery() throws Exception {
+        Path dir = tmp.resolve("spool");
+        Set<QueueId> queued = new TreeSet<>();
+        Set<QueueId> gone = new HashSet<>();
+        try (Spool spool = Spool.open(dir, OPTIONS, SegmentChannelFactory.DEFAULT, 1024)) {
+            // Another process (as a stopped `sluice queue delete` would) holds deleted.lock; Python's
+            // lockf takes the same POSIX record lock as Java's FileLock.
+            Process holder;
+            try {
+                holder = new ProcessBuilder("python3", "-c", "import fcntl,sys; f=open(sys.argv[1],'a'); "
+                        + "fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); sys.stdin.read()",
+                        dir.resolve("deleted.lock").toString()).redirectErrorStream(true).start();
+            } catch (IOException e) {
+                org.junit.jupiter.api.Assumptions.abort("python3 is needed to hold a lock from another process: " + e);
+                return;
+            }
+            try {
+                String line = new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream(),
+                        java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+                assertEquals("locked", line, "the other process holds deleted.lock");
+                int seed = 0;
+                while (spool.journalCompactionErrors() == 0) { // the thread that is due must not block
+                    assertTrue(seed < 2000, "a rewrite was attempted");
+                    seed = flow(spool, seed, queued, gone);
+                }
+                assertEquals(0L, spool.journalCompactions(), "postponed, not done");
+                assertCrashRecovers(dir, queued, gone, false);
+                holder.getOutputStream().close(); // the other process ends and its lock goes
+                assertTrue(holder.waitFor(10, TimeUnit.SECONDS));
+                long compactions = spool.journalCompactions();
+                while (spool.journalCompactions() == compactions) {
+                    assertTrue(seed < 6000, "a rewrite succeeded once the lock was free");
+                    seed = flow(spool, seed, queued, gone);
+                }
+                assertCrashRecovers(dir, queued, gone, false);
+            } finally {
+                holder.destroyForcibly();
+            }
+        }
+    }
+
     /** Commits 10 messages and removes 9 of them; returns the next seed. */
     private static int flow(Spool spool, int seed, Set<QueueId> queued, Set<QueueId> gone) throws Exception {
         List<QueueId> ids = commitBatch(spool.appender(0), seed, 10);
