@@ -10,7 +10,7 @@ import java.util.Map;
  * numbers {@link Double}s ({@code NaN} and {@code Infinity}, which Python's json writes, are
  * accepted). Plus typed lookups along a key path. Stateless apart from one parse; any thread.
  */
-final class JsonTree {
+public final class JsonTree {
 
     private final String text;
     private int at;
@@ -20,7 +20,7 @@ final class JsonTree {
     }
 
     /** Parses one JSON document; throws {@link IllegalArgumentException} naming the offset on bad input. */
-    static Object parse(String text) {
+    public static Object parse(String text) {
         JsonTree parser = new JsonTree(text);
         Object value = parser.value();
         parser.skipSpace();

@@ -12,6 +12,8 @@ import java.util.Map;
 import org.HdrHistogram.EncodableHistogram;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramLogReader;
+
+import io.sluice.bench.plot.JsonTree;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,7 +45,7 @@ class LoadCommandTest {
 
             assertEquals(0, status, err.toString(StandardCharsets.UTF_8));
             assertEquals(10, server.messages.get());
-            Map<String, Object> root = (Map<String, Object>) MiniJson.parse(Files.readString(json));
+            Map<String, Object> root = (Map<String, Object>) JsonTree.parse(Files.readString(json));
             for (String key : new String[] {"options", "machine", "elapsed_s", "totals", "rates", "latency_ms",
                 "reply_codes", "errors", "exit_status"}) {
                 assertTrue(root.containsKey(key), key);
@@ -104,7 +106,7 @@ class LoadCommandTest {
             assertEquals(40, untagged, "every measured message is in one untagged interval");
             assertTrue(taggedEnvelope, "other phases are tagged");
 
-            Map<String, Object> root = (Map<String, Object>) MiniJson.parse(Files.readString(json));
+            Map<String, Object> root = (Map<String, Object>) JsonTree.parse(Files.readString(json));
             Map<String, Object> cpu = (Map<String, Object>) root.get("cpu");
             assertEquals((double) ownPid, cpu.get("server_pid"));
             double serverCpu = (Double) cpu.get("server_cpu_s");
