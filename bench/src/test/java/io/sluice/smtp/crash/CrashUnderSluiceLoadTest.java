@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sluice.bench.load.LedgerLine;
 import io.sluice.bench.load.LedgerOutcome;
-import io.sluice.smtp.spool.Spool;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,8 +21,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -93,7 +90,7 @@ class CrashUnderSluiceLoadTest {
         System.out.printf("crash under sluice load: kills=%d seed=%d rate=%d/s maxDelay=%d ms"
                 + " (reproduce with -Dsluice.crash.seed=%d)%n", KILLS, SEED, RATE_PER_SECOND, MAX_DELAY_MILLIS, SEED);
         Random random = new Random(SEED);
-        clearWorkDir();
+        CrashWorkDir.clear(dir);
         Path spoolDir = dir.resolve("spool");
         Path ledgerFile = dir.resolve("load-ledger.txt");
         destination = new RecordingSmtpDestination();
@@ -138,7 +135,7 @@ class CrashUnderSluiceLoadTest {
         Set<String> mustArrive = new HashSet<>();
         ledger.stream().filter(l -> l.outcome() == LedgerOutcome.ACKNOWLEDGED).forEach(l -> mustArrive.add(l.messageId()));
         trickleLedger.with(LoadLedger.Outcome.ACKNOWLEDGED).forEach(e -> mustArrive.add(e.message.messageId()));
-        boolean drained = await(DRAIN_SECONDS, () -> spoolEmpty(spoolDir) && arrivedIds().containsAll(mustArrive));
+        boolean drained = CrashWorkDir.await(DRAIN_SECONDS, () -> CrashWorkDir.spoolEmpty(spoolDir) && arrivedIds().containsAll(mustArrive));
         Report report = compare(destination.deliveries(), byId);
         int exit = child.terminate(20);
         child = null;
@@ -156,7 +153,7 @@ class CrashUnderSluiceLoadTest {
         assertTrue(report.loadAcknowledged > 0, "no sluice load message got through");
         assertTrue(ledger.stream().anyMatch(l -> l.outcome() == LedgerOutcome.NOT_SENT && l.code() == 0),
                 "kills must show in the ledger as failed connections");
-        assertEquals(List.of(), corruptSegments(spoolDir), "segment files quarantined as corrupt");
+        assertEquals(List.of(), CrashWorkDir.corruptSegments(spoolDir), "segment files quarantined as corrupt");
     }
 
     // --- the processes -----------------------------------------------------------------------------
@@ -200,7 +197,7 @@ class CrashUnderSluiceLoadTest {
     }
 
     private void awaitServing(int epoch) throws InterruptedException {
-        boolean up = await(START_TIMEOUT_SECONDS, () -> child.greets() || !child.isAlive());
+        boolean up = CrashWorkDir.await(START_TIMEOUT_SECONDS, () -> child.greets() || !child.isAlive());
         assertTrue(up && child.isAlive(), "incarnation " + epoch + " did not come up within " + START_TIMEOUT_SECONDS
                 + " s (after " + kills.size() + " kills; work dir " + dir + ")\n--- its output\n" + child.output());
     }
@@ -296,41 +293,9 @@ class CrashUnderSluiceLoadTest {
 
     // --- spool checks and helpers ------------------------------------------------------------------
 
-    private static boolean spoolEmpty(Path spoolDir) {
-        try (Spool spool = Spool.openReadOnly(spoolDir)) {
-            return spool.list().isEmpty();
-        } catch (IOException e) {
-            return false;
-        }
-    }
 
-    private static List<Path> corruptSegments(Path spoolDir) throws IOException {
-        try (Stream<Path> files = Files.list(spoolDir.resolve("segments"))) {
-            return files.filter(p -> p.getFileName().toString().endsWith(".corrupt")).toList();
-        }
-    }
 
-    private void clearWorkDir() throws IOException {
-        if (Files.exists(dir)) {
-            try (Stream<Path> old = Files.walk(dir)) {
-                for (Path p : old.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(p);
-                }
-            }
-        }
-        Files.createDirectories(dir);
-    }
 
-    private static boolean await(int seconds, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + seconds * 1_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                return false;
-            }
-            Thread.sleep(50);
-        }
-        return true;
-    }
 
     /** The figures of one run. */
     private final class Report {

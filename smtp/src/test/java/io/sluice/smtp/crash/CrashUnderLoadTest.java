@@ -16,7 +16,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
@@ -95,7 +94,7 @@ class CrashUnderLoadTest {
                 + " (reproduce with -Dsluice.crash.seed=%d)%n", KILLS, SEED, BULK_PER_SECOND, MAX_DELAY_MILLIS,
                 DESTINATION, SEED);
         Random random = new Random(SEED);
-        clearWorkDir();
+        CrashWorkDir.clear(dir);
         Path spoolDir = dir.resolve("spool");
         destination = DESTINATION.equals("smtp") ? new RecordingSmtpDestination()
                 : new MaildirDestination(dir.resolve("mail"));
@@ -129,7 +128,7 @@ class CrashUnderLoadTest {
         startChild(epoch, settings);
         awaitServing(epoch);
         Set<String> acknowledged = ids(ledger.with(LoadLedger.Outcome.ACKNOWLEDGED));
-        boolean drained = await(DRAIN_SECONDS, () -> spoolEmpty(spoolDir) && arrivedIds().containsAll(acknowledged));
+        boolean drained = CrashWorkDir.await(DRAIN_SECONDS, () -> CrashWorkDir.spoolEmpty(spoolDir) && arrivedIds().containsAll(acknowledged));
         Report report = compare(destination.deliveries());
         report.segmentsLeft = segmentFiles(spoolDir).size();
         int exit = child.terminate(20);
@@ -138,7 +137,7 @@ class CrashUnderLoadTest {
         report.write(dir.resolve("report.txt"), loadSeconds, exit);
 
         assertTrue(drained, "queue not drained and delivered within " + DRAIN_SECONDS + " s; spool empty: "
-                + spoolEmpty(spoolDir) + "; " + report.summary());
+                + CrashWorkDir.spoolEmpty(spoolDir) + "; " + report.summary());
         assertEquals(List.of(), report.lost, "acknowledged but never delivered");
         assertEquals(List.of(), report.unexpected, "delivered without a 250 (or unknown, or damaged)");
         assertEquals(List.of(), report.sameEpochDuplicates, "delivered twice by one incarnation");
@@ -146,7 +145,7 @@ class CrashUnderLoadTest {
         assertEquals(0, load.failuresWhileUp(), "connections failed while no kill was under way: " + load.failureSamples());
         assertTrue(kills.size() >= KILLS);
         assertTrue(report.acknowledged > 0, "no load got through");
-        assertEquals(List.of(), corruptSegments(spoolDir), "segment files quarantined as corrupt");
+        assertEquals(List.of(), CrashWorkDir.corruptSegments(spoolDir), "segment files quarantined as corrupt");
         assertEquals(List.of(), errorLines(), "error lines in the server logs");
     }
 
@@ -175,7 +174,7 @@ class CrashUnderLoadTest {
 
     /** The incarnation must come up on the spool the last one left, by itself, in bounded time. */
     private void awaitServing(int epoch) throws InterruptedException {
-        boolean up = await(START_TIMEOUT_SECONDS, () -> child.greets() || !child.isAlive());
+        boolean up = CrashWorkDir.await(START_TIMEOUT_SECONDS, () -> child.greets() || !child.isAlive());
         assertTrue(up && child.isAlive(), "incarnation " + epoch + " did not come up on the spool within "
                 + START_TIMEOUT_SECONDS + " s (after " + kills.size() + " kills; work dir " + dir + ")\n--- its output\n"
                 + child.output() + "\n--- its threads\n" + child.threadDump());
@@ -286,13 +285,6 @@ class CrashUnderLoadTest {
 
     // --- spool and log checks ------------------------------------------------------------------------
 
-    private static boolean spoolEmpty(Path spoolDir) {
-        try (Spool spool = Spool.openReadOnly(spoolDir)) {
-            return spool.list().isEmpty();
-        } catch (IOException e) {
-            return false;
-        }
-    }
 
     private static List<Path> segmentFiles(Path spoolDir) throws IOException {
         try (Stream<Path> files = Files.list(spoolDir.resolve("segments"))) {
@@ -300,11 +292,6 @@ class CrashUnderLoadTest {
         }
     }
 
-    private static List<Path> corruptSegments(Path spoolDir) throws IOException {
-        try (Stream<Path> files = Files.list(spoolDir.resolve("segments"))) {
-            return files.filter(p -> p.getFileName().toString().endsWith(".corrupt")).toList();
-        }
-    }
 
     /** ERROR lines of the event log and SEVERE ones of java.util.logging, from every incarnation. */
     private List<String> errorLines() throws IOException {
@@ -332,28 +319,7 @@ class CrashUnderLoadTest {
         return n;
     }
 
-    /** Removes the previous run's spool, maildirs and logs. */
-    private void clearWorkDir() throws IOException {
-        if (Files.exists(dir)) {
-            try (Stream<Path> old = Files.walk(dir)) {
-                for (Path p : old.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(p);
-                }
-            }
-        }
-        Files.createDirectories(dir);
-    }
 
-    private static boolean await(int seconds, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + seconds * 1_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                return false;
-            }
-            Thread.sleep(50);
-        }
-        return true;
-    }
 
     /** The figures of one run. */
     private final class Report {
