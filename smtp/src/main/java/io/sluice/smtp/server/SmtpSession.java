@@ -691,7 +691,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             storageError(e);
             abortMessage(); // begin may have succeeded before the append failed
             if (!chunking) {
-                error(Replies.INSUFFICIENT_STORAGE);
+                reply(Replies.INSUFFICIENT_STORAGE); // our failure, not the client's: not counted
             }
             return false;
         }
@@ -770,7 +770,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             if (firstFailure) {
                 listener.stats.rejectMessage(failure.code());
             }
-            error(failure);
+            if (isMessageVerdict(failure)) {
+                reply(failure); // every chunk after the one that went over the limit gets it: none counts
+            } else {
+                error(failure);
+            }
         } else if (chunkLast && hops.tooManyHops()) {
             refuseMessage(Replies.TOO_MANY_HOPS);
         } else if (chunkLast) {
@@ -833,7 +837,22 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         listener.stats.rejectMessage(rejection.code());
         abortMessage();
         resetTransaction();
-        error(rejection);
+        reply(rejection); // a verdict on the message, not a client error: see isMessageVerdict
+    }
+
+    /**
+     * A refusal of a whole message rather than of a command: over the size limit, a mail loop, bare
+     * CR/LF or an over-long line in its text, or our spool failing. The client kept to the protocol
+     * and the session is in sync, so these do not count toward {@code smtp.max_errors}; a relay
+     * passing on a burst of looping or oversized mail is not cut off with good mail queued behind.
+     * Postfix's smtpd counts them (data_cmd returns the cleanup status and its command loop adds one
+     * to error_count) but forgives all errors once a message is accepted; not counting them at all
+     * is the simpler rule with the same effect on a well-behaved relay.
+     */
+    private static boolean isMessageVerdict(Reply reply) {
+        return reply == Replies.MESSAGE_TOO_LARGE || reply == Replies.INSUFFICIENT_STORAGE
+                || reply == Replies.TOO_MANY_HOPS || reply == Replies.BARE_NEWLINE_IN_DATA
+                || reply == Replies.DATA_LINE_TOO_LONG;
     }
 
     /** Asks the store to make the message durable; the reply waits for {@link #committed}. */
@@ -843,7 +862,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             listener.stats.rejectMessage(Replies.INSUFFICIENT_STORAGE.code());
             abortMessage();
             resetTransaction();
-            error(Replies.INSUFFICIENT_STORAGE);
+            reply(Replies.INSUFFICIENT_STORAGE); // our failure, not the client's: not counted
             return;
         }
         chunkOctets = octets;
@@ -859,7 +878,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             resetTransaction();
             phase = Phase.COMMAND;
             connection.resumeRead();
-            error(Replies.INSUFFICIENT_STORAGE);
+            reply(Replies.INSUFFICIENT_STORAGE); // our failure, not the client's: not counted
         }
     }
 
