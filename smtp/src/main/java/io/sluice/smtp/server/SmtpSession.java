@@ -28,7 +28,7 @@ import io.sluice.smtp.spool.QueueId;
 
 /**
  * The server side of one SMTP connection (RFC 5321, with PIPELINING, SIZE, 8BITMIME, SMTPUTF8,
- * ENHANCEDSTATUSCODES, CHUNKING and STARTTLS). A state machine driven by its connection's loop:
+ * ENHANCEDSTATUSCODES, CHUNKING, BINARYMIME and STARTTLS). A state machine driven by its connection's loop:
  * every method runs on that thread. Commands are parsed in place from the read buffer; message
  * text is decoded into the loop's scratch buffer and handed to the store, never assembled in heap.
  *
@@ -531,8 +531,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.UNSUPPORTED_PARAMETER); // RFC 4954 5: AUTH= belongs to the AUTH extension
         } else if (settings.maxMessageOctets() > 0 && command.size() > settings.maxMessageOctets()) {
             error(Replies.MESSAGE_TOO_LARGE);
-        } else if (command.body() == Body.BINARY_MIME) {
-            error(Replies.UNSUPPORTED_PARAMETER);
+        } else if (command.body() == Body.BINARY_MIME && !settings.binaryMime()) {
+            error(Replies.UNSUPPORTED_PARAMETER); // not in our EHLO reply (smtp.binarymime = false)
         } else if (command.path().isUtf8() && !command.smtpUtf8()) {
             error(Replies.SMTPUTF8_REQUIRED);
         } else if (!relayClient && !listener.messageRate.tryAcquire(clientKey)) {
@@ -585,6 +585,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.BAD_SEQUENCE);
         } else if (sender == null) {
             error(Replies.NEED_MAIL);
+        } else if (body == Body.BINARY_MIME) {
+            error(Replies.BINARYMIME_NEEDS_BDAT); // RFC 3030 3: a BINARYMIME message comes only with BDAT
         } else if (recipients.isEmpty()) {
             error(Replies.NEED_RCPT);
         } else if (beginMessage()) {
