@@ -103,6 +103,12 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** Why a chunk of this transaction failed: every later chunk is read, discarded and answered so. */
     private Reply chunkFailure;
     private int messagesInSession;
+    /**
+     * The accepted message's log line, built on the loop before its commit and written by
+     * {@link #durable} on the spool writer's thread: the commit request's hand-over to the writer
+     * orders the two, and the loop does not build the next before {@link #committed}.
+     */
+    private volatile Object[] acceptedLine;
     /** Most bytes this session had queued for the client at once (for the bounded-memory check). */
     private long peakPendingBytes;
 
@@ -761,6 +767,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         if (chunkError != null) {
             Reply failure = chunkError;
             boolean firstFailure = chunkFailure == null;
+            if (firstFailure && sender != null && isMessageVerdict(failure)) {
+                logMessage("reject", messageLine(messageId, chunkOctets, "result", failure.code()));
+            }
             if (chunkLast || sender == null || recipients.isEmpty()) {
                 abortMessage();
                 resetTransaction();
@@ -830,11 +839,12 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     /** Refuses the whole message after its end (the session is in sync again): nothing is queued. */
     private void refuseMessage(Reply rejection) {
+        long octets = chunking ? chunkOctets : decoder.messageOctets();
         if (rejection == Replies.TOO_MANY_HOPS) {
-            log(Level.INFO, "reject", "id", messageId, "reply", rejection.code(), "reason", "too many hops",
-                    "hops", hops.hops(), "limit", settings.maxHops());
+            logMessage("reject", messageLine(messageId, octets, "result", rejection.code(), "reason", "too many hops",
+                    "hops", hops.hops(), "limit", settings.maxHops()));
         } else {
-            log(Level.INFO, "reject", "id", messageId, "reply", rejection.code());
+            logMessage("reject", messageLine(messageId, octets, "result", rejection.code()));
         }
         listener.stats.rejectMessage(rejection.code());
         abortMessage();
@@ -860,7 +870,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** Asks the store to make the message durable; the reply waits for {@link #committed}. */
     private void finishMessage(long octets) {
         if (storeFailed) {
-            log(Level.INFO, "reject", "id", messageId, "reply", Replies.INSUFFICIENT_STORAGE.code());
+            logMessage("reject", messageLine(messageId, octets, "result", Replies.INSUFFICIENT_STORAGE.code()));
             listener.stats.rejectMessage(Replies.INSUFFICIENT_STORAGE.code());
             abortMessage();
             resetTransaction();
@@ -868,6 +878,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         chunkOctets = octets;
+        if (listener.log.enabled(Level.INFO)) {
+            acceptedLine = messageLine(messageId, octets, "result", 250);
+        }
         // Waiting state first: a store may answer before commit() returns (the sink does).
         phase = Phase.COMMITTING;
         connection.suspendRead();
@@ -892,8 +905,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         messagesInSession++;
         listener.stats.messages.increment();
         listener.stats.messageOctets.add(chunkOctets);
-        log(Level.INFO, "queued", "id", id, "from", sender.address(), "rcpts", recipients.size(),
-                "size", chunkOctets, "proto", protocol());
+        acceptedLine = null; // logged by durable(), before any delivery of it
         messageId = null;
         resetTransaction();
         if (phase == Phase.CLOSED) {
@@ -908,12 +920,53 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         resumeCommands();
     }
 
+    /**
+     * The spool writer's thread, once the message is durable and before delivery can start: writes
+     * its one log line (built on the loop by finishMessage), so that line comes before every
+     * delivery line of the message and before the connection's. Reads nothing else of the session.
+     */
+    @Override
+    public void durable(QueueId id) {
+        Object[] line = acceptedLine;
+        if (line != null) {
+            listener.log.log(Level.INFO, "queued", line);
+        }
+    }
+
+    /** Most recipients named in a message line; the delivery lines name each one anyway. */
+    private static final int LOGGED_RECIPIENTS = 10;
+
+    /**
+     * The one line per message: queue id, client, sender, recipients and size, then its outcome
+     * ({@code result=} the reply code, and why). Allocates per message, as any log line does.
+     */
+    private Object[] messageLine(QueueId id, long octets, Object... outcome) {
+        Object[] head = {"client", client.getHostAddress(), "id", id == null ? "-" : id, "from", sender.address(),
+            "to", recipientList(), "rcpts", recipients.size(), "size", octets, "proto", protocol(),
+            "auth", authenticatedUser == null ? "-" : authenticatedUser};
+        Object[] all = Arrays.copyOf(head, head.length + outcome.length);
+        System.arraycopy(outcome, 0, all, head.length, outcome.length);
+        return all;
+    }
+
+    private String recipientList() {
+        int shown = Math.min(recipients.size(), LOGGED_RECIPIENTS);
+        String list = String.join(",", recipients.subList(0, shown));
+        return shown == recipients.size() ? list : list + ",+" + (recipients.size() - shown);
+    }
+
+    private void logMessage(String event, Object[] line) {
+        listener.log.log(Level.INFO, event, line);
+    }
+
     @Override
     public void failed(QueueId id, IOException cause) {
         if (!id.equals(messageId)) {
             return;
         }
         log(Level.WARN, "spool-error", "id", id, "error", cause.toString());
+        logMessage("reject", messageLine(id, chunkOctets, "result", Replies.INSUFFICIENT_STORAGE.code()));
+        acceptedLine = null;
         listener.stats.rejectMessage(Replies.INSUFFICIENT_STORAGE.code());
         messageId = null;
         resetTransaction();
