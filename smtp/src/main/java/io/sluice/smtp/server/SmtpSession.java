@@ -28,8 +28,8 @@ import io.sluice.smtp.spool.QueueId;
 
 /**
  * The server side of one SMTP connection (RFC 5321, with PIPELINING, SIZE, 8BITMIME, SMTPUTF8,
- * ENHANCEDSTATUSCODES, CHUNKING, BINARYMIME and STARTTLS). A state machine driven by its connection's loop:
- * every method runs on that thread. Commands are parsed in place from the read buffer; message
+ * ENHANCEDSTATUSCODES, CHUNKING, BINARYMIME and STARTTLS). A state machine driven by its
+ * connection's loop: every method runs on that thread, except {@link #durable} (see there). Commands are parsed in place from the read buffer; message
  * text is decoded into the loop's scratch buffer and handed to the store, never assembled in heap.
  *
  * <p>Replies to pipelined commands are written in order and leave together when the loop flushes
@@ -47,6 +47,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** postscreen's verdict on a client that speaks first; not a parser reply, so it lives here. */
     private static final Reply PREGREET = Reply.of(554, "5.5.1", "Protocol error: talked before greeting");
     private static final byte[] CRLF = {'\r', '\n'};
+    /** Most recipients named in a message's log line; the delivery lines name each one anyway. */
+    private static final int LOGGED_RECIPIENTS = 10;
     /**
      * Longest SASL response line we read, CRLF included. RFC 4954 4 has us take the largest response
      * our mechanisms make, whatever the command line limit: PLAIN's is authzid NUL authcid NUL passwd
@@ -768,7 +770,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             Reply failure = chunkError;
             boolean firstFailure = chunkFailure == null;
             if (firstFailure && sender != null && isMessageVerdict(failure)) {
-                logMessage("reject", messageLine(messageId, chunkOctets, "result", failure.code()));
+                logRefused(messageId, chunkOctets, "result", failure.code());
             }
             if (chunkLast || sender == null || recipients.isEmpty()) {
                 abortMessage();
@@ -841,10 +843,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private void refuseMessage(Reply rejection) {
         long octets = chunking ? chunkOctets : decoder.messageOctets();
         if (rejection == Replies.TOO_MANY_HOPS) {
-            logMessage("reject", messageLine(messageId, octets, "result", rejection.code(), "reason", "too many hops",
-                    "hops", hops.hops(), "limit", settings.maxHops()));
+            logRefused(messageId, octets, "result", rejection.code(), "reason", "too many hops",
+                    "hops", hops.hops(), "limit", settings.maxHops());
         } else {
-            logMessage("reject", messageLine(messageId, octets, "result", rejection.code()));
+            logRefused(messageId, octets, "result", rejection.code());
         }
         listener.stats.rejectMessage(rejection.code());
         abortMessage();
@@ -870,7 +872,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** Asks the store to make the message durable; the reply waits for {@link #committed}. */
     private void finishMessage(long octets) {
         if (storeFailed) {
-            logMessage("reject", messageLine(messageId, octets, "result", Replies.INSUFFICIENT_STORAGE.code()));
+            logRefused(messageId, octets, "result", Replies.INSUFFICIENT_STORAGE.code());
             listener.stats.rejectMessage(Replies.INSUFFICIENT_STORAGE.code());
             abortMessage();
             resetTransaction();
@@ -933,17 +935,14 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         }
     }
 
-    /** Most recipients named in a message line; the delivery lines name each one anyway. */
-    private static final int LOGGED_RECIPIENTS = 10;
-
     /**
      * The one line per message: queue id, client, sender, recipients and size, then its outcome
      * ({@code result=} the reply code, and why). Allocates per message, as any log line does.
      */
     private Object[] messageLine(QueueId id, long octets, Object... outcome) {
-        Object[] head = {"client", client.getHostAddress(), "id", id == null ? "-" : id, "from", sender.address(),
-            "to", recipientList(), "rcpts", recipients.size(), "size", octets, "proto", protocol(),
-            "auth", authenticatedUser == null ? "-" : authenticatedUser};
+        Object[] head = {"client", client.getHostAddress(), "id", id == null ? "-" : id,
+            "from", sender.address(), "to", recipientList(), "rcpts", recipients.size(), "size", octets,
+            "proto", protocol(), "auth", authenticatedUser == null ? "-" : authenticatedUser};
         Object[] all = Arrays.copyOf(head, head.length + outcome.length);
         System.arraycopy(outcome, 0, all, head.length, outcome.length);
         return all;
@@ -955,8 +954,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         return shown == recipients.size() ? list : list + ",+" + (recipients.size() - shown);
     }
 
-    private void logMessage(String event, Object[] line) {
-        listener.log.log(Level.INFO, event, line);
+    /** A refused message's line (rare: built only when the log takes INFO). */
+    private void logRefused(QueueId id, long octets, Object... outcome) {
+        if (listener.log.enabled(Level.INFO)) {
+            listener.log.log(Level.INFO, "reject", messageLine(id, octets, outcome));
+        }
     }
 
     @Override
@@ -965,7 +967,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         log(Level.WARN, "spool-error", "id", id, "error", cause.toString());
-        logMessage("reject", messageLine(id, chunkOctets, "result", Replies.INSUFFICIENT_STORAGE.code()));
+        logRefused(id, chunkOctets, "result", Replies.INSUFFICIENT_STORAGE.code());
         acceptedLine = null;
         listener.stats.rejectMessage(Replies.INSUFFICIENT_STORAGE.code());
         messageId = null;
