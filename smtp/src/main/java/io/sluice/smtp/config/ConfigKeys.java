@@ -77,6 +77,11 @@ public final class ConfigKeys {
             ValueTypes.integer(0, Integer.MAX_VALUE), "50",
             "Received: header fields a message may carry (mail loop detection, RFC 5321 6.3, like Postfix's"
             + " hopcount_limit); more are refused with 554 5.4.6 after end of data; 0 = off.");
+    /** Whether the server offers BINARYMIME (RFC 3030) beside CHUNKING. */
+    public static final ConfigKey<Boolean> SMTP_BINARYMIME = key("smtp.binarymime",
+            ValueTypes.bool(), "true",
+            "Offer BINARYMIME (RFC 3030) beside CHUNKING: BODY=BINARYMIME messages come only with BDAT and are kept"
+            + " byte for byte. Turn off when mail is relayed on to hops without it (such messages would bounce 5.6.3).");
     /** Bad commands before the session is closed with 421. */
     public static final ConfigKey<Integer> SMTP_MAX_ERRORS = key("smtp.max_errors",
             ValueTypes.integer(1, Integer.MAX_VALUE), "10",

@@ -46,6 +46,7 @@ final class DiscardStore implements MessageStore {
     @Override
     public void commit(QueueId id, long storedOctets, CommitListener listener, Executor executor) {
         latency.record(loopIndex, stamps.finish(id.value()), System.nanoTime() / 1000 + epochMicrosOffset);
+        listener.durable(id);
         listener.committed(id);
     }
 

@@ -36,6 +36,9 @@ final class ListenerReplies {
         lines.add("SMTPUTF8");
         lines.add("ENHANCEDSTATUSCODES");
         lines.add("CHUNKING");
+        if (settings.binaryMime()) {
+            lines.add("BINARYMIME"); // RFC 3030 3: only beside CHUNKING, which we always offer
+        }
         if (offerStartTls) {
             lines.add("STARTTLS");
         }

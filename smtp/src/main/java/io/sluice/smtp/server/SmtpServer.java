@@ -207,7 +207,8 @@ public final class SmtpServer implements AutoCloseable {
                 config.get(ConfigKeys.SMTP_BARE_NEWLINE),
                 new HashSet<>(config.get(ConfigKeys.DOMAINS)),
                 relay::contains,
-                false);
+                false,
+                config.get(ConfigKeys.SMTP_BINARYMIME));
     }
 
     private static Authenticator authenticator(SluiceConfig config) throws IOException {

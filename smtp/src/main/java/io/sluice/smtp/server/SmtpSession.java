@@ -28,8 +28,8 @@ import io.sluice.smtp.spool.QueueId;
 
 /**
  * The server side of one SMTP connection (RFC 5321, with PIPELINING, SIZE, 8BITMIME, SMTPUTF8,
- * ENHANCEDSTATUSCODES, CHUNKING and STARTTLS). A state machine driven by its connection's loop:
- * every method runs on that thread. Commands are parsed in place from the read buffer; message
+ * ENHANCEDSTATUSCODES, CHUNKING, BINARYMIME and STARTTLS). A state machine driven by its
+ * connection's loop: every method runs on that thread, except {@link #durable} (see there). Commands are parsed in place from the read buffer; message
  * text is decoded into the loop's scratch buffer and handed to the store, never assembled in heap.
  *
  * <p>Replies to pipelined commands are written in order and leave together when the loop flushes
@@ -47,6 +47,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** postscreen's verdict on a client that speaks first; not a parser reply, so it lives here. */
     private static final Reply PREGREET = Reply.of(554, "5.5.1", "Protocol error: talked before greeting");
     private static final byte[] CRLF = {'\r', '\n'};
+    /** Most recipients named in a message's log line; the delivery lines name each one anyway. */
+    private static final int LOGGED_RECIPIENTS = 10;
     /**
      * Longest SASL response line we read, CRLF included. RFC 4954 4 has us take the largest response
      * our mechanisms make, whatever the command line limit: PLAIN's is authzid NUL authcid NUL passwd
@@ -103,6 +105,12 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** Why a chunk of this transaction failed: every later chunk is read, discarded and answered so. */
     private Reply chunkFailure;
     private int messagesInSession;
+    /**
+     * The accepted message's log line, built on the loop before its commit and written by
+     * {@link #durable} on the spool writer's thread: the commit request's hand-over to the writer
+     * orders the two, and the loop does not build the next before {@link #committed}.
+     */
+    private volatile Object[] acceptedLine;
     /** Most bytes this session had queued for the client at once (for the bounded-memory check). */
     private long peakPendingBytes;
 
@@ -531,8 +539,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.UNSUPPORTED_PARAMETER); // RFC 4954 5: AUTH= belongs to the AUTH extension
         } else if (settings.maxMessageOctets() > 0 && command.size() > settings.maxMessageOctets()) {
             error(Replies.MESSAGE_TOO_LARGE);
-        } else if (command.body() == Body.BINARY_MIME) {
-            error(Replies.UNSUPPORTED_PARAMETER);
+        } else if (command.body() == Body.BINARY_MIME && !settings.binaryMime()) {
+            error(Replies.UNSUPPORTED_PARAMETER); // not in our EHLO reply (smtp.binarymime = false)
         } else if (command.path().isUtf8() && !command.smtpUtf8()) {
             error(Replies.SMTPUTF8_REQUIRED);
         } else if (!relayClient && !listener.messageRate.tryAcquire(clientKey)) {
@@ -585,6 +593,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.BAD_SEQUENCE);
         } else if (sender == null) {
             error(Replies.NEED_MAIL);
+        } else if (body == Body.BINARY_MIME) {
+            error(Replies.BINARYMIME_NEEDS_BDAT); // RFC 3030 3: a BINARYMIME message comes only with BDAT
         } else if (recipients.isEmpty()) {
             error(Replies.NEED_RCPT);
         } else if (beginMessage()) {
@@ -691,7 +701,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             storageError(e);
             abortMessage(); // begin may have succeeded before the append failed
             if (!chunking) {
-                error(Replies.INSUFFICIENT_STORAGE);
+                reply(Replies.INSUFFICIENT_STORAGE); // our failure, not the client's: not counted
             }
             return false;
         }
@@ -759,6 +769,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         if (chunkError != null) {
             Reply failure = chunkError;
             boolean firstFailure = chunkFailure == null;
+            if (firstFailure && sender != null && isMessageVerdict(failure)) {
+                logRefused(messageId, chunkOctets, "result", failure.code());
+            }
             if (chunkLast || sender == null || recipients.isEmpty()) {
                 abortMessage();
                 resetTransaction();
@@ -770,7 +783,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             if (firstFailure) {
                 listener.stats.rejectMessage(failure.code());
             }
-            error(failure);
+            if (isMessageVerdict(failure)) {
+                reply(failure); // every chunk after the one that went over the limit gets it: none counts
+            } else {
+                error(failure);
+            }
         } else if (chunkLast && hops.tooManyHops()) {
             refuseMessage(Replies.TOO_MANY_HOPS);
         } else if (chunkLast) {
@@ -824,29 +841,48 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     /** Refuses the whole message after its end (the session is in sync again): nothing is queued. */
     private void refuseMessage(Reply rejection) {
+        long octets = chunking ? chunkOctets : decoder.messageOctets();
         if (rejection == Replies.TOO_MANY_HOPS) {
-            log(Level.INFO, "reject", "id", messageId, "reply", rejection.code(), "reason", "too many hops",
+            logRefused(messageId, octets, "result", rejection.code(), "reason", "too many hops",
                     "hops", hops.hops(), "limit", settings.maxHops());
         } else {
-            log(Level.INFO, "reject", "id", messageId, "reply", rejection.code());
+            logRefused(messageId, octets, "result", rejection.code());
         }
         listener.stats.rejectMessage(rejection.code());
         abortMessage();
         resetTransaction();
-        error(rejection);
+        reply(rejection); // a verdict on the message, not a client error: see isMessageVerdict
+    }
+
+    /**
+     * A refusal of a whole message rather than of a command: over the size limit, a mail loop, bare
+     * CR/LF or an over-long line in its text, or our spool failing. The client kept to the protocol
+     * and the session is in sync, so these do not count toward {@code smtp.max_errors}; a relay
+     * passing on a burst of looping or oversized mail is not cut off with good mail queued behind.
+     * Postfix's smtpd counts them (data_cmd returns the cleanup status and its command loop adds one
+     * to error_count) but forgives all errors once a message is accepted; not counting them at all
+     * is the simpler rule with the same effect on a well-behaved relay.
+     */
+    private static boolean isMessageVerdict(Reply reply) {
+        return reply == Replies.MESSAGE_TOO_LARGE || reply == Replies.INSUFFICIENT_STORAGE
+                || reply == Replies.TOO_MANY_HOPS || reply == Replies.BARE_NEWLINE_IN_DATA
+                || reply == Replies.DATA_LINE_TOO_LONG;
     }
 
     /** Asks the store to make the message durable; the reply waits for {@link #committed}. */
     private void finishMessage(long octets) {
         if (storeFailed) {
-            log(Level.INFO, "reject", "id", messageId, "reply", Replies.INSUFFICIENT_STORAGE.code());
+            logRefused(messageId, octets, "result", Replies.INSUFFICIENT_STORAGE.code());
             listener.stats.rejectMessage(Replies.INSUFFICIENT_STORAGE.code());
             abortMessage();
             resetTransaction();
-            error(Replies.INSUFFICIENT_STORAGE);
+            reply(Replies.INSUFFICIENT_STORAGE); // our failure, not the client's: not counted
             return;
         }
         chunkOctets = octets;
+        if (listener.log.enabled(Level.INFO)) {
+            acceptedLine = messageLine(messageId, octets, "result", 250);
+        }
         // Waiting state first: a store may answer before commit() returns (the sink does).
         phase = Phase.COMMITTING;
         connection.suspendRead();
@@ -859,7 +895,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             resetTransaction();
             phase = Phase.COMMAND;
             connection.resumeRead();
-            error(Replies.INSUFFICIENT_STORAGE);
+            reply(Replies.INSUFFICIENT_STORAGE); // our failure, not the client's: not counted
         }
     }
 
@@ -871,8 +907,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         messagesInSession++;
         listener.stats.messages.increment();
         listener.stats.messageOctets.add(chunkOctets);
-        log(Level.INFO, "queued", "id", id, "from", sender.address(), "rcpts", recipients.size(),
-                "size", chunkOctets, "proto", protocol());
+        acceptedLine = null; // logged by durable(), before any delivery of it
         messageId = null;
         resetTransaction();
         if (phase == Phase.CLOSED) {
@@ -887,12 +922,53 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         resumeCommands();
     }
 
+    /**
+     * The spool writer's thread, once the message is durable and before delivery can start: writes
+     * its one log line (built on the loop by finishMessage), so that line comes before every
+     * delivery line of the message and before the connection's. Reads nothing else of the session.
+     */
+    @Override
+    public void durable(QueueId id) {
+        Object[] line = acceptedLine;
+        if (line != null) {
+            listener.log.log(Level.INFO, "queued", line);
+        }
+    }
+
+    /**
+     * The one line per message: queue id, client, sender, recipients and size, then its outcome
+     * ({@code result=} the reply code, and why). Allocates per message, as any log line does.
+     */
+    private Object[] messageLine(QueueId id, long octets, Object... outcome) {
+        Object[] head = {"client", client.getHostAddress(), "id", id == null ? "-" : id,
+            "from", sender.address(), "to", recipientList(), "rcpts", recipients.size(), "size", octets,
+            "proto", protocol(), "auth", authenticatedUser == null ? "-" : authenticatedUser};
+        Object[] all = Arrays.copyOf(head, head.length + outcome.length);
+        System.arraycopy(outcome, 0, all, head.length, outcome.length);
+        return all;
+    }
+
+    private String recipientList() {
+        int shown = Math.min(recipients.size(), LOGGED_RECIPIENTS);
+        String list = String.join(",", recipients.subList(0, shown));
+        return shown == recipients.size() ? list : list + ",+" + (recipients.size() - shown);
+    }
+
+    /** A refused message's line (rare: built only when the log takes INFO). */
+    private void logRefused(QueueId id, long octets, Object... outcome) {
+        if (listener.log.enabled(Level.INFO)) {
+            listener.log.log(Level.INFO, "reject", messageLine(id, octets, outcome));
+        }
+    }
+
     @Override
     public void failed(QueueId id, IOException cause) {
         if (!id.equals(messageId)) {
             return;
         }
         log(Level.WARN, "spool-error", "id", id, "error", cause.toString());
+        logRefused(id, chunkOctets, "result", Replies.INSUFFICIENT_STORAGE.code());
+        acceptedLine = null;
         listener.stats.rejectMessage(Replies.INSUFFICIENT_STORAGE.code());
         messageId = null;
         resetTransaction();

@@ -21,6 +21,15 @@ final class CommitRequest implements Runnable {
         this.executor = executor;
     }
 
+    /** The writer thread, before publishing the message; a throwing listener must not stop the writer. */
+    void announceDurable() {
+        try {
+            listener.durable(message.id);
+        } catch (RuntimeException e) {
+            // the listener's own bug; its message is durable all the same
+        }
+    }
+
     @Override
     public void run() {
         if (failure == null) {

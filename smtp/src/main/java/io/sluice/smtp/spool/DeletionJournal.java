@@ -9,8 +9,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
-import java.util.function.Consumer;
+import java.util.function.LongPredicate;
 import java.util.zip.CRC32C;
 
 /**
@@ -32,6 +33,12 @@ final class DeletionJournal implements Closeable {
     static final int REASON_DELIVERED = 2;
     /** The writer answered {@code failed}: the client retries, so the spool must not keep it. */
     static final int REASON_FAILED = 3;
+    /**
+     * Reason bit of a tombstone appended by a {@code sluice queue} process ({@link #appendShared}):
+     * the server reads its own tombstones back too, and only a CLI's may name a message the server
+     * has not published yet (see {@link #trackUnknown}). Readers before this bit ignore reasons.
+     */
+    static final int FROM_CLI = 0x100;
     /** Longest a delivered message's tombstone waits for its fsync (a crash inside it redelivers). */
     static final long LAZY_SYNC_NANOS = 50_000_000L;
     /**
@@ -82,38 +89,55 @@ final class DeletionJournal implements Closeable {
     /** Tombstoned ids appended since the last call (by anyone), as raw values. */
     synchronized List<Long> readNew() throws IOException {
         List<Long> ids = new ArrayList<>();
+        readNew(ids, null);
+        return ids;
+    }
+
+    /** As {@link #readNew()}; {@code fromCli}, if given, gets the indexes in {@code ids} of the CLI's tombstones. */
+    private void readNew(List<Long> ids, BitSet fromCli) throws IOException {
         if (!Files.exists(file)) {
-            return ids;
+            return;
         }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size - readOffset < RECORD_BYTES) {
-                return ids;
+                return;
             }
             // Startup, a refresh after CLI deletes or a compaction; bounded by the file, which compaction keeps small.
             ByteBuffer bytes = ByteBuffer.allocate((int) Math.min(size - readOffset, Integer.MAX_VALUE - 8));
             while (bytes.hasRemaining() && ch.read(bytes, readOffset + bytes.position()) >= 0) {
                 // keep reading
             }
-            readOffset += parse(bytes.flip(), ids);
+            readOffset += parse(bytes.flip(), ids, fromCli);
         }
-        return ids;
     }
 
     /**
-     * Hands the tombstones appended since the last {@link #readNew} to {@code apply} while
+     * Hands each tombstone appended since the last {@link #readNew} to {@code forget} while
      * holding this monitor, so no compaction runs between reading them and tracking them.
      */
-    synchronized void applyNew(Consumer<List<Long>> apply) throws IOException {
-        apply.accept(readNew());
+    synchronized void applyNew(LongPredicate forget) throws IOException {
+        List<Long> ids = new ArrayList<>();
+        BitSet fromCli = new BitSet();
+        readNew(ids, fromCli);
+        for (int i = 0; i < ids.size(); i++) {
+            long id = ids.get(i);
+            // forget tracks the messages it knew; the server's own tombstones are tracked already
+            if (!forget.test(id) && fromCli.get(i)) {
+                trackUnknown(id);
+            }
+        }
     }
 
     /** Parses whole valid records, skipping garbage; returns the bytes consumed. */
-    private int parse(ByteBuffer bytes, List<Long> ids) {
+    private int parse(ByteBuffer bytes, List<Long> ids, BitSet fromCli) {
         int pos = 0;
         int end = bytes.limit();
         while (pos + RECORD_BYTES <= end) {
             if (bytes.getInt(pos) == MAGIC && crcOf(bytes, pos) == bytes.getInt(pos + 16)) {
+                if (fromCli != null && (bytes.getInt(pos + 4) & FROM_CLI) != 0) {
+                    fromCli.set(ids.size());
+                }
                 ids.add(bytes.getLong(pos + 8));
                 pos += RECORD_BYTES;
             } else {
@@ -138,7 +162,7 @@ final class DeletionJournal implements Closeable {
             try (FileChannel lockChannel = openLockFile()) {
                 lockChannel.lock(); // released when lockChannel closes
                 try (FileChannel ch = openForAppend()) {
-                    writeRecord(ch, id, reason);
+                    writeRecord(ch, id, reason | FROM_CLI);
                     ch.force(false);
                 }
             }
@@ -175,6 +199,38 @@ final class DeletionJournal implements Closeable {
     /** The server: remembers a tombstone already in the file (found at start, or appended by a CLI). */
     synchronized void track(long id, Segment[] segments) {
         tracked.add(id, segments);
+    }
+
+    /**
+     * The server: remembers a tombstone that a CLI appended for a message the server does not
+     * know. Either the message is gone already, or its COMMIT record was on disk when the CLI
+     * scanned but the spool writer had not published it yet (its fsync was still running). In
+     * that case a rewrite must keep the tombstone, or a restart would recover the message the
+     * operator deleted. Its records can only lie in segments of the id's own loop that are on
+     * disk now (the CLI saw them), so the tombstone is tracked over that loop's range of them: kept
+     * while any is, dropped with the last. Rare (one directory listing); if the listing fails the
+     * whole loop's range is kept, which a restart's rewrite trims.
+     */
+    synchronized void trackUnknown(long id) {
+        int loop = (int) (id & (QueueId.MAX_LOOPS - 1));
+        long low = Segment.key(loop, 0);
+        long high = Segment.key(loop, Segment.MAX_SEQ - 1);
+        long first = Long.MAX_VALUE;
+        long last = Long.MIN_VALUE;
+        try {
+            for (long key : Segment.keysOnDisk(segmentsDir)) {
+                if (key >= low && key <= high) {
+                    first = Math.min(first, key);
+                    last = Math.max(last, key);
+                }
+            }
+        } catch (IOException e) {
+            first = low;
+            last = high;
+        }
+        if (first <= last) {
+            tracked.add(id, first, last);
+        }
     }
 
     private void force(long nowNanos) throws IOException {
@@ -279,11 +335,11 @@ final class DeletionJournal implements Closeable {
      * fsync: a crash at any point leaves the old file or the new one, each enough for recovery).
      * Holds {@code deleted.lock} (a CLI's append waits) and this monitor (the server's appends
      * wait) from reading the last tombstones to the rename, so none is appended to the old file
-     * unread. {@code late} gets the tombstones appended since the last {@link #readNew} (by a
-     * CLI; the server's own are tracked already): it must forget those messages, releasing
-     * their segments, and {@link #track} the ones it knew.
+     * unread. {@code forget} gets each tombstone appended since the last {@link #readNew} (as in
+     * {@link #applyNew}): it must forget that message, releasing its segments, {@link #track} it
+     * if it knew it, and say whether it did.
      */
-    void compact(Consumer<List<Long>> late, boolean waitForLock) throws IOException {
+    void compact(LongPredicate forget, boolean waitForLock) throws IOException {
         synchronized (JVM_LOCK) {
             try (FileChannel lockChannel = openLockFile()) {
                 // At run time tryLock, not lock: a CLI stopped while appending (Ctrl-Z) must not
@@ -299,7 +355,7 @@ final class DeletionJournal implements Closeable {
                     syncDueNanos = Long.MAX_VALUE;
                     boolean replaced = false;
                     try {
-                        late.accept(readNew());
+                        applyNew(forget);
                         // Listed after those forgets, whose segments may just have gone. A tombstone is dropped
                         // only once the unlinks of its segments are durable, or a power cut could bring back
                         // both the segments and the message without its tombstone.

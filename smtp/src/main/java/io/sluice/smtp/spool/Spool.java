@@ -262,18 +262,19 @@ public final class Spool implements MessageSource, Closeable {
     }
 
     /**
-     * Forgets the messages of tombstones the server did not append itself (a CLI did) and
-     * remembers where their records lie; called under the journal's monitor, so no compaction
-     * can drop such a tombstone between its reading and its tracking.
+     * Forgets the message of a tombstone the server did not append itself (a CLI did) and
+     * remembers where its records lie; called under the journal's monitor, so no compaction can
+     * drop such a tombstone between its reading and its tracking. False for a message it does not
+     * know (its own tombstones read back, or a CLI's for one not published yet: the journal keeps that).
      */
-    private void forgetTombstoned(List<Long> ids) {
-        for (long id : ids) {
-            StoredMessage m = index.remove(QueueId.of(id));
-            if (m != null) {
-                journal.track(id, m.segments);
-                releaseRefs(m);
-            }
+    private boolean forgetTombstoned(long id) {
+        StoredMessage m = index.remove(QueueId.of(id));
+        if (m == null) {
+            return false;
         }
+        journal.track(id, m.segments);
+        releaseRefs(m);
+        return true;
     }
 
     /** A read-write spool picks up tombstones written by CLI processes. */

@@ -221,6 +221,7 @@ final class SpoolWriter implements Runnable {
         for (CommitRequest request : batch) {
             IOException failure = firstFailure(request.message.segments);
             if (failure == null) {
+                request.announceDurable();
                 spool.publish(request.message);
                 ok++;
             } else {

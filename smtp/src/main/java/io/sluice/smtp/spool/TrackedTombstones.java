@@ -26,6 +26,13 @@ final class TrackedTombstones {
             first = Math.min(first, s.key());
             last = Math.max(last, s.key());
         }
+        add(id, first, last);
+    }
+
+    /** Remembers a tombstone needed while any segment with a key in {@code firstKey..lastKey} is on disk. */
+    void add(long id, long firstKey, long lastKey) {
+        long first = firstKey;
+        long last = lastKey;
         if (size == ids.length) {
             ids = Arrays.copyOf(ids, size * 2);
             firstKeys = Arrays.copyOf(firstKeys, size * 2);

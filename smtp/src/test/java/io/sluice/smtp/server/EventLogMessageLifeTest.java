@@ -63,10 +63,13 @@ class EventLogMessageLifeTest {
             }
         }
         assertEquals(5, life.size(), String.join("\n", life));
-        // The session logs "queued" on its loop once the commit is answered; the queue manager
-        // hears of the durable message on the spool writer, so a delivery line may come first.
-        String queued = find(life, " INFO queued ");
-        assertTrue(queued.contains(" INFO queued client=127.0.0.1 id=" + id + " from=a@example.org rcpts=2 "), queued);
+        // One line per message, written on the spool writer once the message is durable and before
+        // delivery may start: always the first of its life, and before the connection's line.
+        String queued = life.get(0);
+        assertTrue(queued.contains(" INFO queued client=127.0.0.1 id=" + id
+                + " from=a@example.org to=b@example.net,c@example.com rcpts=2 size="), queued);
+        assertTrue(queued.endsWith(" proto=ESMTP auth=- result=250"), queued);
+        assertTrue(lines.indexOf(queued) < lines.indexOf(find(lines, " disconnect ")), "queued before disconnect");
         String sent = find(life, "rcpt=b@example.net");
         assertTrue(sent.contains(" delivery id=" + id + " rcpt=b@example.net relay=discard route=discard delay="), sent);
         assertTrue(sent.matches(".* delay=\\d+\\.\\d\\d attempt=1 dsn=2\\.0\\.0 status=sent reply=.*"), sent);
@@ -74,8 +77,7 @@ class EventLogMessageLifeTest {
         assertTrue(bounced.matches(".* dsn=5\\.1\\.1 status=bounced reply=\"550 5\\.1\\.1 No such user\""), bounced);
         String bounce = find(life, " bounce id=");
         assertTrue(bounce.contains(" bounce id=" + id + " dsn_id="), bounce);
-        List<String> queueThread = life.stream().filter(l -> !l.contains(" INFO queued ")).toList();
-        assertTrue(queueThread.get(queueThread.size() - 1).endsWith(" removed id=" + id), String.join("\n", life));
+        assertTrue(life.get(life.size() - 1).endsWith(" removed id=" + id), String.join("\n", life));
 
         String dsnId = value(bounce, "dsn_id");
         List<String> bounceLife = lines.stream().filter(l -> l.contains(" id=" + dsnId)).toList();

@@ -19,6 +19,12 @@ final class SessionSettingsBuilder {
     private Set<String> localDomains = d.localDomains();
     private Predicate<InetAddress> relayClients = d.relayClients();
     private boolean tlsRequired = d.tlsRequired();
+    private boolean binaryMime = d.binaryMime();
+
+    SessionSettingsBuilder binaryMime(boolean v) {
+        binaryMime = v;
+        return this;
+    }
 
     SessionSettingsBuilder maxMessageOctets(long v) {
         maxMessageOctets = v;
@@ -63,6 +69,7 @@ final class SessionSettingsBuilder {
     SessionSettings build() {
         return new SessionSettings(d.hostname(), d.banner(), maxMessageOctets, maxRecipients, maxErrors, maxHops,
                 d.maxLineOctets(), d.maxTextLineOctets(), d.commandTimeoutNanos(), d.dataTimeoutNanos(),
-                d.handshakeTimeoutNanos(), greetPauseNanos, bareNewline, localDomains, relayClients, tlsRequired);
+                d.handshakeTimeoutNanos(), greetPauseNanos, bareNewline, localDomains, relayClients, tlsRequired,
+                binaryMime);
     }
 }

@@ -228,6 +228,68 @@ class DeletionJournalCompactionTest {
         }
     }
 
+    /**
+     * A CLI delete of a message whose COMMIT is on disk while the writer's fsync of it still runs:
+     * the server reads the tombstone before it knows the message. A runtime rewrite must keep
+     * that tombstone (it was dropped before: untracked), or a restart recovers the deleted message.
+     */
+    @Test
+    void aCliTombstoneForAMessageNotPublishedYetSurvivesARuntimeRewrite() throws Exception {
+        Path dir = tmp.resolve("spool");
+        java.util.concurrent.CountDownLatch forcing = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean hold = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable gate = () -> {
+            if (hold.getAndSet(false)) {
+                forcing.countDown();
+                try {
+                    release.await(SpoolTestSupport.AWAIT_SECONDS, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        SegmentChannelFactory factory = path -> {
+            FailingFileChannel channel = new FailingFileChannel(SegmentChannelFactory.DEFAULT.create(path),
+                    Integer.MAX_VALUE, false);
+            channel.beforeForce = gate;
+            return channel;
+        };
+        try (Spool server = Spool.open(dir, OPTIONS, factory, 200)) {
+            SpoolAppender appender = server.appender(0);
+            List<QueueId> delivered = commitBatch(appender, 0, 12);
+            Set<QueueId> kept = new TreeSet<>(delivered.subList(11, 12));
+
+            hold.set(true);
+            SpoolTestSupport.RecordingListener pending = new SpoolTestSupport.RecordingListener(1);
+            byte[] body = content(99, BODY_OCTETS);
+            QueueId unpublished = SpoolTestSupport.write(appender, envelope("99@example.com"), body, 400);
+            appender.commit(unpublished, body.length, pending, Runnable::run);
+            assertTrue(forcing.await(SpoolTestSupport.AWAIT_SECONDS, TimeUnit.SECONDS), "writer inside its fsync");
+
+            assertEquals(1, deleteOffline(dir, List.of(unpublished)), "the CLI sees the message committed");
+            server.list(); // the server reads the CLI's tombstone and does not know the message yet
+            assertEquals(1, server.trackedTombstones(), "tracked although the server does not know the message");
+            long rewritesBefore = server.journalCompactions();
+            for (QueueId id : delivered.subList(0, 11)) {
+                assertTrue(server.remove(id)); // past 200 bytes of tombstones: a runtime rewrite
+            }
+            assertTrue(server.journalCompactions() > rewritesBefore, "rewritten meanwhile");
+            server.list();
+            assertTrue(server.trackedTombstones() <= 12, "its own tombstones read back are not tracked twice: "
+                    + server.trackedTombstones());
+
+            release.countDown();
+            pending.await();
+            Path snapshot = snapshot(dir);
+            try (Spool restarted = Spool.open(snapshot, OPTIONS)) {
+                assertEquals(kept, ids(restarted), "the deleted message stays deleted after a restart");
+            }
+        } finally {
+            release.countDown();
+        }
+    }
+
     @Test
     void aLazyRemovalIsFsyncedWithoutAFurtherDelivery() throws Exception {
         try (Spool spool = Spool.open(tmp, OPTIONS)) {

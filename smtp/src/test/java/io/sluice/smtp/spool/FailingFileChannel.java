@@ -18,6 +18,8 @@ final class FailingFileChannel extends FileChannel {
     private final FileChannel delegate;
     private final boolean failTruncate;
     private int writesBeforeFailure;
+    /** Runs before each force (a test holds the spool writer inside its fsync with it). */
+    volatile Runnable beforeForce = () -> { };
 
     FailingFileChannel(FileChannel delegate, int writesBeforeFailure, boolean failTruncate) {
         this.delegate = delegate;
@@ -79,6 +81,7 @@ final class FailingFileChannel extends FileChannel {
 
     @Override
     public void force(boolean metaData) throws IOException {
+        beforeForce.run();
         delegate.force(metaData);
     }
 
