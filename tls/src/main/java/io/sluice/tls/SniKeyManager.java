@@ -36,7 +36,7 @@ final class SniKeyManager extends X509ExtendedKeyManager {
     static final class HandshakeSlot {
         /** What {@link ClientHelloKeyType} read from the ClientHello; UNKNOWN when not read. */
         int clientKeyType = ClientHelloKeyType.UNKNOWN;
-        /** The engine the one-slot answer went to already (see {@link #choose}); null after the unwrap. */
+        /** The engine the one-slot answer went to already (see {@link SniKeyManager#chooseEngineServerAlias}); null after the unwrap. */
         SSLEngine answered;
 
         void clear() {
