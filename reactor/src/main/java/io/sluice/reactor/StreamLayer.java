@@ -27,7 +27,8 @@ public interface StreamLayer {
 
     /**
      * Encodes plaintext. Consumes {@code appOut}, writing network bytes through
-     * {@link LayerContext#writeNetwork(ByteBuffer)}.
+     * {@link LayerContext#writeNetwork(ByteBuffer)}. The connection sends them after this call
+     * returns, so the layer need not call {@link LayerContext#flushNetwork()}.
      */
     void encode(ByteBuffer appOut) throws IOException;
 

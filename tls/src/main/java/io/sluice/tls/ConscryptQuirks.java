@@ -15,7 +15,8 @@ import org.conscrypt.Conscrypt;
  *       enabled suites ({@code RSA}, then {@code EC}) after the ClientHello (SNI is visible) and
  *       calls {@code SSL_set_chain_and_key} for each; BoringSSL keeps only the last. So an RSA
  *       plus ECDSA pair cannot both be offered by one Conscrypt engine: {@link SniKeyManager}
- *       answers every key type with the same certificate. The peer signature algorithm list
+ *       picks one certificate and gives it to the first key type asked, {@code null} to the
+ *       rest (each answer would cost another chain encoding, key check and native install). The peer signature algorithm list
  *       Conscrypt exposes to the key manager is a fixed placeholder ({@code SHA1withRSA,
  *       SHA1withECDSA}), so {@link TlsLayer} reads the raw ClientHello itself
  *       ({@link ClientHelloKeyType}: ECDSA signature schemes, TLS 1.3 or an ECDSA suite) and the

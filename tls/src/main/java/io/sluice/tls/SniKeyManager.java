@@ -26,15 +26,31 @@ final class SniKeyManager extends X509ExtendedKeyManager {
     private static final String DEFAULT_NAME = "";
 
     /**
-     * What {@link ClientHelloKeyType} read from the ClientHello being unwrapped on this thread, set
-     * by {@link TlsLayer} around the unwrap: Conscrypt calls the key manager inside it, on the same
-     * thread. One reused slot per thread, so a handshake allocates nothing for it.
+     * Per-thread state of the handshake being unwrapped, set and cleared by {@link TlsLayer}
+     * around the unwrap: Conscrypt calls the key manager inside it, on the same thread. One
+     * reused slot per thread, so a handshake allocates nothing for it.
      */
-    static final ThreadLocal<int[]> CLIENT_KEY_TYPE = ThreadLocal.withInitial(() -> new int[1]);
+    static final ThreadLocal<HandshakeSlot> HANDSHAKE = ThreadLocal.withInitial(HandshakeSlot::new);
+
+    /** See {@link #HANDSHAKE}; loop-thread confined. */
+    static final class HandshakeSlot {
+        /** What {@link ClientHelloKeyType} read from the ClientHello; UNKNOWN when not read. */
+        int clientKeyType = ClientHelloKeyType.UNKNOWN;
+        /** The engine the one-slot answer went to already (see {@link SniKeyManager#chooseEngineServerAlias}); null after the unwrap. */
+        SSLEngine answered;
+
+        void clear() {
+            clientKeyType = ClientHelloKeyType.UNKNOWN;
+            answered = null;
+        }
+    }
 
     private final Map<String, List<String>> aliasesByName = new HashMap<>();
     private final Map<String, CertifiedKey> keysByAlias = new HashMap<>();
+    private final Map<String, X509Certificate[]> chainsByAlias = new HashMap<>();
     private final boolean oneKeyTypePerEngine;
+    /** Whether any SNI name has its own certificates; if not, the requested name is never read. */
+    private final boolean hasNamedCertificates;
 
     /**
      * @param defaults the certificates used without SNI or for unknown names (e.g. one RSA, one EC)
@@ -46,6 +62,7 @@ final class SniKeyManager extends X509ExtendedKeyManager {
         this.oneKeyTypePerEngine = oneKeyTypePerEngine;
         register(DEFAULT_NAME, defaults);
         byName.forEach((name, keys) -> register(name.toLowerCase(Locale.ROOT), keys));
+        this.hasNamedCertificates = !byName.isEmpty();
     }
 
     private void register(String name, List<CertifiedKey> keys) {
@@ -53,6 +70,7 @@ final class SniKeyManager extends X509ExtendedKeyManager {
         for (CertifiedKey key : keys) {
             String alias = (name.isEmpty() ? "default" : name) + "#" + keysByAlias.size();
             keysByAlias.put(alias, key);
+            chainsByAlias.put(alias, key.chain().toArray(new X509Certificate[0]));
             aliases.add(alias);
         }
         // EC first: the preferred entry when only one can be used.
@@ -66,7 +84,24 @@ final class SniKeyManager extends X509ExtendedKeyManager {
 
     @Override
     public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
-        return choose(keyType, aliasesFor(requestedHostName(engine)));
+        if (oneKeyTypePerEngine && engine != null) {
+            // Conscrypt asks once per key type and installs every answer (a certificate
+            // encoding, a key check and a native call each); the engine keeps only the last.
+            // All answers are the same here, so the first suffices: later asks get null.
+            HandshakeSlot slot = HANDSHAKE.get();
+            if (slot.answered == engine) {
+                return null;
+            }
+            String alias = choose(keyType, aliasesFor(hostNameIfNeeded(engine)));
+            slot.answered = alias == null ? null : engine;
+            return alias;
+        }
+        return choose(keyType, aliasesFor(hostNameIfNeeded(engine)));
+    }
+
+    /** The SNI name asked for, read only when some name has its own certificates (reading it allocates a session view). */
+    private String hostNameIfNeeded(SSLEngine engine) {
+        return hasNamedCertificates ? requestedHostName(engine) : null;
     }
 
     @Override
@@ -91,7 +126,7 @@ final class SniKeyManager extends X509ExtendedKeyManager {
      * ClientHello the layer is unwrapping on this thread showed a client that cannot take ECDSA.
      */
     private String preferredForClient(List<String> aliases) {
-        if (CLIENT_KEY_TYPE.get()[0] == ClientHelloKeyType.RSA_ONLY) {
+        if (HANDSHAKE.get().clientKeyType == ClientHelloKeyType.RSA_ONLY) {
             for (String alias : aliases) {
                 if (!isEc(alias)) {
                     return alias;
@@ -149,8 +184,8 @@ final class SniKeyManager extends X509ExtendedKeyManager {
 
     @Override
     public X509Certificate[] getCertificateChain(String alias) {
-        CertifiedKey key = keysByAlias.get(alias);
-        return key == null ? null : key.chain().toArray(new X509Certificate[0]);
+        X509Certificate[] chain = chainsByAlias.get(alias);
+        return chain == null ? null : chain.clone();
     }
 
     @Override

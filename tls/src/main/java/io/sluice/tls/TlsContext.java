@@ -63,6 +63,14 @@ public final class TlsContext {
     private final int maxPlaintextPerDecode;
     /** A Conscrypt server with RSA and EC certificates: its layers read the ClientHello (see {@link ClientHelloKeyType}). */
     private final boolean keyTypeFromClientHello;
+    /** A server whose engines hold one certificate at a time (Conscrypt, see {@link ConscryptQuirks}). */
+    private final boolean oneKeyTypePerEngine;
+    /**
+     * Server: the parameters every engine gets, built once; engines only read them, so one
+     * instance serves every loop. Spares each connection an engine's {@code getSSLParameters}
+     * (array copies, a reflective ALPN read).
+     */
+    private final SSLParameters serverParameters;
     private final TlsStats stats;
     private final DirectBufferPool netBuffers = new DirectBufferPool(NET_BUFFER_BYTES, POOLED_NET_BUFFERS);
 
@@ -78,6 +86,21 @@ public final class TlsContext {
         this.verifyHostname = builder.verifyHostname;
         this.maxPlaintextPerDecode = builder.maxPlaintextPerDecode;
         this.keyTypeFromClientHello = builder.keyTypeFromClientHello;
+        this.oneKeyTypePerEngine = server && !ConscryptQuirks.supportsSeveralKeyTypes(provider);
+        this.serverParameters = server ? serverParameters(sslContext) : null;
+    }
+
+    private SSLParameters serverParameters(SSLContext context) {
+        SSLParameters parameters = context.getDefaultSSLParameters();
+        parameters.setProtocols(protocols);
+        parameters.setCipherSuites(cipherSuites);
+        parameters.setUseCipherSuitesOrder(true);
+        return parameters;
+    }
+
+    /** Whether server engines hold one certificate at a time (the key manager answers once per engine). */
+    boolean oneKeyTypePerEngine() {
+        return oneKeyTypePerEngine;
     }
 
     /** Whether server layers must read the ClientHello to pick between RSA and EC certificates. */
@@ -110,11 +133,7 @@ public final class TlsContext {
         requireRole(true);
         SSLEngine engine = sslContext.createSSLEngine();
         engine.setUseClientMode(false); // first: see ConscryptQuirks
-        SSLParameters parameters = engine.getSSLParameters();
-        parameters.setProtocols(protocols);
-        parameters.setCipherSuites(cipherSuites);
-        parameters.setUseCipherSuitesOrder(true);
-        engine.setSSLParameters(parameters);
+        engine.setSSLParameters(serverParameters);
         ConscryptQuirks.configure(engine);
         return engine;
     }

@@ -108,18 +108,21 @@ public final class TlsLayer implements StreamLayer {
     }
 
     /**
-     * For a Conscrypt server with RSA and EC certificates, before the handshake is done: tells the
-     * key manager, through this thread's slot, what the ClientHello (first record) allows. Else null.
+     * For a Conscrypt server before the handshake is done, this thread's key manager slot (cleared
+     * after the unwrap, see {@link SniKeyManager#HANDSHAKE}); with RSA and EC certificates it first
+     * tells the key manager what the ClientHello (first record) allows. Else null.
      */
-    private int[] keyTypeSlot(ByteBuffer record) {
-        if (handshakeComplete || !tlsContext.keyTypeFromClientHello() || engine.getUseClientMode()) {
+    private SniKeyManager.HandshakeSlot handshakeSlot(ByteBuffer record) {
+        if (handshakeComplete || !tlsContext.oneKeyTypePerEngine() || engine.getUseClientMode()) {
             return null;
         }
-        if (clientKeyType < 0) {
-            clientKeyType = ClientHelloKeyType.of(record, tlsContext.allowsTls13());
+        SniKeyManager.HandshakeSlot slot = SniKeyManager.HANDSHAKE.get();
+        if (tlsContext.keyTypeFromClientHello()) {
+            if (clientKeyType < 0) {
+                clientKeyType = ClientHelloKeyType.of(record, tlsContext.allowsTls13());
+            }
+            slot.clientKeyType = clientKeyType;
         }
-        int[] slot = SniKeyManager.CLIENT_KEY_TYPE.get();
-        slot[0] = clientKeyType;
         return slot;
     }
 
@@ -142,13 +145,13 @@ public final class TlsLayer implements StreamLayer {
             int limit = netIn.limit();
             netIn.limit(netIn.position() + length);
             SSLEngineResult result;
-            int[] keyTypeSlot = keyTypeSlot(netIn);
+            SniKeyManager.HandshakeSlot slot = handshakeSlot(netIn);
             try {
                 result = engine.unwrap(netIn, appIn);
             } finally {
                 netIn.limit(limit);
-                if (keyTypeSlot != null) {
-                    keyTypeSlot[0] = ClientHelloKeyType.UNKNOWN;
+                if (slot != null) {
+                    slot.clear();
                 }
             }
             if (result.bytesConsumed() > 0) {
@@ -263,7 +266,12 @@ public final class TlsLayer implements StreamLayer {
             return;
         }
         wrapPlaintext(appOut);
-        flushNetOut(false);
+        // Queue only: the connection writes to the socket after encoding. Flushing here would
+        // cost a second send per session when close() seals the 221 and then closing() adds
+        // close_notify: queued, both leave in one writev.
+        if (netOut.position() > 0) {
+            writeNetOut();
+        }
     }
 
     /** The outbound loop: wraps all of {@code appOut} into records in {@code netOut}. */

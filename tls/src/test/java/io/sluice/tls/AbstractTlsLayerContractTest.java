@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -199,6 +200,34 @@ abstract class AbstractTlsLayerContractTest {
             records++;
         }
         return records;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
+    void encodeQueuesSoTheLastReplyAndCloseNotifyLeaveInOneFlush(String protocol) throws Exception {
+        TlsEndpoint[] pair = connected(protocol, "EC");
+        TlsEndpoint client = pair[0];
+        TlsEndpoint server = pair[1];
+        int flushesBefore = server.flushes;
+
+        server.send("221 bye\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertTrue(server.hasWire(), "the reply is sealed and queued");
+        assertEquals(flushesBefore, server.flushes, "encode leaves the send to the connection");
+        server.layer.closing();
+        assertEquals(flushesBefore + 1, server.flushes, "closing flushes reply and close_notify once");
+
+        byte[] wire = server.takeWire();
+        assertThrows(TlsClosedException.class, () -> client.receive(wire));
+        assertEquals("221 bye\r\n", client.received.toString(StandardCharsets.US_ASCII));
+        assertTrue(client.layer.isPeerClosed());
+    }
+
+    @ParameterizedTest
+    @MethodSource("protocolsAndKeys")
+    void aServerHandshakeLeavesNoEngineInTheKeyManagerSlot(String protocol, String keyType) throws Exception {
+        connected(protocol, keyType);
+        assertNull(SniKeyManager.HANDSHAKE.get().answered, "cleared after the unwrap that chose the certificate");
+        assertEquals(ClientHelloKeyType.UNKNOWN, SniKeyManager.HANDSHAKE.get().clientKeyType);
     }
 
     @ParameterizedTest
