@@ -14,7 +14,8 @@ import java.nio.ByteOrder;
  * or in any server that later relays what we stored.
  *
  * <p>One instance per session, used only by the session's loop thread. {@link #decode} allocates
- * nothing: ordinary octets are found eight at a time and bulk-copied between the buffers.
+ * nothing: line ends are found eight octets at a time, and a run of ordinary lines (no bare CR or
+ * LF, no leading dot) is bulk-copied between the buffers in one piece.
  */
 public final class DataDecoder {
     /** RFC 5321 4.5.3.1.6: a text line is at most 1000 octets including CRLF. */
@@ -108,7 +109,10 @@ public final class DataDecoder {
                             bareNewlineSeen = true; // stays IN_LINE: a bare LF never starts a line
                             p++;
                         } else {
-                            int copied = emitRun(in, p, runEnd(in, p, limit) - p, out);
+                            int copied = emitLines(in, p, limit, out);
+                            if (copied == 0) {
+                                copied = emitRun(in, p, runEnd(in, p, limit) - p, out);
+                            }
                             if (copied == 0) {
                                 return false;
                             }
@@ -213,6 +217,49 @@ public final class DataDecoder {
             out.put(CR).put(LF);
         }
         return true;
+    }
+
+    /**
+     * The fast path for ordinary text: copies, in one bulk copy, the run of whole lines from
+     * {@code from} (inside a line, at an ordinary octet) up to the last CRLF whose next octet is in
+     * {@code in} and is not a '.', so the state after the copy is again IN_LINE. Stops short of a
+     * bare CR or LF, a dot line, the end of {@code in}, the room in {@code out} and the size limit;
+     * those (and a message already too large) are left to the octet-by-octet states, so the output
+     * and the flags are exactly theirs. Returns the octets consumed, 0 when not even one line fits.
+     */
+    private int emitLines(ByteBuffer in, int from, int limit, ByteBuffer out) {
+        if (tooLarge) {
+            return 0;
+        }
+        long room = out.remaining();
+        if (maxMessageOctets > 0) {
+            room = Math.min(room, maxMessageOctets - messageOctets);
+        }
+        long line = lineOctets;
+        boolean longLine = false;
+        int end = from;
+        int p = from;
+        while (true) {
+            int eol = runEnd(in, p, limit);
+            if (eol + 2 >= limit || eol + 2 - from > room || in.get(eol) != CR || in.get(eol + 1) != LF
+                    || in.get(eol + 2) == DOT) {
+                break;
+            }
+            longLine |= line + (eol - p) + 2 > maxLineOctets;
+            line = 0;
+            p = eol + 2;
+            end = p;
+        }
+        int n = end - from;
+        if (n > 0) {
+            messageOctets += n;
+            lineOctets = 0;
+            lineTooLong |= longLine;
+            int at = out.position();
+            out.put(at, in, from, n);
+            out.position(at + n);
+        }
+        return n;
     }
 
     /** Copies up to {@code length} ordinary octets; returns how many were consumed (0: out is full). */

@@ -13,7 +13,8 @@ import org.jctools.queues.MpscArrayQueue;
 /**
  * The group-commit stage: one thread ({@code sluice-spool-writer}) that gathers the commit
  * requests of every appender arriving within the commit window, fsyncs each segment they touched
- * once (and the segments directory once if a segment is new), publishes the durable messages to
+ * once, the segments concurrently (see {@link SegmentForcer}), and the segments directory once if
+ * a segment is new, publishes the durable messages to
  * the index and answers every request on its own executor. Appenders hand requests over through
  * a bounded lock-free MPSC queue ({@link #submit}, any thread); everything else is confined to
  * the writer thread.
@@ -21,6 +22,8 @@ import org.jctools.queues.MpscArrayQueue;
 final class SpoolWriter implements Runnable {
     /** Safety net only: producers unpark the writer when it parks (and lazy removals are synced on time). */
     private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** Threads besides the writer that fsync a batch's segments at once (one segment per loop). */
+    private static final int MAX_SYNC_HELPERS = 7;
 
     private final MpscArrayQueue<CommitRequest> queue;
     private final Spool spool;
@@ -29,6 +32,7 @@ final class SpoolWriter implements Runnable {
     private final int maxBatch;
     private final ArrayList<CommitRequest> batch;
     private final ArrayList<Segment> toForce = new ArrayList<>();
+    private final SegmentForcer forcer = new SegmentForcer(MAX_SYNC_HELPERS);
     private final MessagePassingQueue.Consumer<CommitRequest> collector;
     private final Thread thread;
     private volatile boolean parked;
@@ -108,6 +112,7 @@ final class SpoolWriter implements Runnable {
             long syncInNanos = spool.syncRemovalsIfDue();
             if (queue.drain(collector, maxBatch) == 0) {
                 if (closing && queue.isEmpty()) {
+                    closeForcer();
                     return;
                 }
                 idle(Math.min(IDLE_PARK_NANOS, syncInNanos));
@@ -115,6 +120,14 @@ final class SpoolWriter implements Runnable {
             }
             gatherWindow();
             commitBatch();
+        }
+    }
+
+    private void closeForcer() {
+        try {
+            forcer.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // helpers are daemons: at worst they outlive us parked
         }
     }
 
@@ -180,20 +193,7 @@ final class SpoolWriter implements Runnable {
 
     private long forceSegments() {
         long start = System.nanoTime();
-        int count = 0;
-        for (Segment s : toForce) {
-            if (s.failure != null) {
-                continue;
-            }
-            try {
-                s.forceChannel().force(false);
-                count++;
-            } catch (IOException e) {
-                // fsync failure is sticky (the kernel may have dropped the dirty pages): never retry.
-                s.failure = e;
-            }
-        }
-        fsyncs = fsyncs + count;
+        fsyncs = fsyncs + forcer.forceAll(toForce);
         return System.nanoTime() - start;
     }
 

@@ -64,7 +64,8 @@
  * is removed at the next start.
  *
  * <h2>Durability order</h2>
- * The writer fsyncs ({@code force(false)}, i.e. fdatasync) every segment a batch touched, and
+ * The writer fsyncs ({@code force(false)}, i.e. fdatasync) every segment a batch touched (the
+ * segments concurrently, on helper threads {@code sluice-spool-sync-N}, and waits for all), and
  * the {@code segments/} directory when a batch touches a segment created since the last
  * directory fsync, before it publishes the messages and schedules the listeners. A failed fsync
  * marks the segment failed for good (the kernel may have dropped the pages); every later commit

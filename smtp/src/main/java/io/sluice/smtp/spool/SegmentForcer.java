@@ -1,0 +1,160 @@
+package io.sluice.smtp.spool;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Forces the segments of one group commit concurrently: the spool writer forces every
+ * {@code stride}-th segment itself and helper threads ({@code sluice-spool-sync-N}, started on
+ * first need, at most {@code maxHelpers}) force the others. Each event loop writes its own
+ * segment, so a batch usually touches one segment per loop; on ext4 fdatasyncs issued together
+ * share a journal commit, while back to back each pays its own (measured on this project's box,
+ * two files of 128 KiB each: 9.5 ms back to back, 1.3 ms together, 3.8 ms for one file of both).
+ *
+ * <p>Only the spool writer thread calls {@link #forceAll} and {@link #close}. A round hands the
+ * helpers their segments through plain fields published by the volatile {@code round}; a helper
+ * answers through {@code unfinished} (and the segment's volatile {@code failure}), so what it did
+ * is visible to the writer once the count reaches zero. Nothing is allocated per round.
+ */
+final class SegmentForcer {
+    private final int maxHelpers;
+    private final ArrayList<Helper> helpers = new ArrayList<>();
+    private final AtomicInteger unfinished = new AtomicInteger();
+    private final AtomicInteger forced = new AtomicInteger();
+    private Segment[] work = new Segment[8];
+    private int size;
+    private int participants;
+    private Thread writer;
+    private volatile long round;
+    private volatile boolean closed;
+
+    /** @param maxHelpers threads besides the writer that may fsync at the same time (0: all on the writer) */
+    SegmentForcer(int maxHelpers) {
+        if (maxHelpers < 0) {
+            throw new IllegalArgumentException("maxHelpers=" + maxHelpers + " < 0");
+        }
+        this.maxHelpers = maxHelpers;
+    }
+
+    /**
+     * Forces every segment of the list that has not failed; a failing force marks its segment
+     * failed for good. Returns when all are done, with how many forces succeeded.
+     */
+    int forceAll(List<Segment> segments) {
+        int n = segments.size();
+        int helping = Math.min(n - 1, maxHelpers);
+        if (helping <= 0) {
+            int ok = 0;
+            for (int i = 0; i < n; i++) {
+                ok += force(segments.get(i));
+            }
+            return ok;
+        }
+        writer = Thread.currentThread();
+        startHelpers(helping);
+        publish(segments, helping);
+        for (int h = 0; h < helping; h++) {
+            LockSupport.unpark(helpers.get(h).thread);
+        }
+        int ok = forceShare(0);
+        while (unfinished.get() != 0) {
+            LockSupport.park(this); // the last helper unparks us; a spurious return re-checks
+        }
+        Arrays.fill(work, 0, size, null);
+        return ok + forced.getAndSet(0);
+    }
+
+    /** Stops the helpers; the writer calls this once, after its last round. */
+    void close() throws InterruptedException {
+        closed = true;
+        for (Helper h : helpers) {
+            LockSupport.unpark(h.thread);
+        }
+        for (Helper h : helpers) {
+            h.thread.join();
+        }
+    }
+
+    /** Fields first, {@code round} last: its volatile write is what publishes them. */
+    private void publish(List<Segment> segments, int helping) {
+        size = segments.size();
+        if (work.length < size) {
+            work = new Segment[Math.max(size, work.length * 2)]; // grows once to the loop count
+        }
+        for (int i = 0; i < size; i++) {
+            work[i] = segments.get(i);
+        }
+        participants = helping;
+        unfinished.set(helping);
+        round = round + 1;
+    }
+
+    /** Forces the segments at {@code first}, {@code first + stride}, ...; returns the successes. */
+    private int forceShare(int first) {
+        int ok = 0;
+        for (int i = first; i < size; i += participants + 1) {
+            ok += force(work[i]);
+        }
+        return ok;
+    }
+
+    private static int force(Segment s) {
+        if (s.failure != null) {
+            return 0;
+        }
+        try {
+            s.forceChannel().force(false);
+            return 1;
+        } catch (IOException e) {
+            // fsync failure is sticky (the kernel may have dropped the dirty pages): never retry.
+            s.failure = e;
+            return 0;
+        }
+    }
+
+    private void startHelpers(int wanted) {
+        while (helpers.size() < wanted) {
+            Helper h = new Helper(helpers.size());
+            helpers.add(h);
+            h.thread.start();
+        }
+    }
+
+    /** One helper thread: waits for a round it takes part in, forces its share, reports. */
+    private final class Helper implements Runnable {
+        private final int index;
+        private final Thread thread;
+        /** The last round this helper looked at; starts at the round before its first one. */
+        private long seen;
+
+        Helper(int index) {
+            this.index = index;
+            this.seen = round; // read before start(), so a round published after start() is never missed
+            this.thread = new Thread(this, "sluice-spool-sync-" + (index + 1));
+            this.thread.setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            while (!closed) {
+                long r = round;
+                if (r == seen) {
+                    LockSupport.park(this);
+                    continue;
+                }
+                seen = r;
+                if (index >= participants) {
+                    continue; // woken spuriously in a round with fewer segments than helpers
+                }
+                forced.addAndGet(forceShare(index + 1));
+                if (unfinished.decrementAndGet() == 0) {
+                    LockSupport.unpark(writer);
+                }
+            }
+        }
+    }
+}
