@@ -462,6 +462,9 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         CommandBytes commands = run.commands();
         if (pipelined) {
             send(State.MAIL, commands.envelope, 0, commands.envelope.length);
+            // Servers that answer each pipelined command with its own write and Nagle on (Haraka)
+            // hold the second reply until we ACK the first; do not let Linux delay that ACK 40 ms.
+            connection.flushAndAckQuickly();
         } else {
             send(State.MAIL, commands.envelope, 0, commands.mailLength());
         }

@@ -24,7 +24,7 @@ import javax.net.ssl.SSLSocket;
 
 /**
  * A minimal blocking SMTP server for the load generator's tests: one thread per connection on
- * 127.0.0.1, optional PIPELINING, STARTTLS or implicit TLS (JDK SSLSocket, self-signed EC
+ * 127.0.0.1, optional PIPELINING (answered like Haraka: one write per reply, Nagle on), STARTTLS or implicit TLS (JDK SSLSocket, self-signed EC
  * certificate), a configurable RCPT reply, and counters the tests assert on. Not for production.
  */
 final class TestSmtpServer implements AutoCloseable {
@@ -80,6 +80,7 @@ final class TestSmtpServer implements AutoCloseable {
         while (!listener.isClosed()) {
             try {
                 Socket socket = listener.accept();
+                socket.setTcpNoDelay(false); // Nagle on, like Haraka (Node's default)
                 open.add(socket);
                 connections.incrementAndGet();
                 threads.execute(() -> serve(socket));
