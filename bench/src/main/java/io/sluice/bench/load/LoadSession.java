@@ -5,6 +5,7 @@ import io.sluice.smtp.client.ReplyParser;
 import io.sluice.reactor.ConnectionHandler;
 import io.sluice.reactor.EventLoop;
 import io.sluice.tls.TlsContext;
+import io.sluice.tls.TlsLayer;
 import io.sluice.tls.TlsListener;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -48,6 +49,8 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     private long randomState;
 
     private Connection connection;
+    /** The current connection's TLS layer, or null. */
+    private TlsLayer tlsLayer;
     private State state = State.IDLE;
     private boolean tlsActive;
     private boolean pipelined;
@@ -153,6 +156,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         }
         boolean failed = state != State.DONE;
         connection = null;
+        tlsLayer = null;
         state = State.IDLE;
         if (failed && !run.control().stopping()) {
             loop.schedule(loop.nanoTime() + RETRY_BACKOFF_NANOS, beginTask);
@@ -226,15 +230,21 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         state = State.HANDSHAKE;
         phaseStartNanos = loop.nanoTime();
         armReplyDeadline();
-        connection.installLayer(context.newClientLayer(run.target().getHostString(), run.target().getPort(), this));
+        tlsLayer = context.newClientLayer(run.target().getHostString(), run.target().getPort(), this);
+        connection.installLayer(tlsLayer);
     }
 
     @Override
     public void onHandshakeComplete(String protocol, String cipherSuite) {
         long now = loop.nanoTime();
         tlsActive = true;
+        // Claimed for every handshake, measured or not, so the counter's set stays small.
+        boolean full = run.tls().fullHandshake(tlsLayer.session());
         if (connectionMeasured) {
             metrics.increment(LoopMetrics.HANDSHAKES);
+            if (!full) {
+                metrics.increment(LoopMetrics.HANDSHAKES_RESUMED);
+            }
             metrics.record(Phase.TLS_HANDSHAKE, now - phaseStartNanos);
         }
         if (options.tlsMode() == TlsMode.IMPLICIT) {

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import io.sluice.bench.plot.JsonTree;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -118,6 +120,35 @@ class LoadGeneratorTest {
         }
     }
 
+    /** One slot, one message per connection: every handshake after the first can resume. */
+    @ParameterizedTest
+    @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
+    void conscryptClientResumesAndTheResultSaysSo(String protocol) throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(new TestSmtpServer.Settings(TlsMode.STARTTLS, true, "250 ok"))) {
+            LoadResult result = run(options(server).tlsMode(TlsMode.STARTTLS).tlsProvider("conscrypt")
+                    .protocols(List.of(protocol)).connections(1).messagesPerConnection(1).totalMessages(5).build());
+
+            assertEquals(5, result.handshakes());
+            assertEquals(4, result.handshakesResumed(), "the first handshake is full, the others resume");
+            @SuppressWarnings("unchecked")
+            Map<String, Object> totals = (Map<String, Object>) ((Map<String, Object>) JsonTree.parse(result.toJson())).get("totals");
+            assertEquals(1.0, totals.get("handshakes_full"));
+            assertEquals(4.0, totals.get("handshakes_resumed"));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
+    void resumeOffMakesOnlyFullHandshakes(String protocol) throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(new TestSmtpServer.Settings(TlsMode.STARTTLS, true, "250 ok"))) {
+            LoadResult result = run(options(server).tlsMode(TlsMode.STARTTLS).tlsProvider("conscrypt").resume(false)
+                    .protocols(List.of(protocol)).connections(1).messagesPerConnection(1).totalMessages(4).build());
+
+            assertEquals(4, result.handshakes());
+            assertEquals(0, result.handshakesResumed());
+        }
+    }
+
     @Test
     void starttlsWithoutResumptionUsesAFreshContextPerConnection() throws Exception {
         try (TestSmtpServer server = new TestSmtpServer(new TestSmtpServer.Settings(TlsMode.STARTTLS, true, "250 ok"))) {
@@ -126,6 +157,7 @@ class LoadGeneratorTest {
 
             assertEquals(4, result.messagesOk());
             assertEquals(4, result.handshakes());
+            assertEquals(0, result.handshakesResumed());
             assertEquals(0, result.exitStatus());
         }
     }
