@@ -80,6 +80,25 @@ class LoadGeneratorTest {
         }
     }
 
+    /** The client lets the server close after 221; one that does not is closed after a short wait. */
+    @Test
+    void aServerThatKeepsTheConnectionAfterQuitIsClosedByUsWithoutAnError() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {
+            server.holdOpenAfterQuit = true;
+            long start = System.nanoTime();
+            LoadResult result = run(options(server).threads(1).connections(1).messagesPerConnection(1)
+                    .totalMessages(3).build());
+            long elapsedNanos = System.nanoTime() - start;
+
+            assertEquals(3, result.messagesOk());
+            assertEquals(3, result.sessionsOk());
+            assertEquals(0, result.errors());
+            assertEquals(0, server.bytesAfterQuit.get(), "nothing after QUIT");
+            assertEquals(3, server.clientClosedAfterQuit.get());
+            assertTrue(elapsedNanos >= 3 * LoadSession.SERVER_CLOSE_WAIT_NANOS, "each slot waited for the server");
+        }
+    }
+
     @Test
     void pipeliningOffWaitsForEachReply() throws Exception {
         try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {

@@ -45,6 +45,12 @@ final class TestSmtpServer implements AutoCloseable {
     final AtomicInteger messageBytes = new AtomicInteger();
     final Set<String> messageIds = ConcurrentHashMap.newKeySet();
     final AtomicInteger stampedMessages = new AtomicInteger();
+    /** Bytes a client sent after QUIT, counted while {@link #holdOpenAfterQuit} keeps reading. */
+    final AtomicInteger bytesAfterQuit = new AtomicInteger();
+    /** Connections the client closed while we held them open after 221. */
+    final AtomicInteger clientClosedAfterQuit = new AtomicInteger();
+    /** After 221, keep the connection open and read until the client closes (plain text only). */
+    volatile boolean holdOpenAfterQuit;
 
     private final Settings settings;
     private final ServerSocket listener;
@@ -199,6 +205,13 @@ final class TestSmtpServer implements AutoCloseable {
                     }
                     case "QUIT" -> {
                         reply("221 2.0.0 bye");
+                        if (holdOpenAfterQuit && !tls) {
+                            bytesAfterQuit.addAndGet(limit - position);
+                            for (int n; (n = in.read(buffer)) > 0; ) {
+                                bytesAfterQuit.addAndGet(n);
+                            }
+                            clientClosedAfterQuit.incrementAndGet();
+                        }
                         return;
                     }
                     default -> reply("502 5.5.2 unknown");
