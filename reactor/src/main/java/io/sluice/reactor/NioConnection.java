@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.Objects;
+import jdk.net.ExtendedSocketOptions;
 
 /**
  * A {@link Connection} over a non-blocking {@link SocketChannel}, and the {@link LayerContext}
@@ -46,6 +47,8 @@ final class NioConnection extends LoopTimer implements Connection, LayerContext 
     private static final int MAX_DECODE_ROUNDS = 64;
     /** Never written: every view of it is empty, so sharing it across loops is safe. */
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
+    /** Cleared (by any loop; a benign race) the first time the platform refuses TCP_QUICKACK. */
+    private static volatile boolean quickAckSupported = true;
 
     private final EventLoop loop;
     private final SocketChannel channel;
@@ -164,6 +167,21 @@ final class NioConnection extends LoopTimer implements Connection, LayerContext 
             return;
         }
         writeToSocket();
+    }
+
+    @Override
+    public void flushAndAckQuickly() {
+        flush();
+        // After the write: sending data soon after a read is what puts Linux in delayed-ACK mode.
+        if (quickAckSupported && state != CLOSED && !connecting && key != null) {
+            try {
+                channel.setOption(ExtendedSocketOptions.TCP_QUICKACK, Boolean.TRUE);
+            } catch (UnsupportedOperationException e) {
+                quickAckSupported = false; // not Linux
+            } catch (IOException e) {
+                // only a latency hint: the replies still come, one delayed ACK later
+            }
+        }
     }
 
     @Override

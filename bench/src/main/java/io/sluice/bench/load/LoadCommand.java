@@ -40,7 +40,8 @@ public final class LoadCommand implements Callable<Integer> {
     @Option(names = "--target", required = true, paramLabel = "HOST:PORT", description = "Server to load ([v6]:port for IPv6).")
     String target;
 
-    @Option(names = "--tls", defaultValue = "none", paramLabel = "MODE", description = "none, starttls or implicit (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--tls", defaultValue = "none", paramLabel = "MODE", description = "none, starttls or implicit (default: ${DEFAULT-VALUE}). The server certificate is"
+            + " not validated (no chain or name check; the TLS library still checks the handshake signature).")
     String tls;
 
     @Option(names = "--tls-provider", defaultValue = "auto", paramLabel = "NAME", description = "conscrypt, jdk or auto (default: ${DEFAULT-VALUE}).")
@@ -49,7 +50,8 @@ public final class LoadCommand implements Callable<Integer> {
     @Option(names = "--protocol", defaultValue = "TLSv1.3,TLSv1.2", paramLabel = "LIST", description = "TLS protocols, comma-separated (default: ${DEFAULT-VALUE}).")
     String protocol;
 
-    @Option(names = "--resume", defaultValue = "on", paramLabel = "on|off", description = "on: one TLS context, sessions resume; off: a full handshake per connection (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--resume", defaultValue = "on", paramLabel = "on|off", description = "on: one TLS context, sessions resume; off: a full handshake per connection (default: ${DEFAULT-VALUE})."
+            + " The result counts full and resumed handshakes.")
     String resume;
 
     @Option(names = "--connections", defaultValue = "10", paramLabel = "N", description = "Concurrent sessions (default: ${DEFAULT-VALUE}).")

@@ -54,6 +54,8 @@ public final class LoadResult {
         counts.put("sessions_failed", reader.counter(LoopMetrics.SESSIONS_FAILED));
         counts.put("connections", reader.counter(LoopMetrics.CONNECTIONS));
         counts.put("handshakes", reader.counter(LoopMetrics.HANDSHAKES));
+        counts.put("handshakes_full", reader.counter(LoopMetrics.HANDSHAKES) - reader.counter(LoopMetrics.HANDSHAKES_RESUMED));
+        counts.put("handshakes_resumed", reader.counter(LoopMetrics.HANDSHAKES_RESUMED));
         counts.put("message_bytes", reader.counter(LoopMetrics.MESSAGE_BYTES));
         counts.put("recipients_accepted", reader.counter(LoopMetrics.RECIPIENTS_ACCEPTED));
         counts.put("errors", reader.counter(LoopMetrics.ERRORS));
@@ -100,6 +102,11 @@ public final class LoadResult {
 
     public long handshakes() {
         return totals.get("handshakes");
+    }
+
+    /** Handshakes that resumed a session (no certificate shown), of {@link #handshakes()}. */
+    public long handshakesResumed() {
+        return totals.get("handshakes_resumed");
     }
 
     public long connections() {
@@ -194,8 +201,9 @@ public final class LoadResult {
         out.printf(Locale.ROOT, "elapsed %.2f s%s%n", elapsedNanos / 1e9, stoppedByErrors ? " (stopped: --max-errors exceeded)" : "");
         out.printf(Locale.ROOT, "messages ok %d  failed %d   %.1f msg/s   %.2f MB/s%n",
                 messagesOk(), messagesFailed(), messagesPerSecond(), megabytesPerSecond());
-        out.printf(Locale.ROOT, "sessions ok %d  failed %d   %.1f sessions/s   connections %d   handshakes %d (%.1f/s)%n",
-                sessionsOk(), sessionsFailed(), sessionsPerSecond(), connections(), handshakes(), handshakesPerSecond());
+        out.printf(Locale.ROOT, "sessions ok %d  failed %d   %.1f sessions/s   connections %d   handshakes %d (%.1f/s; full %d, resumed %d)%n",
+                sessionsOk(), sessionsFailed(), sessionsPerSecond(), connections(), handshakes(), handshakesPerSecond(),
+                handshakes() - handshakesResumed(), handshakesResumed());
         printCpu(out);
         out.printf(Locale.ROOT, "%n%-14s %10s %10s %10s %10s %10s %10s%n", "latency (ms)", "count", "p50", "p90", "p99", "p99.9", "max");
         for (Phase phase : Phase.values()) {

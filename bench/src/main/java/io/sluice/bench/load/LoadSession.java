@@ -5,6 +5,7 @@ import io.sluice.smtp.client.ReplyParser;
 import io.sluice.reactor.ConnectionHandler;
 import io.sluice.reactor.EventLoop;
 import io.sluice.tls.TlsContext;
+import io.sluice.tls.TlsLayer;
 import io.sluice.tls.TlsListener;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -28,6 +29,13 @@ final class LoadSession implements ConnectionHandler, TlsListener {
 
     /** After a failed connection, wait this long before the next, so a dead server is not hammered. */
     static final long RETRY_BACKOFF_NANOS = 10_000_000L;
+    /**
+     * After 221, how long the server gets to close first before we do. The side that closes first
+     * keeps the TIME_WAIT socket, and a client holding thousands of them makes every connect()
+     * search for a free port; a client that closes into a closed socket draws a reset. Servers
+     * close right after 221 (Postfix, Haraka, Sluice); one that waits costs a slot this long.
+     */
+    static final long SERVER_CLOSE_WAIT_NANOS = 100_000_000L;
     /** Body bytes written per step; the connection's water marks pace the rest. */
     private static final int BODY_CHUNK_BYTES = 16 * 1024;
 
@@ -48,6 +56,8 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     private long randomState;
 
     private Connection connection;
+    /** The current connection's TLS layer, or null. */
+    private TlsLayer tlsLayer;
     private State state = State.IDLE;
     private boolean tlsActive;
     private boolean pipelined;
@@ -140,7 +150,9 @@ final class LoadSession implements ConnectionHandler, TlsListener {
 
     @Override
     public void onClose(Connection closed, Throwable cause) {
-        if (cause != null) {
+        if (state == State.DONE) {
+            // 221 was read: whatever ended the connection after it is no error
+        } else if (cause != null) {
             fatal(classify(cause));
         } else if (state != State.DONE && !fatalCounted) {
             fatal(ErrorKind.PEER_CLOSED);
@@ -153,6 +165,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         }
         boolean failed = state != State.DONE;
         connection = null;
+        tlsLayer = null;
         state = State.IDLE;
         if (failed && !run.control().stopping()) {
             loop.schedule(loop.nanoTime() + RETRY_BACKOFF_NANOS, beginTask);
@@ -175,6 +188,10 @@ final class LoadSession implements ConnectionHandler, TlsListener {
 
     @Override
     public void onInputShutdown(Connection closing) {
+        if (state == State.DONE) {
+            closing.abort(); // the server closed after 221, as it should: nothing left to say
+            return;
+        }
         if (state == State.QUIT) {
             sessionDone(); // the server closed instead of answering QUIT: good enough
         } else {
@@ -185,6 +202,10 @@ final class LoadSession implements ConnectionHandler, TlsListener {
 
     @Override
     public void onDeadline(Connection timedOut) {
+        if (state == State.DONE) {
+            timedOut.abort(); // the server keeps the connection open after 221: close it ourselves
+            return;
+        }
         if (state == State.READY) {
             if (run.control().stopping()) {
                 quit();
@@ -226,15 +247,21 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         state = State.HANDSHAKE;
         phaseStartNanos = loop.nanoTime();
         armReplyDeadline();
-        connection.installLayer(context.newClientLayer(run.target().getHostString(), run.target().getPort(), this));
+        tlsLayer = context.newClientLayer(run.target().getHostString(), run.target().getPort(), this);
+        connection.installLayer(tlsLayer);
     }
 
     @Override
     public void onHandshakeComplete(String protocol, String cipherSuite) {
         long now = loop.nanoTime();
         tlsActive = true;
+        // Claimed for every handshake, measured or not, so the counter's set stays small.
+        boolean full = run.tls().fullHandshake(tlsLayer.session());
         if (connectionMeasured) {
             metrics.increment(LoopMetrics.HANDSHAKES);
+            if (!full) {
+                metrics.increment(LoopMetrics.HANDSHAKES_RESUMED);
+            }
             metrics.record(Phase.TLS_HANDSHAKE, now - phaseStartNanos);
         }
         if (options.tlsMode() == TlsMode.IMPLICIT) {
@@ -296,8 +323,12 @@ final class LoadSession implements ConnectionHandler, TlsListener {
             case QUIT -> {
                 expect(code, 221);
                 sessionDone();
-                connection.close();
+                // Let the server close first; no close_notify from us either (nothing follows 221).
+                connection.deadline(loop.nanoTime() + SERVER_CLOSE_WAIT_NANOS);
                 return false;
+            }
+            case DONE -> {
+                return false; // after 221 nothing matters; the server is closing
             }
             default -> {
                 // A reply nobody asked for (during the handshake, or while waiting to send).
@@ -462,6 +493,9 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         CommandBytes commands = run.commands();
         if (pipelined) {
             send(State.MAIL, commands.envelope, 0, commands.envelope.length);
+            // Servers that answer each pipelined command with its own write and Nagle on (Haraka)
+            // hold the second reply until we ACK the first; do not let Linux delay that ACK 40 ms.
+            connection.flushAndAckQuickly();
         } else {
             send(State.MAIL, commands.envelope, 0, commands.mailLength());
         }

@@ -26,7 +26,9 @@ final class LoopMetrics {
     static final int MESSAGE_BYTES = 6;
     static final int RECIPIENTS_ACCEPTED = 7;
     static final int ERRORS = 8;
-    static final int COUNTERS = 9;
+    /** Handshakes (of {@link #HANDSHAKES}) that resumed a session instead of a full handshake. */
+    static final int HANDSHAKES_RESUMED = 9;
+    static final int COUNTERS = 10;
 
     /** Reply codes are 200..599; index by code. */
     static final int REPLY_CODES = 600;

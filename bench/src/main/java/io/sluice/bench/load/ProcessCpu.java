@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -13,7 +14,7 @@ import java.util.Map;
  * ({@link #self()}) or a server's whole process tree ({@link #tree(long)}: the process and every
  * live descendant, each with the time of the children it has reaped, so a forking server such as
  * Postfix is counted whole). Linux only; elsewhere every reading is {@code NaN}. Stateless apart
- * from the root pid; any thread. A tree reading scans {@code /proc}: call it about once a second,
+ * from the root pid; any thread. A tree reading walks {@code /proc}: call it about once a second,
  * never on an event loop.
  */
 final class ProcessCpu {
@@ -58,8 +59,64 @@ final class ProcessCpu {
         return ticks / TICKS_PER_SECOND;
     }
 
+    /**
+     * Ticks of every live process below the root. Walks the kernel's per-thread {@code children}
+     * lists (a few small reads); without them (a kernel without CONFIG_PROC_CHILDREN) scans every
+     * process of /proc, which costs the generator about a thousand file reads a second on a busy box.
+     */
+    long descendantTicks() {
+        long walked = walkChildren(rootPid, 0);
+        return walked >= 0 ? walked : scanAll();
+    }
+
+    /** Ticks of the descendants of {@code pid}, or -1 when the children lists cannot be read. */
+    private static long walkChildren(long pid, int depth) {
+        Path tasks = PROC.resolve(Long.toString(pid)).resolve("task");
+        long sum = 0;
+        try (DirectoryStream<Path> threads = Files.newDirectoryStream(tasks, ProcessCpu::isPidDirectory)) {
+            for (Path thread : threads) {
+                String children;
+                try {
+                    children = Files.readString(thread.resolve("children"), StandardCharsets.US_ASCII);
+                } catch (NoSuchFileException gone) {
+                    if (Files.isDirectory(thread)) {
+                        return -1; // the thread lives but the kernel has no children lists
+                    }
+                    continue; // the thread exited meanwhile
+                }
+                sum += childTicks(children, depth);
+            }
+        } catch (NoSuchFileException gone) {
+            return 0; // the process exited meanwhile
+        } catch (IOException e) {
+            return -1;
+        }
+        return sum;
+    }
+
+    private static long childTicks(String children, int depth) {
+        long sum = 0;
+        int start = 0;
+        for (int i = 0; i <= children.length(); i++) {
+            if (i == children.length() || children.charAt(i) == ' ') {
+                if (i > start) {
+                    long child = Long.parseLong(children, start, i, 10);
+                    Stat stat = Stat.read(PROC.resolve(Long.toString(child)).resolve("stat"));
+                    if (stat != null) {
+                        sum += stat.ticksWithReapedChildren();
+                    }
+                    if (depth < 64) {
+                        sum += Math.max(0, walkChildren(child, depth + 1));
+                    }
+                }
+                start = i + 1;
+            }
+        }
+        return sum;
+    }
+
     /** Ticks of every live process below the root: one pass over /proc, parents from each stat. */
-    private long descendantTicks() {
+    long scanAll() {
         Map<Long, Stat> all = new HashMap<>();
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(PROC, ProcessCpu::isPidDirectory)) {
             for (Path dir : dirs) {

@@ -129,6 +129,29 @@ class LoadCommandTest {
         assertTrue(ProcessCpu.self().cpuSeconds() > 0, "this JVM has used CPU");
     }
 
+    /** The children-list walk sees what the full /proc scan sees: a busy child's CPU. */
+    @Test
+    void treeCountsABusyChildByWalkingTheChildrenLists() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self/task")), "Linux only");
+        Process child = new ProcessBuilder("sh", "-c", "while :; do :; done").start();
+        try {
+            Path stat = Path.of("/proc", Long.toString(child.pid()), "stat");
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            long childTicks = 0;
+            while (childTicks < 10 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+                ProcessCpu.Stat read = ProcessCpu.Stat.read(stat);
+                childTicks = read == null ? 0 : read.ownTicks();
+            }
+            assertTrue(childTicks >= 10, "the child ran 0.1 s within 10 s");
+            ProcessCpu tree = ProcessCpu.tree(ProcessHandle.current().pid());
+            assertTrue(tree.descendantTicks() >= childTicks, "walk " + tree.descendantTicks() + " < " + childTicks);
+            assertTrue(tree.scanAll() >= childTicks, "scan " + tree.scanAll() + " < " + childTicks);
+        } finally {
+            child.destroyForcibly().waitFor();
+        }
+    }
+
     @Test
     void statParsingSkipsACommandNameWithParenthesesAndSpaces() {
         ProcessCpu.Stat stat = ProcessCpu.Stat.parse(

@@ -24,7 +24,7 @@ import javax.net.ssl.SSLSocket;
 
 /**
  * A minimal blocking SMTP server for the load generator's tests: one thread per connection on
- * 127.0.0.1, optional PIPELINING, STARTTLS or implicit TLS (JDK SSLSocket, self-signed EC
+ * 127.0.0.1, optional PIPELINING (answered like Haraka: one write per reply, Nagle on), STARTTLS or implicit TLS (JDK SSLSocket, self-signed EC
  * certificate), a configurable RCPT reply, and counters the tests assert on. Not for production.
  */
 final class TestSmtpServer implements AutoCloseable {
@@ -45,6 +45,12 @@ final class TestSmtpServer implements AutoCloseable {
     final AtomicInteger messageBytes = new AtomicInteger();
     final Set<String> messageIds = ConcurrentHashMap.newKeySet();
     final AtomicInteger stampedMessages = new AtomicInteger();
+    /** Bytes a client sent after QUIT, counted while {@link #holdOpenAfterQuit} keeps reading. */
+    final AtomicInteger bytesAfterQuit = new AtomicInteger();
+    /** Connections the client closed while we held them open after 221. */
+    final AtomicInteger clientClosedAfterQuit = new AtomicInteger();
+    /** After 221, keep the connection open and read until the client closes (plain text only). */
+    volatile boolean holdOpenAfterQuit;
 
     private final Settings settings;
     private final ServerSocket listener;
@@ -80,6 +86,7 @@ final class TestSmtpServer implements AutoCloseable {
         while (!listener.isClosed()) {
             try {
                 Socket socket = listener.accept();
+                socket.setTcpNoDelay(false); // Nagle on, like Haraka (Node's default)
                 open.add(socket);
                 connections.incrementAndGet();
                 threads.execute(() -> serve(socket));
@@ -198,6 +205,13 @@ final class TestSmtpServer implements AutoCloseable {
                     }
                     case "QUIT" -> {
                         reply("221 2.0.0 bye");
+                        if (holdOpenAfterQuit && !tls) {
+                            bytesAfterQuit.addAndGet(limit - position);
+                            for (int n; (n = in.read(buffer)) > 0; ) {
+                                bytesAfterQuit.addAndGet(n);
+                            }
+                            clientClosedAfterQuit.incrementAndGet();
+                        }
                         return;
                     }
                     default -> reply("502 5.5.2 unknown");
