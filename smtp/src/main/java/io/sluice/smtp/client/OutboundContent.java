@@ -25,8 +25,9 @@ import java.util.Arrays;
  *
  * <p>{@link #read} is how the client fills it: the stored octets are read straight into the
  * array (positional reads of at most {@link #READ_CHUNK_OCTETS}) and encoded in place, so a
- * clean message costs one copy out of the page cache and one scan; only from the first line that
- * changes are the remaining stored octets copied aside and encoded behind.
+ * clean message costs one copy out of the page cache and one scan; from the first line that
+ * changes on (if any), the rest is read once more in 8 KiB pieces and encoded behind the clean
+ * lines by the state machine.
  *
  * <p>Threading: filled on a client worker thread by {@link #read} (or as a channel by any single
  * thread, e.g. a benchmark or a test), then read-only and handed to an event loop (the hand-off
@@ -123,7 +124,10 @@ public final class OutboundContent implements WritableByteChannel {
             }
             at += got;
         }
-        c.encodeInPlace(n);
+        int clean = c.keepCleanLines(n);
+        if (clean < n) {
+            c.encodeRest(source, clean, n);
+        }
         return c.finish();
     }
 
@@ -143,21 +147,31 @@ public final class OutboundContent implements WritableByteChannel {
     }
 
     /**
-     * The first {@code n} octets of {@link #out} are the stored form: keeps the lines that need
-     * no change where they are, and encodes the rest from a copy (encoding may grow the content
-     * past stored octets not yet looked at).
+     * The first {@code n} octets of {@link #out} are the stored form: keeps the leading lines that
+     * need no change where they are (all {@code n} octets for binary content) and returns where
+     * they end.
      */
-    private void encodeInPlace(int n) {
+    private int keepCleanLines(int n) {
         eightBit = anyHighBit(out, 0, n);
-        if (binary) {
-            length = n;
-            return;
-        }
-        int clean = cleanLines(out, 0, n);
-        length = clean;
-        if (clean < n) {
-            byte[] rest = Arrays.copyOfRange(out, clean, n); // only for content that changes
-            encode(rest, 0, rest.length);
+        length = binary ? n : cleanLines(out, 0, n);
+        return length;
+    }
+
+    /**
+     * Encodes the stored octets from {@code from} to {@code n}, read once more in scratch-sized
+     * pieces: their encoded form may outgrow them in place, and a copy of the whole rest would
+     * double a large message's memory for a moment. Rare: only content that changes gets here.
+     */
+    private void encodeRest(StoredContent source, int from, int n) throws IOException {
+        byte[] scratch = SCRATCH.get();
+        int at = from;
+        while (at < n) {
+            int got = source.read(at, ByteBuffer.wrap(scratch, 0, Math.min(scratch.length, n - at)));
+            if (got <= 0) {
+                throw new IOException("stored content ends after " + at + " of " + n + " octets");
+            }
+            encode(scratch, 0, got);
+            at += got;
         }
     }
 

@@ -291,7 +291,7 @@ class OutboundContentTest {
     @Test
     void readInPlaceMatchesTheReferenceForMostlyCleanAndRandomMessages() throws IOException {
         SplittableRandom seeds = new SplittableRandom(20261129);
-        for (int run = 0; run < 2000; run++) {
+        for (int run = 0; run < 1200; run++) {
             long seed = seeds.nextLong();
             SplittableRandom random = new SplittableRandom(seed);
             byte[] message = run % 3 == 2 ? randomMessage(random) : mostlyCleanMessage(random);
@@ -303,7 +303,7 @@ class OutboundContentTest {
     @Test
     void writesSplitAnywhereMatchTheReferenceForMostlyCleanMessages() {
         SplittableRandom seeds = new SplittableRandom(11292026);
-        for (int run = 0; run < 1000; run++) {
+        for (int run = 0; run < 600; run++) {
             long seed = seeds.nextLong();
             SplittableRandom random = new SplittableRandom(seed);
             byte[] message = mostlyCleanMessage(random);
