@@ -4,6 +4,7 @@ DOC = """relay_e2e.py - relay throughput end to end (issue 4) and sink vs smtp-s
   perf-results/relay_e2e.py --out DIR [--sizes 1KiB,64KiB] [--reps 3] [--messages 20000]
                             [--messages-64k 4000] [--sink-bench] [--sink-messages 60000] [--name RUN]
                             [--tls none|starttls] [--quick] [--warmup-messages N]
+                            [--port-base P] [--baseline CHECKOUT]
 
 --quick tags every load result quick=1 and marks the summary "quick": make-table leaves both out
 unless --include-quick (bench/run-all.sh --quick writes into a scratch folder).
@@ -28,7 +29,12 @@ SINK (--sink-bench): sluice load --connections 50 --messages M --size 1KiB --pip
 --server-pid PID against the same `sluice sink` and Postfix `smtp-sink` (peers.sh start-sink),
 warm-up + REPS interleaved rounds.
 
-Ports 2650 (sink), 2651 (sink metrics), 2660 (sluice relay), 2670 (postfix relay), 2680 (smtp-sink).
+Ports 2650 (sink), 2651 (sink metrics), 2660 (sluice relay), 2670 (postfix relay), 2680 (smtp-sink);
+with --port-base P: P, P+1, P+2, P+3, P+4 and P+5 for the baseline relay.
+
+--baseline CHECKOUT: a second, built Sluice checkout (e.g. a copy of the tree before a change) whose
+`sluice serve` relays too, as "sluice-base", with the same settings and the same generator and
+sink, interleaved with the others run by run (before/after in one sitting).
 Writes DIR/raw/RUN/*.json (the load JSONs + "relay_e2e" fields) and DIR/RUN.json (summary that
 perf-results/make-table reads). Stops everything it started (by PID; peers via peers.sh stop PORT).
 """
@@ -45,7 +51,7 @@ ROOT = os.path.dirname(HERE)
 SLUICE = os.path.join(ROOT, 'sluice')
 PEERS = os.environ.get('PEERS', '/work/shared/peers.sh')
 PEERS_HOME = os.environ.setdefault('PEERS_HOME', '/tmp/relay-peers')
-SINK, SINK_METRICS, SLUICE_RELAY, POSTFIX_RELAY, SMTP_SINK = 2650, 2651, 2660, 2670, 2680
+SINK, SINK_METRICS, SLUICE_RELAY, POSTFIX_RELAY, SMTP_SINK, BASE_RELAY = 2650, 2651, 2660, 2670, 2680, 2690
 
 
 def log(text):
@@ -83,8 +89,8 @@ class Started:
     def __init__(self):
         self.procs, self.peer_ports = [], []
 
-    def sluice(self, args, logfile):
-        p = subprocess.Popen([SLUICE] + args, stdout=open(logfile, 'w'), stderr=subprocess.STDOUT,
+    def sluice(self, args, logfile, launcher=None):
+        p = subprocess.Popen([launcher or SLUICE] + args, stdout=open(logfile, 'w'), stderr=subprocess.STDOUT,
                              start_new_session=True)
         self.procs.append(p)
         return p
@@ -233,7 +239,12 @@ def main():
     ap.add_argument('--tls', choices=('none', 'starttls'), default='none')
     ap.add_argument('--quick', action='store_true', help='tag results quick=1: not a measurement')
     ap.add_argument('--warmup-messages', type=int, help='messages of each warm-up run (default max(2000, N/4))')
+    ap.add_argument('--port-base', type=int, help='use ports P..P+5 instead of 2650/2651/2660/2670/2680/2690')
+    ap.add_argument('--baseline', help='a second built Sluice checkout, relaying as sluice-base')
     a = ap.parse_args()
+    global SINK, SINK_METRICS, SLUICE_RELAY, POSTFIX_RELAY, SMTP_SINK, BASE_RELAY
+    if a.port_base:
+        SINK, SINK_METRICS, SLUICE_RELAY, POSTFIX_RELAY, SMTP_SINK, BASE_RELAY = range(a.port_base, a.port_base + 6)
     global TLS
     TLS = a.tls
     server_tls = 'may' if TLS == 'starttls' else 'none'
@@ -260,17 +271,31 @@ def main():
                                 '--set', 'log.level=warn',
                                 '--set', 'hostname=relay.example.test',
                                 '--set', f'transport.*=smtp:[127.0.0.1]:{SINK}'], os.path.join(raw, 'sluice-relay.log'))
+        base = None
+        if a.baseline:
+            base = started.sluice(['serve', '--set', f'listen=127.0.0.1:{BASE_RELAY}', '--set', f'spool.dir={spool}-base',
+                                   '--set', f'tls.level={server_tls}', '--set', f'tls.client.level={client_tls}',
+                                   '--set', 'log.level=warn', '--set', 'hostname=relay.example.test',
+                                   '--set', f'transport.*=smtp:[127.0.0.1]:{SINK}'], os.path.join(raw, 'sluice-base.log'),
+                                  launcher=os.path.join(os.path.abspath(a.baseline), 'sluice'))
         pf_pid = started.peer('start-postfix', POSTFIX_RELAY)
         pf_etc = postfix_to_sink(POSTFIX_RELAY, client_tls)
-        for port in (SINK, SINK_METRICS, SLUICE_RELAY):
+        for port in (SINK, SINK_METRICS, SLUICE_RELAY) + ((BASE_RELAY,) if base else ()):
             if not wait_port(port):
                 raise SystemExit(f'port {port} did not open')
         pids = {'sluice-relay': (relay.pid, SLUICE_RELAY), 'postfix-relay': (pf_pid, POSTFIX_RELAY)}
+        if base:
+            pids['sluice-base'] = (base.pid, BASE_RELAY)
+            summary['baseline'] = os.path.abspath(a.baseline)
         summary['commands'] = {
             'sink': f'./sluice sink --set listen=127.0.0.1:{SINK} --set tls.level={server_tls} --set metrics.listen=127.0.0.1:{SINK_METRICS} --set log.level=warn --set hostname=sink.example.test --report 5',
             'sluice-relay': f"./sluice serve --set listen=127.0.0.1:{SLUICE_RELAY} --set spool.dir={spool} --set tls.level={server_tls} --set tls.client.level={client_tls} --set log.level=warn --set hostname=relay.example.test --set 'transport.*=smtp:[127.0.0.1]:{SINK}'",
             'generator_tls': TLS,
             'postfix-relay': f"PEERS_HOME={PEERS_HOME} {PEERS} start-postfix {POSTFIX_RELAY}; postconf -c {pf_etc} -e 'relayhost = [127.0.0.1]:{SINK}' 'default_transport = smtp' 'relay_transport = smtp' 'smtp_tls_security_level = {client_tls}'; postfix -c {pf_etc} reload"}
+        if base:
+            summary['commands']['sluice-base'] = summary['commands']['sluice-relay'].replace(
+                './sluice', os.path.join(os.path.abspath(a.baseline), 'sluice')).replace(
+                f'127.0.0.1:{SLUICE_RELAY}', f'127.0.0.1:{BASE_RELAY}').replace(spool, spool + '-base')
         order = list(pids)
         for size in a.sizes.split(','):
             n = a.messages if size.lower() == '1kib' else a.messages_64k
@@ -278,7 +303,10 @@ def main():
                 relay_run(relay_name, *pids[relay_name], a.warmup_messages or max(2000, n // 4), size, None, raw)
             res = {k: [] for k in order}
             for rep in range(1, a.reps + 1):
-                for relay_name in (order if rep % 2 else order[::-1]):
+                # two relays: alternate; three: rotate, so each runs first, second and last in turn
+                turn = (order if rep % 2 else order[::-1]) if len(order) == 2 else \
+                    order[(rep - 1) % len(order):] + order[:(rep - 1) % len(order)]
+                for relay_name in turn:
                     r = relay_run(relay_name, *pids[relay_name], n, size, rep, raw)
                     res[relay_name].append(r)
                     if relay_name == 'postfix-relay':
@@ -314,6 +342,7 @@ def main():
     finally:
         started.stop()
         shutil.rmtree(spool, ignore_errors=True)
+        shutil.rmtree(spool + '-base', ignore_errors=True)
         out = os.path.join(a.out, a.name + '.json')
         json.dump(summary, open(out, 'w'), indent=1)
         log(f'summary -> {out}')

@@ -1,5 +1,6 @@
 package io.sluice.smtp.client;
 
+import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -16,18 +17,29 @@ import java.util.Arrays;
  * final {@code .CRLF} as it writes, and one encoding serves both BDAT and DATA (a delivery may
  * try several hops that differ). A {@code BODY=BINARYMIME} message is kept verbatim (BDAT only).
  *
- * <p>Encoding copies runs of ordinary octets (not CR or LF, inside the line limit, not at a line
- * start) in bulk; only line ends, line starts and wraps go through the per-octet state machine.
+ * <p>Encoding skips whole lines that need no change (CRLF-terminated, no other CR or LF,
+ * inside the line limit with their stuffing dot: what the inbound side stores for ordinary mail)
+ * with an eight-octets-at-a-time scan, noting only their dots and the end of the header; it copies
+ * runs of ordinary octets in bulk; only the rest (bare CR or LF, long lines, lines cut by a write
+ * boundary) goes through the per-octet state machine.
  *
- * <p>Threading: filled by the spool's blocking {@code copyContent} as a channel on a client
- * worker thread (or by any single thread, e.g. a benchmark), then read-only and handed to an
- * event loop (the hand-off publishes it). Public only for the benchmark in {@code bench}: the
- * constructor, {@link #write}, {@link #finish()} and {@link #length()}.
+ * <p>{@link #read} is how the client fills it: the stored octets are read straight into the
+ * array (positional reads of at most {@link #READ_CHUNK_OCTETS}) and encoded in place, so a
+ * clean message costs one copy out of the page cache and one scan; from the first line that
+ * changes on (if any), the rest is read once more in 8 KiB pieces and encoded behind the clean
+ * lines by the state machine.
+ *
+ * <p>Threading: filled on a client worker thread by {@link #read} (or as a channel by any single
+ * thread, e.g. a benchmark or a test), then read-only and handed to an event loop (the hand-off
+ * publishes it). Public only for the benchmark in {@code bench}: the constructor, {@link #read},
+ * {@link #write}, {@link #finish()} and {@link #length()}.
  *
  * <p>Why a per-message heap array and not a pooled buffer: the encoded bytes must outlive the
  * worker's call and survive a retry on the next MX host or a fresh connection, and they are
  * written in pieces as the socket drains; the connection copies them into its own pooled
- * direct buffers anyway. The array is sized from the stored size, so it grows at most once.
+ * direct buffers anyway. The array is sized from the stored size, so it grows at most once (a
+ * 64 KiB message's array is a young-generation allocation that dies with the attempt; profiles of
+ * the relay show the GC well under 1 % of its CPU, the per-octet encoding far above it).
  */
 public final class OutboundContent implements WritableByteChannel {
     /** RFC 5321 §4.5.3.1.6: 1000 octets with the CRLF. */
@@ -45,6 +57,19 @@ public final class OutboundContent implements WritableByteChannel {
     private static final long CRS = 0x0D0D0D0D0D0D0D0DL;
     private static final long LFS = 0x0A0A0A0A0A0A0A0AL;
     private static final long LOW7 = 0x7F7F7F7F7F7F7F7FL;
+    private static final long HIGH_BITS = 0x8080808080808080L;
+    /**
+     * The most octets one positional read asks for: a read into a heap array goes through the
+     * JDK's per-thread temporary direct buffer of that size, which stays cached; this bounds it.
+     */
+    static final int READ_CHUNK_OCTETS = 128 * 1024;
+
+    /** Stored content read at a position (the spool's positional read); blocking, any thread. */
+    @FunctionalInterface
+    public interface StoredContent {
+        /** Reads from {@code position} into {@code dst}; the octets read, -1 at the end. */
+        int read(long position, ByteBuffer dst) throws IOException;
+    }
 
     private final boolean binary;
     private byte[] out;
@@ -77,6 +102,77 @@ public final class OutboundContent implements WritableByteChannel {
         this.binary = binary;
         long capacity = Math.min(Integer.MAX_VALUE - 64, storedOctets + storedOctets / 32 + 64);
         this.out = new byte[(int) capacity];
+    }
+
+    /**
+     * Reads a stored message of {@code storedOctets} octets into a new content and encodes it
+     * (see the class comment); finished. Blocking: a worker thread.
+     *
+     * @throws IOException when the source fails or ends before {@code storedOctets}
+     */
+    public static OutboundContent read(StoredContent source, long storedOctets, boolean binary) throws IOException {
+        OutboundContent c = new OutboundContent(storedOctets, binary);
+        if (storedOctets > c.out.length) {
+            return c.readInPieces(source, storedOctets); // beyond any array: never for a real message size
+        }
+        int n = (int) storedOctets;
+        int at = 0;
+        while (at < n) {
+            int got = source.read(at, ByteBuffer.wrap(c.out, at, Math.min(READ_CHUNK_OCTETS, n - at)));
+            if (got <= 0) {
+                throw new IOException("stored content ends after " + at + " of " + n + " octets");
+            }
+            at += got;
+        }
+        int clean = c.keepCleanLines(n);
+        if (clean < n) {
+            c.encodeRest(source, clean, n);
+        }
+        return c.finish();
+    }
+
+    private OutboundContent readInPieces(StoredContent source, long storedOctets) throws IOException {
+        ByteBuffer piece = ByteBuffer.allocate(READ_CHUNK_OCTETS); // the one buffer of this rare path
+        long at = 0;
+        while (at < storedOctets) {
+            piece.clear().limit((int) Math.min(piece.capacity(), storedOctets - at));
+            int got = source.read(at, piece);
+            if (got <= 0) {
+                throw new IOException("stored content ends after " + at + " of " + storedOctets + " octets");
+            }
+            at += got;
+            write(piece.flip());
+        }
+        return finish();
+    }
+
+    /**
+     * The first {@code n} octets of {@link #out} are the stored form: keeps the leading lines that
+     * need no change where they are (all {@code n} octets for binary content) and returns where
+     * they end.
+     */
+    private int keepCleanLines(int n) {
+        eightBit = anyHighBit(out, 0, n);
+        length = binary ? n : cleanLines(out, 0, n);
+        return length;
+    }
+
+    /**
+     * Encodes the stored octets from {@code from} to {@code n}, read once more in scratch-sized
+     * pieces: their encoded form may outgrow them in place, and a copy of the whole rest would
+     * double a large message's memory for a moment. Rare: only content that changes gets here.
+     */
+    private void encodeRest(StoredContent source, int from, int n) throws IOException {
+        byte[] scratch = SCRATCH.get();
+        int at = from;
+        while (at < n) {
+            int got = source.read(at, ByteBuffer.wrap(scratch, 0, Math.min(scratch.length, n - at)));
+            if (got <= 0) {
+                throw new IOException("stored content ends after " + at + " of " + n + " octets");
+            }
+            encode(scratch, 0, got);
+            at += got;
+        }
     }
 
     /** Encodes a whole text message at once (tests). */
@@ -112,8 +208,18 @@ public final class OutboundContent implements WritableByteChannel {
         int end = from + count;
         int i = from;
         while (i < end) {
-            if (lineStart || pendingCr) {
+            if (pendingCr) {
                 accept(in[i++]);
+                continue;
+            }
+            if (lineStart) {
+                int clean = cleanLines(in, i, end);
+                if (clean > i) {
+                    copy(in, i, clean - i);
+                    i = clean;
+                } else {
+                    accept(in[i++]);
+                }
                 continue;
             }
             int stop = Math.min(end, i + (MAX_LINE_OCTETS - lineOctets));
@@ -149,6 +255,35 @@ public final class OutboundContent implements WritableByteChannel {
         return j;
     }
 
+    /**
+     * At a line start (no CR pending, nothing of the line written): the end of the run of whole
+     * lines from {@code from} that go out unchanged, each ending in CRLF inside {@code end} with
+     * no other CR or LF and at most {@link #MAX_LINE_OCTETS} octets with its stuffing dot. Notes
+     * their dots (at the offsets they get when copied to {@link #length} on) and an empty line
+     * ending the header; copies nothing. {@code from} itself when the first line needs the state
+     * machine.
+     */
+    private int cleanLines(byte[] in, int from, int end) {
+        int base = length - from;
+        int i = from;
+        while (i < end) {
+            boolean dot = in[i] == '.';
+            // The CR may be at most MAX_LINE_OCTETS (one less with a stuffing dot) after the start.
+            int stop = Math.min(end, i + MAX_LINE_OCTETS + (dot ? 0 : 1));
+            int j = ordinaryRun(in, i, stop);
+            if (j >= stop || j + 1 >= end || in[j] != '\r' || in[j + 1] != '\n') {
+                break;
+            }
+            if (dot) {
+                noteDot(base + i);
+            } else if (j == i && inHeader) {
+                inHeader = false; // the empty line between header and body
+            }
+            i = j + 2;
+        }
+        return i;
+    }
+
     /** 0x80 in exactly the octets of {@code v} that are zero, 0 elsewhere (no carries between octets). */
     private static long zeroOctets(long v) {
         long t = (v & LOW7) + LOW7;
@@ -166,11 +301,16 @@ public final class OutboundContent implements WritableByteChannel {
     }
 
     private static boolean anyHighBit(byte[] in, int from, int count) {
-        int acc = 0;
-        for (int k = from, end = from + count; k < end; k++) {
-            acc |= in[k];
+        int end = from + count;
+        int k = from;
+        long acc = 0;
+        for (; k + Long.BYTES <= end; k += Long.BYTES) {
+            acc |= (long) LONGS.get(in, k);
         }
-        return acc < 0;
+        for (; k < end; k++) {
+            acc |= in[k]; // sign-extended: an 8-bit octet sets 0x80 of the low octet too
+        }
+        return (acc & HIGH_BITS) != 0;
     }
 
     /** The per-octet state machine: line ends, line starts, wraps (and the reference for the bulk path). */
@@ -205,7 +345,7 @@ public final class OutboundContent implements WritableByteChannel {
             }
         }
         if (lineStart && b == '.') {
-            noteDot();
+            noteDot(length);
             lineOctets++; // the stuffing dot DATA adds counts against the line limit
         }
         lineStart = false;
@@ -214,11 +354,11 @@ public final class OutboundContent implements WritableByteChannel {
         lineOctets++;
     }
 
-    private void noteDot() {
+    private void noteDot(int offset) {
         if (dotCount == dots.length) {
             dots = Arrays.copyOf(dots, Math.max(8, dotCount * 2));
         }
-        dots[dotCount++] = length;
+        dots[dotCount++] = offset;
     }
 
     private void newline() {

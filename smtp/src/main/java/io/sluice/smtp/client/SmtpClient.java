@@ -39,7 +39,7 @@ import io.sluice.tls.TlsProvider;
  * contexts, the TLS memory and two worker threads that encode content and resolve fixed hosts.
  *
  * <p>An attempt: {@link Transport#deliver} returns at once; a worker reads the content off the
- * spool (blocking) into an {@link OutboundContent}, the next hops come from the
+ * spool (blocking, positional reads) into an {@link OutboundContent}, the next hops come from the
  * {@link NextHopResolver} (MX routes) or the route's host, and a {@link ClientSession} on an
  * event loop carries the message, reusing an idle connection to the same hop when there is one.
  * Results reach the queue manager's callback from the loops.
@@ -245,15 +245,14 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
 
         /** Worker thread: content first (blocking read), then the hops. */
         private void prepare(DeliveryJob job, Delivery delivery) {
-            OutboundContent content = new OutboundContent(job.message().sizeOctets(),
-                    job.message().envelope().bodyType() == BodyType.BINARY_MIME);
+            OutboundContent content;
             try {
-                job.copyContent(content);
+                content = OutboundContent.read(job::readContent, job.message().sizeOctets(),
+                        job.message().envelope().bodyType() == BodyType.BINARY_MIME);
             } catch (IOException e) {
                 delivery.reportUnreported(451, "4.3.0", "cannot read the queued message: " + e.getMessage());
                 return;
             }
-            content.finish();
             try {
                 if (level != ClientTlsLevel.NONE) {
                     opportunisticTls(); // built here, off the loops, before any session needs it

@@ -1,6 +1,7 @@
 package io.sluice.smtp.delivery;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
 import java.util.List;
 
@@ -31,6 +32,14 @@ public record DeliveryJob(long attemptId, QueuedMessage message, List<String> re
     /** Writes the stored content byte-exact (blocking); IOException if it is gone or unreadable. */
     public void copyContent(WritableByteChannel out) throws IOException {
         source.copyContent(message.id(), out);
+    }
+
+    /**
+     * Reads stored content from {@code position} into {@code dst} (blocking; see
+     * {@link MessageSource#readContent}); -1 at the end.
+     */
+    public int readContent(long position, ByteBuffer dst) throws IOException {
+        return source.readContent(message.id(), position, dst);
     }
 
     /** The envelope sender, {@code ""} for the null sender. */

@@ -1,6 +1,7 @@
 package io.sluice.smtp.spool;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
 import java.util.List;
 import java.util.function.Consumer;
@@ -15,6 +16,26 @@ public interface MessageSource {
 
     /** Writes the message's stored content, byte-exact; IOException if it is gone. */
     void copyContent(QueueId id, WritableByteChannel out) throws IOException;
+
+    /**
+     * Reads stored content from {@code position} into {@code dst} (as far as it has room and the
+     * content lasts), byte-exact, like a positional {@code FileChannel.read}; blocking. Returns the
+     * octets read, -1 at the end of the content; IOException if the message is gone.
+     *
+     * <p>The default goes through {@link #copyContent} (the whole content each call): sources
+     * that can read at a position (the spool) override it.
+     */
+    default int readContent(QueueId id, long position, ByteBuffer dst) throws IOException {
+        if (position < 0) {
+            throw new IllegalArgumentException("position=" + position + " < MIN=0");
+        }
+        if (!dst.hasRemaining()) {
+            return 0;
+        }
+        PositionedCopy copy = new PositionedCopy(position, dst);
+        copyContent(id, copy);
+        return copy.read == 0 && copy.seen <= position ? -1 : copy.read;
+    }
 
     /** Durably forgets a delivered message; false if it was not queued. */
     boolean remove(QueueId id) throws IOException;
@@ -40,4 +61,42 @@ public interface MessageSource {
      * just before the session's listener is scheduled; it must be fast and must not block.
      */
     void onDurable(Consumer<QueuedMessage> consumer);
+
+    /** The channel behind the default {@link #readContent}: skips to the position, fills the buffer. */
+    final class PositionedCopy implements WritableByteChannel {
+        private final long position;
+        private final ByteBuffer dst;
+        private long seen;
+        private int read;
+
+        PositionedCopy(long position, ByteBuffer dst) {
+            this.position = position;
+            this.dst = dst;
+        }
+
+        @Override
+        public int write(ByteBuffer src) {
+            int n = src.remaining();
+            long start = seen;
+            seen += n;
+            if (seen > position && dst.hasRemaining()) {
+                int skip = (int) Math.max(0, position - start);
+                int take = Math.min(n - skip, dst.remaining());
+                dst.put(dst.position(), src, src.position() + skip, take);
+                dst.position(dst.position() + take);
+                read += take;
+            }
+            src.position(src.limit());
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
 }

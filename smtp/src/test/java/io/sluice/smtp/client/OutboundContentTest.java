@@ -3,9 +3,11 @@ package io.sluice.smtp.client;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -213,5 +215,131 @@ class OutboundContentTest {
                 assertTrue(line.length() <= OutboundContent.MAX_LINE_OCTETS, "seed " + seed);
             }
         }
+    }
+
+    // ---------------------------------------------------------------- read (in place) = reference
+
+    /**
+     * What the inbound side stores for ordinary mail, with the exceptions the fast path must hand
+     * to the state machine: header and body lines of 0-120 octets and of 990-1001 octets (around
+     * the limit, with and without a leading dot), now and then a bare LF or CR, a lone CR before
+     * CRLF, an 8-bit octet, and a missing last line end.
+     */
+    private static byte[] mostlyCleanMessage(SplittableRandom random) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int lines = random.nextInt(0, 40);
+        int headerLines = random.nextInt(0, 6);
+        boolean defects = random.nextInt(3) == 0;
+        for (int l = 0; l < lines; l++) {
+            if (l == headerLines) {
+                out.write('\r');
+                out.write('\n');
+                continue;
+            }
+            int length = random.nextInt(8) == 0 ? random.nextInt(990, 1002) : random.nextInt(0, 120);
+            for (int i = 0; i < length; i++) {
+                byte b = (byte) random.nextInt(' ', '~' + 1);
+                if (i == 0 && random.nextInt(4) == 0) {
+                    b = '.';
+                } else if (defects && random.nextInt(2000) == 0) {
+                    b = (byte) random.nextInt(0x80, 0x100);
+                }
+                out.write(b);
+            }
+            int end = defects ? random.nextInt(40) : 0;
+            if (end == 1) {
+                out.write('\n');
+            } else if (end == 2) {
+                out.write('\r');
+            } else if (end == 3) {
+                out.write('\r');
+                out.write('\r');
+                out.write('\n');
+            } else if (end != 4 || l < lines - 1) {
+                out.write('\r');
+                out.write('\n');
+            }
+        }
+        return out.toByteArray();
+    }
+
+    /** A stored message read back in random pieces (positional reads that return short). */
+    private static OutboundContent.StoredContent stored(byte[] message, SplittableRandom random) {
+        return (position, dst) -> {
+            if (position >= message.length) {
+                return -1;
+            }
+            int n = (int) Math.min(Math.min(dst.remaining(), message.length - position), random.nextInt(1, 3000));
+            dst.put(message, (int) position, n);
+            return n;
+        };
+    }
+
+    private static void assertMatchesReference(byte[] message, OutboundContent c, String what) {
+        ByteAtATimeContent reference = new ByteAtATimeContent();
+        reference.write(message, 0, message.length);
+        byte[] expected = reference.finish();
+        assertArrayEquals(expected, dataWire(c), "DATA form, " + what);
+        assertArrayEquals(unstuff(expected), Arrays.copyOf(c.bytes(), c.length()), "BDAT form, " + what);
+        assertEquals(expected.length, c.dataLength(), what);
+        assertEquals(reference.eightBit(), c.eightBit(), what);
+        for (String line : new String(c.bytes(), 0, c.length(), StandardCharsets.ISO_8859_1).split("\r\n")) {
+            assertTrue(line.length() <= OutboundContent.MAX_LINE_OCTETS, what);
+        }
+    }
+
+    @Test
+    void readInPlaceMatchesTheReferenceForMostlyCleanAndRandomMessages() throws IOException {
+        SplittableRandom seeds = new SplittableRandom(20261129);
+        for (int run = 0; run < 1200; run++) {
+            long seed = seeds.nextLong();
+            SplittableRandom random = new SplittableRandom(seed);
+            byte[] message = run % 3 == 2 ? randomMessage(random) : mostlyCleanMessage(random);
+            OutboundContent c = OutboundContent.read(stored(message, random), message.length, false);
+            assertMatchesReference(message, c, "read, seed " + seed);
+        }
+    }
+
+    @Test
+    void writesSplitAnywhereMatchTheReferenceForMostlyCleanMessages() {
+        SplittableRandom seeds = new SplittableRandom(11292026);
+        for (int run = 0; run < 600; run++) {
+            long seed = seeds.nextLong();
+            SplittableRandom random = new SplittableRandom(seed);
+            byte[] message = mostlyCleanMessage(random);
+            assertMatchesReference(message, bulk(message, random), "writes, seed " + seed);
+        }
+    }
+
+    @Test
+    void linesAtTheLimitAreKeptAndOneOctetMoreIsWrapped() throws IOException {
+        for (int length = 995; length <= 1000; length++) {
+            for (boolean dot : new boolean[] {false, true}) {
+                String line = (dot ? "." : "") + "b".repeat(length - (dot ? 1 : 0));
+                byte[] message = ("S: x\r\n\r\n" + line + "\r\n" + line + "\r\n").getBytes(StandardCharsets.US_ASCII);
+                OutboundContent c = OutboundContent.read(stored(message, new SplittableRandom(length)), message.length, false);
+                assertMatchesReference(message, c, "length " + length + (dot ? " with a dot" : ""));
+                boolean fits = length + (dot ? 1 : 0) <= OutboundContent.MAX_LINE_OCTETS;
+                assertEquals(fits ? 0 : 2, c.wrappedLines(), "length " + length + (dot ? " with a dot" : ""));
+            }
+        }
+    }
+
+    @Test
+    void readKeepsBinaryContentVerbatim() throws IOException {
+        byte[] raw = {'S', ':', ' ', 'x', '\n', '\n', '.', 0, (byte) 0xff, '\r', 'z'};
+        OutboundContent c = OutboundContent.read(stored(raw, new SplittableRandom(1)), raw.length, true);
+        assertTrue(c.binary());
+        assertTrue(c.eightBit());
+        assertEquals(0, c.dotCount());
+        assertArrayEquals(raw, Arrays.copyOf(c.bytes(), c.length()));
+    }
+
+    @Test
+    void readFailsWhenTheStoredContentIsShorterThanItsSize() {
+        byte[] message = "a\r\nb\r\n".getBytes(StandardCharsets.US_ASCII);
+        IOException e = assertThrows(IOException.class,
+                () -> OutboundContent.read(stored(message, new SplittableRandom(2)), message.length + 5, false));
+        assertTrue(e.getMessage().contains("after 6 of 11"), e.getMessage());
     }
 }
