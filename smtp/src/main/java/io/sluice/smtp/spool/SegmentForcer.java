@@ -16,7 +16,8 @@ import java.util.concurrent.locks.LockSupport;
  * two files of 128 KiB each: 9.5 ms back to back, 1.3 ms together, 3.8 ms for one file of both).
  *
  * <p>Only the spool writer thread calls {@link #forceAll} and {@link #close}. A round hands the
- * helpers their segments through plain fields published by the volatile {@code round}; a helper
+ * participating helpers their segments through plain fields published by each one's volatile
+ * {@code assigned} (helpers left out of a round are not told of it); a helper
  * answers through {@code unfinished} (and the segment's volatile {@code failure}), so what it did
  * is visible to the writer once the count reaches zero. Nothing is allocated per round.
  */
@@ -29,7 +30,8 @@ final class SegmentForcer {
     private int size;
     private int participants;
     private Thread writer;
-    private volatile long round;
+    /** Rounds published so far; written and read by the writer only (helpers see {@link Helper#assigned}). */
+    private long round;
     private volatile boolean closed;
 
     /** @param maxHelpers threads besides the writer that may fsync at the same time (0: all on the writer) */
@@ -58,10 +60,14 @@ final class SegmentForcer {
         startHelpers(helping);
         publish(segments, helping);
         for (int h = 0; h < helping; h++) {
-            LockSupport.unpark(helpers.get(h).thread);
+            Helper helper = helpers.get(h);
+            // Only this round's participants are told: a helper left out can never wake into a
+            // later round's half-published fields and count down twice (a 250 before its fsync).
+            helper.assigned = round;
+            LockSupport.unpark(helper.thread);
         }
         int ok = forceShare(0);
-        while (unfinished.get() != 0) {
+        while (unfinished.get() > 0) {
             LockSupport.park(this); // the last helper unparks us; a spurious return re-checks
         }
         Arrays.fill(work, 0, size, null);
@@ -79,7 +85,7 @@ final class SegmentForcer {
         }
     }
 
-    /** Fields first, {@code round} last: its volatile write is what publishes them. */
+    /** Fields for this round; each participant's volatile {@code assigned} write publishes them. */
     private void publish(List<Segment> segments, int helping) {
         size = segments.size();
         if (work.length < size) {
@@ -113,6 +119,11 @@ final class SegmentForcer {
             // fsync failure is sticky (the kernel may have dropped the dirty pages): never retry.
             s.failure = e;
             return 0;
+        } catch (RuntimeException | Error e) {
+            // A force that did not complete must never leave its segment looking durable, and a
+            // helper must survive to count down (else the writer waits forever).
+            s.failure = new IOException("fsync of a spool segment did not complete", e);
+            return 0;
         }
     }
 
@@ -128,12 +139,14 @@ final class SegmentForcer {
     private final class Helper implements Runnable {
         private final int index;
         private final Thread thread;
-        /** The last round this helper looked at; starts at the round before its first one. */
+        /** The round the writer last gave this helper; written by the writer before it unparks us. */
+        volatile long assigned;
+        /** The last round this helper worked on. */
         private long seen;
 
         Helper(int index) {
             this.index = index;
-            this.seen = round; // read before start(), so a round published after start() is never missed
+            this.seen = 0; // rounds start at 1, so the first assignment is never missed
             this.thread = new Thread(this, "sluice-spool-sync-" + (index + 1));
             this.thread.setDaemon(true);
         }
@@ -141,18 +154,20 @@ final class SegmentForcer {
         @Override
         public void run() {
             while (!closed) {
-                long r = round;
+                long r = assigned;
                 if (r == seen) {
                     LockSupport.park(this);
                     continue;
                 }
                 seen = r;
-                if (index >= participants) {
-                    continue; // woken spuriously in a round with fewer segments than helpers
-                }
-                forced.addAndGet(forceShare(index + 1));
-                if (unfinished.decrementAndGet() == 0) {
-                    LockSupport.unpark(writer);
+                int ok = 0;
+                try {
+                    ok = forceShare(index + 1);
+                } finally {
+                    forced.addAndGet(ok);
+                    if (unfinished.decrementAndGet() == 0) {
+                        LockSupport.unpark(writer);
+                    }
                 }
             }
         }

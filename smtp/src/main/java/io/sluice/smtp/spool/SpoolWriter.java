@@ -107,19 +107,22 @@ final class SpoolWriter implements Runnable {
 
     @Override
     public void run() {
-        while (true) {
-            // Lazily fsynced removals are caught here when no further delivery comes to sync them.
-            long syncInNanos = spool.syncRemovalsIfDue();
-            if (queue.drain(collector, maxBatch) == 0) {
-                if (closing && queue.isEmpty()) {
-                    closeForcer();
-                    return;
+        try {
+            while (true) {
+                // Lazily fsynced removals are caught here when no further delivery comes to sync them.
+                long syncInNanos = spool.syncRemovalsIfDue();
+                if (queue.drain(collector, maxBatch) == 0) {
+                    if (closing && queue.isEmpty()) {
+                        return;
+                    }
+                    idle(Math.min(IDLE_PARK_NANOS, syncInNanos));
+                    continue;
                 }
-                idle(Math.min(IDLE_PARK_NANOS, syncInNanos));
-                continue;
+                gatherWindow();
+                commitBatch();
             }
-            gatherWindow();
-            commitBatch();
+        } finally {
+            closeForcer(); // also when the writer dies: its helper threads must not outlive it
         }
     }
 

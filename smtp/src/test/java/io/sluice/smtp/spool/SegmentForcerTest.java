@@ -10,11 +10,13 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,5 +93,81 @@ class SegmentForcerTest {
         assertInstanceOf(ClosedChannelException.class, all.get(0).failure);
         assertEquals(0, forcer.forceAll(List.of()));
         forcer.close();
+    }
+
+    /**
+     * Round sizes that fall and rise (8, 2, 8, 2, ...) with more helpers than a small round uses:
+     * a helper left out of one round must never work in, or count down for, a later one. Each
+     * segment must be forced exactly once per round it is in, and every force must have run when
+     * forceAll returns (else a 250 could go out before its fsync). On tmpfs when there is one, so
+     * that many rounds stay cheap; each force yields to widen the race windows.
+     */
+    @Test
+    void fallingAndRisingRoundSizesForceEachSegmentExactlyOncePerRound() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        Path where = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, "forcer") : dir;
+        int rounds = where == dir ? 2_000 : 20_000;
+        int count = 8;
+        AtomicIntegerArray forces = new AtomicIntegerArray(count);
+        List<Segment> all = new ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                Path path = where.resolve(Segment.fileName(i, 0));
+                FileChannel real = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                opened.add(real);
+                FailingFileChannel channel = new FailingFileChannel(real, Integer.MAX_VALUE, false);
+                int index = i;
+                channel.beforeForce = () -> {
+                    Thread.yield();
+                    forces.incrementAndGet(index);
+                };
+                all.add(new Segment(i, 0, path, channel));
+            }
+            SegmentForcer forcer = new SegmentForcer(7);
+            int[] expected = new int[count];
+            assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                for (int round = 0; round < rounds; round++) {
+                    int size = round % 2 == 0 ? count : 2;
+                    assertEquals(size, forcer.forceAll(all.subList(0, size)), "round " + round);
+                    for (int i = 0; i < count; i++) {
+                        expected[i] += i < size ? 1 : 0;
+                        assertEquals(expected[i], forces.get(i), "segment " + i + " after round " + round);
+                    }
+                }
+                forcer.close();
+            });
+            for (Segment s : all) {
+                assertNull(s.failure, s.toString());
+            }
+        } finally {
+            if (where != dir) {
+                for (int i = 0; i < count; i++) {
+                    Files.deleteIfExists(where.resolve(Segment.fileName(i, 0)));
+                }
+                Files.deleteIfExists(where);
+            }
+        }
+    }
+
+    /** A force that throws something other than an IOException marks its segment failed and does not wedge the writer. */
+    @Test
+    void anUnexpectedExceptionInAHelperMarksTheSegmentFailed() throws Exception {
+        List<Segment> all = segments(3);
+        FailingFileChannel throwing = new FailingFileChannel(all.get(1).writeChannel, Integer.MAX_VALUE, false);
+        throwing.beforeForce = () -> {
+            throw new IllegalStateException("injected");
+        };
+        Segment bad = new Segment(1, 1, all.get(1).path, throwing);
+        List<Segment> round = List.of(all.get(0), bad, all.get(2));
+        SegmentForcer forcer = new SegmentForcer(2);
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            assertEquals(2, forcer.forceAll(round));
+            assertEquals(2, forcer.forceAll(round), "the helper survived and the writer was not wedged");
+            forcer.close();
+        });
+        assertInstanceOf(IOException.class, bad.failure);
+        assertInstanceOf(IllegalStateException.class, bad.failure.getCause());
+        assertNull(all.get(0).failure);
+        assertNull(all.get(2).failure);
     }
 }
