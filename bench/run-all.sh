@@ -126,6 +126,9 @@ EOF
 
 # ---------------------------------------------------------------- build once, then the steps
 step build "$ROOT/sluice" --version > /dev/null
+# One build per sitting: every server and generator below runs that build, even if a source is
+# edited meanwhile (the launcher would otherwise rebuild for the next process it starts).
+export SLUICE_NO_BUILD=1
 # A failed step still leaves its partial raw results; the table is made from whatever exists.
 MATRIX_ARGS=(--out "$OUT" --name "$NAME" --duration "$DURATION" --reps "$REPS" --load-warmup "$LOAD_WARMUP"
     --sweep "$SWEEP" --smtp-source --idle "$IDLE" "${QUICK_ARGS[@]}")
