@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import io.sluice.smtp.protocol.BareNewline;
+import io.sluice.smtp.spool.SpoolOptions;
 
 /**
  * Every configuration key Sluice knows, with its type, default and description: the single
@@ -52,6 +53,10 @@ public final class ConfigKeys {
     public static final ConfigKey<Integer> SPOOL_COMMIT_MAX_BATCH = key("spool.commit_max_batch",
             ValueTypes.integer(1, 1 << 20), "1024",
             "Most messages one group commit covers; a full batch commits before the window ends.");
+    /** Emptied segment files each loop keeps to overwrite. */
+    public static final ConfigKey<Integer> SPOOL_RECYCLE_SEGMENTS = key("spool.recycle_segments",
+            ValueTypes.integer(0, SpoolOptions.MAX_RECYCLED_SEGMENTS_PER_LOOP), "2",
+            "Emptied 64 MiB segment files each event loop keeps and overwrites instead of creating new ones (a file whose blocks exist fsyncs without a journal commit); 0 = delete them at once.");
     /** Number of event loops; 0 = available processors. */
     public static final ConfigKey<Integer> REACTOR_THREADS = key("reactor.threads",
             ValueTypes.integer(0, 1024), "0",

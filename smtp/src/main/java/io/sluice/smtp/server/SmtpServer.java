@@ -223,7 +223,8 @@ public final class SmtpServer implements AutoCloseable {
     private static SpoolOptions spoolOptions(SluiceConfig config) {
         SpoolOptions d = SpoolOptions.defaults();
         return new SpoolOptions(d.segmentMaxBytes(), config.get(ConfigKeys.SPOOL_COMMIT_WINDOW).toNanos(),
-                config.get(ConfigKeys.SPOOL_COMMIT_MAX_BATCH), d.writerQueueCapacity(), d.maxRecordPayloadBytes());
+                config.get(ConfigKeys.SPOOL_COMMIT_MAX_BATCH), d.writerQueueCapacity(), d.maxRecordPayloadBytes(),
+                config.get(ConfigKeys.SPOOL_RECYCLE_SEGMENTS));
     }
 
     private static EventLoopGroup.Assignment assignment(SluiceConfig config) {

@@ -5,6 +5,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Locale;
@@ -24,6 +25,8 @@ final class Segment {
     final Path path;
     /** Appender's channel; null for a segment found by recovery (never written again). */
     final FileChannel writeChannel;
+    /** The appender that wrote this file, to take it back for reuse once it empties; null after recovery. */
+    final SpoolAppender writer;
     final AtomicInteger refs = new AtomicInteger();
     /** Sticky: set when a write could not be undone or an fsync failed; commits touching it fail. */
     volatile IOException failure;
@@ -36,10 +39,20 @@ final class Segment {
     private boolean deleted;
 
     Segment(int loopIndex, long seq, Path path, FileChannel writeChannel) {
+        this(loopIndex, seq, path, writeChannel, null);
+    }
+
+    Segment(int loopIndex, long seq, Path path, FileChannel writeChannel, SpoolAppender writer) {
         this.loopIndex = loopIndex;
         this.seq = seq;
         this.path = path;
         this.writeChannel = writeChannel;
+        this.writer = writer;
+    }
+
+    /** {@code <loop>-<seq>.free}: an emptied file kept for reuse, never scanned (not a {@code .seg}). */
+    static String freeName(int loopIndex, long seq) {
+        return String.format(Locale.ROOT, "%02d-%012d.free", loopIndex, seq);
     }
 
     /** Exclusive bound of a segment number (names beyond it are not segments), so {@link #key} is unique. */
@@ -120,6 +133,18 @@ final class Segment {
         deleted = true;
         close();
         Files.deleteIfExists(path);
+    }
+
+    /**
+     * Closes both channels and renames the file to {@link #freeName}, out of every scan; readers
+     * that still ask for it get the same error as after {@link #delete}. Returns the new path.
+     */
+    synchronized Path retire() throws IOException {
+        deleted = true;
+        close();
+        Path free = path.resolveSibling(freeName(loopIndex, seq));
+        Files.move(path, free, StandardCopyOption.ATOMIC_MOVE);
+        return free;
     }
 
     synchronized void close() throws IOException {

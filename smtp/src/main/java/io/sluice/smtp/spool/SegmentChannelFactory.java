@@ -5,10 +5,16 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** Opens a new segment file for appending; a seam so tests can inject failing channels. */
+/** Opens segment files for writing; a seam so tests can inject failing channels. */
 interface SegmentChannelFactory {
     SegmentChannelFactory DEFAULT = path -> FileChannel.open(path,
             StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
 
+    /** A new, empty segment file. */
     FileChannel create(Path path) throws IOException;
+
+    /** An existing (recycled) file, to be overwritten from offset 0; never truncated. */
+    default FileChannel reuse(Path path) throws IOException {
+        return FileChannel.open(path, StandardOpenOption.WRITE);
+    }
 }

@@ -25,12 +25,14 @@ final class SegmentScanner {
     private final CRC32C crc = new CRC32C();
     private FileChannel channel;
     private long windowStart;
+    private int salt;
 
     /**
-     * Visits every valid record and returns the offset where the valid prefix ends (the file size
-     * if nothing is torn), 0 if even the header is incomplete, or {@link #NOT_A_SEGMENT}.
+     * Visits every valid record of segment {@code seq} of loop {@code loopIndex} and returns the
+     * offset where the valid prefix ends (the file size if nothing is torn or left over from a
+     * recycled file's previous life), 0 if even the header is incomplete, or {@link #NOT_A_SEGMENT}.
      */
-    long scan(FileChannel ch, int loopIndex, Visitor visitor) throws IOException {
+    long scan(FileChannel ch, int loopIndex, long seq, Visitor visitor) throws IOException {
         channel = ch;
         windowStart = 0;
         window.clear().limit(0);
@@ -38,10 +40,12 @@ final class SegmentScanner {
         if (!ensure(0, SpoolRecord.SEGMENT_HEADER_BYTES)) {
             return 0;
         }
-        if (window.getLong(0) != SpoolRecord.SEGMENT_MAGIC || window.getInt(8) != SpoolRecord.SEGMENT_VERSION
-                || window.getInt(12) != loopIndex) {
+        int version = window.getInt(8);
+        if (window.getLong(0) != SpoolRecord.SEGMENT_MAGIC || window.getInt(12) != loopIndex
+                || (version != SpoolRecord.SEGMENT_VERSION && version != SpoolRecord.SEGMENT_VERSION_UNSALTED)) {
             return NOT_A_SEGMENT;
         }
+        salt = SpoolRecord.crcSalt(version, seq);
         long pos = SpoolRecord.SEGMENT_HEADER_BYTES;
         while (pos + SpoolRecord.HEADER_BYTES <= size) {
             long next = scanRecord(pos, size, visitor);
@@ -82,7 +86,7 @@ final class SegmentScanner {
                 return -1;
             }
         }
-        if ((int) crc.getValue() != storedCrc) {
+        if (((int) crc.getValue() ^ salt) != storedCrc) {
             return -1;
         }
         ByteBuffer payload = null;

@@ -54,6 +54,7 @@ public final class Spool implements MessageSource, Closeable {
     private final long newestIdValue;
     private final SpoolWriter writer;
     private final AtomicLong segmentDeleteErrors = new AtomicLong();
+    private final AtomicLong segmentsRecycled = new AtomicLong();
     private final AtomicLong journalCompactionErrors = new AtomicLong();
     private volatile Consumer<QueuedMessage> durableConsumer;
     private volatile boolean closed;
@@ -506,6 +507,7 @@ public final class Spool implements MessageSource, Closeable {
                 failure = failure == null ? e : failure;
             }
         }
+        deleteRecycledFiles();
         journal.close();
         if (lockChannel != null) {
             lockChannel.close(); // releases the lock
@@ -563,15 +565,63 @@ public final class Spool implements MessageSource, Closeable {
         }
     }
 
-    /** Drops one ref; the last one deletes the file (read-write spools only). */
+    /**
+     * Drops one ref; the last one retires the file for reuse by its loop's appender or, when that
+     * keeps enough already (or the file was found by recovery), deletes it (read-write spools only).
+     */
     void release(Segment s) {
         if (s.refs.decrementAndGet() == 0 && !readOnly) {
             openSegments.remove(s);
             try {
-                s.delete();
+                if (s.writer == null || closed || s.failure != null || !recycle(s)) {
+                    s.delete();
+                }
             } catch (IOException e) {
                 segmentDeleteErrors.incrementAndGet();
             }
+        }
+    }
+
+    /**
+     * Renames an emptied segment to {@code .free} and hands it to its appender. Like an unlink,
+     * the rename becomes durable with the next fsync of {@code segments/}, which deleted.log's
+     * rewrite does before it drops the tombstones of the file's messages.
+     */
+    private boolean recycle(Segment s) throws IOException {
+        if (!s.writer.hasRoomForRecycled()) {
+            return false;
+        }
+        Path free = s.retire();
+        if (!s.writer.offerRecycled(free)) {
+            Files.deleteIfExists(free);
+        }
+        return true;
+    }
+
+    /** At close: the files kept for reuse go (a crash leaves them to the next start, which deletes them). */
+    private synchronized void deleteRecycledFiles() {
+        for (SpoolAppender appender : appenders) {
+            for (Path free; appender != null && (free = appender.takeRecycled()) != null; ) {
+                deleteQuietly(free);
+            }
+        }
+    }
+
+    /** Loop thread: one more segment file reused instead of created. */
+    void noteSegmentRecycled() {
+        segmentsRecycled.incrementAndGet();
+    }
+
+    /** Segment files reused instead of created so far (see {@code spool.recycle_segments}). */
+    public long segmentsRecycled() {
+        return segmentsRecycled.get();
+    }
+
+    static void deleteQuietly(Path path) {
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException ignored) {
+            // left for the next start, which deletes every .free file
         }
     }
 

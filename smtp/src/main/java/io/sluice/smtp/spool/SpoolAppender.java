@@ -5,10 +5,12 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.HashMap;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.zip.CRC32C;
+import org.jctools.queues.MpscArrayQueue;
 
 /**
  * Appends the messages of one event loop to that loop's segment files. Confined to one thread
@@ -33,7 +35,15 @@ public final class SpoolAppender {
     private final ByteBuffer commitPayload = ByteBuffer.allocateDirect(SpoolRecord.COMMIT_PAYLOAD_BYTES);
     private final ByteBuffer[] gather = new ByteBuffer[2];
     private final CRC32C crc = new CRC32C();
+    /**
+     * Emptied segment files of this loop ({@code .free}) kept for reuse: overwriting a file's
+     * existing blocks needs no block allocation, so its fdatasync commits no journal transaction
+     * (measured on ext4: ~1 MB rounds 2.9 → 1.8 ms). Any thread offers, this loop's thread takes.
+     */
+    private final MpscArrayQueue<Path> recycled;
+    private final int maxRecycled;
     private Segment current;
+    private int salt;
     private long writeOffset;
     private long nextSeq;
     private Thread owner;
@@ -45,6 +55,8 @@ public final class SpoolAppender {
         this.ids = new QueueIdGenerator(loopIndex, newestIdValue, System::currentTimeMillis);
         this.maxRecordPayloadBytes = options.maxRecordPayloadBytes();
         this.segmentMaxBytes = options.segmentMaxBytes();
+        this.maxRecycled = options.recycledSegmentsPerLoop();
+        this.recycled = new MpscArrayQueue<>(Math.max(2, maxRecycled));
     }
 
     /** The event-loop index this appender writes for. */
@@ -185,7 +197,7 @@ public final class SpoolAppender {
         if (message != null && message.touch(segment)) {
             segment.refs.incrementAndGet();
         }
-        SpoolRecord.encodeHeader(header, crc, type, id, payload, length);
+        SpoolRecord.encodeHeader(header, crc, type, id, payload, length, salt);
         gather[0] = header;
         int count = 1;
         int position = 0;
@@ -241,8 +253,11 @@ public final class SpoolAppender {
     private void roll() throws IOException {
         long seq = nextSeq++;
         Path path = spool.segmentsDir().resolve(Segment.fileName(loopIndex, seq));
-        FileChannel channel = spool.channelFactory().create(path);
-        Segment segment = new Segment(loopIndex, seq, path, channel);
+        FileChannel channel = openRecycled(path);
+        if (channel == null) {
+            channel = spool.channelFactory().create(path);
+        }
+        Segment segment = new Segment(loopIndex, seq, path, channel, this);
         try {
             SpoolRecord.encodeSegmentHeader(header, loopIndex);
             while (header.hasRemaining()) {
@@ -261,10 +276,55 @@ public final class SpoolAppender {
         spool.registerSegment(segment);
         Segment old = current;
         current = segment;
+        salt = SpoolRecord.crcSalt(SpoolRecord.SEGMENT_VERSION, seq);
         writeOffset = SpoolRecord.SEGMENT_HEADER_BYTES;
         if (old != null) {
             spool.release(old);
         }
+    }
+
+    /**
+     * Renames a recycled file to {@code path} and opens it for overwriting from offset 0, or
+     * returns null when none is kept or it cannot be reused (then it is deleted). Its old records
+     * stay behind the new ones until overwritten, but they carry the old number's CRC salt.
+     */
+    private FileChannel openRecycled(Path path) {
+        Path free = recycled.relaxedPoll();
+        if (free == null) {
+            return null;
+        }
+        try {
+            Files.move(free, path, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            Spool.deleteQuietly(free);
+            return null;
+        }
+        try {
+            FileChannel channel = spool.channelFactory().reuse(path);
+            spool.noteSegmentRecycled();
+            return channel;
+        } catch (IOException e) {
+            Spool.deleteQuietly(path);
+            return null;
+        }
+    }
+
+    /**
+     * Any thread: keeps an emptied segment file of this loop (already renamed to {@code .free})
+     * for the next roll; false if the pool is full or off (the caller deletes the file).
+     */
+    boolean offerRecycled(Path free) {
+        return hasRoomForRecycled() && recycled.relaxedOffer(free);
+    }
+
+    /** Any thread: whether a file offered now would probably be kept (racy; offer decides). */
+    boolean hasRoomForRecycled() {
+        return recycled.size() < maxRecycled;
+    }
+
+    /** At close, once this loop's thread no longer appends (it is then the only taker): a kept file, or null. */
+    Path takeRecycled() {
+        return recycled.poll();
     }
 
     private boolean confined() {

@@ -12,9 +12,11 @@ package io.sluice.smtp.spool;
  * @param maxBatchMessages       a batch is fsynced at once when it reaches this many commits (1024)
  * @param writerQueueCapacity    commit requests that may wait for the writer across all loops (65536)
  * @param maxRecordPayloadBytes  larger appends are split into DATA records of at most this many bytes (1 MiB)
+ * @param recycledSegmentsPerLoop emptied segment files each loop keeps to overwrite instead of
+ *                               creating new ones ({@code spool.recycle_segments}, 2; 0 = delete them)
  */
 public record SpoolOptions(long segmentMaxBytes, long commitWindowNanos, int maxBatchMessages,
-                           int writerQueueCapacity, int maxRecordPayloadBytes) {
+                           int writerQueueCapacity, int maxRecordPayloadBytes, int recycledSegmentsPerLoop) {
 
     /** Validates every limit. */
     public SpoolOptions {
@@ -23,29 +25,39 @@ public record SpoolOptions(long segmentMaxBytes, long commitWindowNanos, int max
         require("maxBatchMessages", maxBatchMessages, 1, 1 << 20);
         require("writerQueueCapacity", writerQueueCapacity, 2, 1 << 24);
         require("maxRecordPayloadBytes", maxRecordPayloadBytes, 1, SpoolRecord.MAX_PAYLOAD_BYTES);
+        require("recycledSegmentsPerLoop", recycledSegmentsPerLoop, 0, MAX_RECYCLED_SEGMENTS_PER_LOOP);
     }
+
+    /** Upper bound of {@link #recycledSegmentsPerLoop}: each kept file holds a segment's worth of disk. */
+    public static final int MAX_RECYCLED_SEGMENTS_PER_LOOP = 64;
 
     /** The documented defaults. */
     public static SpoolOptions defaults() {
-        return new SpoolOptions(64L << 20, 0L, 1024, 65536, 1 << 20);
+        return new SpoolOptions(64L << 20, 0L, 1024, 65536, 1 << 20, 2);
     }
 
     /** Copy with another segment size. */
     public SpoolOptions withSegmentMaxBytes(long bytes) {
         return new SpoolOptions(bytes, commitWindowNanos, maxBatchMessages, writerQueueCapacity,
-                maxRecordPayloadBytes);
+                maxRecordPayloadBytes, recycledSegmentsPerLoop);
     }
 
     /** Copy with another commit window. */
     public SpoolOptions withCommitWindowNanos(long nanos) {
         return new SpoolOptions(segmentMaxBytes, nanos, maxBatchMessages, writerQueueCapacity,
-                maxRecordPayloadBytes);
+                maxRecordPayloadBytes, recycledSegmentsPerLoop);
     }
 
     /** Copy with another record payload limit. */
     public SpoolOptions withMaxRecordPayloadBytes(int bytes) {
         return new SpoolOptions(segmentMaxBytes, commitWindowNanos, maxBatchMessages, writerQueueCapacity,
-                bytes);
+                bytes, recycledSegmentsPerLoop);
+    }
+
+    /** Copy with another number of kept files per loop. */
+    public SpoolOptions withRecycledSegmentsPerLoop(int files) {
+        return new SpoolOptions(segmentMaxBytes, commitWindowNanos, maxBatchMessages, writerQueueCapacity,
+                maxRecordPayloadBytes, files);
     }
 
     private static void require(String name, long value, long min, long max) {

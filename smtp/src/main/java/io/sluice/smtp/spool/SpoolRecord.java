@@ -19,10 +19,23 @@ final class SpoolRecord {
     static final int COMMIT_PAYLOAD_BYTES = 8;
 
     static final long SEGMENT_MAGIC = 0x534C5549_43455347L; // "SLUICESG"
-    static final int SEGMENT_VERSION = 1;
+    /** Version 1: record CRCs unsalted. Read, never written any more. */
+    static final int SEGMENT_VERSION_UNSALTED = 1;
+    /** Version 2 (written): each record's stored CRC is XORed with the segment's {@link #crcSalt}. */
+    static final int SEGMENT_VERSION = 2;
     static final int SEGMENT_HEADER_BYTES = 16;
 
     private SpoolRecord() {
+    }
+
+    /**
+     * What a version-2 segment XORs into every stored record CRC: derived from the segment's
+     * number, so that when a file is recycled under a new number the records left over from its
+     * previous life fail their CRC and a scan stops at them (they are never mistaken for messages,
+     * whatever deleted.log says). Distinct for any two numbers less than 2^32 apart.
+     */
+    static int crcSalt(int version, long seq) {
+        return version == SEGMENT_VERSION_UNSALTED ? 0 : (int) (seq ^ (seq >>> 32));
     }
 
     static boolean isType(byte type) {
@@ -31,11 +44,12 @@ final class SpoolRecord {
 
     /**
      * Fills {@code header} (capacity >= 20) with a record header whose CRC covers the header and
-     * the {@code length} bytes of {@code payload} from its position (null for none); leaves the
-     * header flipped for writing and the payload's position and limit untouched.
+     * the {@code length} bytes of {@code payload} from its position (null for none), XORed with the
+     * segment's {@code salt}; leaves the header flipped for writing and the payload's position and
+     * limit untouched.
      */
     static void encodeHeader(ByteBuffer header, CRC32C crc, byte type, QueueId id,
-                             ByteBuffer payload, int length) {
+                             ByteBuffer payload, int length, int salt) {
         header.clear();
         header.put(type).put(MAGIC).putShort((short) 0).putInt(length).putLong(id.value());
         header.flip();
@@ -49,7 +63,7 @@ final class SpoolRecord {
             payload.limit(limit).position(position);
         }
         header.limit(HEADER_BYTES);
-        header.putInt(CRC_OFFSET, (int) crc.getValue());
+        header.putInt(CRC_OFFSET, (int) crc.getValue() ^ salt);
         header.position(0);
     }
 

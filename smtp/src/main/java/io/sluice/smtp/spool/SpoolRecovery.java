@@ -56,7 +56,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
 
     void run(Path segmentsDir) throws IOException {
         List<Segment> segments = listSegments(segmentsDir);
-        boolean dirChanged = false;
+        boolean dirChanged = !readOnly && deleteRecycledFiles(segmentsDir);
         for (var it = segments.iterator(); it.hasNext(); ) {
             if (scanSegment(it.next())) {
                 it.remove();
@@ -83,6 +83,18 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         }
     }
 
+    /** Files a previous run kept for reuse ({@code .free}) hold only old records: they go. */
+    private static boolean deleteRecycledFiles(Path segmentsDir) throws IOException {
+        boolean any = false;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(segmentsDir, "*.free")) {
+            for (Path p : files) {
+                Files.deleteIfExists(p);
+                any = true;
+            }
+        }
+        return any;
+    }
+
     private static List<Segment> listSegments(Path segmentsDir) throws IOException {
         List<Segment> segments = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(segmentsDir, "*.seg")) {
@@ -105,7 +117,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         maxSeqPerLoop[s.loopIndex] = Math.max(maxSeqPerLoop[s.loopIndex], s.seq);
         FileChannel ch = s.readChannel();
         long size = ch.size();
-        long validEnd = scanner.scan(ch, s.loopIndex, this);
+        long validEnd = scanner.scan(ch, s.loopIndex, s.seq, this);
         if (validEnd == SegmentScanner.NOT_A_SEGMENT) {
             LOG.log(Level.WARNING, "spool: {0} is not a segment file; ignored", s.path);
             if (!readOnly) {
@@ -118,7 +130,8 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         }
         if (validEnd < size) {
             tornSegments++;
-            LOG.log(Level.INFO, "spool: {0} torn at offset {1} of {2}", new Object[] {s.path, validEnd, size});
+            LOG.log(Level.INFO, "spool: {0} valid up to offset {1} of {2} (a torn write, or a reused file''s old records)",
+                    new Object[] {s.path, validEnd, size});
             if (!readOnly) {
                 truncate(s.path, validEnd);
             }

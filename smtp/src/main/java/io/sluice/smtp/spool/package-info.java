@@ -14,6 +14,8 @@
  * <pre>
  *   lock                 exclusive FileLock of the running server; holds "pid N"
  *   segments/LL-SSSSSSSSSSSS.seg   loop LL's segment number S (both decimal, zero-padded)
+ *   segments/LL-SSSSSSSSSSSS.free  an emptied segment kept for reuse by loop LL (never scanned;
+ *                        deleted at close and at start)
  *   deleted.log          tombstones of deleted/delivered messages (any process appends)
  *   deleted.log.tmp      a rewrite of deleted.log in progress (removed at start if a crash left it)
  *   deleted.lock         taken by CLI appends and by the server's compaction of deleted.log
@@ -25,7 +27,7 @@
  * </pre>
  *
  * <h2>Segment file</h2>
- * Big-endian. A 16-byte header {@code u64 magic "SLUICESG", u32 version = 1, u32 loopIndex},
+ * Big-endian. A 16-byte header {@code u64 magic "SLUICESG", u32 version = 2, u32 loopIndex},
  * then records, each a 20-byte header and a payload:
  * <pre>
  *   offset 0  u8   type      1 BEGIN, 2 DATA, 3 COMMIT, 4 ABORT
@@ -33,7 +35,8 @@
  *          2  u16  reserved  0
  *          4  u32  length    payload bytes
  *          8  u64  queue id  see {@link io.sluice.smtp.spool.QueueId}
- *         16  u32  crc32c    over bytes 0..15 of the header, then the payload
+ *         16  u32  crc32c    over bytes 0..15 of the header, then the payload, XOR the salt
+ *                            (version 2: the low 32 bits of S ^ S >>> 32; version 1, still read: 0)
  *         20  ...  payload   BEGIN: envelope (version byte 1, see EnvelopeCodec), at most 1 MiB
  *                            DATA: content bytes, at most 16 MiB (writer splits at spool option)
  *                            COMMIT: u64 content octets (sum of the message's DATA lengths)
@@ -41,7 +44,10 @@
  * </pre>
  * Records of the loop's concurrent sessions interleave; a message may span segments (a segment
  * rolls over at a record boundary once it holds {@code segmentMaxBytes}). A record is never
- * rewritten; segments are deleted whole once no pending or queued message has a record in them.
+ * rewritten in place; once no pending or queued message has a record in a segment, the file is
+ * deleted, or renamed {@code .free} and later renamed to the loop's next segment number and
+ * overwritten from offset 0 (its blocks exist, so fdatasync needs no journal commit). Records left
+ * behind from its previous life carry the old number's salt: a scan stops at the first of them.
  *
  * <h2>Recovery</h2>
  * Segments are scanned in (loop, sequence) order. Scanning a segment stops at the first record

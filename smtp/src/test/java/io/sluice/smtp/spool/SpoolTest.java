@@ -199,8 +199,13 @@ class SpoolTest {
             assertArrayEquals(a, read(spool, idA));
             assertTrue(spool.delete(idA));
             assertTrue(spool.delete(idB));
-            assertEquals(1, segmentFiles().size(), "only the active segment is left: " + segmentFiles());
+            List<Path> left = segmentFiles();
+            assertEquals(1, left.stream().filter(p -> p.toString().endsWith(".seg")).count(),
+                    "only the active segment is left: " + left);
+            assertEquals(tiny.recycledSegmentsPerLoop(), left.stream().filter(p -> p.toString().endsWith(".free")).count(),
+                    "emptied segments beyond those kept for reuse are deleted: " + left);
         }
+        assertEquals(1, segmentFiles().size(), "kept files go at close: " + segmentFiles());
         try (Spool spool = Spool.open(dir, tiny)) {
             assertEquals(List.of(), spool.list());
         }

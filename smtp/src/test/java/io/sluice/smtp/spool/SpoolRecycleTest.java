@@ -1,0 +1,179 @@
+package io.sluice.smtp.spool;
+
+import static io.sluice.smtp.spool.SpoolTestSupport.content;
+import static io.sluice.smtp.spool.SpoolTestSupport.envelope;
+import static io.sluice.smtp.spool.SpoolTestSupport.read;
+import static io.sluice.smtp.spool.SpoolTestSupport.write;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Emptied segment files are renamed {@code .free} and overwritten by the next roll; the records
+ * left from a file's previous life never come back as messages (their CRCs carry the old
+ * segment number's salt), whatever deleted.log still says.
+ */
+class SpoolRecycleTest {
+    private static final int SEGMENT_BYTES = 4096;
+    private static final SpoolOptions OPTIONS = SpoolOptions.defaults()
+            .withSegmentMaxBytes(SEGMENT_BYTES).withMaxRecordPayloadBytes(SEGMENT_BYTES);
+    private static final Envelope ENVELOPE = envelope("rcpt@example.com");
+    private static final int SMALL = 100;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void anEmptiedSegmentIsOverwrittenAndItsOldRecordsNeverReturn() throws Exception {
+        Path seg0 = segment(0);
+        Path seg2 = segment(2);
+        List<QueueId> survivors = new ArrayList<>();
+        QueueId stale;
+        QueueId y;
+        long staleOffset;
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            SpoolAppender appender = spool.appender(0);
+            QueueId x = commit(appender, content(1, SMALL));
+            staleOffset = Files.size(seg0);
+            stale = commit(appender, content(2, SMALL));
+            QueueId fill0 = commit(appender, content(3, fillTo(Files.size(seg0))));
+            survivors.add(commit(appender, content(4, SMALL))); // rolls to segment 1
+            survivors.add(commit(appender, content(5, fillTo(Files.size(segment(1))))));
+            Object inode = Files.getAttribute(seg0, "unix:ino");
+
+            for (QueueId id : List.of(x, stale, fill0)) {
+                assertTrue(spool.delete(id));
+            }
+            assertFalse(Files.exists(seg0), "an emptied segment leaves the scanned names");
+            assertTrue(Files.exists(tmp.resolve("segments").resolve(Segment.freeName(0, 0))));
+
+            y = commit(appender, content(6, SMALL)); // rolls to segment 2: the kept file
+            survivors.add(y);
+            assertEquals(1, spool.segmentsRecycled());
+            assertEquals(inode, Files.getAttribute(seg2, "unix:ino"), "segment 2 is segment 0's file");
+            assertArrayEquals(content(6, SMALL), read(spool, y));
+        }
+        // Y's records cover X's exactly, so the next record in the file is the deleted message's
+        // BEGIN, intact: only its salt keeps it from being read as a message.
+        ByteBuffer header = ByteBuffer.allocate(SpoolRecord.HEADER_BYTES);
+        try (FileChannel ch = FileChannel.open(seg2, StandardOpenOption.READ)) {
+            ch.read(header, staleOffset);
+        }
+        assertEquals(SpoolRecord.BEGIN, header.get(0));
+        assertEquals(SpoolRecord.MAGIC, header.get(1));
+        assertEquals(stale.value(), header.getLong(8), "a deleted message's BEGIN follows Y's records");
+
+        Files.delete(tmp.resolve("deleted.log")); // as if a rewrite had dropped every tombstone
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertEquals(survivors, ids(spool));
+            assertArrayEquals(content(6, SMALL), read(spool, y));
+            assertEquals(staleOffset, Files.size(seg2), "the old records are cut off at start");
+        }
+    }
+
+    @Test
+    void withRecyclingOffAnEmptiedSegmentIsDeleted() throws Exception {
+        try (Spool spool = Spool.open(tmp, OPTIONS.withRecycledSegmentsPerLoop(0))) {
+            SpoolAppender appender = spool.appender(0);
+            QueueId first = commit(appender, content(1, fillTo(SpoolRecord.SEGMENT_HEADER_BYTES)));
+            commit(appender, content(2, SMALL)); // rolls
+            assertTrue(spool.delete(first));
+            assertFalse(Files.exists(segment(0)));
+            commit(appender, content(3, fillTo(Files.size(segment(1)))));
+            commit(appender, content(4, SMALL)); // rolls to a new file
+            assertEquals(0, spool.segmentsRecycled());
+            assertEquals(List.of(), freeFiles());
+        }
+    }
+
+    @Test
+    void keptFilesGoAtCloseAndLeftoversAtStart() throws Exception {
+        Files.createDirectories(tmp.resolve("segments"));
+        Path leftover = tmp.resolve("segments").resolve(Segment.freeName(0, 9));
+        Files.write(leftover, new byte[100]);
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertFalse(Files.exists(leftover), "a crash's kept file is deleted at start");
+            SpoolAppender appender = spool.appender(0);
+            QueueId first = commit(appender, content(1, fillTo(SpoolRecord.SEGMENT_HEADER_BYTES)));
+            commit(appender, content(2, SMALL)); // rolls
+            assertTrue(spool.delete(first));
+            assertEquals(1, freeFiles().size());
+        }
+        assertEquals(List.of(), freeFiles());
+    }
+
+    @Test
+    void versionOneSegmentsAreReadWithoutSalt() throws Exception {
+        byte[] body = content(7, SMALL);
+        QueueId id;
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            id = commit(spool.appender(0), body);
+        }
+        // Segment 0's salt is 0, so its records are exactly what version 1 wrote; under a
+        // version-1 header they stay valid whatever the file's number.
+        Path v1 = segment(5);
+        Files.move(segment(0), v1);
+        try (FileChannel ch = FileChannel.open(v1, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(4).putInt(0, SpoolRecord.SEGMENT_VERSION_UNSALTED), 8);
+        }
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertEquals(List.of(id), ids(spool));
+            assertArrayEquals(body, read(spool, id));
+        }
+    }
+
+    @Test
+    void aVersionTwoRecordUnderAnotherNumberIsNotValid() throws Exception {
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            commit(spool.appender(0), content(8, SMALL));
+        }
+        Files.move(segment(0), segment(5)); // salt 0 written, salt 5 expected
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertEquals(List.of(), ids(spool));
+        }
+    }
+
+    /** Content size whose message, begun at {@code offset}, puts its COMMIT across the segment limit. */
+    private static int fillTo(long offset) {
+        int envelope = EnvelopeCodec.encode(ENVELOPE).length;
+        long commitStart = SEGMENT_BYTES - 8;
+        return (int) (commitStart - offset - 2L * SpoolRecord.HEADER_BYTES - envelope);
+    }
+
+    private QueueId commit(SpoolAppender appender, byte[] body) throws Exception {
+        QueueId id = write(appender, ENVELOPE, body, body.length);
+        SpoolTestSupport.RecordingListener listener = new SpoolTestSupport.RecordingListener(1);
+        appender.commit(id, body.length, listener, Runnable::run);
+        listener.await();
+        assertEquals(List.of(id), new ArrayList<>(listener.committedOn.keySet()), "failed: " + listener.failed);
+        return id;
+    }
+
+    private Path segment(long seq) {
+        return tmp.resolve("segments").resolve(Segment.fileName(0, seq));
+    }
+
+    private List<Path> freeFiles() throws IOException {
+        try (Stream<Path> s = Files.list(tmp.resolve("segments"))) {
+            return s.filter(p -> p.toString().endsWith(".free")).collect(Collectors.toList());
+        }
+    }
+
+    private static List<QueueId> ids(Spool spool) {
+        return spool.list().stream().map(QueuedMessage::id).collect(Collectors.toList());
+    }
+}
