@@ -4,9 +4,11 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -36,6 +38,8 @@ final class Segment {
     long forceBatch;
 
     private FileChannel readChannel;
+    /** Identity of the file {@link #readChannel} reads, taken when it was opened. */
+    private Object fileKey;
     private boolean deleted;
 
     Segment(int loopIndex, long seq, Path path, FileChannel writeChannel) {
@@ -123,9 +127,36 @@ final class Segment {
             throw new IOException("segment deleted: " + path);
         }
         if (readChannel == null) {
-            readChannel = FileChannel.open(path, StandardOpenOption.READ);
+            FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+            try {
+                fileKey = currentFileKey();
+            } catch (IOException e) {
+                ch.close();
+                throw e;
+            }
+            readChannel = ch;
         }
         return readChannel;
+    }
+
+    /**
+     * For readers in another process than the server's (a read-only spool): throws unless this
+     * segment's name still names the file {@link #readChannel} reads. The server renames a file
+     * away before it overwrites it for reuse, so bytes read before a passing check are this
+     * segment's own.
+     */
+    synchronized void checkUnmoved() throws IOException {
+        if (deleted || fileKey == null || !fileKey.equals(currentFileKey())) {
+            throw new IOException("segment " + path.getFileName() + " was removed while being read");
+        }
+    }
+
+    private Object currentFileKey() throws IOException {
+        try {
+            return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+        } catch (NoSuchFileException e) {
+            throw new IOException("segment removed: " + path, e);
+        }
     }
 
     /** Closes both channels and removes the file. */

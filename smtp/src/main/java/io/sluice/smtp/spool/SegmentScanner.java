@@ -26,6 +26,7 @@ final class SegmentScanner {
     private FileChannel channel;
     private long windowStart;
     private int salt;
+    private int loopIndex;
 
     /**
      * Visits every valid record of segment {@code seq} of loop {@code loopIndex} and returns the
@@ -37,7 +38,7 @@ final class SegmentScanner {
         windowStart = 0;
         window.clear().limit(0);
         long size = ch.size();
-        if (!ensure(0, SpoolRecord.SEGMENT_HEADER_BYTES)) {
+        if (!ensure(0, SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED)) {
             return 0;
         }
         int version = window.getInt(8);
@@ -45,8 +46,17 @@ final class SegmentScanner {
                 || (version != SpoolRecord.SEGMENT_VERSION && version != SpoolRecord.SEGMENT_VERSION_UNSALTED)) {
             return NOT_A_SEGMENT;
         }
-        salt = SpoolRecord.crcSalt(version, seq);
-        long pos = SpoolRecord.SEGMENT_HEADER_BYTES;
+        long pos = SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED;
+        long nonce = 0;
+        if (version == SpoolRecord.SEGMENT_VERSION) {
+            if (!ensure(0, SpoolRecord.SEGMENT_HEADER_BYTES)) {
+                return 0;
+            }
+            nonce = window.getLong(SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED);
+            pos = SpoolRecord.SEGMENT_HEADER_BYTES;
+        }
+        salt = SpoolRecord.crcSalt(version, nonce, seq);
+        this.loopIndex = loopIndex;
         while (pos + SpoolRecord.HEADER_BYTES <= size) {
             long next = scanRecord(pos, size, visitor);
             if (next < 0) {
@@ -68,7 +78,8 @@ final class SegmentScanner {
         long id = window.getLong(at + 8);
         int storedCrc = window.getInt(at + SpoolRecord.CRC_OFFSET);
         if (!plausible(type, window.get(at + 1), window.getShort(at + 2), length)
-                || pos + SpoolRecord.HEADER_BYTES + length > size) {
+                || pos + SpoolRecord.HEADER_BYTES + length > size
+                || (int) (id & (QueueId.MAX_LOOPS - 1)) != loopIndex) { // only this loop mints ids here
             return -1;
         }
         crc.reset();

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -55,6 +56,7 @@ public final class Spool implements MessageSource, Closeable {
     private final SpoolWriter writer;
     private final AtomicLong segmentDeleteErrors = new AtomicLong();
     private final AtomicLong segmentsRecycled = new AtomicLong();
+    private final SecureRandom nonces = new SecureRandom();
     private final AtomicLong journalCompactionErrors = new AtomicLong();
     private volatile Consumer<QueuedMessage> durableConsumer;
     private volatile boolean closed;
@@ -205,6 +207,10 @@ public final class Spool implements MessageSource, Closeable {
         if (m == null) {
             throw new IOException("no queued message " + id + " in " + dir);
         }
+        if (readOnly) {
+            copyCheckedContent(m, out);
+            return;
+        }
         for (int i = 0; i < m.rangeOffsets.length; i++) {
             FileChannel ch = m.rangeSegments[i].readChannel();
             long position = m.rangeOffsets[i];
@@ -217,6 +223,35 @@ public final class Spool implements MessageSource, Closeable {
                 }
                 position += n;
                 left -= n;
+            }
+        }
+    }
+
+    /**
+     * Next to a running server, which may reuse an emptied segment's file for new messages: each
+     * piece is read, then checked to come from the segment's own file, and only then written.
+     */
+    private static void copyCheckedContent(StoredMessage m, WritableByteChannel out) throws IOException {
+        ByteBuffer piece = ByteBuffer.allocate(64 << 10); // CLI only
+        for (int i = 0; i < m.rangeOffsets.length; i++) {
+            Segment segment = m.rangeSegments[i];
+            FileChannel ch = segment.readChannel();
+            long position = m.rangeOffsets[i];
+            long end = position + m.rangeLengths[i];
+            while (position < end) {
+                piece.clear().limit((int) Math.min(piece.capacity(), end - position));
+                while (piece.hasRemaining()) {
+                    if (ch.read(piece, position + piece.position()) < 0) {
+                        throw new IOException("segment " + segment + " shorter than message " + m.id
+                                + " needs: offset=" + (position + piece.position()));
+                    }
+                }
+                segment.checkUnmoved();
+                piece.flip();
+                while (piece.hasRemaining()) {
+                    out.write(piece);
+                }
+                position += piece.limit();
             }
         }
     }
@@ -263,6 +298,9 @@ public final class Spool implements MessageSource, Closeable {
                 }
                 at += n;
                 read += n;
+            }
+            if (readOnly) {
+                m.rangeSegments[i].checkUnmoved(); // see copyCheckedContent; dst is the caller's to drop
             }
         }
         return read == 0 && dst.hasRemaining() ? -1 : read;
@@ -605,6 +643,14 @@ public final class Spool implements MessageSource, Closeable {
                 deleteQuietly(free);
             }
         }
+    }
+
+    /**
+     * Loop thread, once per new segment: the header's random nonce (see SpoolRecord.crcSalt).
+     * SecureRandom, because a guessable salt would let message content pass for records.
+     */
+    long newSegmentNonce() {
+        return nonces.nextLong();
     }
 
     /** Loop thread: one more segment file reused instead of created. */

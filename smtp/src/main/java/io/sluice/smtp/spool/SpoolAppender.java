@@ -31,7 +31,9 @@ public final class SpoolAppender {
     private final int maxRecordPayloadBytes;
     private final long segmentMaxBytes;
     private final HashMap<QueueId, MessageBuilder> pending = new HashMap<>();
-    private final ByteBuffer header = ByteBuffer.allocateDirect(SpoolRecord.HEADER_BYTES);
+    /** A record's header, or a new segment's (the larger). */
+    private final ByteBuffer header = ByteBuffer.allocateDirect(
+            Math.max(SpoolRecord.HEADER_BYTES, SpoolRecord.SEGMENT_HEADER_BYTES));
     private final ByteBuffer commitPayload = ByteBuffer.allocateDirect(SpoolRecord.COMMIT_PAYLOAD_BYTES);
     private final ByteBuffer[] gather = new ByteBuffer[2];
     private final CRC32C crc = new CRC32C();
@@ -217,6 +219,7 @@ public final class SpoolAppender {
             }
         } catch (IOException e) {
             spool.noteWriteFailure(e);
+            dropRecycled(); // a full disk gets back the space the kept files hold
             undoPartialWrite(segment, start, e);
             if (length > 0) {
                 payload.limit(limit).position(position);
@@ -254,12 +257,14 @@ public final class SpoolAppender {
         long seq = nextSeq++;
         Path path = spool.segmentsDir().resolve(Segment.fileName(loopIndex, seq));
         FileChannel channel = openRecycled(path);
-        if (channel == null) {
+        boolean reused = channel != null;
+        if (!reused) {
             channel = spool.channelFactory().create(path);
         }
         Segment segment = new Segment(loopIndex, seq, path, channel, this);
+        long nonce = spool.newSegmentNonce();
         try {
-            SpoolRecord.encodeSegmentHeader(header, loopIndex);
+            SpoolRecord.encodeSegmentHeader(header, loopIndex, nonce);
             while (header.hasRemaining()) {
                 channel.write(header);
             }
@@ -272,11 +277,14 @@ public final class SpoolAppender {
             }
             throw e;
         }
+        if (reused) {
+            spool.noteSegmentRecycled();
+        }
         segment.refs.set(1);
         spool.registerSegment(segment);
         Segment old = current;
         current = segment;
-        salt = SpoolRecord.crcSalt(SpoolRecord.SEGMENT_VERSION, seq);
+        salt = SpoolRecord.crcSalt(SpoolRecord.SEGMENT_VERSION, nonce, seq);
         writeOffset = SpoolRecord.SEGMENT_HEADER_BYTES;
         if (old != null) {
             spool.release(old);
@@ -285,8 +293,8 @@ public final class SpoolAppender {
 
     /**
      * Renames a recycled file to {@code path} and opens it for overwriting from offset 0, or
-     * returns null when none is kept or it cannot be reused (then it is deleted). Its old records
-     * stay behind the new ones until overwritten, but they carry the old number's CRC salt.
+     * returns null when none is kept or it cannot be reused (then it is deleted). Its old bytes
+     * stay behind the new records until overwritten; the new header's nonce disowns them.
      */
     private FileChannel openRecycled(Path path) {
         Path free = recycled.relaxedPoll();
@@ -300,12 +308,16 @@ public final class SpoolAppender {
             return null;
         }
         try {
-            FileChannel channel = spool.channelFactory().reuse(path);
-            spool.noteSegmentRecycled();
-            return channel;
+            return spool.channelFactory().reuse(path);
         } catch (IOException e) {
             Spool.deleteQuietly(path);
             return null;
+        }
+    }
+
+    private void dropRecycled() {
+        for (Path free; (free = recycled.relaxedPoll()) != null; ) {
+            Spool.deleteQuietly(free);
         }
     }
 

@@ -19,23 +19,36 @@ final class SpoolRecord {
     static final int COMMIT_PAYLOAD_BYTES = 8;
 
     static final long SEGMENT_MAGIC = 0x534C5549_43455347L; // "SLUICESG"
-    /** Version 1: record CRCs unsalted. Read, never written any more. */
+    /** Version 1: a 16-byte header, record CRCs unsalted. Read, never written any more. */
     static final int SEGMENT_VERSION_UNSALTED = 1;
-    /** Version 2 (written): each record's stored CRC is XORed with the segment's {@link #crcSalt}. */
+    static final int SEGMENT_HEADER_BYTES_UNSALTED = 16;
+    /**
+     * Version 2 (written): the header adds a random 64-bit nonce, new for every life of the file,
+     * and each record's stored CRC is XORed with {@link #crcSalt} of that nonce and the segment number.
+     */
     static final int SEGMENT_VERSION = 2;
-    static final int SEGMENT_HEADER_BYTES = 16;
+    static final int SEGMENT_HEADER_BYTES = 24;
 
     private SpoolRecord() {
     }
 
     /**
-     * What a version-2 segment XORs into every stored record CRC: derived from the segment's
-     * number, so that when a file is recycled under a new number the records left over from its
-     * previous life fail their CRC and a scan stops at them (they are never mistaken for messages,
-     * whatever deleted.log says). Distinct for any two numbers less than 2^32 apart.
+     * What a version-2 segment XORs into every stored record CRC. A reused file gets a new nonce
+     * and number, so the records and message bytes left over from its previous life (which a
+     * client chose, and which a scan may read as record headers where the new records end) pass a
+     * CRC check only by a 2^-32 chance nobody can steer: no one outside the spool knows the nonce.
+     * The number is mixed in too, so a crash that keeps a file's new name but not its rewritten
+     * header still disowns the old records.
      */
-    static int crcSalt(int version, long seq) {
-        return version == SEGMENT_VERSION_UNSALTED ? 0 : (int) (seq ^ (seq >>> 32));
+    static int crcSalt(int version, long nonce, long seq) {
+        if (version == SEGMENT_VERSION_UNSALTED) {
+            return 0;
+        }
+        long z = nonce ^ (seq * 0x9E3779B97F4A7C15L); // SplitMix64's finalizer
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        z ^= z >>> 31;
+        return (int) (z ^ (z >>> 32));
     }
 
     static boolean isType(byte type) {
@@ -67,9 +80,10 @@ final class SpoolRecord {
         header.position(0);
     }
 
-    static void encodeSegmentHeader(ByteBuffer out, int loopIndex) {
+    /** Fills {@code out} (capacity >= 24) with a version-2 segment header, flipped for writing. */
+    static void encodeSegmentHeader(ByteBuffer out, int loopIndex, long nonce) {
         out.clear();
-        out.putLong(SEGMENT_MAGIC).putInt(SEGMENT_VERSION).putInt(loopIndex);
+        out.putLong(SEGMENT_MAGIC).putInt(SEGMENT_VERSION).putInt(loopIndex).putLong(nonce);
         out.flip();
     }
 }

@@ -27,8 +27,11 @@
  * </pre>
  *
  * <h2>Segment file</h2>
- * Big-endian. A 16-byte header {@code u64 magic "SLUICESG", u32 version = 2, u32 loopIndex},
- * then records, each a 20-byte header and a payload:
+ * Big-endian. A 24-byte header {@code u64 magic "SLUICESG", u32 version = 2, u32 loopIndex,
+ * u64 nonce} (random, new for each life of the file), then records, each a 20-byte header and a
+ * payload. Version 1 (a 16-byte header without the nonce, unsalted CRCs) is still read; a build
+ * older than version 2 quarantines version-2 files as {@code .corrupt}, so do not downgrade over a
+ * non-empty spool.
  * <pre>
  *   offset 0  u8   type      1 BEGIN, 2 DATA, 3 COMMIT, 4 ABORT
  *          1  u8   magic     0xA5
@@ -36,7 +39,7 @@
  *          4  u32  length    payload bytes
  *          8  u64  queue id  see {@link io.sluice.smtp.spool.QueueId}
  *         16  u32  crc32c    over bytes 0..15 of the header, then the payload, XOR the salt
- *                            (version 2: the low 32 bits of S ^ S >>> 32; version 1, still read: 0)
+ *                            (version 2: SpoolRecord.crcSalt of the nonce and S; version 1: 0)
  *         20  ...  payload   BEGIN: envelope (version byte 1, see EnvelopeCodec), at most 1 MiB
  *                            DATA: content bytes, at most 16 MiB (writer splits at spool option)
  *                            COMMIT: u64 content octets (sum of the message's DATA lengths)
@@ -46,8 +49,11 @@
  * rolls over at a record boundary once it holds {@code segmentMaxBytes}). A record is never
  * rewritten in place; once no pending or queued message has a record in a segment, the file is
  * deleted, or renamed {@code .free} and later renamed to the loop's next segment number and
- * overwritten from offset 0 (its blocks exist, so fdatasync needs no journal commit). Records left
- * behind from its previous life carry the old number's salt: a scan stops at the first of them.
+ * overwritten from offset 0 with a new nonce (its blocks exist, so fdatasync needs no journal
+ * commit). What is left behind from its previous life, old records or message bytes a scan reads
+ * as record headers, fails the CRC under the new salt (and a record naming another loop's id is
+ * invalid anyway): a scan stops there. A read-only spool (the CLI next to a running server)
+ * checks after each read that the segment's name still names the file it read.
  *
  * <h2>Recovery</h2>
  * Segments are scanned in (loop, sequence) order. Scanning a segment stops at the first record

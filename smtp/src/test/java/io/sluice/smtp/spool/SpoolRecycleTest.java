@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -119,21 +120,77 @@ class SpoolRecycleTest {
     @Test
     void versionOneSegmentsAreReadWithoutSalt() throws Exception {
         byte[] body = content(7, SMALL);
-        QueueId id;
-        try (Spool spool = Spool.open(tmp, OPTIONS)) {
-            id = commit(spool.appender(0), body);
-        }
-        // Segment 0's salt is 0, so its records are exactly what version 1 wrote; under a
-        // version-1 header they stay valid whatever the file's number.
-        Path v1 = segment(5);
-        Files.move(segment(0), v1);
-        try (FileChannel ch = FileChannel.open(v1, StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.allocate(4).putInt(0, SpoolRecord.SEGMENT_VERSION_UNSALTED), 8);
-        }
+        QueueId id = QueueId.of(1_700_000_000_000L << (QueueId.COUNTER_BITS + QueueId.LOOP_BITS));
+        ByteBuffer header = ByteBuffer.allocate(SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED)
+                .putLong(SpoolRecord.SEGMENT_MAGIC).putInt(SpoolRecord.SEGMENT_VERSION_UNSALTED).putInt(0);
+        writeSegment(5, header.array(), message(id, body, 0));
         try (Spool spool = Spool.open(tmp, OPTIONS)) {
             assertEquals(List.of(id), ids(spool));
             assertArrayEquals(body, read(spool, id));
         }
+    }
+
+    @Test
+    void aVersionTwoSegmentsRecordsCountOnlyUnderItsOwnNonceAndNumber() throws Exception {
+        byte[] body = content(7, SMALL);
+        QueueId id = QueueId.of(1_700_000_000_000L << (QueueId.COUNTER_BITS + QueueId.LOOP_BITS));
+        long nonce = 0x1234_5678_9ABC_DEF0L;
+        byte[] records = message(id, body, SpoolRecord.crcSalt(SpoolRecord.SEGMENT_VERSION, nonce, 7));
+        writeSegment(7, versionTwoHeader(nonce), records);
+        try (Spool spool = Spool.open(tmp, SpoolOptions.defaults())) {
+            assertEquals(List.of(id), ids(spool), "the records are well formed");
+            assertArrayEquals(body, read(spool, id));
+        }
+        Files.delete(segment(7));
+        writeSegment(8, versionTwoHeader(nonce + 1), records); // the file's next life
+        try (Spool spool = Spool.open(tmp, SpoolOptions.defaults())) {
+            assertEquals(List.of(), ids(spool), "another nonce disowns them");
+        }
+        assertFalse(Files.exists(segment(8)), "a segment without a message is deleted at start");
+        writeSegment(9, versionTwoHeader(nonce), records); // renamed, header not rewritten (a crash)
+        try (Spool spool = Spool.open(tmp, SpoolOptions.defaults())) {
+            assertEquals(List.of(), ids(spool), "another number disowns them");
+        }
+    }
+
+    @Test
+    void aRecordNamingAnotherLoopsIdIsNotValid() throws Exception {
+        QueueId ofLoopOne = QueueId.of((1_700_000_000_000L << (QueueId.COUNTER_BITS + QueueId.LOOP_BITS)) | 1);
+        long nonce = 42;
+        writeSegment(3, versionTwoHeader(nonce),
+                message(ofLoopOne, content(7, SMALL), SpoolRecord.crcSalt(SpoolRecord.SEGMENT_VERSION, nonce, 3)));
+        try (Spool spool = Spool.open(tmp, SpoolOptions.defaults())) {
+            assertEquals(List.of(), ids(spool), "loop 0's segment holds only loop 0's ids");
+        }
+    }
+
+    private static byte[] versionTwoHeader(long nonce) {
+        return ByteBuffer.allocate(SpoolRecord.SEGMENT_HEADER_BYTES).putLong(SpoolRecord.SEGMENT_MAGIC)
+                .putInt(SpoolRecord.SEGMENT_VERSION).putInt(0).putLong(nonce).array();
+    }
+
+    /** BEGIN, DATA, COMMIT of one message, each CRC XORed with {@code salt}. */
+    private static byte[] message(QueueId id, byte[] body, int salt) {
+        byte[] envelope = EnvelopeCodec.encode(ENVELOPE);
+        ByteBuffer out = ByteBuffer.allocate(3 * SpoolRecord.HEADER_BYTES + envelope.length + body.length + 8);
+        record(out, SpoolRecord.BEGIN, id, envelope, salt);
+        record(out, SpoolRecord.DATA, id, body, salt);
+        record(out, SpoolRecord.COMMIT, id, ByteBuffer.allocate(8).putLong(0, body.length).array(), salt);
+        return out.array();
+    }
+
+    private static void record(ByteBuffer out, byte type, QueueId id, byte[] payload, int salt) {
+        ByteBuffer header = ByteBuffer.allocate(SpoolRecord.HEADER_BYTES);
+        SpoolRecord.encodeHeader(header, new CRC32C(), type, id, ByteBuffer.wrap(payload), payload.length, salt);
+        out.put(header).put(payload);
+    }
+
+    private void writeSegment(long seq, byte[] header, byte[] records) throws IOException {
+        Files.createDirectories(tmp.resolve("segments"));
+        byte[] file = new byte[header.length + records.length];
+        System.arraycopy(header, 0, file, 0, header.length);
+        System.arraycopy(records, 0, file, header.length, records.length);
+        Files.write(segment(seq), file);
     }
 
     @Test
