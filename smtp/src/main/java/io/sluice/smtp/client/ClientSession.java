@@ -435,9 +435,14 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             if (chunked) {
                 startContent(); // RFC 3030 §4.2: BDAT may follow MAIL and RCPT in the same write
             }
-        } else {
-            connection.write(lines[0], 0, lines[0].length);
+            armReply();
+            // Several replies answer this one write. A peer that writes each on its own with Nagle
+            // on (Haraka) holds the second until we ACK the first, and with nothing more to send
+            // Linux delays that ACK (40 ms or more): every message would stall that long.
+            connection.flushAndAckQuickly();
+            return;
         }
+        connection.write(lines[0], 0, lines[0].length);
         armReply();
     }
 

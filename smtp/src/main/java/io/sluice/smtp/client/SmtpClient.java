@@ -15,7 +15,9 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
+import io.sluice.reactor.ConnectionHandler;
 import io.sluice.reactor.EventLoop;
 import io.sluice.reactor.EventLoopGroup;
 import io.sluice.smtp.config.ClientTlsLevel;
@@ -63,6 +65,8 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
     private volatile TlsContext verifyingTls;
     private final TlsMemory memory;
     private volatile boolean closing;
+    /** The handler each new connection gets: the session itself, or a test's wrapper around it. */
+    private volatile UnaryOperator<ConnectionHandler> sessionHandlers = UnaryOperator.identity();
 
     /**
      * @param settings  timeouts, TLS policy, reuse
@@ -214,12 +218,21 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         }
     }
 
+    /**
+     * Tests only, before the first delivery: {@code wrap} gets each new session (a
+     * {@link ConnectionHandler}) and returns the handler its connection is opened with, e.g. one
+     * that hands the session an observed {@link io.sluice.reactor.Connection} in {@code onOpen}.
+     */
+    void wrapSessionHandlers(UnaryOperator<ConnectionHandler> wrap) {
+        sessionHandlers = wrap;
+    }
+
     /** Any thread: a new connection for the hop. */
     void connect(HopKey key, Delivery delivery, boolean plaintextOnly) {
         EventLoop loop = loops.next();
         ClientSession session = new ClientSession(this, key, loop, delivery, plaintextOnly);
         try {
-            loop.connect(key.address(), session, settings.connectTimeoutNanos());
+            loop.connect(key.address(), sessionHandlers.apply(session), settings.connectTimeoutNanos());
         } catch (RejectedExecutionException e) {
             delivery.reportUnreported(451, "4.3.2", "event loop unavailable: " + e.getMessage());
         }

@@ -30,7 +30,8 @@ import io.sluice.tls.SelfSignedCertificate;
  * with injected replies behind it). BDAT (with CHUNKING in {@link #extraCapabilities}) replies
  * {@code BDAT} to each chunk but the last, {@code BDAT:n} to the n-th (from 1), {@code DOT} to
  * the LAST one (LMTP: per recipient), and after a failed chunk {@code 503} to the rest. It records
- * every command line, every message body, and every byte received before TLS started.
+ * every command line, every message body, and every byte received before TLS started. Like
+ * Haraka, it writes each reply on its own with Nagle's algorithm on.
  */
 final class FakeNextHop implements AutoCloseable {
     /** What the fake does after its 220 to STARTTLS. */
@@ -113,6 +114,9 @@ final class FakeNextHop implements AutoCloseable {
     private void serve(Socket socket) {
         try (socket) {
             socket.setSoTimeout(10_000);
+            // Nagle on (the JDK's default, said here because tests rely on it): like Haraka, each
+            // reply below is its own write, so a second small reply waits for the ACK of the first.
+            socket.setTcpNoDelay(false);
             Peer peer = new Peer(socket.getInputStream(), socket.getOutputStream(), true);
             peer.reply(replies.get("GREETING"));
             if (!replies.get("GREETING").startsWith("2")) {
