@@ -637,6 +637,11 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         if (contentOffset == length) {
             connection.write(END_OF_DATA, 0, END_OF_DATA.length);
             writing = false;
+            if (key.lmtp() && acceptedCount > 1) {
+                // One reply per accepted recipient follows (RFC 2033 §4.2): a server writing each
+                // with Nagle on stalls as after a pipelined envelope (see startMessage).
+                connection.flushAndAckQuickly();
+            }
             return;
         }
         int dot = nextDot < content.dotCount() ? content.dotOffset(nextDot) : length;

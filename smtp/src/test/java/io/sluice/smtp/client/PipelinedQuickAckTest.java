@@ -95,6 +95,18 @@ class PipelinedQuickAckTest {
     }
 
     @Test
+    void lmtpAsksForAQuickAckAfterTheDotThatSeveralRecipientsAnswer() throws Exception {
+        fake.lmtp = true;
+        deliverAll(Route.Kind.LMTP);
+
+        assertEquals(2 * MESSAGES, quickAcks.size(), quickAcks.toString());
+        for (int i = 0; i < MESSAGES; i++) {
+            assertTrue(DATA_GROUP.matcher(quickAcks.get(2 * i).replace("LHLO", "")).matches(), quickAcks.get(2 * i));
+            assertEquals(MESSAGE + ".\r\n", quickAcks.get(2 * i + 1), "after the dot, message " + i);
+        }
+    }
+
+    @Test
     void withoutPipeliningEachCommandWaitsForItsOneReplyAndNeedsNoQuickAck() throws Exception {
         fake.pipelining = false;
         deliverAll();
@@ -104,7 +116,11 @@ class PipelinedQuickAckTest {
 
     /** MESSAGES messages to two recipients each, one after another: all over one connection. */
     private void deliverAll() throws Exception {
-        Route route = new Route(Route.Kind.SMTP_HOST, "127.0.0.1", fake.port(), "");
+        deliverAll(Route.Kind.SMTP_HOST);
+    }
+
+    private void deliverAll(Route.Kind kind) throws Exception {
+        Route route = new Route(kind, "127.0.0.1", fake.port(), "");
         for (int i = 0; i < MESSAGES; i++) {
             Map<String, RecipientResult> results = harness.deliver(route, "a@example.org",
                     List.of("b@example.net", "c@example.net"), MESSAGE.getBytes(StandardCharsets.US_ASCII),
