@@ -90,7 +90,7 @@ public class SpoolCommitBenchmark extends AbstractBenchmark {
         SpoolOptions options = SpoolOptions.defaults()
                 .withCommitWindowNanos(TimeUnit.MICROSECONDS.toNanos(commitWindowMicros));
         options = new SpoolOptions(options.segmentMaxBytes(), options.commitWindowNanos(), maxBatchMessages,
-                options.writerQueueCapacity(), options.maxRecordPayloadBytes());
+                options.writerQueueCapacity(), options.maxRecordPayloadBytes(), options.recycledSegmentsPerLoop());
         spool = Spool.open(directory, options);
     }
 
