@@ -55,7 +55,7 @@ public final class ConfigKeys {
             "Most messages one group commit covers; a full batch commits before the window ends.");
     /** Emptied segment files each loop keeps to overwrite. */
     public static final ConfigKey<Integer> SPOOL_RECYCLE_SEGMENTS = key("spool.recycle_segments",
-            ValueTypes.integer(0, SpoolOptions.MAX_RECYCLED_SEGMENTS_PER_LOOP), "2",
+            ValueTypes.integer(0, SpoolOptions.MAX_RECYCLED_SEGMENTS_PER_LOOP), "1",
             "Emptied 64 MiB segment files each event loop keeps and overwrites instead of creating new ones (a file whose blocks exist fsyncs without a journal commit); 0 = delete them at once.");
     /** Number of event loops; 0 = available processors. */
     public static final ConfigKey<Integer> REACTOR_THREADS = key("reactor.threads",

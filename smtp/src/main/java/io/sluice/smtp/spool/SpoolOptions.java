@@ -13,7 +13,7 @@ package io.sluice.smtp.spool;
  * @param writerQueueCapacity    commit requests that may wait for the writer across all loops (65536)
  * @param maxRecordPayloadBytes  larger appends are split into DATA records of at most this many bytes (1 MiB)
  * @param recycledSegmentsPerLoop emptied segment files each loop keeps to overwrite instead of
- *                               creating new ones ({@code spool.recycle_segments}, 2; 0 = delete them)
+ *                               creating new ones ({@code spool.recycle_segments}, 1; 0 = delete them)
  */
 public record SpoolOptions(long segmentMaxBytes, long commitWindowNanos, int maxBatchMessages,
                            int writerQueueCapacity, int maxRecordPayloadBytes, int recycledSegmentsPerLoop) {
@@ -33,7 +33,7 @@ public record SpoolOptions(long segmentMaxBytes, long commitWindowNanos, int max
 
     /** The documented defaults. */
     public static SpoolOptions defaults() {
-        return new SpoolOptions(64L << 20, 0L, 1024, 65536, 1 << 20, 2);
+        return new SpoolOptions(64L << 20, 0L, 1024, 65536, 1 << 20, 1);
     }
 
     /** Copy with another segment size. */
