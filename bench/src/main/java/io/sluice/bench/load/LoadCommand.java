@@ -50,7 +50,7 @@ public final class LoadCommand implements Callable<Integer> {
     @Option(names = "--protocol", defaultValue = "TLSv1.3,TLSv1.2", paramLabel = "LIST", description = "TLS protocols, comma-separated (default: ${DEFAULT-VALUE}).")
     String protocol;
 
-    @Option(names = "--resume", defaultValue = "on", paramLabel = "on|off", description = "on: one TLS context, sessions resume; off: a full handshake per connection (default: ${DEFAULT-VALUE})."
+    @Option(names = "--resume", defaultValue = "on", paramLabel = "on|off", description = "on: later handshakes resume earlier sessions; off: every handshake is full (default: ${DEFAULT-VALUE})."
             + " The result counts full and resumed handshakes.")
     String resume;
 

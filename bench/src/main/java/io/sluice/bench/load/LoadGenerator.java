@@ -61,7 +61,7 @@ public final class LoadGenerator {
      */
     public LoadResult run() throws IOException, GeneralSecurityException, InterruptedException {
         InetSocketAddress target = resolve(options.target());
-        ClientTlsContexts tls = new ClientTlsContexts(options);
+        ClientTls tls = new ClientTls(options);
         MessageTemplates templates = new MessageTemplates(options.sizes(), options.sender(),
                 CommandBytes.recipient(0, options.rcptDomain()), ThreadLocalRandom.current().nextLong());
         CommandBytes commands = new CommandBytes(options.heloName(), options.sender(), options.rcptDomain(),
@@ -78,7 +78,7 @@ public final class LoadGenerator {
         FileChannel ledgerFile = null;
         try {
             group.start();
-            LoopMetrics[] metrics = new LoopMetrics[options.threads()];
+            LoopMetricsByWindow[] metrics = new LoopMetricsByWindow[options.threads()];
             MessageLedger[] ledgers = new MessageLedger[options.threads()];
             if (options.ledgerFile() != null && !options.handshakeOnly()) {
                 ledgerFile = FileChannel.open(options.ledgerFile(), StandardOpenOption.CREATE,
@@ -88,7 +88,7 @@ public final class LoadGenerator {
                 }
             }
             for (int i = 0; i < metrics.length; i++) {
-                metrics[i] = new LoopMetrics();
+                metrics[i] = new LoopMetricsByWindow();
             }
             CpuMeter cpu = new CpuMeter(options.serverPid());
             long startNanos = System.nanoTime();
@@ -145,7 +145,7 @@ public final class LoadGenerator {
         }
     }
 
-    private static void startSessions(EventLoopGroup group, LoopMetrics[] metrics, MessageLedger[] ledgers,
+    private static void startSessions(EventLoopGroup group, LoopMetricsByWindow[] metrics, MessageLedger[] ledgers,
             RunContext run) {
         List<EventLoop> loops = group.loops();
         for (int slot = 0; slot < run.options().connections(); slot++) {
@@ -168,13 +168,13 @@ public final class LoadGenerator {
         long stoppedAt = 0;
         boolean inWarmup = options.warmupNanos() > 0;
         Progress line = new Progress(reader, cpu);
-        while (!runControl.awaitSlots(SECOND_NANOS)) {
+        while (!runControl.awaitSlots(inWarmup ? untilWarmupEnd(schedule) : SECOND_NANOS)) {
             long now = System.nanoTime();
             reader.collect();
             cpu.sample();
-            if (inWarmup && now >= schedule.warmupEndNanos()) {
+            if (inWarmup && now - schedule.warmupEndNanos() >= 0) {
                 inWarmup = false;
-                cpu.baseline(); // CPU counts from the first tick after warm-up (up to a second late)
+                cpu.baseline(); // CPU counts from the end of warm-up (this tick is timed to it)
             }
             if (hlog != null) {
                 hlog.write(reader, System.currentTimeMillis());
@@ -192,6 +192,11 @@ public final class LoadGenerator {
             }
         }
         return System.nanoTime();
+    }
+
+    /** The next progress tick in warm-up: in a second, or at the end of warm-up if sooner. */
+    private static long untilWarmupEnd(MessageSchedule schedule) {
+        return Math.max(1, Math.min(SECOND_NANOS, schedule.warmupEndNanos() - System.nanoTime()));
     }
 
     private static InetSocketAddress resolve(InetSocketAddress target) throws UnknownHostException {
@@ -218,19 +223,20 @@ public final class LoadGenerator {
         }
 
         void print(long now, RunControl runControl) {
-            long messages = reader.counter(LoopMetrics.MESSAGES_OK);
-            long handshakes = reader.counter(LoopMetrics.HANDSHAKES);
-            long sessions = reader.counter(LoopMetrics.SESSIONS_OK);
+            // Whole-run counters (warm-up included): they never decrease, so rates stay right at the boundary.
+            long messages = reader.runCounter(LoopMetrics.MESSAGES_OK);
+            long handshakes = reader.runCounter(LoopMetrics.HANDSHAKES);
+            long sessions = reader.runCounter(LoopMetrics.SESSIONS_OK);
             double seconds = Math.max(1e-9, (now - lastNanos) / 1e9);
             if (progress != null) {
                 StringBuilder text = new StringBuilder(String.format(Locale.ROOT,
                         "[%6.1fs] msg/s %8.0f  hs/s %7.0f  sess/s %7.0f  ok %d  failed %d  p50 %.2f ms  p99 %.2f ms  active %d  errors %d",
                         (now - startNanos) / 1e9, (messages - lastMessages) / seconds,
                         (handshakes - lastHandshakes) / seconds, (sessions - lastSessions) / seconds, messages,
-                        reader.counter(LoopMetrics.MESSAGES_FAILED),
+                        reader.runCounter(LoopMetrics.MESSAGES_FAILED),
                         reader.lastMessages().getValueAtPercentile(50) / 1000.0,
                         reader.lastMessages().getValueAtPercentile(99) / 1000.0,
-                        runControl.slotsRunning(), reader.counter(LoopMetrics.ERRORS)));
+                        runControl.slotsRunning(), reader.runCounter(LoopMetrics.ERRORS)));
                 appendCpu(text, seconds);
                 appendErrorCodes(text);
                 progress.println(text);

@@ -13,8 +13,8 @@ import java.util.Objects;
  * @param tlsMode               none, STARTTLS or implicit TLS
  * @param tlsProvider           {@code conscrypt}, {@code jdk} or {@code auto}
  * @param protocols             TLS protocols to enable, e.g. {@code [TLSv1.3]}
- * @param resume                true: one client TLS context for the run, so sessions resume;
- *                              false: a fresh context (and a full handshake) per connection
+ * @param resume                true: later handshakes resume the sessions of earlier ones;
+ *                              false: every handshake is full (one context all the same, see {@link ClientTls})
  * @param connections           concurrent sessions
  * @param messagesPerConnection messages sent on one connection before QUIT (1: a connection and
  *                              handshake per message)

@@ -4,14 +4,11 @@ import io.sluice.reactor.Connection;
 import io.sluice.smtp.client.ReplyParser;
 import io.sluice.reactor.ConnectionHandler;
 import io.sluice.reactor.EventLoop;
-import io.sluice.tls.TlsContext;
 import io.sluice.tls.TlsLayer;
 import io.sluice.tls.TlsListener;
-import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
-import java.security.GeneralSecurityException;
 import javax.net.ssl.SSLException;
 
 /**
@@ -24,6 +21,13 @@ import javax.net.ssl.SSLException;
  * (start it with {@code loop.execute(session::begin)}); it is the connection's handler and its TLS
  * listener. One object per slot serves all of its connections in turn, so steady-state sending
  * allocates nothing here (the reactor and TLS layer allocate per connection).
+ *
+ * <p>Warm-up: every event is recorded the same way, into the metrics of the window of the ticket it
+ * belongs to ({@link LoopMetricsByWindow#of}). A connection's own figures (connect, greeting,
+ * handshake, session) go to the window of the ticket it was opened for; a message's to its
+ * ticket's; replies and errors to the ticket the connection is working on. There is no branch on
+ * "measured" here on purpose: C2 would compile the warm-up side only and deoptimise every method
+ * that inlined it at the end of warm-up.
  */
 final class LoadSession implements ConnectionHandler, TlsListener {
 
@@ -44,7 +48,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     private final RunContext run;
     private final LoadOptions options;
     private final EventLoop loop;
-    private final LoopMetrics metrics;
+    private final LoopMetricsByWindow metricsByWindow;
     /** This loop's {@code --ledger} writer, or null (then nothing is recorded per message). */
     private final MessageLedger ledger;
     private final ReplyParser parser = new ReplyParser();
@@ -63,8 +67,10 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     private boolean pipelined;
     /** A ticket is claimed and its message (or handshake-only session) is not finished. */
     private boolean ticketOpen;
-    /** The connection began after warm-up: count and time it. */
-    private boolean connectionMeasured;
+    /** Where the current connection's own figures go: the window of the ticket it was opened for. */
+    private LoopMetrics connectionMetrics;
+    /** Where the current ticket's figures go: its window's. */
+    private LoopMetrics ticketMetrics;
     /** A connection-ending error was counted for the current connection. */
     private boolean fatalCounted;
     private int messagesOnConnection;
@@ -83,11 +89,13 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     private long dataStartNanos;
     private long messageStartNanos;
 
-    LoadSession(RunContext run, EventLoop loop, LoopMetrics metrics, MessageLedger ledger, int slot) {
+    LoadSession(RunContext run, EventLoop loop, LoopMetricsByWindow metrics, MessageLedger ledger, int slot) {
         this.run = run;
         this.options = run.options();
         this.loop = loop;
-        this.metrics = metrics;
+        this.metricsByWindow = metrics;
+        this.connectionMetrics = metrics.of(MessageSchedule.WARMUP);
+        this.ticketMetrics = connectionMetrics;
         this.ledger = ledger;
         this.headers = new byte[options.sizes().count()][];
         for (int i = 0; i < headers.length; i++) {
@@ -105,6 +113,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
             return;
         }
         ticketOpen = true;
+        ticketMetrics = metricsByWindow.of(ticket.window);
         if (ticket.intendedNanos - loop.nanoTime() > 0) {
             // One timer allocation per connection in the open model; messages use the deadline.
             loop.schedule(ticket.intendedNanos, connectTask);
@@ -124,7 +133,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         fatalCounted = false;
         messagesOnConnection = 0;
         parser.reset();
-        connectionMeasured = ticket.measured;
+        connectionMetrics = ticketMetrics;
         connectStartNanos = loop.nanoTime();
         sessionStartNanos = options.openModel() ? ticket.intendedNanos : connectStartNanos;
         state = State.CONNECTING;
@@ -135,10 +144,8 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     public void onOpen(Connection opened) {
         connection = opened;
         long now = loop.nanoTime();
-        if (connectionMeasured) {
-            metrics.increment(LoopMetrics.CONNECTIONS);
-            metrics.record(Phase.CONNECT, now - connectStartNanos);
-        }
+        connectionMetrics.increment(LoopMetrics.CONNECTIONS);
+        connectionMetrics.record(Phase.CONNECT, now - connectStartNanos);
         if (options.tlsMode() == TlsMode.IMPLICIT) {
             installTls();
         } else {
@@ -160,10 +167,10 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         if (ticketOpen) {
             finishTicket(false, outcomeAtClose(), refusalCode);
         }
-        if (state != State.DONE && connectionMeasured) {
-            metrics.increment(LoopMetrics.SESSIONS_FAILED);
-        }
         boolean failed = state != State.DONE;
+        if (failed) {
+            connectionMetrics.increment(LoopMetrics.SESSIONS_FAILED);
+        }
         connection = null;
         tlsLayer = null;
         state = State.IDLE;
@@ -236,18 +243,10 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     // ---------------------------------------------------------------- TLS
 
     private void installTls() {
-        TlsContext context;
-        try {
-            context = run.tls().forConnection();
-        } catch (IOException | GeneralSecurityException e) {
-            fatal(ErrorKind.TLS_FAILURE);
-            connection.abort();
-            return;
-        }
         state = State.HANDSHAKE;
         phaseStartNanos = loop.nanoTime();
         armReplyDeadline();
-        tlsLayer = context.newClientLayer(run.target().getHostString(), run.target().getPort(), this);
+        tlsLayer = run.tls().newLayer(this);
         connection.installLayer(tlsLayer);
     }
 
@@ -255,15 +254,11 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     public void onHandshakeComplete(String protocol, String cipherSuite) {
         long now = loop.nanoTime();
         tlsActive = true;
-        // Claimed for every handshake, measured or not, so the counter's set stays small.
+        // Claimed for every handshake, so the counter's set stays small.
         boolean full = run.tls().fullHandshake(tlsLayer.session());
-        if (connectionMeasured) {
-            metrics.increment(LoopMetrics.HANDSHAKES);
-            if (!full) {
-                metrics.increment(LoopMetrics.HANDSHAKES_RESUMED);
-            }
-            metrics.record(Phase.TLS_HANDSHAKE, now - phaseStartNanos);
-        }
+        connectionMetrics.increment(LoopMetrics.HANDSHAKES);
+        connectionMetrics.add(LoopMetrics.HANDSHAKES_RESUMED, full ? 0 : 1);
+        connectionMetrics.record(Phase.TLS_HANDSHAKE, now - phaseStartNanos);
         if (options.tlsMode() == TlsMode.IMPLICIT) {
             state = State.GREETING;
             phaseStartNanos = now;
@@ -294,7 +289,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
                 connection.abort();
                 return;
             }
-            metrics.countReply(code);
+            ticketMetrics.countReply(code);
             if (!onReply(code)) {
                 return;
             }
@@ -341,9 +336,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     }
 
     private void onGreeting(int code) {
-        if (connectionMeasured) {
-            metrics.record(Phase.GREETING, loop.nanoTime() - phaseStartNanos);
-        }
+        connectionMetrics.record(Phase.GREETING, loop.nanoTime() - phaseStartNanos);
         if (expect(code, 220)) {
             send(State.EHLO, run.commands().ehlo, 0, run.commands().ehlo.length);
         } else {
@@ -426,9 +419,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
             return;
         }
         long now = loop.nanoTime();
-        if (ticket.measured) {
-            metrics.record(Phase.ENVELOPE, now - envelopeStartNanos);
-        }
+        ticketMetrics.record(Phase.ENVELOPE, now - envelopeStartNanos);
         dataStartNanos = now;
         byte[] header = headers[sizeIndex];
         run.templates().stamp(header, ticket.sequence, run.epochMicros(messageStartNanos));
@@ -442,15 +433,13 @@ final class LoadSession implements ConnectionHandler, TlsListener {
 
     private void onMessageReply(int code) {
         long now = loop.nanoTime();
-        if (ticket.measured) {
-            metrics.record(Phase.DATA, now - dataStartNanos);
-        }
+        ticketMetrics.record(Phase.DATA, now - dataStartNanos);
         body = null;
         boolean accepted = expect(code, 250);
-        if (accepted && !transactionFailed && ticket.measured) {
-            metrics.record(Phase.MESSAGE, now - messageStartNanos);
-            metrics.add(LoopMetrics.MESSAGE_BYTES, run.templates().messageBytes(sizeIndex));
-            metrics.add(LoopMetrics.RECIPIENTS_ACCEPTED, rcptAccepted);
+        if (accepted && !transactionFailed) {
+            ticketMetrics.record(Phase.MESSAGE, now - messageStartNanos);
+            ticketMetrics.add(LoopMetrics.MESSAGE_BYTES, run.templates().messageBytes(sizeIndex));
+            ticketMetrics.add(LoopMetrics.RECIPIENTS_ACCEPTED, rcptAccepted);
         }
         // The ledger follows the reply to the final dot alone: a 250 there means the server has the
         // message, even if some recipient was refused.
@@ -473,6 +462,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
             return;
         }
         ticketOpen = true;
+        ticketMetrics = metricsByWindow.of(ticket.window);
         if (ticket.intendedNanos - loop.nanoTime() > 0) {
             state = State.READY;
             connection.deadline(ticket.intendedNanos);
@@ -571,9 +561,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         }
         refusalCode = 0;
         messagesOnConnection++;
-        if (ticket.measured) {
-            metrics.increment(ok ? LoopMetrics.MESSAGES_OK : LoopMetrics.MESSAGES_FAILED);
-        }
+        ticketMetrics.increment(ok ? LoopMetrics.MESSAGES_OK : LoopMetrics.MESSAGES_FAILED);
     }
 
     private void sessionDone() {
@@ -582,10 +570,8 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         }
         state = State.DONE;
         ticketOpen = false;
-        if (connectionMeasured) {
-            metrics.increment(LoopMetrics.SESSIONS_OK);
-            metrics.record(Phase.SESSION, loop.nanoTime() - sessionStartNanos);
-        }
+        connectionMetrics.increment(LoopMetrics.SESSIONS_OK);
+        connectionMetrics.record(Phase.SESSION, loop.nanoTime() - sessionStartNanos);
     }
 
     /** Counts {@code code} as an error unless it is the expected one. */
@@ -598,7 +584,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     }
 
     private void unexpected(int code) {
-        metrics.countError(ErrorKind.UNEXPECTED_REPLY);
+        ticketMetrics.countError(ErrorKind.UNEXPECTED_REPLY);
         run.control().onError();
     }
 
@@ -606,7 +592,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     private void fatal(ErrorKind kind) {
         if (!fatalCounted) {
             fatalCounted = true;
-            metrics.countError(kind);
+            ticketMetrics.countError(kind);
             run.control().onError();
         }
     }

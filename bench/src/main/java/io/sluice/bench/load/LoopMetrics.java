@@ -5,8 +5,8 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
 
 /**
- * What the sessions of one event loop measured: a latency recorder per {@link Phase} and plain
- * counters. Single writer: only that loop's thread records (allocation-free, wait-free); one
+ * What the sessions of one event loop measured in one window of the run (warm-up or measured, see
+ * {@link LoopMetricsByWindow}): a latency recorder per {@link Phase} and plain counters. Single writer: only that loop's thread records (allocation-free, wait-free); one
  * reader thread (the progress reporter) takes interval histograms and reads the counters.
  * Counters are published with release stores, so the reader sees values at most a moment old.
  */

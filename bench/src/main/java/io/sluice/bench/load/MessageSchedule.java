@@ -15,18 +15,32 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Warm-up: tickets due before {@code startNanos + warmupNanos} are sent but not measured and
  * do not count towards {@code maxTickets}. The run ends when {@code maxTickets} measured tickets
- * are out, or, with a duration, for tickets due at or after the end.
+ * are out, or, with a duration, for tickets due at or after the end. A ticket names its window
+ * ({@link #WARMUP} or {@link #MEASURED}) as an index, not a flag to branch on: sessions record
+ * every ticket alike into that window's metrics, so the code the JIT compiles during warm-up is
+ * the code that runs afterwards, and {@link #claim} itself takes the same branches in both windows.
  */
 final class MessageSchedule {
+
+    /** {@link Ticket#window} of a ticket due before the end of warm-up. */
+    static final int WARMUP = 0;
+    /** {@link Ticket#window} of a ticket due at or after the end of warm-up. */
+    static final int MEASURED = 1;
+    /** How many windows there are: index arrays of per-window metrics with {@link Ticket#window}. */
+    static final int WINDOWS = 2;
 
     /** Ticket fields filled by {@link #claim}; one per session, loop thread only. */
     static final class Ticket {
         /** When the message should start, on the loop clock. */
         long intendedNanos;
-        /** False for warm-up tickets. */
-        boolean measured;
+        /** {@link #WARMUP} or {@link #MEASURED}. */
+        int window;
         /** Unique per run, from 0. */
         long sequence;
+
+        boolean measured() {
+            return window == MEASURED;
+        }
     }
 
     private final long startNanos;
@@ -76,12 +90,15 @@ final class MessageSchedule {
     private boolean claimOpen(Ticket ticket) {
         long k = issued.getAndIncrement();
         long intended = startNanos + k * intervalNanos;
-        if (k >= warmupTickets && (k - warmupTickets >= maxTickets || isPastEnd(intended))) {
+        // No "k >= warmupTickets &&" first: a warm-up ticket is below both limits anyway (k - warmupTickets
+        // < 0, due before the end), and a guard never true in warm-up would be compiled out, then
+        // deoptimised at its end.
+        if (k - warmupTickets >= maxTickets || isPastEnd(intended)) {
             return false;
         }
         ticket.sequence = k;
         ticket.intendedNanos = intended;
-        ticket.measured = k >= warmupTickets;
+        ticket.window = windowOf(k - warmupTickets);
         return true;
     }
 
@@ -89,14 +106,20 @@ final class MessageSchedule {
         if (isPastEnd(nowNanos)) {
             return false;
         }
-        boolean measured = nowNanos - warmupEndNanos >= 0;
-        if (measured && measuredIssued.getAndIncrement() >= maxTickets) {
+        int window = windowOf(nowNanos - warmupEndNanos);
+        // Adds 0 in warm-up, 1 after it: the same test in both windows (see claimOpen).
+        if (measuredIssued.getAndAdd(window) + window > maxTickets) {
             return false;
         }
         ticket.sequence = issued.getAndIncrement();
         ticket.intendedNanos = nowNanos;
-        ticket.measured = measured;
+        ticket.window = window;
         return true;
+    }
+
+    /** {@link #MEASURED} when {@code sinceWarmupEnd} is 0 or more, else {@link #WARMUP}; branch-free. */
+    static int windowOf(long sinceWarmupEnd) {
+        return (int) (~sinceWarmupEnd >>> 63);
     }
 
     /** When measurement starts, on the loop clock. */

@@ -3,21 +3,26 @@ package io.sluice.bench.load;
 import org.HdrHistogram.Histogram;
 
 /**
- * Reads every loop's {@link LoopMetrics}: merges their interval histograms into run totals and
- * the last interval's whole-message histogram, and sums their counters. One reader thread only
+ * Reads every loop's {@link LoopMetricsByWindow}: merges the measured window's interval histograms
+ * into run totals and per-interval histograms, the last interval's whole-message histogram of both
+ * windows (for the progress line), and sums counters. Which window a figure covers: latencies,
+ * {@link #counter} and {@link #interval} the measured one; {@link #runCounter}, {@link #replies},
+ * {@link #errors} and {@link #lastMessages} the whole run, warm-up included. One reader thread only
  * (the thread that runs {@link LoadGenerator#run()}).
  */
 final class MetricsReader {
 
-    private final LoopMetrics[] loops;
+    private final LoopMetricsByWindow[] loops;
     private final Histogram[] totals = new Histogram[Phase.values().length];
     private final Histogram[][] recycled;
+    private final Histogram[] recycledWarmupMessages;
     private final Histogram lastMessages = newHistogram();
     private final Histogram[] intervals = new Histogram[Phase.values().length];
 
-    MetricsReader(LoopMetrics[] loops) {
+    MetricsReader(LoopMetricsByWindow[] loops) {
         this.loops = loops;
         this.recycled = new Histogram[loops.length][Phase.values().length];
+        this.recycledWarmupMessages = new Histogram[loops.length];
         for (int i = 0; i < totals.length; i++) {
             totals[i] = newHistogram();
             intervals[i] = newHistogram();
@@ -38,8 +43,9 @@ final class MetricsReader {
             interval.reset();
         }
         for (int l = 0; l < loops.length; l++) {
+            LoopMetrics measured = loops[l].measured();
             for (Phase phase : Phase.values()) {
-                Histogram interval = loops[l].intervalHistogram(phase, recycled[l][phase.ordinal()]);
+                Histogram interval = measured.intervalHistogram(phase, recycled[l][phase.ordinal()]);
                 recycled[l][phase.ordinal()] = interval;
                 totals[phase.ordinal()].add(interval);
                 intervals[phase.ordinal()].add(interval);
@@ -47,44 +53,60 @@ final class MetricsReader {
                     lastMessages.add(interval);
                 }
             }
+            // The warm-up's other phases are never read: their recorders just keep counting.
+            Histogram warmup = loops[l].warmup().intervalHistogram(Phase.MESSAGE, recycledWarmupMessages[l]);
+            recycledWarmupMessages[l] = warmup;
+            lastMessages.add(warmup);
         }
     }
 
-    /** Latencies (µs) of {@code phase} in the last {@link #collect()} interval, every loop merged. */
+    /** Latencies (µs) of {@code phase} measured in the last {@link #collect()} interval, every loop merged. */
     Histogram interval(Phase phase) {
         return intervals[phase.ordinal()];
     }
 
-    /** Whole-message latencies (µs) of the last {@link #collect()} interval. */
+    /** Whole-message latencies (µs) of the last {@link #collect()} interval, warm-up included. */
     Histogram lastMessages() {
         return lastMessages;
     }
 
-    /** Latencies (µs) of {@code phase} collected so far. */
+    /** Latencies (µs) of {@code phase} measured so far. */
     Histogram total(Phase phase) {
         return totals[phase.ordinal()];
     }
 
+    /** A {@link LoopMetrics} counter of the measured window, every loop summed. */
     long counter(int counter) {
         long sum = 0;
-        for (LoopMetrics loop : loops) {
-            sum += loop.counter(counter);
+        for (LoopMetricsByWindow loop : loops) {
+            sum += loop.measured().counter(counter);
         }
         return sum;
     }
 
+    /** A {@link LoopMetrics} counter of the whole run, warm-up included: never decreases. */
+    long runCounter(int counter) {
+        long sum = 0;
+        for (LoopMetricsByWindow loop : loops) {
+            sum += loop.warmup().counter(counter) + loop.measured().counter(counter);
+        }
+        return sum;
+    }
+
+    /** Replies with {@code code} in the whole run, warm-up included. */
     long replies(int code) {
         long sum = 0;
-        for (LoopMetrics loop : loops) {
-            sum += loop.replies(code);
+        for (LoopMetricsByWindow loop : loops) {
+            sum += loop.warmup().replies(code) + loop.measured().replies(code);
         }
         return sum;
     }
 
+    /** Errors of {@code kind} in the whole run, warm-up included (an error is an error). */
     long errors(ErrorKind kind) {
         long sum = 0;
-        for (LoopMetrics loop : loops) {
-            sum += loop.errors(kind);
+        for (LoopMetricsByWindow loop : loops) {
+            sum += loop.warmup().errors(kind) + loop.measured().errors(kind);
         }
         return sum;
     }

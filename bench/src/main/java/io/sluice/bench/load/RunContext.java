@@ -16,7 +16,7 @@ record RunContext(
         MessageSchedule schedule,
         CommandBytes commands,
         MessageTemplates templates,
-        ClientTlsContexts tls,
+        ClientTls tls,
         RunControl control,
         long nanosAtStart,
         long epochMicrosAtStart) {

@@ -21,7 +21,7 @@ class MessageScheduleTest {
             assertTrue(schedule.claim(start + 10_000 * MS, ticket));
             assertEquals(start + k * MS, ticket.intendedNanos);
             assertEquals(k, ticket.sequence);
-            assertTrue(ticket.measured);
+            assertTrue(ticket.measured());
         }
         assertFalse(schedule.claim(start, ticket), "5 tickets only");
     }
@@ -42,7 +42,7 @@ class MessageScheduleTest {
         boolean[] measured = new boolean[5];
         int n = 0;
         while (schedule.claim(0, ticket)) {
-            measured[n++] = ticket.measured;
+            measured[n++] = ticket.measured();
         }
         assertEquals(5, n, "3 warm-up tickets (0, 10, 20 ms) and 2 measured");
         assertFalse(measured[2]);
@@ -55,12 +55,26 @@ class MessageScheduleTest {
         MessageSchedule schedule = new MessageSchedule(100, 0, 50, 2, 0);
         assertTrue(schedule.claim(120, ticket));
         assertEquals(120, ticket.intendedNanos);
-        assertFalse(ticket.measured, "warm-up");
+        assertFalse(ticket.measured(), "warm-up");
         assertTrue(schedule.claim(150, ticket));
-        assertTrue(ticket.measured);
+        assertTrue(ticket.measured());
         assertTrue(schedule.claim(160, ticket));
         assertFalse(schedule.claim(170, ticket));
         assertEquals(2, ticket.sequence, "sequences stay unique across warm-up and measured tickets");
+    }
+
+    @Test
+    void theWindowOfATicketIsAnIndexChangingExactlyAtTheEndOfWarmup() {
+        assertEquals(MessageSchedule.WARMUP, MessageSchedule.windowOf(-1));
+        assertEquals(MessageSchedule.WARMUP, MessageSchedule.windowOf(Long.MIN_VALUE));
+        assertEquals(MessageSchedule.MEASURED, MessageSchedule.windowOf(0));
+        assertEquals(MessageSchedule.MEASURED, MessageSchedule.windowOf(Long.MAX_VALUE));
+        MessageSchedule schedule = new MessageSchedule(-100, 0, 50, 1, 0); // nanoTime may be negative
+        assertTrue(schedule.claim(-51, ticket));
+        assertEquals(MessageSchedule.WARMUP, ticket.window);
+        assertTrue(schedule.claim(-50, ticket));
+        assertEquals(MessageSchedule.MEASURED, ticket.window);
+        assertFalse(schedule.claim(-49, ticket), "one measured ticket only");
     }
 
     @Test
