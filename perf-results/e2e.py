@@ -113,6 +113,9 @@ def parse_args(argv):
     ap.add_argument('--out', required=True)
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--timeout', type=float, default=150)
+    ap.add_argument('--warmup', type=int, default=0,
+                    help='messages each target takes before the measured runs (0: max(20 x sessions, '
+                         'min(msgs/10, 5000)), which is too short for a JVM server\'s JIT to settle)')
     scenarios, cur = [], None
     rest = ap.parse_known_args(argv)
     opts, extra = rest
@@ -143,7 +146,7 @@ def main(argv):
         w.writeheader()
         for sc in scenarios:
             ts = sc['targets']
-            warm = max(20 * sc['sessions'], min(sc['msgs'] // 10, 5000))
+            warm = opts.warmup or max(20 * sc['sessions'], min(sc['msgs'] // 10, 5000))
             for t in ts:
                 r = one_run(t, sc['sessions'], sc['size'], sc['mode'], warm, opts.timeout)
                 print(f"{time.strftime('%T')} {sc['name']} warm-up {t['label']} m={warm} rc={r['rc']} "

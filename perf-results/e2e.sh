@@ -17,6 +17,8 @@
 #      MESSAGES         NAME=COUNT,... overrides the message count of the named scenarios
 #                       (e.g. MESSAGES=serve-1k-reuse=30000 for runs past Sluice's JIT warm-up)
 #      PEERS            default /work/shared/peers.sh
+#      WARMUP           messages each target takes before the measured runs (default: e2e.py's
+#                       rule, at most 5,000; a JVM's JIT needs more, e.g. 100000 for the sinks)
 #      TIMEOUT          seconds one smtp-source run may take (default 150; Postfix needs ~600 for
 #                       issue 2's literal -m 200000 at 64 KiB)
 set -euo pipefail
@@ -74,4 +76,4 @@ for spec in $ALL; do
     [ "${spec##*:}" = S ] && targets=($S) || targets=($V)
     ARGS+=(--scenario "${spec%:*}" "${targets[@]}")
 done
-python3 "$HERE/e2e.py" --out "$OUT" --reps "$REPS" --timeout "${TIMEOUT:-150}" "${ARGS[@]}"
+python3 "$HERE/e2e.py" --out "$OUT" --reps "$REPS" --timeout "${TIMEOUT:-150}" --warmup "${WARMUP:-0}" "${ARGS[@]}"
