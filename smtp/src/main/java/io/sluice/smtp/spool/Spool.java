@@ -597,6 +597,22 @@ public final class Spool implements MessageSource, Closeable {
         releaseRefs(m);
     }
 
+    /**
+     * Loop thread: the writer refused the commit (queue full, closing). The ABORT after its COMMIT
+     * record cancels it in recovery only while the ABORT's segment lasts, and that may be a later
+     * segment than the COMMIT's; a tombstone lasts as long as any of the message's segments.
+     * Fsynced lazily (within DeletionJournal.LAZY_SYNC_NANOS): a crash before that is the
+     * ABORT's case again, and this path must not add an fsync to an overloaded loop.
+     */
+    void discardRefusedCommit(StoredMessage m, IOException reason) {
+        try {
+            journal.append(m.id, m.segments, DeletionJournal.REASON_FAILED, false);
+        } catch (IOException e) {
+            reason.addSuppressed(e);
+        }
+        releaseRefs(m);
+    }
+
     void releaseRefs(StoredMessage m) {
         for (Segment s : m.segments) {
             release(s);

@@ -161,7 +161,7 @@ public final class SpoolAppender {
         if (refused != null) {
             IOException e = new IOException(refused);
             abortAfterCommitRecord(id, e);
-            message.releaseRefs(spool);
+            spool.discardRefusedCommit(request.message, e);
             throw e;
         }
     }
