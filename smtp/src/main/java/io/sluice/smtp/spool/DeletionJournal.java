@@ -212,7 +212,7 @@ final class DeletionJournal implements Closeable {
      * whole loop's range is kept, which a restart's rewrite trims.
      */
     synchronized void trackUnknown(long id) {
-        int loop = (int) (id & (QueueId.MAX_LOOPS - 1));
+        int loop = QueueId.loopIndexOf(id);
         long low = Segment.key(loop, 0);
         long high = Segment.key(loop, Segment.MAX_SEQ - 1);
         long first = Long.MAX_VALUE;

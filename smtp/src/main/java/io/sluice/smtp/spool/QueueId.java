@@ -68,6 +68,11 @@ public final class QueueId implements Comparable<QueueId> {
 
     /** The event loop whose appender minted this id. */
     public int loopIndex() {
+        return loopIndexOf(value);
+    }
+
+    /** {@link #loopIndex()} of a raw value, without wrapping it. */
+    public static int loopIndexOf(long value) {
         return (int) (value & (MAX_LOOPS - 1));
     }
 

@@ -56,7 +56,7 @@ final class Segment {
 
     /** {@code <loop>-<seq>.free}: an emptied file kept for reuse, never scanned (not a {@code .seg}). */
     static String freeName(int loopIndex, long seq) {
-        return String.format(Locale.ROOT, "%02d-%012d.free", loopIndex, seq);
+        return name(loopIndex, seq, ".free");
     }
 
     /** Exclusive bound of a segment number (names beyond it are not segments), so {@link #key} is unique. */
@@ -72,7 +72,11 @@ final class Segment {
     }
 
     static String fileName(int loopIndex, long seq) {
-        return String.format(Locale.ROOT, "%02d-%012d.seg", loopIndex, seq);
+        return name(loopIndex, seq, ".seg");
+    }
+
+    private static String name(int loopIndex, long seq, String suffix) {
+        return String.format(Locale.ROOT, "%02d-%012d", loopIndex, seq) + suffix;
     }
 
     /** Parses {@code <loop>-<seq>.seg} into {loop, seq}, or null for any other name. */

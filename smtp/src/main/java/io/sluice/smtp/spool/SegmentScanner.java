@@ -79,7 +79,7 @@ final class SegmentScanner {
         int storedCrc = window.getInt(at + SpoolRecord.CRC_OFFSET);
         if (!plausible(type, window.get(at + 1), window.getShort(at + 2), length)
                 || pos + SpoolRecord.HEADER_BYTES + length > size
-                || (int) (id & (QueueId.MAX_LOOPS - 1)) != loopIndex) { // only this loop mints ids here
+                || QueueId.loopIndexOf(id) != loopIndex) { // only this loop mints ids here
             return -1;
         }
         crc.reset();

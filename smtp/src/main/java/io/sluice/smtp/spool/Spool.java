@@ -208,7 +208,7 @@ public final class Spool implements MessageSource, Closeable {
             throw new IOException("no queued message " + id + " in " + dir);
         }
         if (readOnly) {
-            copyCheckedContent(m, out);
+            copyCheckedContent(id, out);
             return;
         }
         for (int i = 0; i < m.rangeOffsets.length; i++) {
@@ -229,29 +229,16 @@ public final class Spool implements MessageSource, Closeable {
 
     /**
      * Next to a running server, which may reuse an emptied segment's file for new messages: each
-     * piece is read, then checked to come from the segment's own file, and only then written.
+     * piece goes through {@link #readContent}, which checks it came from the segment's own file,
+     * and only then out.
      */
-    private static void copyCheckedContent(StoredMessage m, WritableByteChannel out) throws IOException {
+    private void copyCheckedContent(QueueId id, WritableByteChannel out) throws IOException {
         ByteBuffer piece = ByteBuffer.allocate(64 << 10); // CLI only
-        for (int i = 0; i < m.rangeOffsets.length; i++) {
-            Segment segment = m.rangeSegments[i];
-            FileChannel ch = segment.readChannel();
-            long position = m.rangeOffsets[i];
-            long end = position + m.rangeLengths[i];
-            while (position < end) {
-                piece.clear().limit((int) Math.min(piece.capacity(), end - position));
-                while (piece.hasRemaining()) {
-                    if (ch.read(piece, position + piece.position()) < 0) {
-                        throw new IOException("segment " + segment + " shorter than message " + m.id
-                                + " needs: offset=" + (position + piece.position()));
-                    }
-                }
-                segment.checkUnmoved();
-                piece.flip();
-                while (piece.hasRemaining()) {
-                    out.write(piece);
-                }
-                position += piece.limit();
+        long position = 0;
+        for (int n; (n = readContent(id, position, piece.clear())) >= 0; position += n) {
+            piece.flip();
+            while (piece.hasRemaining()) {
+                out.write(piece);
             }
         }
     }
@@ -300,7 +287,9 @@ public final class Spool implements MessageSource, Closeable {
                 read += n;
             }
             if (readOnly) {
-                m.rangeSegments[i].checkUnmoved(); // see copyCheckedContent; dst is the caller's to drop
+                // Next to a running server that may reuse the file: the bytes are this segment's
+                // only if its name still names the file read (dst is the caller's to drop).
+                m.rangeSegments[i].checkUnmoved();
             }
         }
         return read == 0 && dst.hasRemaining() ? -1 : read;

@@ -3,7 +3,6 @@ package io.sluice.smtp.spool;
 import static io.sluice.smtp.spool.SpoolTestSupport.content;
 import static io.sluice.smtp.spool.SpoolTestSupport.envelope;
 import static io.sluice.smtp.spool.SpoolTestSupport.read;
-import static io.sluice.smtp.spool.SpoolTestSupport.write;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -225,19 +224,12 @@ class SpoolReuseAttackTest {
         return out.toByteArray();
     }
 
-    /** Content size whose message, begun at {@code offset}, puts its COMMIT across the segment limit. */
     private static int fillTo(long offset) {
-        long commitStart = SEGMENT_BYTES - 8;
-        return (int) (commitStart - offset - 2L * SpoolRecord.HEADER_BYTES - ENVELOPE_BYTES);
+        return SpoolTestSupport.fillTo(SEGMENT_BYTES, ENVELOPE, offset);
     }
 
     private static QueueId commit(SpoolAppender appender, byte[] body) throws Exception {
-        QueueId id = write(appender, ENVELOPE, body, body.length);
-        SpoolTestSupport.RecordingListener listener = new SpoolTestSupport.RecordingListener(1);
-        appender.commit(id, body.length, listener, Runnable::run);
-        listener.await();
-        assertEquals(List.of(id), new ArrayList<>(listener.committedOn.keySet()), "failed: " + listener.failed);
-        return id;
+        return SpoolTestSupport.commitOne(appender, ENVELOPE, body);
     }
 
     private Path segment(int loop, long seq) {

@@ -1,11 +1,13 @@
 package io.sluice.smtp.spool;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -55,6 +57,25 @@ final class SpoolTestSupport {
             appender.append(id, buf);
             assertTrue(!buf.hasRemaining(), "append consumes the buffer");
         }
+    }
+
+    /** Writes and commits one message in one append, and waits until it is committed. */
+    static QueueId commitOne(SpoolAppender appender, Envelope envelope, byte[] body) throws Exception {
+        QueueId id = write(appender, envelope, body, Math.max(1, body.length));
+        RecordingListener listener = new RecordingListener(1);
+        appender.commit(id, body.length, listener, Runnable::run);
+        listener.await();
+        assertEquals(List.of(id), new ArrayList<>(listener.committedOn.keySet()), "failed: " + listener.failed);
+        return id;
+    }
+
+    /**
+     * Content size of a message (one DATA record) begun at {@code offset} of a segment of
+     * {@code segmentBytes} whose COMMIT starts just below the limit, so the next record rolls.
+     */
+    static int fillTo(long segmentBytes, Envelope envelope, long offset) {
+        long commitStart = segmentBytes - 8;
+        return (int) (commitStart - offset - 2L * SpoolRecord.HEADER_BYTES - EnvelopeCodec.encode(envelope).length);
     }
 
     static byte[] read(Spool spool, QueueId id) throws IOException {
