@@ -5,7 +5,7 @@
 #   perf-results/e2e.sh OUT_PREFIX
 #
 # Starts: sluice sink (127.0.0.1:2527), sluice serve (127.0.0.1:2525, fsynced spool in
-# $SPOOL_DIR, log.level=warn, tls.level=none), Postfix smtp-sink (2530) and a Postfix instance
+# $SPOOL_DIR, log.level=$SERVE_LOG_LEVEL, tls.level=none), Postfix smtp-sink (2530) and a Postfix instance
 # with its real queue delivering to discard(8) (2531) via /work/shared/peers.sh; runs the
 # scenarios below; stops everything it started (peers by peers.sh stop PORT, sluice by PID).
 #
@@ -19,6 +19,9 @@
 #      PEERS            default /work/shared/peers.sh
 #      WARMUP           messages each target takes before the measured runs (default: e2e.py's
 #                       rule, at most 5,000; a JVM's JIT needs more, e.g. 100000 for the sinks)
+#      SERVE_LOG_LEVEL  serve's log.level (default info, its own default: one line per connection
+#                       and per message, to a file here, as Postfix's smtpd, cleanup, qmgr and
+#                       discard log every message to its maillog; before 2026-11-29 06:00 it was warn)
 #      TIMEOUT          seconds one smtp-source run may take (default 150; Postfix needs ~600 for
 #                       issue 2's literal -m 200000 at 64 KiB)
 set -euo pipefail
@@ -43,7 +46,7 @@ wait_port() { local i; for ((i = 0; i < 600; i++)); do ss -Hltn "sport = :$1" | 
 rm -rf "$SPOOL_DIR"
 SINK_PID=$(start_sluice sink "$SINK_CMD" sink --set listen=127.0.0.1:2527 --set log.level=warn)
 SERVE_PID=$(start_sluice serve "$SERVE_CMD" serve --set listen=127.0.0.1:2525 \
-    --set spool.dir="$SPOOL_DIR" --set tls.level=none --set log.level=warn --set 'transport.*=discard')
+    --set spool.dir="$SPOOL_DIR" --set tls.level=none --set log.level="${SERVE_LOG_LEVEL:-info}" --set 'transport.*=discard')
 # transport.* = discard: serve delivers every message, like the Postfix peer (discard(8)).
 cleanup() {
     kill "$SINK_PID" "$SERVE_PID" 2> /dev/null || true

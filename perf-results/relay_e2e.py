@@ -12,7 +12,8 @@ unless --include-quick (bench/run-all.sh --quick writes into a scratch folder).
 RELAY (always): sluice load -> relay -> one common `sluice sink` (metrics.listen on, its
 sluice_messages_accepted_total polled every 50 ms). Relays, interleaved run by run (order rotated):
   sluice-relay   ./sluice serve, durable spool (fsync), transport.* = smtp:[127.0.0.1]:SINK,
-                 tls.level=none, tls.client.level=none, log.level=warn
+                 tls.level=none, tls.client.level=none, log.level=info (its default; Postfix logs
+                 every message to its maillog too; before 2026-11-29 06:00 the relay ran at warn)
   postfix-relay  Postfix 3.7 via /work/shared/peers.sh start-postfix, then
                  relayhost=[127.0.0.1]:SINK, default_transport=relay_transport=smtp, reload
 Generator: sluice load --connections 20 --messages N --size S --pipelining on --server-pid RELAY.
@@ -268,14 +269,14 @@ def main():
                               os.path.join(raw, 'sink.log'))
         relay = started.sluice(['serve', '--set', f'listen=127.0.0.1:{SLUICE_RELAY}', '--set', f'spool.dir={spool}',
                                 '--set', f'tls.level={server_tls}', '--set', f'tls.client.level={client_tls}',
-                                '--set', 'log.level=warn',
+                                '--set', 'log.level=info',
                                 '--set', 'hostname=relay.example.test',
                                 '--set', f'transport.*=smtp:[127.0.0.1]:{SINK}'], os.path.join(raw, 'sluice-relay.log'))
         base = None
         if a.baseline:
             base = started.sluice(['serve', '--set', f'listen=127.0.0.1:{BASE_RELAY}', '--set', f'spool.dir={spool}-base',
                                    '--set', f'tls.level={server_tls}', '--set', f'tls.client.level={client_tls}',
-                                   '--set', 'log.level=warn', '--set', 'hostname=relay.example.test',
+                                   '--set', 'log.level=info', '--set', 'hostname=relay.example.test',
                                    '--set', f'transport.*=smtp:[127.0.0.1]:{SINK}'], os.path.join(raw, 'sluice-base.log'),
                                   launcher=os.path.join(os.path.abspath(a.baseline), 'sluice'))
         pf_pid = started.peer('start-postfix', POSTFIX_RELAY)
@@ -289,7 +290,7 @@ def main():
             summary['baseline'] = os.path.abspath(a.baseline)
         summary['commands'] = {
             'sink': f'./sluice sink --set listen=127.0.0.1:{SINK} --set tls.level={server_tls} --set metrics.listen=127.0.0.1:{SINK_METRICS} --set log.level=warn --set hostname=sink.example.test --report 5',
-            'sluice-relay': f"./sluice serve --set listen=127.0.0.1:{SLUICE_RELAY} --set spool.dir={spool} --set tls.level={server_tls} --set tls.client.level={client_tls} --set log.level=warn --set hostname=relay.example.test --set 'transport.*=smtp:[127.0.0.1]:{SINK}'",
+            'sluice-relay': f"./sluice serve --set listen=127.0.0.1:{SLUICE_RELAY} --set spool.dir={spool} --set tls.level={server_tls} --set tls.client.level={client_tls} --set log.level=info --set hostname=relay.example.test --set 'transport.*=smtp:[127.0.0.1]:{SINK}'",
             'generator_tls': TLS,
             'postfix-relay': f"PEERS_HOME={PEERS_HOME} {PEERS} start-postfix {POSTFIX_RELAY}; postconf -c {pf_etc} -e 'relayhost = [127.0.0.1]:{SINK}' 'default_transport = smtp' 'relay_transport = smtp' 'smtp_tls_security_level = {client_tls}'; postfix -c {pf_etc} reload"}
         if base:
