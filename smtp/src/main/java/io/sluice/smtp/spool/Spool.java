@@ -479,6 +479,30 @@ public final class Spool implements MessageSource, Closeable {
         return null;
     }
 
+    /**
+     * Whether the running group commit's fsyncs have taken longer than {@code spool.sync_stall_timeout}
+     * (a hanging disk): a volatile read and a clock read, for sessions to refuse new mail with
+     * {@code 451 4.3.0} instead of queuing it behind the stall. Any thread; false for a read-only spool.
+     */
+    public boolean commitsStalled() {
+        return writer != null && writer.isStalled();
+    }
+
+    /** How long the running group commit has been fsyncing, 0 between commits; any thread (metrics). */
+    public long fsyncRoundAgeNanos() {
+        return writer == null ? 0 : writer.roundAgeNanos();
+    }
+
+    /** The longest group commit's fsyncs (segments and directory) since the spool opened; any thread. */
+    public long longestFsyncRoundNanos() {
+        return writer == null ? 0 : writer.longestRoundNanos();
+    }
+
+    /** Tests: waits up to {@code timeoutMillis} for the writer thread to end (after a close that gave it up). */
+    boolean awaitWriterStopped(long timeoutMillis) throws InterruptedException {
+        return writer == null || writer.awaitStopped(timeoutMillis);
+    }
+
     /** Any appender's thread, on a failed segment write; only the error path allocates. */
     void noteWriteFailure(IOException e) {
         writeFailure = String.valueOf(e.getMessage());
@@ -508,7 +532,9 @@ public final class Spool implements MessageSource, Closeable {
 
     /**
      * Answers every commit already handed to the writer, then closes every file and releases the
-     * lock. Appenders must not be used any more.
+     * lock. Appenders must not be used any more. Waits at most {@code spool.close_timeout} for the
+     * writer: on a disk whose fsync hangs it gives up (one WARN) and returns so the process can exit,
+     * leaving every file as a crash would (see {@link #closeAbandoned}).
      */
     @Override
     public void close() throws IOException {
@@ -516,12 +542,9 @@ public final class Spool implements MessageSource, Closeable {
             return;
         }
         closed = true;
-        if (writer != null) {
-            try {
-                writer.close();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (writer != null && !closeWriter()) {
+            closeAbandoned();
+            return;
         }
         IOException failure = null;
         for (Segment s : openSegments) {
@@ -541,6 +564,34 @@ public final class Spool implements MessageSource, Closeable {
         }
         if (failure != null) {
             throw failure;
+        }
+    }
+
+    /** True when the writer answered everything and stopped within the bound. */
+    private boolean closeWriter() {
+        return writer.close(options.closeTimeoutNanos());
+    }
+
+    /**
+     * The writer is stuck in an fsync (or an fsync helper is). Its unanswered commits never got a
+     * 250, so nothing acknowledged is lost; what they wrote is left as a crash leaves it (recovery
+     * may queue a message whose COMMIT record is whole: a duplicate if its client retries, never a
+     * loss). Nothing here may block on the disk or change the spool's files: no segment force or
+     * close (closing a channel waits for a thread blocked in its force), no delete, no {@code .free}
+     * rename or removal, no journal fsync (lazily journalled removals since the last one may be
+     * delivered again after the restart). The lock is released only if the writer will never touch
+     * the files again (it checks before publishing, answering or releasing anything); if it is
+     * answering a round right now, the lock stays with this process until it exits.
+     */
+    private void closeAbandoned() throws IOException {
+        if (lockChannel == null) {
+            return;
+        }
+        if (writer.abandoned()) {
+            lockChannel.close();
+        } else {
+            LOG.warning("spool: the writer is still answering a round; the lock on " + dir
+                    + " is kept until this process exits");
         }
     }
 
