@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.logging.Level;
@@ -532,9 +533,9 @@ public final class Spool implements MessageSource, Closeable {
 
     /**
      * Answers every commit already handed to the writer, then closes every file and releases the
-     * lock. Appenders must not be used any more. Waits at most {@code spool.close_timeout} for the
-     * writer: on a disk whose fsync hangs it gives up (one WARN) and returns so the process can exit,
-     * leaving every file as a crash would (see {@link #closeAbandoned}).
+     * lock. Appenders must not be used any more. Takes at most {@code spool.close_timeout} in all:
+     * on a disk whose fsync hangs it gives up (one WARN) and returns so the process can exit,
+     * leaving every file as a crash would (see {@link #closeAbandoned} and {@link #closeFiles}).
      */
     @Override
     public void close() throws IOException {
@@ -542,10 +543,58 @@ public final class Spool implements MessageSource, Closeable {
             return;
         }
         closed = true;
+        long deadline = System.nanoTime() + options.closeTimeoutNanos();
         if (writer != null && !closeWriter()) {
             closeAbandoned();
             return;
         }
+        if (readOnly) {
+            closeFiles();
+            return;
+        }
+        closeFilesWithin(deadline);
+    }
+
+    /**
+     * The files' fsyncs and closes on their own thread ({@code sluice-spool-close}, once per close),
+     * so a disk that hangs after the writer's last round cannot hang the exit either: past the
+     * deadline one WARN, and that thread finishes (and releases the lock) only if the disk comes back.
+     * No acknowledged message depends on it: the writer fsynced each before its 250; only ABORT
+     * records and lazily journalled removals wait for these fsyncs (a removal not durable is
+     * delivered once more after the restart, never lost).
+     */
+    private void closeFilesWithin(long deadlineNanos) throws IOException {
+        IOException[] failure = new IOException[1];
+        Thread closer = new Thread(() -> {
+            try {
+                closeFiles();
+            } catch (IOException e) {
+                failure[0] = e;
+            }
+        }, "sluice-spool-close");
+        closer.setDaemon(true);
+        closer.start();
+        try {
+            long left;
+            while (closer.isAlive() && (left = deadlineNanos - System.nanoTime()) > 0) {
+                closer.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (closer.isAlive()) {
+            LOG.warning("spool: closing the files of " + dir + " did not finish within spool.close_timeout="
+                    + options.closeTimeoutNanos() / 1_000_000 + "ms (a hanging fsync?); every acknowledged"
+                    + " message was fsynced before its 250, leaving the rest to the process exit");
+            return;
+        }
+        if (failure[0] != null) {
+            throw failure[0]; // join() made the closer's write visible
+        }
+    }
+
+    /** Forces and closes every segment, drops kept files, closes the journal, then releases the lock. */
+    private void closeFiles() throws IOException {
         IOException failure = null;
         for (Segment s : openSegments) {
             try {

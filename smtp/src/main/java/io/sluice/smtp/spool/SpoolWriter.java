@@ -375,12 +375,12 @@ final class SpoolWriter implements Runnable {
     /** Clears the round; a round that outlived the stall timeout gets its WARN (if late) and an INFO. */
     private void endRound(long batchNo, long start) {
         long tookNanos = System.nanoTime() - start;
-        String target = describe(roundTarget, roundSegments);
         roundStartNanos = NO_ROUND;
         if (tookNanos > longestRoundNanos) {
             longestRoundNanos = tookNanos; // only when a record falls, rarely after warm-up
         }
         if (tookNanos >= stallTimeoutNanos) {
+            String target = describe(roundTarget, roundSegments); // allocates: stalled rounds only
             // Logged by the writer only if no health check or MAIL saw the stall while it lasted.
             warnOnce(batchNo, "spool fsync stalled for " + seconds(tookNanos) + "s (" + target + ")");
             LOG.log(Level.INFO, "spool fsync round completed after {0}s ({1}, {2} commit requests); the spool"

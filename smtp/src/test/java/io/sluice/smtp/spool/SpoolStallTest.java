@@ -206,6 +206,43 @@ class SpoolStallTest {
     }
 
     @Test
+    void closeIsBoundedWhenTheDiskHangsBetweenCommits() throws Exception {
+        Logger spoolLog = Logger.getLogger(Spool.class.getName());
+        spoolLog.addHandler(recorder);
+        try {
+            Spool spool = Spool.open(tmp, OPTIONS, hangingDisk());
+            QueueId acked = commitOne(spool.appender(0), envelope("a@example.com"), content(40, 300));
+            hang = true; // the writer is idle: close's own fsync of the open segment is what hangs
+            assertTimeoutPreemptively(Duration.ofSeconds(AWAIT_SECONDS), spool::close, "close is bounded");
+            assertTrue(forceEntered.await(AWAIT_SECONDS, TimeUnit.SECONDS), "close's fsync was the one hanging");
+            assertEquals(1, count(Level.WARNING, "did not finish within spool.close_timeout"), messages());
+            assertTrue(Files.exists(tmp.resolve("segments").resolve(Segment.fileName(0, 0))));
+            release.countDown(); // the closing thread finishes and releases the lock only now
+            Spool again = awaitOpen();
+            try {
+                assertEquals(List.of(acked), ids(again));
+            } finally {
+                again.close();
+            }
+        } finally {
+            spoolLog.removeHandler(recorder);
+        }
+    }
+
+    /** Opens the spool once the lock is free (a given-up close releases it when its fsync returns). */
+    private Spool awaitOpen() throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(AWAIT_SECONDS);
+        while (true) {
+            try {
+                return Spool.open(tmp, OPTIONS);
+            } catch (IOException e) {
+                assertTrue(e.getMessage().contains("locked") && System.nanoTime() - deadline < 0, e.getMessage());
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+            }
+        }
+    }
+
+    @Test
     void aHealthyCloseStillAnswersEverythingWithinItsBound() throws Exception {
         SpoolTestSupport.RecordingListener answers = new SpoolTestSupport.RecordingListener(20);
         List<QueueId> ids = new ArrayList<>();
