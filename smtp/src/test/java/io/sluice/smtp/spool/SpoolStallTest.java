@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -203,6 +204,49 @@ class SpoolStallTest {
         try (Spool again = Spool.open(tmp, OPTIONS)) {
             assertTrue(ids(again).containsAll(acked), "still there after the old writer woke: " + ids(again));
         }
+    }
+
+    @Test
+    void aWriterGivenUpWhileAnsweringKeepsTheLockAndStopsAfterThatRound() throws Exception {
+        Spool spool = Spool.open(tmp, OPTIONS);
+        SpoolAppender appender = spool.appender(0);
+        CountDownLatch inDurable = new CountDownLatch(1);
+        SpoolTestSupport.RecordingListener held = new SpoolTestSupport.RecordingListener(1);
+        byte[] body = content(50, 300);
+        QueueId first = write(appender, envelope("a@example.com"), body, body.length);
+        appender.commit(first, body.length, new CommitListener() {
+            @Override
+            public void durable(QueueId id) {
+                inDurable.countDown();
+                awaitQuietly(release); // holds the writer inside its answers (as a hanging tombstone fsync would)
+            }
+
+            @Override
+            public void committed(QueueId id) {
+                held.committed(id);
+            }
+
+            @Override
+            public void failed(QueueId id, IOException cause) {
+                held.failed(id, cause);
+            }
+        }, Runnable::run);
+        assertTrue(inDurable.await(AWAIT_SECONDS, TimeUnit.SECONDS));
+        QueueId second = write(appender, envelope("b@example.com"), body, body.length);
+        SpoolTestSupport.RecordingListener queued = new SpoolTestSupport.RecordingListener(1);
+        appender.commit(second, body.length, queued, Runnable::run);
+
+        assertTimeoutPreemptively(Duration.ofSeconds(AWAIT_SECONDS), spool::close, "close is bounded");
+        assertEquals(1, count(Level.WARNING, "giving it up after that round"), messages());
+        IOException locked = assertThrows(IOException.class,
+                () -> Spool.open(tmp, OPTIONS), "the writer may still release segments: the lock stays");
+        assertTrue(locked.getMessage().contains("locked"), locked.getMessage());
+
+        release.countDown();
+        held.await();
+        assertEquals(Set.of(first), held.committedOn.keySet(), "the round it was answering is finished");
+        assertTrue(spool.awaitWriterStopped(TimeUnit.SECONDS.toMillis(AWAIT_SECONDS)), "then it stops");
+        assertTrue(queued.committedOn.isEmpty() && queued.failed.isEmpty(), "and answers nothing more");
     }
 
     @Test
