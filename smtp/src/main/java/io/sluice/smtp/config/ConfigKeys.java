@@ -57,6 +57,14 @@ public final class ConfigKeys {
     public static final ConfigKey<Integer> SPOOL_RECYCLE_SEGMENTS = key("spool.recycle_segments",
             ValueTypes.integer(0, SpoolOptions.MAX_RECYCLED_SEGMENTS_PER_LOOP), "1",
             "Emptied 64 MiB segment files each event loop keeps and overwrites instead of creating new ones (a file whose blocks exist fsyncs without a journal commit); 0 = delete them at once.");
+    /** A group commit fsyncing longer than this marks the spool unhealthy (a hanging disk). */
+    public static final ConfigKey<Duration> SPOOL_SYNC_STALL_TIMEOUT = key("spool.sync_stall_timeout",
+            ValueTypes.duration(Duration.ofSeconds(1), Duration.ofHours(1)), "30s",
+            "A group commit whose fsyncs run longer than this (a hanging disk) makes the spool unhealthy (/healthz 503, one WARN) and new MAIL is answered 451 4.3.0 until it completes.");
+    /** How long closing the spool waits for the writer before giving up on a hanging disk. */
+    public static final ConfigKey<Duration> SPOOL_CLOSE_TIMEOUT = key("spool.close_timeout",
+            ValueTypes.duration(Duration.ofSeconds(1), Duration.ofHours(1)), "10s",
+            "At exit, after shutdown.grace: how long the spool writer may take to answer the commits still queued; on a hanging disk it is given up (one WARN; those messages never got 250) so the process exits.");
     /** Number of event loops; 0 = available processors. */
     public static final ConfigKey<Integer> REACTOR_THREADS = key("reactor.threads",
             ValueTypes.integer(0, 1024), "0",

@@ -169,8 +169,16 @@ public final class SluiceMetrics {
         counter(registry, "sluice_spool_journal_compaction_errors_total",
                 "Runtime rewrites of deleted.log that failed (the server goes on; see the log).",
                 spool::journalCompactionErrors);
-        gauge(registry, "sluice_spool_writable", "1 when the spool writer runs and its last commit succeeded, else 0.",
+        gauge(registry, "sluice_spool_writable", "1 when the spool writer runs, its last commit succeeded, no fsync"
+                + " has stalled past spool.sync_stall_timeout and the disk has room, else 0.",
                 () -> spool.unhealthyReason() == null ? 1 : 0);
+        // The fsync histogram sees a round only once it ends: these show one that does not.
+        gauge(registry, "sluice_spool_fsync_round_age_seconds",
+                "How long the running group commit has been in fsync (0 between commits); a hanging disk makes it grow.",
+                () -> spool.fsyncRoundAgeNanos() / NANOS_PER_SECOND);
+        gauge(registry, "sluice_spool_fsync_round_max_seconds",
+                "The longest group commit's fsyncs (segments and directory) since the server started.",
+                () -> spool.longestFsyncRoundNanos() / NANOS_PER_SECOND);
     }
 
     private static void queue(PrometheusRegistry registry, QueueManager queue, int topDestinations) {

@@ -32,6 +32,15 @@ public interface MessageStore {
     /** Forgets an open message: it will never be queued. */
     void abort(QueueId id);
 
+    /**
+     * True while the store cannot make messages durable in time (the spool's fsyncs hang): the
+     * session answers MAIL with {@code 451 4.3.0} instead of taking a message that would wait
+     * behind the stall. Called for every MAIL, so it must be cheap (a volatile read).
+     */
+    default boolean stalled() {
+        return false;
+    }
+
     /** False for a store that drops what it is given: the session then skips building our Received: line. */
     default boolean keepsContent() {
         return true;

@@ -224,7 +224,8 @@ public final class SmtpServer implements AutoCloseable {
         SpoolOptions d = SpoolOptions.defaults();
         return new SpoolOptions(d.segmentMaxBytes(), config.get(ConfigKeys.SPOOL_COMMIT_WINDOW).toNanos(),
                 config.get(ConfigKeys.SPOOL_COMMIT_MAX_BATCH), d.writerQueueCapacity(), d.maxRecordPayloadBytes(),
-                config.get(ConfigKeys.SPOOL_RECYCLE_SEGMENTS));
+                config.get(ConfigKeys.SPOOL_RECYCLE_SEGMENTS), config.get(ConfigKeys.SPOOL_SYNC_STALL_TIMEOUT).toNanos(),
+                config.get(ConfigKeys.SPOOL_CLOSE_TIMEOUT).toNanos());
     }
 
     private static EventLoopGroup.Assignment assignment(SluiceConfig config) {

@@ -543,6 +543,13 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.UNSUPPORTED_PARAMETER); // not in our EHLO reply (smtp.binarymime = false)
         } else if (command.path().isUtf8() && !command.smtpUtf8()) {
             error(Replies.SMTPUTF8_REQUIRED);
+        } else if (services.store().stalled()) {
+            // The spool's fsync hangs: a message taken now would wait behind it for its 250, maybe
+            // for minutes; a 451 sends the client to retry (or to another MX). Checked before the
+            // rate limit so the refusal costs the client no token; our failure: not counted.
+            listener.stats.rejectMessage(Replies.LOCAL_ERROR.code());
+            log(Level.INFO, "reject", "reason", "spool stalled");
+            reply(Replies.LOCAL_ERROR);
         } else if (!relayClient && !listener.messageRate.tryAcquire(clientKey)) {
             listener.stats.rejectedMessages.increment();
             log(Level.INFO, "reject", "reason", "message rate");

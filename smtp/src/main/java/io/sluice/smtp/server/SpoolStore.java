@@ -35,6 +35,11 @@ final class SpoolStore implements MessageStore {
         appender.commit(id, storedOctets, listener, executor);
     }
 
+    @Override
+    public boolean stalled() {
+        return appender.commitsStalled();
+    }
+
     /** An abort that cannot be written is harmless: a message without COMMIT is never recovered. */
     @Override
     public void abort(QueueId id) {

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
@@ -74,15 +75,27 @@ final class SegmentForcer {
         return ok + forced.getAndSet(0);
     }
 
-    /** Stops the helpers; the writer calls this once, after its last round. */
-    void close() throws InterruptedException {
+    /**
+     * Stops the helpers, waiting at most {@code timeoutNanos} for them; the writer calls this once,
+     * after its last round. False if a helper is still inside an fsync that does not return: it is
+     * a daemon that counts down and exits once the fsync does, and touches nothing else.
+     */
+    boolean close(long timeoutNanos) throws InterruptedException {
         closed = true;
         for (Helper h : helpers) {
             LockSupport.unpark(h.thread);
         }
+        long deadline = System.nanoTime() + timeoutNanos;
         for (Helper h : helpers) {
-            h.thread.join();
+            long left = deadline - System.nanoTime();
+            if (left > 0) {
+                h.thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left))); // join(0) would wait forever
+            }
+            if (h.thread.isAlive()) {
+                return false;
+            }
         }
+        return true;
     }
 
     /** Fields for this round; each participant's volatile {@code assigned} write publishes them. */

@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.logging.Level;
@@ -479,6 +480,30 @@ public final class Spool implements MessageSource, Closeable {
         return null;
     }
 
+    /**
+     * Whether the running group commit's fsyncs have taken longer than {@code spool.sync_stall_timeout}
+     * (a hanging disk): a volatile read and a clock read, for sessions to refuse new mail with
+     * {@code 451 4.3.0} instead of queuing it behind the stall. Any thread; false for a read-only spool.
+     */
+    public boolean commitsStalled() {
+        return writer != null && writer.isStalled();
+    }
+
+    /** How long the running group commit has been fsyncing, 0 between commits; any thread (metrics). */
+    public long fsyncRoundAgeNanos() {
+        return writer == null ? 0 : writer.roundAgeNanos();
+    }
+
+    /** The longest group commit's fsyncs (segments and directory) since the spool opened; any thread. */
+    public long longestFsyncRoundNanos() {
+        return writer == null ? 0 : writer.longestRoundNanos();
+    }
+
+    /** Tests: waits up to {@code timeoutMillis} for the writer thread to end (after a close that gave it up). */
+    boolean awaitWriterStopped(long timeoutMillis) throws InterruptedException {
+        return writer == null || writer.awaitStopped(timeoutMillis);
+    }
+
     /** Any appender's thread, on a failed segment write; only the error path allocates. */
     void noteWriteFailure(IOException e) {
         writeFailure = String.valueOf(e.getMessage());
@@ -508,7 +533,9 @@ public final class Spool implements MessageSource, Closeable {
 
     /**
      * Answers every commit already handed to the writer, then closes every file and releases the
-     * lock. Appenders must not be used any more.
+     * lock. Appenders must not be used any more. Takes at most {@code spool.close_timeout} in all:
+     * on a disk whose fsync hangs it gives up (one WARN) and returns so the process can exit,
+     * leaving every file as a crash would (see {@link #closeAbandoned} and {@link #closeFiles}).
      */
     @Override
     public void close() throws IOException {
@@ -516,13 +543,58 @@ public final class Spool implements MessageSource, Closeable {
             return;
         }
         closed = true;
-        if (writer != null) {
-            try {
-                writer.close();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        long deadline = System.nanoTime() + options.closeTimeoutNanos();
+        if (writer != null && !closeWriter()) {
+            closeAbandoned();
+            return;
         }
+        if (readOnly) {
+            closeFiles();
+            return;
+        }
+        closeFilesWithin(deadline);
+    }
+
+    /**
+     * The files' fsyncs and closes on their own thread ({@code sluice-spool-close}, once per close),
+     * so a disk that hangs after the writer's last round cannot hang the exit either: past the
+     * deadline one WARN, and that thread finishes (and releases the lock) only if the disk comes back.
+     * No acknowledged message depends on it: the writer fsynced each before its 250; only ABORT
+     * records and lazily journalled removals wait for these fsyncs (a removal not durable is
+     * delivered once more after the restart, never lost).
+     */
+    private void closeFilesWithin(long deadlineNanos) throws IOException {
+        IOException[] failure = new IOException[1];
+        Thread closer = new Thread(() -> {
+            try {
+                closeFiles();
+            } catch (IOException e) {
+                failure[0] = e;
+            }
+        }, "sluice-spool-close");
+        closer.setDaemon(true);
+        closer.start();
+        try {
+            long left;
+            while (closer.isAlive() && (left = deadlineNanos - System.nanoTime()) > 0) {
+                closer.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (closer.isAlive()) {
+            LOG.warning("spool: closing the files of " + dir + " did not finish within spool.close_timeout="
+                    + options.closeTimeoutNanos() / 1_000_000 + "ms (a hanging fsync?); every acknowledged"
+                    + " message was fsynced before its 250, leaving the rest to the process exit");
+            return;
+        }
+        if (failure[0] != null) {
+            throw failure[0]; // join() made the closer's write visible
+        }
+    }
+
+    /** Forces and closes every segment, drops kept files, closes the journal, then releases the lock. */
+    private void closeFiles() throws IOException {
         IOException failure = null;
         for (Segment s : openSegments) {
             try {
@@ -541,6 +613,34 @@ public final class Spool implements MessageSource, Closeable {
         }
         if (failure != null) {
             throw failure;
+        }
+    }
+
+    /** True when the writer answered everything and stopped within the bound. */
+    private boolean closeWriter() {
+        return writer.close(options.closeTimeoutNanos());
+    }
+
+    /**
+     * The writer is stuck in an fsync (or an fsync helper is). Its unanswered commits never got a
+     * 250, so nothing acknowledged is lost; what they wrote is left as a crash leaves it (recovery
+     * may queue a message whose COMMIT record is whole: a duplicate if its client retries, never a
+     * loss). Nothing here may block on the disk or change the spool's files: no segment force or
+     * close (closing a channel waits for a thread blocked in its force), no delete, no {@code .free}
+     * rename or removal, no journal fsync (lazily journalled removals since the last one may be
+     * delivered again after the restart). The lock is released only if the writer will never touch
+     * the files again (it checks before publishing, answering or releasing anything); if it is
+     * answering a round right now, the lock stays with this process until it exits.
+     */
+    private void closeAbandoned() throws IOException {
+        if (lockChannel == null) {
+            return;
+        }
+        if (writer.abandoned()) {
+            lockChannel.close();
+        } else {
+            LOG.warning("spool: the writer is still answering a round; the lock on " + dir
+                    + " is kept until this process exits");
         }
     }
 

@@ -66,6 +66,14 @@ public final class SpoolAppender {
         return loopIndex;
     }
 
+    /**
+     * Any thread: whether the spool's group commit has been fsyncing longer than
+     * {@code spool.sync_stall_timeout} (see {@link Spool#commitsStalled}); a volatile read while it has not.
+     */
+    public boolean commitsStalled() {
+        return spool.commitsStalled();
+    }
+
     /** Messages begun and neither committed nor aborted. */
     public int pendingMessages() {
         return pending.size();

@@ -6,7 +6,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.jctools.queues.MessagePassingQueue;
 import org.jctools.queues.MpscArrayQueue;
 
@@ -18,8 +22,27 @@ import org.jctools.queues.MpscArrayQueue;
  * the index and answers every request on its own executor. Appenders hand requests over through
  * a bounded lock-free MPSC queue ({@link #submit}, any thread); everything else is confined to
  * the writer thread.
+ *
+ * <p>Stall watchdog without a thread of its own: before each round's fsyncs the writer publishes
+ * the round's start in {@link #roundStartNanos} (and clears it after), and any thread that asks
+ * ({@link #stallReason}, {@link #isStalled}) computes the age. The first to see a round past
+ * {@code syncStallTimeoutNanos} logs the one WARN of that round, the health check or a session's
+ * MAIL check while the disk hangs, else the writer itself when the round ends late.
  */
 final class SpoolWriter implements Runnable {
+    private static final Logger LOG = Logger.getLogger(SpoolWriter.class.getName());
+    /** {@link #roundStartNanos} between rounds. */
+    private static final long NO_ROUND = Long.MIN_VALUE;
+    /** What a round forces while it fsyncs {@code segments/} (a new segment's directory entry). */
+    private static final Object DIRECTORY = "directory segments/";
+    /** {@link #resolving}: the writer may resolve its next round (publish, answer, release segments). */
+    private static final int RUNNING = 0;
+    /** {@link #resolving}: the writer is publishing and answering a round. */
+    private static final int RESOLVING = 1;
+    /** {@link #resolving}: close gave up on the writer, which must not touch the spool again. */
+    private static final int ABANDONED = 2;
+    /** {@link #resolving}: close gave up on the writer while it answered a round; it stops after it. */
+    private static final int ABANDON_AFTER_ROUND = 3;
     /** Safety net only: producers unpark the writer when it parks (and lazy removals are synced on time). */
     private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** Threads besides the writer that fsync a batch's segments at once (one segment per loop). */
@@ -51,6 +74,22 @@ final class SpoolWriter implements Runnable {
     /** Why the last batch failed, or null when it succeeded: health checks read it. */
     private volatile String lastFailure;
 
+    private final long stallTimeoutNanos;
+    private final long closeTimeoutNanos;
+    /** When the running round began its fsyncs, {@link #NO_ROUND} between rounds; publishes the round's fields below. */
+    private volatile long roundStartNanos = NO_ROUND;
+    /** Batch number of the running round (plain: published by the write of {@link #roundStartNanos}). */
+    private long roundBatch;
+    /** The round's first segment, or {@link #DIRECTORY} (plain, published likewise). */
+    private Object roundTarget;
+    private int roundSegments;
+    private int roundRequests;
+    /** The last round whose stall was logged: whoever claims a round here writes its WARN. */
+    private final AtomicLong warnedBatch = new AtomicLong();
+    private volatile long longestRoundNanos;
+    /** Hands the round's outcome either to the writer or to an abandoning close, never both. */
+    private final AtomicInteger resolving = new AtomicInteger(RUNNING);
+
     SpoolWriter(Spool spool, Path segmentsDir, SpoolOptions options) {
         this.spool = spool;
         this.segmentsDir = segmentsDir;
@@ -61,6 +100,8 @@ final class SpoolWriter implements Runnable {
         this.collector = batch::add;
         this.thread = new Thread(this, "sluice-spool-writer");
         this.thread.setDaemon(true);
+        this.stallTimeoutNanos = options.syncStallTimeoutNanos();
+        this.closeTimeoutNanos = options.closeTimeoutNanos();
     }
 
     void start() {
@@ -81,11 +122,76 @@ final class SpoolWriter implements Runnable {
         return null;
     }
 
-    /** Stops after answering every request already queued; waits for the thread. */
-    void close() throws InterruptedException {
+    /**
+     * Stops after answering every request already queued, waiting at most {@code timeoutNanos} for
+     * the thread. Returns true if it finished; false if it is stuck (an fsync that does not return):
+     * then the writer is abandoned, logs one WARN, and will never publish, answer or release
+     * anything, nor touch a file besides finishing that fsync, even if the disk comes back later.
+     * The requests it still holds never got a 250, so nothing acknowledged is lost: recovery
+     * treats them as after a crash (a complete COMMIT record may be queued again, a duplicate if
+     * the client retries; never a loss). An interrupt ends the wait as the bound does (the flag is
+     * kept). The caller thread, once.
+     */
+    boolean close(long timeoutNanos) {
         closing = true;
         LockSupport.unpark(thread);
-        thread.join();
+        long deadline = System.nanoTime() + timeoutNanos;
+        try {
+            for (long left = timeoutNanos; left > 0 && thread.isAlive(); left = deadline - System.nanoTime()) {
+                // join(0) waits forever, so never less than a millisecond.
+                thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (!thread.isAlive()) {
+            return true;
+        }
+        // Visibility of the round's fields: this read of roundStartNanos follows the writer's write.
+        long start = roundStartNanos;
+        boolean clean = abandon();
+        String stalled = start == NO_ROUND ? "not in a commit round" : "in a commit round for "
+                + seconds(System.nanoTime() - start) + "s (" + describe(roundTarget, roundSegments) + ")";
+        LOG.warning("spool writer did not finish within " + seconds(timeoutNanos) + "s, " + stalled + ": "
+                + unanswered(start) + " commit requests unanswered (none got a 250, so none is lost); "
+                + (clean ? "giving it up" : "it is answering a round: giving it up after that round"));
+        return false;
+    }
+
+    /** The writer's round (roughly: its plain fields may be a round old) and what still waits in the queue. */
+    private int unanswered(long start) {
+        return (start == NO_ROUND ? 0 : roundRequests) + queue.size();
+    }
+
+    /**
+     * Gives the writer up: true if it was between rounds' answers (it will never touch the spool
+     * again), false if it is answering one (it stops after that round, which may still release
+     * segments and write tombstones).
+     */
+    private boolean abandon() {
+        while (true) {
+            int state = resolving.get();
+            if (state == ABANDONED) {
+                return true;
+            }
+            if (state == ABANDON_AFTER_ROUND) {
+                return false;
+            }
+            if (resolving.compareAndSet(state, state == RUNNING ? ABANDONED : ABANDON_AFTER_ROUND)) {
+                return state == RUNNING;
+            }
+        }
+    }
+
+    /** Tests: waits up to {@code timeoutMillis} for the thread to end; true if it has. */
+    boolean awaitStopped(long timeoutMillis) throws InterruptedException {
+        thread.join(Math.max(1, timeoutMillis));
+        return !thread.isAlive();
+    }
+
+    /** Whether {@link #close} gave up on this writer and it is done touching the spool's files. */
+    boolean abandoned() {
+        return resolving.get() == ABANDONED;
     }
 
     void observe(CommitBatchObserver batchObserver) {
@@ -97,7 +203,69 @@ final class SpoolWriter implements Runnable {
         if (closing || !thread.isAlive()) {
             return "spool writer stopped";
         }
-        return lastFailure;
+        String stalled = stallReason();
+        return stalled != null ? stalled : lastFailure;
+    }
+
+    /**
+     * Any thread: whether the running commit round has been fsyncing for at least the stall
+     * timeout; logs the round's WARN if no one did yet. A volatile read and a clock read while no
+     * round stalls: cheap enough for every MAIL command.
+     */
+    boolean isStalled() {
+        long start = roundStartNanos;
+        return start != NO_ROUND && System.nanoTime() - start >= stallTimeoutNanos && stallReason() != null;
+    }
+
+    /** Any thread: {@code spool fsync stalled for 42s (segment 00-000000000123.seg)}, or null. */
+    String stallReason() {
+        long start = roundStartNanos;
+        if (start == NO_ROUND) {
+            return null;
+        }
+        long ageNanos = System.nanoTime() - start;
+        if (ageNanos < stallTimeoutNanos) {
+            return null;
+        }
+        long batchNo = roundBatch;
+        String target = describe(roundTarget, roundSegments);
+        if (roundStartNanos != start) {
+            return null; // the round ended while we read it: its fields may be the next round's
+        }
+        String reason = "spool fsync stalled for " + seconds(ageNanos) + "s (" + target + ")";
+        warnOnce(batchNo, reason);
+        return reason;
+    }
+
+    /** Time since the running commit round began its fsyncs, 0 between rounds; any thread. */
+    long roundAgeNanos() {
+        long start = roundStartNanos;
+        return start == NO_ROUND ? 0 : Math.max(0, System.nanoTime() - start);
+    }
+
+    /** The longest commit round so far (segment and directory fsyncs); any thread. */
+    long longestRoundNanos() {
+        return longestRoundNanos;
+    }
+
+    /** The one WARN of a stalled round: its first observer claims the round's number. */
+    private void warnOnce(long batchNo, String reason) {
+        long warned = warnedBatch.get();
+        if (warned < batchNo && warnedBatch.compareAndSet(warned, batchNo)) {
+            LOG.warning(reason + ": " + roundRequests + " commit requests wait for it; the spool reports"
+                    + " itself unhealthy and new MAIL gets 451 4.3.0 until it completes");
+        }
+    }
+
+    private static String describe(Object target, int segments) {
+        if (target == DIRECTORY) {
+            return (String) DIRECTORY;
+        }
+        return "segment " + target + (segments > 1 ? " and " + (segments - 1) + " more" : "");
+    }
+
+    private static String seconds(long nanos) {
+        return String.format(java.util.Locale.ROOT, "%.1f", nanos / 1e9);
     }
 
     SpoolStats stats() {
@@ -108,7 +276,7 @@ final class SpoolWriter implements Runnable {
     @Override
     public void run() {
         try {
-            while (true) {
+            while (resolving.get() != ABANDONED) {
                 // Lazily fsynced removals are caught here when no further delivery comes to sync them.
                 long syncInNanos = spool.syncRemovalsIfDue();
                 if (queue.drain(collector, maxBatch) == 0) {
@@ -128,7 +296,9 @@ final class SpoolWriter implements Runnable {
 
     private void closeForcer() {
         try {
-            forcer.close();
+            if (!forcer.close(closeTimeoutNanos)) {
+                LOG.warning("spool: an fsync helper thread is still stuck in an fsync; leaving it (a daemon)");
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // helpers are daemons: at worst they outlive us parked
         }
@@ -170,10 +340,55 @@ final class SpoolWriter implements Runnable {
                 }
             }
         }
+        long start = beginRound(batchNo);
         long fsyncNanos = forceSegments();
         if (newSegment) {
+            roundTarget = DIRECTORY;
+            roundStartNanos = start; // republishes the target (once per new segment only)
             fsyncNanos += syncDirectory();
         }
+        endRound(batchNo, start);
+        if (!resolving.compareAndSet(RUNNING, RESOLVING)) {
+            return; // close gave up on us while we were stuck: the spool is no longer ours to touch
+        }
+        try {
+            resolveAndAnswer(fsyncNanos);
+        } finally {
+            if (!resolving.compareAndSet(RESOLVING, RUNNING)) {
+                resolving.set(ABANDONED); // close gave up on us during this round: it was the last
+            }
+        }
+    }
+
+    /** Publishes the round for the stall watchdog: plain fields, then one volatile write; returns its start. */
+    private long beginRound(long batchNo) {
+        roundBatch = batchNo;
+        roundTarget = toForce.isEmpty() ? DIRECTORY : toForce.get(0);
+        roundSegments = toForce.size();
+        roundRequests = batch.size();
+        long now = System.nanoTime();
+        long start = now == NO_ROUND ? now + 1 : now;
+        roundStartNanos = start;
+        return start;
+    }
+
+    /** Clears the round; a round that outlived the stall timeout gets its WARN (if late) and an INFO. */
+    private void endRound(long batchNo, long start) {
+        long tookNanos = System.nanoTime() - start;
+        roundStartNanos = NO_ROUND;
+        if (tookNanos > longestRoundNanos) {
+            longestRoundNanos = tookNanos; // only when a record falls, rarely after warm-up
+        }
+        if (tookNanos >= stallTimeoutNanos) {
+            String target = describe(roundTarget, roundSegments); // allocates: stalled rounds only
+            // Logged by the writer only if no health check or MAIL saw the stall while it lasted.
+            warnOnce(batchNo, "spool fsync stalled for " + seconds(tookNanos) + "s (" + target + ")");
+            LOG.log(Level.INFO, "spool fsync round completed after {0}s ({1}, {2} commit requests); the spool"
+                    + " is healthy again unless a write failed", new Object[] {seconds(tookNanos), target, batch.size()});
+        }
+    }
+
+    private void resolveAndAnswer(long fsyncNanos) {
         int ok = resolve();
         long n = batch.size();
         // Counters before callbacks, so whoever is answered sees its own commit counted.

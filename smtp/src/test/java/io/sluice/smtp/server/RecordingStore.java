@@ -25,6 +25,13 @@ final class RecordingStore implements MessageStore {
     private final List<Runnable> pendingCommits = new ArrayList<>();
     boolean failAppends;
     boolean failCommits;
+    /** What {@link #stalled} answers (a hanging spool fsync). */
+    boolean stalled;
+
+    @Override
+    public boolean stalled() {
+        return stalled;
+    }
 
     @Override
     public QueueId begin(Envelope envelope) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -16,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -59,7 +61,7 @@ class SegmentForcerTest {
                 List<Segment> some = all.subList(0, 1 + round % all.size());
                 assertEquals(some.size(), forcer.forceAll(some), "round " + round);
             }
-            forcer.close();
+            assertTrue(forcer.close(TimeUnit.SECONDS.toNanos(10)), "helpers stopped");
         });
         for (Segment s : all) {
             assertNull(s.failure, s.toString());
@@ -77,7 +79,7 @@ class SegmentForcerTest {
             assertInstanceOf(ClosedChannelException.class, failure);
             assertEquals(3, forcer.forceAll(all));
             assertSame(failure, all.get(2).failure, "a failed segment is skipped, not forced again");
-            forcer.close();
+            assertTrue(forcer.close(TimeUnit.SECONDS.toNanos(10)), "helpers stopped");
         });
         assertNull(all.get(0).failure);
         assertNull(all.get(1).failure);
@@ -92,7 +94,7 @@ class SegmentForcerTest {
         assertEquals(2, forcer.forceAll(all));
         assertInstanceOf(ClosedChannelException.class, all.get(0).failure);
         assertEquals(0, forcer.forceAll(List.of()));
-        forcer.close();
+        assertTrue(forcer.close(TimeUnit.SECONDS.toNanos(10)), "helpers stopped");
     }
 
     /**
@@ -134,7 +136,7 @@ class SegmentForcerTest {
                         assertEquals(expected[i], forces.get(i), "segment " + i + " after round " + round);
                     }
                 }
-                forcer.close();
+                assertTrue(forcer.close(TimeUnit.SECONDS.toNanos(10)), "helpers stopped");
             });
             for (Segment s : all) {
                 assertNull(s.failure, s.toString());
@@ -163,7 +165,7 @@ class SegmentForcerTest {
         assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
             assertEquals(2, forcer.forceAll(round));
             assertEquals(2, forcer.forceAll(round), "the helper survived and the writer was not wedged");
-            forcer.close();
+            assertTrue(forcer.close(TimeUnit.SECONDS.toNanos(10)), "helpers stopped");
         });
         assertInstanceOf(IOException.class, bad.failure);
         assertInstanceOf(IllegalStateException.class, bad.failure.getCause());
