@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
             "Examples:",
             "  sluice load --target 127.0.0.1:2525 --connections 50 --messages 100000 --size 1KiB",
             "  sluice load --target mx.test:25 --tls starttls --tls-provider conscrypt --messages-per-connection 1 --duration 30s",
-            "  sluice load --target 127.0.0.1:465 --tls implicit --handshake-only --resume off --rate 500/s --duration 20s"})
+            "  sluice load --target 127.0.0.1:465 --tls implicit --handshake-only --resume off --rate 500/s --duration 20s",
+            "  sluice load --target 127.0.0.1:2526 --bdat on --chunk-size 16KiB --size 64KiB --warmup 5s --duration 30s"})
 public final class LoadCommand implements Callable<Integer> {
 
     @Option(names = "--target", required = true, paramLabel = "HOST:PORT", description = "Server to load ([v6]:port for IPv6).")

@@ -463,7 +463,10 @@ final class LoadSession implements ConnectionHandler, TlsListener {
      * replies. Otherwise send the first chunk, unless no recipient was accepted.
      */
     private void envelopeAnswered() {
-        ticketMetrics.record(Phase.ENVELOPE, loop.nanoTime() - envelopeStartNanos);
+        if (rcptAccepted > 0) {
+            // As DATA's envelope ends at 354, which comes only when some recipient was accepted.
+            ticketMetrics.record(Phase.ENVELOPE, loop.nanoTime() - envelopeStartNanos);
+        }
         if (pipelined) {
             state = State.CHUNK;
         } else if (rcptAccepted == 0) {

@@ -57,6 +57,8 @@ final class TestSmtpServer implements AutoCloseable {
     volatile boolean chunking;
     /** Refuse BDAT chunks after this many message octets of a message (5xx); -1: never. */
     volatile int refuseChunksAfterOctets = -1;
+    /** Close the connection without a reply once this many chunks of a message are read; 0: never. */
+    volatile int closeAfterChunks;
     /** The reply to QUIT; the connection closes after it either way. */
     volatile String quitReply = "221 2.0.0 bye";
     /** BDAT commands read. */
@@ -161,6 +163,7 @@ final class TestSmtpServer implements AutoCloseable {
         private boolean tls = settings.tls() == TlsMode.IMPLICIT;
         /** The BDAT chunks of the message in progress. */
         private final ByteArrayOutputStream chunked = new ByteArrayOutputStream();
+        private int chunksOfMessage;
 
         Session(Socket socket) throws IOException {
             use(socket);
@@ -223,6 +226,7 @@ final class TestSmtpServer implements AutoCloseable {
                     case "RSET" -> {
                         mail = false;
                         chunked.reset();
+                        chunksOfMessage = 0;
                         reply("250 2.0.0 ok");
                     }
                     case "QUIT" -> {
@@ -264,6 +268,10 @@ final class TestSmtpServer implements AutoCloseable {
             int octets = Integer.parseInt(words[1]);
             boolean last = words.length > 2 && words[2].equalsIgnoreCase("LAST");
             byte[] chunk = readOctets(octets);
+            chunksOfMessage++;
+            if (closeAfterChunks > 0 && chunksOfMessage >= closeAfterChunks) {
+                throw new IOException("scripted close after " + chunksOfMessage + " chunks"); // serve() closes
+            }
             if (!transaction) {
                 reply("554 5.5.1 no valid recipients");
                 return;
@@ -276,6 +284,7 @@ final class TestSmtpServer implements AutoCloseable {
             } else {
                 String text = chunked.toString(StandardCharsets.US_ASCII);
                 chunked.reset();
+                chunksOfMessage = 0;
                 if (text.endsWith("\r\n.\r\n")) {
                     dotTerminatedBdatMessages.incrementAndGet();
                 }
