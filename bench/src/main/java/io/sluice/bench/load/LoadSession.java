@@ -15,7 +15,9 @@ import javax.net.ssl.SSLException;
  * One concurrent session slot of a load run: the client side of SMTP as a state machine on one
  * event loop. It opens a connection, greets (EHLO, optionally STARTTLS and EHLO again, or implicit
  * TLS), sends messages until its per-connection quota or the schedule runs out, QUITs, and opens
- * the next connection, until {@link MessageSchedule#claim} says the run is over.
+ * the next connection, until {@link MessageSchedule#claim} says the run is over. A message's text
+ * goes with DATA, or as BDAT chunks ({@link BdatFramer}) when {@code --bdat} asks and the EHLO
+ * reply offers CHUNKING.
  *
  * <p>Threading: created on any thread, then every method runs on {@code loop}'s thread only
  * (start it with {@code loop.execute(session::begin)}); it is the connection's handler and its TLS
