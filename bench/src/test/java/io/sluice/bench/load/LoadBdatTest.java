@@ -172,6 +172,21 @@ class LoadBdatTest {
     }
 
     @Test
+    void starttlsThenBdatInsideTls() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(new TestSmtpServer.Settings(TlsMode.STARTTLS, true, "250 ok"))) {
+            server.chunking = true;
+            LoadResult result = run(options(server).tlsMode(TlsMode.STARTTLS).bdat(BdatMode.ON).chunkOctets(5000)
+                    .sizes(SizeDistribution.fixed(16 * 1024)).connections(2).messagesPerConnection(3)
+                    .totalMessages(6).build());
+
+            assertEquals(6, result.messagesOk(), "errors " + result.errors());
+            assertEquals(result.connections(), server.handshakes.get());
+            assertEquals(6 * 4, server.bdatChunks.get(), "16,384 octets in chunks of 5,000: 4");
+            assertEquals(6 * 16 * 1024, server.messageBytes.get());
+        }
+    }
+
+    @Test
     void bdatCommandLinesAreFormattedInPlace() {
         byte[] out = new byte[12];
         int end = BdatFramer.writeDecimal(out, 2, 1_048_576);
