@@ -14,6 +14,8 @@ public enum ErrorKind {
     UNEXPECTED_REPLY("unexpected-reply"),
     /** A malformed reply: bad code digits, mixed codes in a multi-line reply, over-long line. */
     PROTOCOL("protocol"),
+    /** {@code --bdat on} and the server's EHLO reply does not offer CHUNKING: the message is not sent. */
+    CHUNKING_NOT_OFFERED("chunking-not-offered"),
     /** The server closed the connection in the middle of a session. */
     PEER_CLOSED("peer-closed"),
     /** Any other I/O failure (reset by peer, ...). */

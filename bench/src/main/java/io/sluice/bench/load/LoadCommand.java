@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
             "Examples:",
             "  sluice load --target 127.0.0.1:2525 --connections 50 --messages 100000 --size 1KiB",
             "  sluice load --target mx.test:25 --tls starttls --tls-provider conscrypt --messages-per-connection 1 --duration 30s",
-            "  sluice load --target 127.0.0.1:465 --tls implicit --handshake-only --resume off --rate 500/s --duration 20s"})
+            "  sluice load --target 127.0.0.1:465 --tls implicit --handshake-only --resume off --rate 500/s --duration 20s",
+            "  sluice load --target 127.0.0.1:2526 --bdat on --chunk-size 16KiB --size 64KiB --warmup 5s --duration 30s"})
 public final class LoadCommand implements Callable<Integer> {
 
     @Option(names = "--target", required = true, paramLabel = "HOST:PORT", description = "Server to load ([v6]:port for IPv6).")
@@ -75,8 +76,17 @@ public final class LoadCommand implements Callable<Integer> {
     @Option(names = "--recipients", defaultValue = "1", paramLabel = "R", description = "RCPT TO per message (default: ${DEFAULT-VALUE}).")
     int recipients;
 
-    @Option(names = "--pipelining", defaultValue = "on", paramLabel = "on|off", description = "Send MAIL, RCPTs and DATA in one write when offered (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--pipelining", defaultValue = "on", paramLabel = "on|off", description = "Send MAIL, RCPTs and DATA (or every BDAT chunk) in one write when offered (default: ${DEFAULT-VALUE}).")
     String pipelining;
+
+    @Option(names = "--bdat", defaultValue = "off", paramLabel = "on|off|auto", description = "Send message text as BDAT chunks (CHUNKING, RFC 3030):"
+            + " on (a server without CHUNKING fails the message, error chunking-not-offered), auto (BDAT where offered, else DATA),"
+            + " off: DATA (default: ${DEFAULT-VALUE}).")
+    String bdat;
+
+    @Option(names = "--chunk-size", paramLabel = "SIZE", description = "With BDAT: message octets per chunk, the last one smaller"
+            + " (default: the whole message in one BDAT n LAST).")
+    String chunkSize;
 
     @Option(names = "--sender", defaultValue = "load@sender.example", paramLabel = "ADDR", description = "MAIL FROM address (default: ${DEFAULT-VALUE}).")
     String sender;
@@ -226,6 +236,7 @@ public final class LoadCommand implements Callable<Integer> {
                 .messagesPerConnection(messagesPerConnection)
                 .recipients(recipients)
                 .pipelining(onOff("--pipelining", pipelining))
+                .bdat(parseEnum(BdatMode.class, "--bdat", bdat))
                 .sender(sender)
                 .rcptDomain(rcptDomain)
                 .heloName(helo)
@@ -250,6 +261,13 @@ public final class LoadCommand implements Callable<Integer> {
             builder.sizes(SizeDistribution.parse(sizeDist));
         } else if (size != null) {
             builder.sizes(SizeDistribution.fixed(OptionValues.parseSizeBytes(size)));
+        }
+        if (chunkSize != null) {
+            int octets = OptionValues.parseSizeBytes(chunkSize);
+            if (octets < 1) {
+                throw new IllegalArgumentException("--chunk-size=" + chunkSize + " < MIN=1 byte");
+            }
+            builder.chunkOctets(octets);
         }
         if (rate != null) {
             builder.ratePerSecond(OptionValues.parseRatePerSecond(rate));

@@ -23,6 +23,10 @@ import java.util.Objects;
  * @param sizes                 message sizes and their weights
  * @param recipients            RCPT TO commands per message
  * @param pipelining            send MAIL, every RCPT and DATA in one write when the server offers PIPELINING
+ *                              (with BDAT: MAIL, every RCPT and every chunk)
+ * @param bdat                  DATA, BDAT chunks (RFC 3030), or BDAT where the server offers CHUNKING
+ * @param chunkOctets           message octets per BDAT chunk, the last one smaller; 0: the whole
+ *                              message in one {@code BDAT n LAST}
  * @param sender                the MAIL FROM address
  * @param rcptDomain            recipients are {@code rcptN@rcptDomain}
  * @param heloName              the EHLO argument
@@ -58,6 +62,8 @@ public record LoadOptions(
         SizeDistribution sizes,
         int recipients,
         boolean pipelining,
+        BdatMode bdat,
+        int chunkOctets,
         String sender,
         String rcptDomain,
         String heloName,
@@ -84,6 +90,8 @@ public record LoadOptions(
         Objects.requireNonNull(tlsProvider, "tlsProvider");
         protocols = List.copyOf(protocols);
         Objects.requireNonNull(sizes, "sizes");
+        Objects.requireNonNull(bdat, "bdat");
+        requireAtLeast("chunkOctets", chunkOctets, 0);
         requireAddress("sender", sender);
         requireAddress("rcptDomain", rcptDomain);
         requireAddress("heloName", heloName);
@@ -154,6 +162,8 @@ public record LoadOptions(
         private SizeDistribution sizes = SizeDistribution.fixed(1024);
         private int recipients = 1;
         private boolean pipelining = true;
+        private BdatMode bdat = BdatMode.OFF;
+        private int chunkOctets;
         private String sender = "load@sender.example";
         private String rcptDomain = "sink.example";
         private String heloName = "load.sluice.test";
@@ -227,6 +237,16 @@ public record LoadOptions(
 
         public Builder pipelining(boolean value) {
             pipelining = value;
+            return this;
+        }
+
+        public Builder bdat(BdatMode value) {
+            bdat = value;
+            return this;
+        }
+
+        public Builder chunkOctets(int value) {
+            chunkOctets = value;
             return this;
         }
 
@@ -314,7 +334,7 @@ public record LoadOptions(
         public LoadOptions build() {
             return new LoadOptions(target, tlsMode, tlsProvider, protocols, resume, connections,
                     messagesPerConnection, totalMessages, durationNanos, sizes, recipients, pipelining,
-                    sender, rcptDomain, heloName, handshakeOnly, ratePerSecond, threads, warmupNanos,
+                    bdat, chunkOctets, sender, rcptDomain, heloName, handshakeOnly, ratePerSecond, threads, warmupNanos,
                     connectTimeoutNanos, replyTimeoutNanos, maxErrors, jsonFile, hgrmFile, hlogFile, ledgerFile, serverPid,
                     progress);
         }

@@ -15,12 +15,16 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.function.IntToLongFunction;
+import java.util.function.ToLongFunction;
 import org.HdrHistogram.Histogram;
 
 /**
  * The outcome of one load run: totals over the measured period (after warm-up), latency
- * histograms per {@link Phase} in microseconds, and counts of every reply code and error kind.
- * Immutable once built; the histograms are copies and must not be changed. Any thread.
+ * histograms per {@link Phase} in microseconds, and counts of every reply code and error kind,
+ * all of the measured window's tickets; the warm-up's reply codes and errors are kept apart
+ * ({@link #warmupReplyCodes()}, {@link #warmupErrors()}). Immutable once built; the histograms are
+ * copies and must not be changed. Any thread.
  */
 public final class LoadResult {
 
@@ -35,6 +39,9 @@ public final class LoadResult {
     private final Map<String, Long> totals;
     private final SortedMap<Integer, Long> replyCodes;
     private final Map<ErrorKind, Long> errors;
+    private final SortedMap<Integer, Long> warmupReplyCodes;
+    private final Map<ErrorKind, Long> warmupErrors;
+    private final long warmupErrorCount;
     private final Map<Phase, Histogram> latencies;
     private final CpuMeter.CpuUsage cpu;
     private final String finishedAtUtc = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
@@ -58,26 +65,37 @@ public final class LoadResult {
         counts.put("handshakes_resumed", reader.counter(LoopMetrics.HANDSHAKES_RESUMED));
         counts.put("message_bytes", reader.counter(LoopMetrics.MESSAGE_BYTES));
         counts.put("recipients_accepted", reader.counter(LoopMetrics.RECIPIENTS_ACCEPTED));
-        counts.put("errors", reader.runCounter(LoopMetrics.ERRORS)); // warm-up included, as errors(kind)
+        counts.put("errors", reader.counter(LoopMetrics.ERRORS));
         this.totals = Collections.unmodifiableMap(counts);
-        SortedMap<Integer, Long> codes = new TreeMap<>();
-        for (int code = 200; code < LoopMetrics.REPLY_CODES; code++) {
-            long n = reader.replies(code);
-            if (n > 0) {
-                codes.put(code, n);
-            }
-        }
-        this.replyCodes = Collections.unmodifiableSortedMap(codes);
-        Map<ErrorKind, Long> kinds = new EnumMap<>(ErrorKind.class);
-        for (ErrorKind kind : ErrorKind.values()) {
-            kinds.put(kind, reader.errors(kind));
-        }
-        this.errors = Collections.unmodifiableMap(kinds);
+        this.warmupErrorCount = reader.warmupCounter(LoopMetrics.ERRORS);
+        this.replyCodes = codes(reader::replies);
+        this.warmupReplyCodes = codes(reader::warmupReplies);
+        this.errors = kinds(reader::errors);
+        this.warmupErrors = kinds(reader::warmupErrors);
         Map<Phase, Histogram> histograms = new EnumMap<>(Phase.class);
         for (Phase phase : Phase.values()) {
             histograms.put(phase, reader.total(phase).copy());
         }
         this.latencies = Collections.unmodifiableMap(histograms);
+    }
+
+    private static SortedMap<Integer, Long> codes(IntToLongFunction replies) {
+        SortedMap<Integer, Long> codes = new TreeMap<>();
+        for (int code = 200; code < LoopMetrics.REPLY_CODES; code++) {
+            long n = replies.applyAsLong(code);
+            if (n > 0) {
+                codes.put(code, n);
+            }
+        }
+        return Collections.unmodifiableSortedMap(codes);
+    }
+
+    private static Map<ErrorKind, Long> kinds(ToLongFunction<ErrorKind> errors) {
+        Map<ErrorKind, Long> kinds = new EnumMap<>(ErrorKind.class);
+        for (ErrorKind kind : ErrorKind.values()) {
+            kinds.put(kind, errors.applyAsLong(kind));
+        }
+        return Collections.unmodifiableMap(kinds);
     }
 
     public LoadOptions options() {
@@ -113,9 +131,24 @@ public final class LoadResult {
         return totals.get("connections");
     }
 
-    /** Every error counted, warm-up included (an error is an error). */
+    /** Errors of the measured window's tickets (warm-up: {@link #warmupErrors()}). */
     public long errors() {
         return totals.get("errors");
+    }
+
+    /** Errors of warm-up tickets, not in {@link #errors()}. */
+    public long warmupErrors() {
+        return warmupErrorCount;
+    }
+
+    /** Errors of {@code kind} of warm-up tickets. */
+    public long warmupErrors(ErrorKind kind) {
+        return warmupErrors.get(kind);
+    }
+
+    /** Replies to warm-up tickets, by code; not in {@link #replyCodes()}. */
+    public SortedMap<Integer, Long> warmupReplyCodes() {
+        return warmupReplyCodes;
     }
 
     public long messageBytes() {
@@ -131,11 +164,12 @@ public final class LoadResult {
         return stoppedByErrors;
     }
 
-    /** Replies received, by code, warm-up included. */
+    /** Replies to the measured window's tickets, by code (warm-up: {@link #warmupReplyCodes()}). */
     public SortedMap<Integer, Long> replyCodes() {
         return replyCodes;
     }
 
+    /** Errors of {@code kind} of the measured window's tickets. */
     public long errors(ErrorKind kind) {
         return errors.get(kind);
     }
@@ -179,13 +213,16 @@ public final class LoadResult {
 
     /**
      * 0 when the run succeeded: without {@code --max-errors} (-1) that means no error and no failed
-     * message or session at all; with it, at most that many errors. 1 otherwise.
+     * message or session at all; with it, at most that many errors. 1 otherwise. Errors count here
+     * with the warm-up's, as {@code --max-errors} counts them while the run goes: a server that
+     * fails during warm-up has failed.
      */
     public int exitStatus() {
+        long allErrors = errors() + warmupErrors();
         if (options.maxErrors() < 0) {
-            return errors() == 0 && messagesFailed() == 0 && sessionsFailed() == 0 ? 0 : 1;
+            return allErrors == 0 && messagesFailed() == 0 && sessionsFailed() == 0 ? 0 : 1;
         }
-        return errors() > options.maxErrors() ? 1 : 0;
+        return allErrors > options.maxErrors() ? 1 : 0;
     }
 
     // ---------------------------------------------------------------- output
@@ -218,14 +255,28 @@ public final class LoadResult {
             out.printf(Locale.ROOT, " %10.3f%n", h.getMaxValue() / 1000.0);
         }
         out.print("\nreplies:");
-        replyCodes.forEach((code, n) -> out.print(" " + code + "=" + n));
+        printCodes(out, replyCodes);
         out.print("\nerrors: " + errors());
-        errors.forEach((kind, n) -> {
+        printKinds(out, errors);
+        if (options.warmupNanos() > 0) {
+            out.print("\nwarm-up (not above): replies");
+            printCodes(out, warmupReplyCodes);
+            out.print("  errors " + warmupErrors());
+            printKinds(out, warmupErrors);
+        }
+        out.println();
+    }
+
+    private static void printCodes(PrintStream out, SortedMap<Integer, Long> codes) {
+        codes.forEach((code, n) -> out.print(" " + code + "=" + n));
+    }
+
+    private static void printKinds(PrintStream out, Map<ErrorKind, Long> kinds) {
+        kinds.forEach((kind, n) -> {
             if (n > 0) {
                 out.print(" " + kind.label() + "=" + n);
             }
         });
-        out.println();
     }
 
     private void printCpu(PrintStream out) {
@@ -289,12 +340,13 @@ public final class LoadResult {
             phases.put(phase.label(), percentilesMap(latencies.get(phase)));
         }
         root.put("latency_ms", phases);
-        Map<String, Object> codes = new LinkedHashMap<>();
-        replyCodes.forEach((code, n) -> codes.put(Integer.toString(code), n));
-        root.put("reply_codes", codes);
-        Map<String, Object> kinds = new LinkedHashMap<>();
-        errors.forEach((kind, n) -> kinds.put(kind.label(), n));
-        root.put("errors", kinds);
+        root.put("reply_codes", codesMap(replyCodes));
+        root.put("errors", kindsMap(errors));
+        Map<String, Object> warmup = new LinkedHashMap<>();
+        warmup.put("errors_total", warmupErrors());
+        warmup.put("reply_codes", codesMap(warmupReplyCodes));
+        warmup.put("errors", kindsMap(warmupErrors));
+        root.put("warmup", warmup);
         root.put("exit_status", exitStatus());
         return JsonEncoder.encode(root);
     }
@@ -330,11 +382,25 @@ public final class LoadResult {
         map.put("size_dist", options.sizes().toString());
         map.put("recipients", options.recipients());
         map.put("pipelining", options.pipelining());
+        map.put("bdat", options.bdat().name().toLowerCase(Locale.ROOT));
+        map.put("chunk_octets", options.chunkOctets() == 0 ? null : options.chunkOctets());
         map.put("handshake_only", options.handshakeOnly());
         map.put("rate_per_s", options.openModel() ? options.ratePerSecond() : null);
         map.put("threads", options.threads());
         map.put("max_errors", options.maxErrors());
         map.put("server_pid", options.serverPid() > 0 ? options.serverPid() : null);
+        return map;
+    }
+
+    private static Map<String, Object> codesMap(SortedMap<Integer, Long> codes) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        codes.forEach((code, n) -> map.put(Integer.toString(code), n));
+        return map;
+    }
+
+    private static Map<String, Object> kindsMap(Map<ErrorKind, Long> kinds) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        kinds.forEach((kind, n) -> map.put(kind.label(), n));
         return map;
     }
 

@@ -15,7 +15,9 @@ import javax.net.ssl.SSLException;
  * One concurrent session slot of a load run: the client side of SMTP as a state machine on one
  * event loop. It opens a connection, greets (EHLO, optionally STARTTLS and EHLO again, or implicit
  * TLS), sends messages until its per-connection quota or the schedule runs out, QUITs, and opens
- * the next connection, until {@link MessageSchedule#claim} says the run is over.
+ * the next connection, until {@link MessageSchedule#claim} says the run is over. A message's text
+ * goes with DATA, or as BDAT chunks ({@link BdatFramer}) when {@code --bdat} asks and the EHLO
+ * reply offers CHUNKING.
  *
  * <p>Threading: created on any thread, then every method runs on {@code loop}'s thread only
  * (start it with {@code loop.execute(session::begin)}); it is the connection's handler and its TLS
@@ -43,7 +45,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     /** Body bytes written per step; the connection's water marks pace the rest. */
     private static final int BODY_CHUNK_BYTES = 16 * 1024;
 
-    private enum State { IDLE, CONNECTING, HANDSHAKE, GREETING, EHLO, STARTTLS, READY, MAIL, RCPT, DATA, MESSAGE, RSET, QUIT, DONE, FINISHED }
+    private enum State { IDLE, CONNECTING, HANDSHAKE, GREETING, EHLO, STARTTLS, READY, MAIL, RCPT, DATA, MESSAGE, CHUNK, RSET, QUIT, DONE, FINISHED }
 
     private final RunContext run;
     private final LoadOptions options;
@@ -65,6 +67,13 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     private State state = State.IDLE;
     private boolean tlsActive;
     private boolean pipelined;
+    /** This connection sends message text as BDAT chunks. */
+    private boolean chunking;
+    private final BdatFramer framer = new BdatFramer();
+    /** BDAT replies read for the current message. */
+    private int chunksAnswered;
+    /** The first BDAT reply other than 250 of the current message, or 0. */
+    private int chunkRefusalCode;
     /** A ticket is claimed and its message (or handshake-only session) is not finished. */
     private boolean ticketOpen;
     /** Where the current connection's own figures go: the window of the ticket it was opened for. */
@@ -130,6 +139,8 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         }
         tlsActive = false;
         pipelined = false;
+        chunking = false;
+        framer.clear();
         fatalCounted = false;
         messagesOnConnection = 0;
         parser.reset();
@@ -187,6 +198,11 @@ final class LoadSession implements ConnectionHandler, TlsListener {
      * the server may have it; text partly handed over is CUT; none is NOT_SENT.
      */
     private LedgerOutcome outcomeAtClose() {
+        if (framer.active()) {
+            // Pipelined chunks may be on their way in any state from MAIL on.
+            return framer.allWritten() ? LedgerOutcome.IN_FLIGHT
+                    : framer.anyWritten() ? LedgerOutcome.CUT : LedgerOutcome.NOT_SENT;
+        }
         if (state != State.MESSAGE || body == null) {
             return LedgerOutcome.NOT_SENT;
         }
@@ -229,6 +245,9 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     public void onWritable(Connection writable) {
         if (state == State.MESSAGE && body != null) {
             writeBody();
+            writable.flush();
+        } else if (framer.pending()) {
+            framer.write(writable);
             writable.flush();
         }
     }
@@ -308,6 +327,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
             case RCPT -> onRcpt(code);
             case DATA -> onData(code);
             case MESSAGE -> onMessageReply(code);
+            case CHUNK -> onChunkReply(code);
             case RSET -> {
                 if (expect(code, 250)) {
                     nextMessage();
@@ -356,8 +376,11 @@ final class LoadSession implements ConnectionHandler, TlsListener {
             }
         } else {
             pipelined = options.pipelining() && (parser.keywords() & ReplyParser.PIPELINING) != 0;
+            chunking = options.bdat() != BdatMode.OFF && (parser.keywords() & ReplyParser.CHUNKING) != 0;
             if (options.handshakeOnly()) {
                 quit();
+            } else if (options.bdat() == BdatMode.ON && !chunking) {
+                chunkingNotOffered();
             } else {
                 startMessage();
             }
@@ -401,6 +424,8 @@ final class LoadSession implements ConnectionHandler, TlsListener {
             if (!pipelined) {
                 sendRcpt();
             }
+        } else if (chunking) {
+            envelopeAnswered();
         } else if (pipelined) {
             state = State.DATA;
         } else if (rcptAccepted == 0) {
@@ -432,17 +457,77 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     }
 
     private void onMessageReply(int code) {
+        messageAnswered(code, expect(code, 250));
+    }
+
+    /**
+     * The last RCPT reply of a BDAT message. Pipelined, the chunks are on their way: wait for their
+     * replies. Otherwise send the first chunk, unless no recipient was accepted.
+     */
+    private void envelopeAnswered() {
+        if (rcptAccepted > 0) {
+            // As DATA's envelope ends at 354, which comes only when some recipient was accepted.
+            ticketMetrics.record(Phase.ENVELOPE, loop.nanoTime() - envelopeStartNanos);
+        }
+        if (pipelined) {
+            state = State.CHUNK;
+        } else if (rcptAccepted == 0) {
+            resetTransaction(); // no chunk of it was sent
+        } else {
+            state = State.CHUNK;
+            dataStartNanos = loop.nanoTime();
+            framer.release(1);
+            framer.write(connection);
+            armReplyDeadline();
+        }
+    }
+
+    /**
+     * A reply to a BDAT chunk. Only the first refusal of a message counts as an error: once the
+     * transaction failed, the replies to chunks already pipelined behind it are its echo.
+     */
+    private void onChunkReply(int code) {
+        chunksAnswered++;
+        if (code != 250 && chunkRefusalCode == 0) {
+            chunkRefusalCode = code;
+            unexpected(code);
+        }
+        if (chunksAnswered < framer.chunks()) {
+            if (pipelined) {
+                return; // the next chunk is on its way; its reply follows
+            }
+            if (chunkRefusalCode != 0) {
+                // RFC 3030 §2: after a 4xx/5xx to a chunk, send no more chunks of the message.
+                messageAnswered(chunkRefusalCode, false);
+            } else {
+                framer.release(chunksAnswered + 1);
+                framer.write(connection);
+                armReplyDeadline();
+            }
+            return;
+        }
+        if (rcptAccepted == 0) {
+            // Pipelined with every recipient refused: as DATA's 554, the server took nothing.
+            refused(chunkRefusalCode);
+            resetTransaction();
+            return;
+        }
+        messageAnswered(chunkRefusalCode == 0 ? code : chunkRefusalCode, chunkRefusalCode == 0);
+    }
+
+    /** The reply that decides the message (to the final dot, or to BDAT LAST or a refused chunk). */
+    private void messageAnswered(int code, boolean accepted) {
         long now = loop.nanoTime();
         ticketMetrics.record(Phase.DATA, now - dataStartNanos);
         body = null;
-        boolean accepted = expect(code, 250);
+        framer.clear();
         if (accepted && !transactionFailed) {
             ticketMetrics.record(Phase.MESSAGE, now - messageStartNanos);
             ticketMetrics.add(LoopMetrics.MESSAGE_BYTES, run.templates().messageBytes(sizeIndex));
             ticketMetrics.add(LoopMetrics.RECIPIENTS_ACCEPTED, rcptAccepted);
         }
-        // The ledger follows the reply to the final dot alone: a 250 there means the server has the
-        // message, even if some recipient was refused.
+        // The ledger follows the reply to the final dot (BDAT LAST) alone: a 250 there means the
+        // server has the message, even if some recipient was refused.
         finishTicket(accepted && !transactionFailed, accepted ? LedgerOutcome.ACKNOWLEDGED : LedgerOutcome.REJECTED,
                 code);
         if (accepted) {
@@ -481,10 +566,32 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         envelopeStartNanos = now;
         sizeIndex = options.sizes().pick(nextRandom());
         CommandBytes commands = run.commands();
-        if (pipelined) {
+        if (chunking) {
+            startChunkedMessage(commands, now);
+        } else if (pipelined) {
             send(State.MAIL, commands.envelope, 0, commands.envelope.length);
             // Servers that answer each pipelined command with its own write and Nagle on (Haraka)
             // hold the second reply until we ACK the first; do not let Linux delay that ACK 40 ms.
+            connection.flushAndAckQuickly();
+        } else {
+            send(State.MAIL, commands.envelope, 0, commands.mailLength());
+        }
+    }
+
+    /** MAIL (and, pipelined, every RCPT and every chunk) of a message sent with BDAT. */
+    private void startChunkedMessage(CommandBytes commands, long now) {
+        byte[] header = headers[sizeIndex];
+        run.templates().stamp(header, ticket.sequence, run.epochMicros(messageStartNanos));
+        framer.start(header, run.templates().body(sizeIndex),
+                run.templates().messageBytes(sizeIndex) - header.length, options.chunkOctets());
+        chunksAnswered = 0;
+        chunkRefusalCode = 0;
+        if (pipelined) {
+            // RFC 3030 §4.2: BDAT commands may be pipelined, so the text follows the envelope at once.
+            send(State.MAIL, commands.envelope, 0, commands.dataOffset());
+            dataStartNanos = now;
+            framer.release(framer.chunks());
+            framer.write(connection);
             connection.flushAndAckQuickly();
         } else {
             send(State.MAIL, commands.envelope, 0, commands.mailLength());
@@ -496,8 +603,17 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         send(State.RCPT, commands.envelope, commands.offsets[rcptIndex], commands.rcptLength(rcptIndex));
     }
 
+    /** {@code --bdat on} and no CHUNKING in the EHLO reply: the message fails, the session QUITs. */
+    private void chunkingNotOffered() {
+        ticketMetrics.countError(ErrorKind.CHUNKING_NOT_OFFERED);
+        run.control().onError();
+        finishTicket(false, LedgerOutcome.NOT_SENT, 0);
+        quit();
+    }
+
     /** Ends a failed transaction: the message is lost; RSET before the next one. */
     private void resetTransaction() {
+        framer.clear();
         if (ticketOpen) {
             finishTicket(false, LedgerOutcome.NOT_SENT, refusalCode);
         }

@@ -6,9 +6,11 @@ import org.HdrHistogram.Histogram;
  * Reads every loop's {@link LoopMetricsByWindow}: merges the measured window's interval histograms
  * into run totals and per-interval histograms, the last interval's whole-message histogram of both
  * windows (for the progress line), and sums counters. Which window a figure covers: latencies,
- * {@link #counter} and {@link #interval} the measured one; {@link #runCounter}, {@link #replies},
- * {@link #errors} and {@link #lastMessages} the whole run, warm-up included. One reader thread only
- * (the thread that runs {@link LoadGenerator#run()}).
+ * {@link #counter}, {@link #interval}, {@link #replies} and {@link #errors} the measured one, so
+ * the result's codes and errors describe the same messages as its percentiles;
+ * {@link #warmupReplies} and {@link #warmupErrors} the warm-up alone; {@link #runCounter} and
+ * {@link #lastMessages} the whole run (the progress line). One reader thread only (the thread that
+ * runs {@link LoadGenerator#run()}).
  */
 final class MetricsReader {
 
@@ -93,20 +95,47 @@ final class MetricsReader {
         return sum;
     }
 
-    /** Replies with {@code code} in the whole run, warm-up included. */
+    /** Replies with {@code code} to the measured window's tickets, every loop summed. */
     long replies(int code) {
+        return replies(MessageSchedule.MEASURED, code);
+    }
+
+    /** Replies with {@code code} to warm-up tickets, every loop summed. */
+    long warmupReplies(int code) {
+        return replies(MessageSchedule.WARMUP, code);
+    }
+
+    /** Errors of {@code kind} of the measured window's tickets, every loop summed. */
+    long errors(ErrorKind kind) {
+        return errors(MessageSchedule.MEASURED, kind);
+    }
+
+    /** Errors of {@code kind} of warm-up tickets, every loop summed. */
+    long warmupErrors(ErrorKind kind) {
+        return errors(MessageSchedule.WARMUP, kind);
+    }
+
+    /** A counter of warm-up tickets, every loop summed. */
+    long warmupCounter(int counter) {
         long sum = 0;
         for (LoopMetricsByWindow loop : loops) {
-            sum += loop.warmup().replies(code) + loop.measured().replies(code);
+            sum += loop.warmup().counter(counter);
         }
         return sum;
     }
 
-    /** Errors of {@code kind} in the whole run, warm-up included (an error is an error). */
-    long errors(ErrorKind kind) {
+    private long replies(int window, int code) {
         long sum = 0;
         for (LoopMetricsByWindow loop : loops) {
-            sum += loop.warmup().errors(kind) + loop.measured().errors(kind);
+            sum += loop.of(window).replies(code);
+        }
+        return sum;
+    }
+
+    private long errors(int window, ErrorKind kind) {
+        long sum = 0;
+        for (LoopMetricsByWindow loop : loops) {
+            sum += loop.of(window).errors(kind);
         }
         return sum;
     }

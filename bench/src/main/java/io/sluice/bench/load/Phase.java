@@ -8,9 +8,12 @@ public enum Phase {
     GREETING("greeting"),
     /** TLS layer installed to handshake complete. */
     TLS_HANDSHAKE("tls-handshake"),
-    /** MAIL sent to the 354 reply to DATA. */
+    /** MAIL sent to the 354 reply to DATA; with BDAT, to the reply to the last RCPT. */
     ENVELOPE("envelope"),
-    /** Message bytes written to the final 250. */
+    /**
+     * Message bytes written to the final 250; with BDAT, the first chunk written to the reply to the
+     * last (pipelined, the chunks follow MAIL at once, so this includes the envelope's round trip).
+     */
     DATA("data"),
     /** Intended start (open model) or MAIL sent (closed model) to the final 250. */
     MESSAGE("message"),

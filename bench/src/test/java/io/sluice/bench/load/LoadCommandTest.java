@@ -168,6 +168,8 @@ class LoadCommandTest {
         assertEquals(2, execute("--target", "127.0.0.1:25", "--messages", "5", "--duration", "5s"));
         assertEquals(2, execute("--target", "127.0.0.1:25", "--size", "1KiB", "--size-dist", "1KiB:1"));
         assertEquals(2, execute("--connections", "5"), "--target is required");
+        assertEquals(2, execute("--target", "127.0.0.1:25", "--bdat", "maybe"));
+        assertEquals(2, execute("--target", "127.0.0.1:25", "--bdat", "on", "--chunk-size", "0"));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("--tls=sometimes"), err.toString(StandardCharsets.UTF_8));
     }
 
@@ -190,5 +192,16 @@ class LoadCommandTest {
         assertEquals(4, options.threads());
         assertEquals(2_000_000_000L, options.warmupNanos());
         assertEquals(7, options.maxErrors());
+        assertEquals(BdatMode.OFF, options.bdat(), "DATA unless asked: figures stay comparable");
+        assertEquals(0, options.chunkOctets());
+    }
+
+    @Test
+    void bdatOptionsMapOntoLoadOptions() {
+        LoadCommand command = new LoadCommand();
+        new CommandLine(command).parseArgs("--target", "127.0.0.1:25", "--bdat", "auto", "--chunk-size", "4KiB");
+        LoadOptions options = command.toOptions();
+        assertEquals(BdatMode.AUTO, options.bdat());
+        assertEquals(4096, options.chunkOctets());
     }
 }

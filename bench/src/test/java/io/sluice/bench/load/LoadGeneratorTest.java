@@ -234,6 +234,23 @@ class LoadGeneratorTest {
     }
 
     @Test
+    void aQuitAnsweredWithoutA221CountsOneErrorPerSession() throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {
+            server.quitReply = "500 5.5.2 not now";
+            LoadResult result = run(options(server).connections(2).messagesPerConnection(3).totalMessages(6).build());
+
+            assertEquals(6, result.messagesOk());
+            long sessions = result.sessionsOk() + result.sessionsFailed();
+            assertEquals(result.connections(), sessions);
+            assertEquals(sessions, result.replyCodes().get(500), "one reply to each QUIT");
+            assertEquals(sessions, result.errors(ErrorKind.UNEXPECTED_REPLY));
+            assertEquals(sessions, result.errors(), "once per QUIT: no second error when the server then closes");
+            assertEquals(0, result.sessionsFailed(), "the session ended; only its QUIT reply was wrong");
+            assertEquals(1, result.exitStatus());
+        }
+    }
+
+    @Test
     void maxErrorsStopsTheRunEarly() throws Exception {
         try (TestSmtpServer server = new TestSmtpServer(new TestSmtpServer.Settings(TlsMode.NONE, false, "550 5.1.1 no"))) {
             LoadResult result = run(options(server).connections(1).messagesPerConnection(1000).totalMessages(100_000)

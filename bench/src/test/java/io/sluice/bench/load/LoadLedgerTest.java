@@ -165,4 +165,30 @@ class LoadLedgerTest {
         }
         return ids;
     }
+
+    @Test
+    void bdatMessagesAreAcknowledgedRejectedInFlightOrCutAsTheChunksWent(@TempDir Path dir) throws Exception {
+        // 64 KiB in chunks of 16 KiB, one at a time: 4 chunks, the last one LAST.
+        assertEquals(Map.of(LedgerOutcome.ACKNOWLEDGED, 3L), bdatLedger(dir.resolve("ok"), server -> { }));
+        assertEquals(Map.of(LedgerOutcome.REJECTED, 3L), bdatLedger(dir.resolve("refused"),
+                server -> server.refuseChunksAfterOctets = 40_000));
+        assertEquals(Map.of(LedgerOutcome.CUT, 3L), bdatLedger(dir.resolve("cut"), server -> server.closeAfterChunks = 2));
+        assertEquals(Map.of(LedgerOutcome.IN_FLIGHT, 3L), bdatLedger(dir.resolve("in-flight"),
+                server -> server.closeAfterChunks = 4));
+        List<LedgerLine> refused = LedgerLine.read(dir.resolve("refused"));
+        assertTrue(refused.stream().allMatch(line -> line.code() == 552), refused.toString());
+    }
+
+    /** Outcome counts of 3 BDAT messages, one connection each, against a server set up by {@code script}. */
+    private static Map<LedgerOutcome, Long> bdatLedger(Path ledger, java.util.function.Consumer<TestSmtpServer> script)
+            throws Exception {
+        try (TestSmtpServer server = new TestSmtpServer(TestSmtpServer.Settings.plain())) {
+            server.chunking = true;
+            script.accept(server);
+            new LoadGenerator(options(server.address(), ledger).threads(1).connections(1).messagesPerConnection(1)
+                    .totalMessages(3).bdat(BdatMode.ON).chunkOctets(16 * 1024).pipelining(false)
+                    .sizes(SizeDistribution.fixed(64 * 1024)).build(), null).run();
+        }
+        return LedgerLine.read(ledger).stream().collect(Collectors.groupingBy(LedgerLine::outcome, Collectors.counting()));
+    }
 }

@@ -2,6 +2,7 @@ package io.sluice.bench.load;
 
 import io.sluice.tls.CertifiedKey;
 import io.sluice.tls.SelfSignedCertificate;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,7 +26,8 @@ import javax.net.ssl.SSLSocket;
 /**
  * A minimal blocking SMTP server for the load generator's tests: one thread per connection on
  * 127.0.0.1, optional PIPELINING (answered like Haraka: one write per reply, Nagle on), STARTTLS or implicit TLS (JDK SSLSocket, self-signed EC
- * certificate), a configurable RCPT reply, and counters the tests assert on. Not for production.
+ * certificate), a configurable RCPT reply, optional CHUNKING (BDAT, RFC 3030), a configurable QUIT
+ * reply, and counters the tests assert on. Not for production.
  */
 final class TestSmtpServer implements AutoCloseable {
 
@@ -51,6 +53,18 @@ final class TestSmtpServer implements AutoCloseable {
     final AtomicInteger clientClosedAfterQuit = new AtomicInteger();
     /** After 221, keep the connection open and read until the client closes (plain text only). */
     volatile boolean holdOpenAfterQuit;
+    /** Offer CHUNKING and take BDAT; set before the first connection. */
+    volatile boolean chunking;
+    /** Refuse BDAT chunks after this many message octets of a message (5xx); -1: never. */
+    volatile int refuseChunksAfterOctets = -1;
+    /** Close the connection without a reply once this many chunks of a message are read; 0: never. */
+    volatile int closeAfterChunks;
+    /** The reply to QUIT; the connection closes after it either way. */
+    volatile String quitReply = "221 2.0.0 bye";
+    /** BDAT commands read. */
+    final AtomicInteger bdatChunks = new AtomicInteger();
+    /** BDAT LAST commands whose message ended with the DATA terminator (a client that dot-stuffs BDAT). */
+    final AtomicInteger dotTerminatedBdatMessages = new AtomicInteger();
 
     private final Settings settings;
     private final ServerSocket listener;
@@ -147,6 +161,9 @@ final class TestSmtpServer implements AutoCloseable {
         private int position;
         private int limit;
         private boolean tls = settings.tls() == TlsMode.IMPLICIT;
+        /** The BDAT chunks of the message in progress. */
+        private final ByteArrayOutputStream chunked = new ByteArrayOutputStream();
+        private int chunksOfMessage;
 
         Session(Socket socket) throws IOException {
             use(socket);
@@ -174,7 +191,8 @@ final class TestSmtpServer implements AutoCloseable {
                         tls = true;
                     }
                     case "MAIL" -> {
-                        if (buffered().contains("DATA\r\n")) {
+                        String ahead = buffered();
+                        if (ahead.contains("DATA\r\n") || ahead.contains("BDAT ")) {
                             pipelinedEnvelopes.incrementAndGet();
                         }
                         mail = true;
@@ -199,12 +217,20 @@ final class TestSmtpServer implements AutoCloseable {
                         }
                         mail = false;
                     }
+                    case "BDAT" -> {
+                        bdat(line, mail && accepted > 0);
+                        if (line.toUpperCase().endsWith(" LAST")) {
+                            mail = false;
+                        }
+                    }
                     case "RSET" -> {
                         mail = false;
+                        chunked.reset();
+                        chunksOfMessage = 0;
                         reply("250 2.0.0 ok");
                     }
                     case "QUIT" -> {
-                        reply("221 2.0.0 bye");
+                        reply(quitReply);
                         if (holdOpenAfterQuit && !tls) {
                             bytesAfterQuit.addAndGet(limit - position);
                             for (int n; (n = in.read(buffer)) > 0; ) {
@@ -227,9 +253,71 @@ final class TestSmtpServer implements AutoCloseable {
             if (settings.tls() == TlsMode.STARTTLS && !tls) {
                 text.append("250-STARTTLS\r\n");
             }
+            if (chunking) {
+                text.append("250-CHUNKING\r\n");
+            }
             text.append("250 8BITMIME\r\n");
             out.write(text.toString().getBytes(StandardCharsets.US_ASCII));
             out.flush();
+        }
+
+        /** One BDAT command: reads its chunk whatever the reply, counts the message at LAST. */
+        private void bdat(String line, boolean transaction) throws IOException {
+            bdatChunks.incrementAndGet();
+            String[] words = line.split(" ");
+            int octets = Integer.parseInt(words[1]);
+            boolean last = words.length > 2 && words[2].equalsIgnoreCase("LAST");
+            byte[] chunk = readOctets(octets);
+            chunksOfMessage++;
+            if (closeAfterChunks > 0 && chunksOfMessage >= closeAfterChunks) {
+                throw new IOException("scripted close after " + chunksOfMessage + " chunks"); // serve() closes
+            }
+            if (!transaction) {
+                reply("554 5.5.1 no valid recipients");
+                return;
+            }
+            chunked.write(chunk, 0, chunk.length);
+            if (refuseChunksAfterOctets >= 0 && chunked.size() > refuseChunksAfterOctets) {
+                reply("552 5.3.4 too much");
+            } else if (!last) {
+                reply("250 2.0.0 " + octets + " octets");
+            } else {
+                String text = chunked.toString(StandardCharsets.US_ASCII);
+                chunked.reset();
+                chunksOfMessage = 0;
+                if (text.endsWith("\r\n.\r\n")) {
+                    dotTerminatedBdatMessages.incrementAndGet();
+                }
+                messageBytes.addAndGet(text.length());
+                for (String header : text.split("\r\n")) {
+                    if (header.isEmpty()) {
+                        break;
+                    }
+                    if (header.startsWith("Message-ID: ")) {
+                        messageIds.add(header);
+                    }
+                    if (header.matches("X-Sluice-Sent: [0-9]{16}")) {
+                        stampedMessages.incrementAndGet();
+                    }
+                }
+                messages.incrementAndGet();
+                reply("250 2.0.0 queued");
+            }
+        }
+
+        private byte[] readOctets(int octets) throws IOException {
+            byte[] chunk = new byte[octets];
+            int have = Math.min(octets, limit - position);
+            System.arraycopy(buffer, position, chunk, 0, have);
+            position += have;
+            while (have < octets) {
+                int n = in.read(chunk, have, octets - have);
+                if (n < 0) {
+                    throw new IOException("end of stream in a chunk");
+                }
+                have += n;
+            }
+            return chunk;
         }
 
         private void readMessage() throws IOException {
