@@ -151,7 +151,8 @@ public final class ReplyParser {
         for (int i = from; i < end && textLength < MAX_TEXT_BYTES; i++) {
             text[textLength++] = in.get(i);
         }
-        if (end - from > AUTH.length && isWordAt(in, from, end, AUTH, (byte) '=')) {
+        // One byte decides for almost every line (replies' text starts with a digit); only then the word.
+        if (end - from > AUTH.length && (in.get(from) | 0x20) == 'a' && isAuthKeyword(in, from)) {
             pendingKeywords |= mechanisms(in, from + AUTH.length + 1, end);
             return;
         }
@@ -240,13 +241,22 @@ public final class ReplyParser {
         return d1 * 100 + d2 * 10 + d3;
     }
 
-    /** True when [from, end) starts with {@code word} (case-insensitive) followed by the end or SP. */
-    private static boolean isWord(ByteBuffer in, int from, int end, byte[] word) {
-        return isWordAt(in, from, end, word, (byte) ' ');
+    /**
+     * True when the line at {@code from} (known to be longer than "AUTH") starts with {@code AUTH}
+     * (case-insensitive) followed by SP or by the {@code =} of the pre-RFC form.
+     */
+    private static boolean isAuthKeyword(ByteBuffer in, int from) {
+        for (int i = 1; i < AUTH.length; i++) {
+            if ((in.get(from + i) & ~0x20) != AUTH[i]) {
+                return false;
+            }
+        }
+        byte next = in.get(from + AUTH.length);
+        return next == ' ' || next == '=';
     }
 
-    /** True when [from, end) starts with {@code word} (case-insensitive) followed by the end, SP or {@code alsoEnds}. */
-    private static boolean isWordAt(ByteBuffer in, int from, int end, byte[] word, byte alsoEnds) {
+    /** True when [from, end) starts with {@code word} (case-insensitive) followed by the end or SP. */
+    private static boolean isWord(ByteBuffer in, int from, int end, byte[] word) {
         if (end - from < word.length) {
             return false;
         }
@@ -257,10 +267,6 @@ public final class ReplyParser {
                 return false;
             }
         }
-        if (end - from == word.length) {
-            return true;
-        }
-        byte next = in.get(from + word.length);
-        return next == ' ' || next == alsoEnds;
+        return end - from == word.length || in.get(from + word.length) == ' ';
     }
 }
