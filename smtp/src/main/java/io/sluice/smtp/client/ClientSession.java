@@ -439,8 +439,8 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             connection.write(AUTH_CANCEL, 0, AUTH_CANCEL.length);
             armReply();
         } else if (was == State.AUTH_CANCEL) {
-            authRefused(454, "4.7.0", key.describe() + " asked for more than AUTH " + mechanism() + " gives; cancelled: "
-                    + code + " " + parser.text());
+            authRefused(454, "4.7.0", key.credentials().redact(key.describe() + " asked for more than AUTH " + mechanism()
+                    + " gives; cancelled: " + code + " " + parser.text()));
         } else {
             authFailed(code, "AUTH " + mechanism());
         }
@@ -452,10 +452,11 @@ final class ClientSession implements ConnectionHandler, TlsListener {
 
     /**
      * The hop refused our credentials: a 5xx (535, 534, 538...) is operator misconfiguration, so it
-     * defers like a 4xx (as Postfix's smtp_sasl_auth_soft_bounce) and keeps the server's words.
+     * defers like a 4xx (as Postfix's smtp_sasl_auth_soft_bounce) and keeps the server's words
+     * (minus anything of our credentials it echoed).
      */
     private void authFailed(int code, String inReplyTo) {
-        String text = said(code, inReplyTo);
+        String text = key.credentials().redact(said(code, inReplyTo));
         if (code / 100 == 4) {
             authRefused(code, null, text);
             return;

@@ -205,6 +205,22 @@ class OutboundAuthTest {
     }
 
     @Test
+    void echoedCredentialsAreRedactedFromTheReason() throws Exception {
+        String b64 = Base64.getEncoder().encodeToString("\0user\0secret".getBytes(StandardCharsets.UTF_8));
+        try (FakeNextHop fake = new FakeNextHop();
+             ClientHarness harness = new ClientHarness(settings(auth("127.0.0.1", "user", "secret")), dir)) {
+            fake.offerStartTls = true;
+            fake.extraCapabilities = "AUTH PLAIN";
+            fake.replies.put("AUTH", "535 5.7.8 bad response " + b64 + " (password secret)");
+            RecipientResult r = harness.deliver(host(fake.port()), "a@example.org", List.of("b@example.net"), BODY)
+                    .get("b@example.net");
+            assertEquals(DEFERRED, r.outcome(), r.reply());
+            assertFalse(r.reply().contains("secret") || r.reply().contains(b64), r.reply());
+            assertTrue(r.reply().contains("bad response **** (password ****)"), r.reply());
+        }
+    }
+
+    @Test
     void unexpectedChallengeIsCancelled() throws Exception {
         try (FakeNextHop fake = new FakeNextHop();
              ClientHarness harness = new ClientHarness(settings(auth("127.0.0.1", "user", "secret")), dir)) {
