@@ -381,6 +381,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         delivery = null;
         if (d != null) {
             d.hopFailed(451, "4.7.4", "TLS is required" + (remembered ? " (host did TLS before: possible downgrade)" : "")
+                    + (key.credentials() != null ? " (delivery.auth: credentials are sent only inside TLS)" : "")
                     + ", but " + key.describe() + " " + what, false);
         }
         quit();

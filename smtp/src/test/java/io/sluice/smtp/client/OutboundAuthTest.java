@@ -113,6 +113,7 @@ class OutboundAuthTest {
             assertEquals(DEFERRED, r.outcome(), r.reply());
             assertTrue(r.enhancedCode().startsWith("4.7."), r.reply());
             assertTrue(r.reply().contains("did not offer STARTTLS"), r.reply());
+            assertTrue(r.reply().contains("credentials are sent only inside TLS"), r.reply());
             String seen = fake.plaintextReceived();
             assertTrue(seen.startsWith("EHLO client.test\r\n"), seen);
             assertFalse(seen.toUpperCase().contains("AUTH"), seen);
