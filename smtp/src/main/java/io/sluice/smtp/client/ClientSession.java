@@ -15,7 +15,9 @@ import io.sluice.tls.TlsListener;
 /**
  * The client side of one outbound SMTP or LMTP connection: a state machine on one event loop.
  * It greets (EHLO, HELO on a 5xx, LHLO for LMTP), applies the TLS policy (STARTTLS alone, input
- * after the 220 discarded, EHLO again inside TLS and only its capabilities used), then carries
+ * after the 220 discarded, EHLO again inside TLS and only its capabilities used), authenticates
+ * when the hop has credentials (RFC 4954: only inside TLS, AUTH PLAIN with an initial response,
+ * else AUTH LOGIN; never pipelined with MAIL; a refusal defers), then carries
  * messages one at a time (RSET between them; MAIL, RCPTs and DATA in one write when the peer
  * offers PIPELINING; with CHUNKING the content goes as {@code BDAT n LAST} instead, pipelined
  * behind the RCPTs), reports each recipient through its {@link Delivery}, and waits in the
@@ -38,9 +40,13 @@ final class ClientSession implements ConnectionHandler, TlsListener {
     private static final byte[] STARTTLS = ascii("STARTTLS\r\n");
     private static final byte[] END_OF_DATA = ascii(".\r\n");
     private static final byte[] STUFFING_DOT = ascii(".");
+    private static final byte[] AUTH_PLAIN = ascii("AUTH PLAIN ");
+    private static final byte[] AUTH_LOGIN = ascii("AUTH LOGIN\r\n");
+    private static final byte[] AUTH_CANCEL = ascii("*\r\n");
+    private static final byte[] CRLF = ascii("\r\n");
 
-    private enum State { CONNECTING, GREETING, HELLO, HELO, STARTTLS, HANDSHAKE, READY, IDLE, TRANSACTION, CONTENT,
-        ABORT_DATA, QUIT, CLOSED }
+    private enum State { CONNECTING, GREETING, HELLO, HELO, STARTTLS, HANDSHAKE, AUTH_PLAIN, AUTH_LOGIN,
+        AUTH_LOGIN_USER, AUTH_LOGIN_PASSWORD, AUTH_CANCEL, READY, IDLE, TRANSACTION, CONTENT, ABORT_DATA, QUIT, CLOSED }
 
     private final SmtpClient client;
     private final HopKey key;
@@ -52,6 +58,8 @@ final class ClientSession implements ConnectionHandler, TlsListener {
     private Connection connection;
     private State state = State.CONNECTING;
     private boolean tlsActive;
+    /** AUTH succeeded (235) on this connection, with {@code key.credentials()}. */
+    private boolean authenticated;
     private int capabilities;
     private long sizeLimit;
     private int messages;
@@ -176,7 +184,8 @@ final class ClientSession implements ConnectionHandler, TlsListener {
                 boolean retryPlain = key.level() == ClientTlsLevel.MAY && !tlsRequired();
                 d.hopFailed(451, "4.7.5", "TLS handshake with " + key.describe() + " failed: " + why, retryPlain);
             }
-            case GREETING, HELLO, HELO, STARTTLS, READY -> d.hopFailed(451, "4.4.2",
+            case GREETING, HELLO, HELO, STARTTLS, AUTH_PLAIN, AUTH_LOGIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASSWORD,
+                    AUTH_CANCEL, READY -> d.hopFailed(451, "4.4.2",
                     "lost connection with " + key.describe() + ": " + why, false);
             case TRANSACTION, CONTENT, ABORT_DATA -> {
                 if (messages > 0 && !repliedInTransaction) {
@@ -205,6 +214,8 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             case HELLO, HELO -> "while waiting for the reply to EHLO/HELO";
             case STARTTLS -> "while waiting for the reply to STARTTLS";
             case HANDSHAKE -> "during the TLS handshake";
+            case AUTH_PLAIN, AUTH_LOGIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASSWORD, AUTH_CANCEL ->
+                    "while waiting for the reply to AUTH";
             case TRANSACTION -> "while waiting for a reply to MAIL/RCPT/DATA";
             case CONTENT, ABORT_DATA -> "while sending the message content";
             default -> "while idle";
@@ -240,6 +251,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             case STARTTLS -> {
                 return onStarttls(code);
             }
+            case AUTH_PLAIN, AUTH_LOGIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASSWORD, AUTH_CANCEL -> onAuthReply(code);
             case TRANSACTION -> onTransactionReply(code);
             case CONTENT -> onContentReply(code);
             case ABORT_DATA -> finishMessage(false);
@@ -293,7 +305,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
     /** After EHLO/HELO: STARTTLS by the policy, or defer, or go on. */
     private void afterHello() {
         if (tlsActive) {
-            ready();
+            authenticateOrReady();
         } else if (key.level() != ClientTlsLevel.NONE && !plaintextOnly && has(ReplyParser.STARTTLS)) {
             state = State.STARTTLS;
             connection.write(STARTTLS, 0, STARTTLS.length); // alone: nothing is pipelined behind it
@@ -352,9 +364,9 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         }
     }
 
-    /** Encrypt, verify, or a remembered host: TLS or nothing. */
+    /** Encrypt, verify, credentials to send, or a remembered host: TLS or nothing. */
     private boolean tlsRequired() {
-        if (key.level() == ClientTlsLevel.ENCRYPT || key.level() == ClientTlsLevel.VERIFY) {
+        if (key.level() == ClientTlsLevel.ENCRYPT || key.level() == ClientTlsLevel.VERIFY || key.credentials() != null) {
             return true;
         }
         return key.level() == ClientTlsLevel.MAY && client.memory() != null && client.memory().requiresTls(key.tlsName());
@@ -369,6 +381,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         delivery = null;
         if (d != null) {
             d.hopFailed(451, "4.7.4", "TLS is required" + (remembered ? " (host did TLS before: possible downgrade)" : "")
+                    + (key.credentials() != null ? " (delivery.auth: credentials are sent only inside TLS)" : "")
                     + ", but " + key.describe() + " " + what, false);
         }
         quit();
@@ -382,6 +395,92 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             d.hopFailed(code, null, said(code, inReplyTo), false);
         }
         quit();
+    }
+
+    // ---------------------------------------------------------------- AUTH (RFC 4954)
+
+    /** Inside TLS after EHLO: AUTH when the hop has credentials (and this connection has not yet), else on. */
+    private void authenticateOrReady() {
+        SmtpCredentials credentials = key.credentials();
+        if (credentials == null || authenticated) {
+            ready();
+        } else if (!tlsActive) {
+            tlsMissing("is not encrypted, and credentials go only inside TLS"); // tlsRequired() makes this unreachable
+        } else if (has(ReplyParser.AUTH_PLAIN)) {
+            state = State.AUTH_PLAIN; // RFC 4616 with RFC 4954's initial response: one round trip
+            connection.write(AUTH_PLAIN, 0, AUTH_PLAIN.length);
+            writeLine(credentials.plainResponse());
+        } else if (has(ReplyParser.AUTH_LOGIN)) {
+            state = State.AUTH_LOGIN;
+            connection.write(AUTH_LOGIN, 0, AUTH_LOGIN.length);
+            armReply();
+        } else {
+            authRefused(454, "4.7.0", "authentication is configured for this destination, but " + key.describe()
+                    + (capabilities == 0 ? " did not answer EHLO" : " offers neither AUTH PLAIN nor AUTH LOGIN"));
+        }
+    }
+
+    /** A reply during AUTH: 334 asks for the next response, 235 is success, anything else a refusal. */
+    private void onAuthReply(int code) {
+        SmtpCredentials credentials = key.credentials();
+        State was = state;
+        if (code == 235 && (was == State.AUTH_PLAIN || was == State.AUTH_LOGIN_PASSWORD)) {
+            authenticated = true;
+            client.stats().authOk();
+            ready();
+        } else if (code == 334 && was == State.AUTH_LOGIN) {
+            state = State.AUTH_LOGIN_USER;
+            writeLine(credentials.loginUsername());
+        } else if (code == 334 && was == State.AUTH_LOGIN_USER) {
+            state = State.AUTH_LOGIN_PASSWORD;
+            writeLine(credentials.loginPassword());
+        } else if (code == 334 && was != State.AUTH_CANCEL) {
+            // A challenge our response already answered: cancel (RFC 4954 §4), then report this.
+            state = State.AUTH_CANCEL;
+            connection.write(AUTH_CANCEL, 0, AUTH_CANCEL.length);
+            armReply();
+        } else if (was == State.AUTH_CANCEL) {
+            authRefused(454, "4.7.0", key.credentials().redact(key.describe() + " asked for more than AUTH " + mechanism()
+                    + " gives; cancelled: " + code + " " + parser.text()));
+        } else {
+            authFailed(code, "AUTH " + mechanism());
+        }
+    }
+
+    private String mechanism() {
+        return has(ReplyParser.AUTH_PLAIN) ? "PLAIN" : "LOGIN";
+    }
+
+    /**
+     * The hop refused our credentials: a 5xx (535, 534, 538...) is operator misconfiguration, so it
+     * defers like a 4xx (as Postfix's smtp_sasl_auth_soft_bounce) and keeps the server's words
+     * (minus anything of our credentials it echoed).
+     */
+    private void authFailed(int code, String inReplyTo) {
+        String text = key.credentials().redact(said(code, inReplyTo));
+        if (code / 100 == 4) {
+            authRefused(code, null, text);
+            return;
+        }
+        String enhanced = Delivery.enhancedCodeIn(text, 5);
+        authRefused(454, enhanced.equals("5.0.0") ? "4.7.0" : "4" + enhanced.substring(1), text);
+    }
+
+    private void authRefused(int code, String enhancedCode, String text) {
+        client.stats().authRefused();
+        Delivery d = delivery;
+        delivery = null;
+        if (d != null) {
+            d.hopFailed(code, enhancedCode, text, false);
+        }
+        quit();
+    }
+
+    /** One base64 response line; the bytes are the credentials' own, copied by the connection. */
+    private void writeLine(byte[] base64) {
+        connection.write(base64, 0, base64.length);
+        connection.write(CRLF, 0, CRLF.length);
+        armReply();
     }
 
     private String said(int code, String inReplyTo) {
@@ -403,6 +502,10 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         Delivery d = delivery;
         if (!tlsActive && tlsRequired()) {
             tlsMissing("is a cached plaintext connection"); // memory learnt since this connection opened
+            return;
+        }
+        if (key.credentials() != null && !authenticated) {
+            authRefused(454, "4.7.0", key.describe() + ": connection not authenticated"); // the pool keys by credentials: never
             return;
         }
         String refusal = refusal(d);

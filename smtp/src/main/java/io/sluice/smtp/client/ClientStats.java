@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Counters of the outbound client since start: connections opened and reused, messages carried
- * (and how many with BDAT), TLS handshakes completed, possible downgrades. Updated from the loops, read from any thread.
+ * (and how many with BDAT), TLS handshakes completed, possible downgrades, SMTP AUTH outcomes. Updated from the loops, read from any thread.
  */
 public final class ClientStats {
     private final AtomicLong connectionsOpened = new AtomicLong();
@@ -13,6 +13,8 @@ public final class ClientStats {
     private final AtomicLong chunkedMessages = new AtomicLong();
     private final AtomicLong tlsHandshakes = new AtomicLong();
     private final AtomicLong downgrades = new AtomicLong();
+    private final AtomicLong authSucceeded = new AtomicLong();
+    private final AtomicLong authFailed = new AtomicLong();
 
     void connectionOpened() {
         connectionsOpened.incrementAndGet();
@@ -36,6 +38,24 @@ public final class ClientStats {
 
     void downgrade() {
         downgrades.incrementAndGet();
+    }
+
+    void authOk() {
+        authSucceeded.incrementAndGet();
+    }
+
+    void authRefused() {
+        authFailed.incrementAndGet();
+    }
+
+    /** Connections that authenticated (235). */
+    public long authSucceeded() {
+        return authSucceeded.get();
+    }
+
+    /** Connections whose AUTH was refused or impossible (no mechanism of ours offered). */
+    public long authFailed() {
+        return authFailed.get();
     }
 
     /** TCP connections that opened (connected). */

@@ -27,6 +27,7 @@ final class Delivery {
     private final DeliveryCallback callback;
     private final ClientTlsLevel level;
     private final boolean lmtp;
+    private final SmtpCredentials credentials;
     private final boolean[] reported;
     private final boolean needsSmtpUtf8;
     private int unreported;
@@ -42,12 +43,14 @@ final class Delivery {
     private String lastEnhanced = "4.4.1";
     private String lastText = "no next hop was tried";
 
-    Delivery(SmtpClient client, DeliveryJob job, DeliveryCallback callback, ClientTlsLevel level, boolean lmtp) {
+    Delivery(SmtpClient client, DeliveryJob job, DeliveryCallback callback, ClientTlsLevel level, boolean lmtp,
+            SmtpCredentials credentials) {
         this.client = client;
         this.job = job;
         this.callback = callback;
         this.level = level;
         this.lmtp = lmtp;
+        this.credentials = credentials;
         this.reported = new boolean[job.recipients().size()];
         this.unreported = reported.length;
         this.needsSmtpUtf8 = job.message().envelope().smtpUtf8() || !ascii(job.sender()) || !job.recipients().stream().allMatch(Delivery::ascii);
@@ -104,8 +107,12 @@ final class Delivery {
             return;
         }
         NextHop hop = hops.get(hopIndex);
-        client.open(new HopKey(new InetSocketAddress(hop.address(), hop.port()), lmtp, level, hop.hostName()),
+        client.open(hopKey(hop),
                 this, plaintextOnly);
+    }
+
+    private HopKey hopKey(NextHop hop) {
+        return new HopKey(new InetSocketAddress(hop.address(), hop.port()), lmtp, level, hop.hostName(), credentials);
     }
 
     /**
@@ -135,7 +142,7 @@ final class Delivery {
         }
         freshRetried = true;
         NextHop hop = hops.get(hopIndex);
-        client.connect(new HopKey(new InetSocketAddress(hop.address(), hop.port()), lmtp, level, hop.hostName()),
+        client.connect(hopKey(hop),
                 this, plaintextOnly);
     }
 

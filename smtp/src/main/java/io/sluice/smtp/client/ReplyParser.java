@@ -44,6 +44,10 @@ public final class ReplyParser {
     public static final int ENHANCED_STATUS_CODES = 64;
     /** Keyword bit: BINARYMIME (RFC 3030; only with CHUNKING). */
     public static final int BINARYMIME = 128;
+    /** Keyword bit: AUTH (RFC 4954) listing the PLAIN mechanism (RFC 4616). */
+    public static final int AUTH_PLAIN = 256;
+    /** Keyword bit: AUTH listing the LOGIN mechanism (draft-murchison-sasl-login). */
+    public static final int AUTH_LOGIN = 512;
 
     private static final byte[][] WORDS = {
         ascii("PIPELINING"), ascii("STARTTLS"), ascii("SIZE"), ascii("8BITMIME"), ascii("SMTPUTF8"),
@@ -51,6 +55,9 @@ public final class ReplyParser {
     };
     private static final int[] BITS = {PIPELINING, STARTTLS, SIZE, EIGHT_BIT_MIME, SMTPUTF8, CHUNKING,
         ENHANCED_STATUS_CODES, BINARYMIME};
+    private static final byte[] AUTH = ascii("AUTH");
+    private static final byte[] PLAIN = ascii("PLAIN");
+    private static final byte[] LOGIN = ascii("LOGIN");
 
     /** Code of the first line of the reply in progress, or 0 between replies. */
     private int pendingCode;
@@ -144,6 +151,11 @@ public final class ReplyParser {
         for (int i = from; i < end && textLength < MAX_TEXT_BYTES; i++) {
             text[textLength++] = in.get(i);
         }
+        // One byte decides for almost every line (replies' text starts with a digit); only then the word.
+        if (end - from > AUTH.length && (in.get(from) | 0x20) == 'a' && isAuthKeyword(in, from)) {
+            pendingKeywords |= mechanisms(in, from + AUTH.length + 1, end);
+            return;
+        }
         for (int w = 0; w < WORDS.length; w++) {
             if (isWord(in, from, end, WORDS[w])) {
                 pendingKeywords |= BITS[w];
@@ -153,6 +165,26 @@ public final class ReplyParser {
                 return;
             }
         }
+    }
+
+    /**
+     * The mechanism bits of an AUTH line's list [from, end): {@code AUTH PLAIN LOGIN}, or the
+     * pre-RFC {@code AUTH=PLAIN LOGIN} some servers still send.
+     */
+    private static int mechanisms(ByteBuffer in, int from, int end) {
+        int bits = 0;
+        int start = from;
+        for (int i = from; i <= end; i++) {
+            if (i == end || in.get(i) == ' ') {
+                if (isWord(in, start, i, PLAIN)) {
+                    bits |= AUTH_PLAIN;
+                } else if (isWord(in, start, i, LOGIN)) {
+                    bits |= AUTH_LOGIN;
+                }
+                start = i + 1;
+            }
+        }
+        return bits;
     }
 
     /** The decimal number at [from, end) (stopping at the first non-digit), 0 if none or absurd. */
@@ -207,6 +239,20 @@ public final class ReplyParser {
             }
         }
         return d1 * 100 + d2 * 10 + d3;
+    }
+
+    /**
+     * True when the line at {@code from} (known to be longer than "AUTH") starts with {@code AUTH}
+     * (case-insensitive) followed by SP or by the {@code =} of the pre-RFC form.
+     */
+    private static boolean isAuthKeyword(ByteBuffer in, int from) {
+        for (int i = 1; i < AUTH.length; i++) {
+            if ((in.get(from + i) & ~0x20) != AUTH[i]) {
+                return false;
+            }
+        }
+        byte next = in.get(from + AUTH.length);
+        return next == ' ' || next == '=';
     }
 
     /** True when [from, end) starts with {@code word} (case-insensitive) followed by the end or SP. */

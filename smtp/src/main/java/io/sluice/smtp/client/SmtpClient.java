@@ -238,21 +238,29 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         }
     }
 
+    /** Credentials are never sent in plaintext: a destination with them gets at least {@code encrypt}. */
+    static ClientTlsLevel levelFor(ClientTlsLevel policy, SmtpCredentials credentials) {
+        return credentials != null && policy.compareTo(ClientTlsLevel.ENCRYPT) < 0 ? ClientTlsLevel.ENCRYPT : policy;
+    }
+
     // ---------------------------------------------------------------- one route
 
     /** The transport of one route: non-blocking, reports from the loops. */
     private final class RouteTransport implements Transport {
         private final Route route;
         private final ClientTlsLevel level;
+        private final SmtpCredentials credentials;
 
         RouteTransport(Route route) {
             this.route = route;
-            this.level = settings.tlsPolicy().levelFor(route.target());
+            this.credentials = settings.auth().credentialsFor(route.target());
+            this.level = levelFor(settings.tlsPolicy().levelFor(route.target()), credentials);
         }
 
         @Override
         public void deliver(DeliveryJob job, DeliveryCallback callback) {
-            Delivery delivery = new Delivery(SmtpClient.this, job, callback, level, route.kind() == Route.Kind.LMTP);
+            Delivery delivery = new Delivery(SmtpClient.this, job, callback, level, route.kind() == Route.Kind.LMTP,
+                    credentials);
             workers.execute(() -> prepare(job, delivery));
         }
 

@@ -313,6 +313,11 @@ public final class ConfigKeys {
             "a whole number from 0 to 1000000",
             "delivery.rate for one destination (named as for delivery.concurrency.<destination>); 0 = unlimited.");
 
+    /** {@code delivery.auth.<destination>}: the file of the SMTP AUTH credentials for one destination. */
+    public static final PatternKey DELIVERY_AUTH_FOR = new PatternKey("delivery.auth.", "destination", "",
+            "the path of a readable file of one line username:password (UTF-8)",
+            "Authenticate (RFC 4954: AUTH PLAIN, else LOGIN) to this destination (named as for delivery.concurrency.<destination>: the host of smtp:[HOST] or relay.host, the MX domain of smtp:DOMAIN) before MAIL; only inside TLS (the destination gets at least tls.client level encrypt); a refused AUTH defers. Read at start.");
+
     /** {@code tls.client.policy.<domain>}: outbound TLS level for one destination. */
     public static final PatternKey TLS_CLIENT_POLICY = new PatternKey("tls.client.policy.", "domain", "",
             "none | may | encrypt | verify",
@@ -320,7 +325,7 @@ public final class ConfigKeys {
 
     private static final List<ConfigKey<?>> ALL = Collections.unmodifiableList(KEYS);
     private static final List<PatternKey> PATTERNS = List.of(TLS_SNI_CERT, TLS_SNI_KEY, TRANSPORT,
-            DELIVERY_CONCURRENCY_FOR, DELIVERY_RATE_FOR, TLS_CLIENT_POLICY);
+            DELIVERY_CONCURRENCY_FOR, DELIVERY_RATE_FOR, DELIVERY_AUTH_FOR, TLS_CLIENT_POLICY);
 
     private ConfigKeys() {
     }

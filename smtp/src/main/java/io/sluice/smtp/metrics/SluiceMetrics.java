@@ -219,6 +219,15 @@ public final class SluiceMetrics {
         counter(registry, "sluice_outbound_tls_downgrades_total",
                 "Next hops remembered as TLS-capable that answered without STARTTLS (possible downgrade attack).",
                 client::downgrades);
+        // Only the outcome: no destination or user name label (credentials stay out of metrics).
+        CounterWithCallback.builder().name("sluice_outbound_auth_total")
+                .help("Outbound SMTP AUTH (delivery.auth.*) per connection: ok (235) or refused (a refusal, or no mechanism of ours offered).")
+                .labelNames("result")
+                .callback(cb -> {
+                    cb.call(client.authSucceeded(), "ok");
+                    cb.call(client.authFailed(), "refused");
+                })
+                .register(registry);
     }
 
     /** Reads one loop's value from it or its snapshot. */

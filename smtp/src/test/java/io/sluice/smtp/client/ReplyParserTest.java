@@ -38,6 +38,25 @@ class ReplyParserTest {
         assertEquals(0, parser.keywords());
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "250-mx\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n=768",
+        "250-mx\r\n250-auth login plain cram-md5\r\n250 OK\r\n=768",
+        "250-mx\r\n250-AUTH=LOGIN\r\n250 OK\r\n=512",
+        "250-mx\r\n250-AUTH=PLAIN LOGIN\r\n250 OK\r\n=768",
+        "250-mx\r\n250-AUTH CRAM-MD5 XOAUTH2 PLAINX\r\n250 OK\r\n=0",
+        "250-mx\r\n250-AUTH\r\n250 OK\r\n=0",
+        "250-mx\r\n250-AUTHX PLAIN\r\n250 OK\r\n=0",
+        "250-mx\r\n250-X-AUTH PLAIN\r\n250 OK\r\n=0",
+    })
+    void authMechanisms(String wireAndBits) {
+        int eq = wireAndBits.lastIndexOf('=');
+        ReplyParser parser = new ReplyParser();
+        assertEquals(250, parser.parse(ascii(wireAndBits.substring(0, eq))));
+        assertEquals(Integer.parseInt(wireAndBits.substring(eq + 1)),
+                parser.keywords() & (ReplyParser.AUTH_PLAIN | ReplyParser.AUTH_LOGIN), wireAndBits);
+    }
+
     @Test
     void keywordMustBeAWholeWord() {
         ReplyParser parser = new ReplyParser();

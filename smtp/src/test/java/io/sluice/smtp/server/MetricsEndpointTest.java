@@ -137,6 +137,8 @@ class MetricsEndpointTest {
                 assertEquals(1.0, MetricsScrape.value(s, "sluice_outbound_connection_reuses_total"));
                 assertEquals(1.0, MetricsScrape.value(s, "sluice_outbound_tls_handshakes_total"));
                 assertEquals(0.0, MetricsScrape.value(s, "sluice_outbound_tls_downgrades_total"));
+                assertEquals(0.0, MetricsScrape.value(s, "sluice_outbound_auth_total", "result=\"ok\""));
+                assertEquals(0.0, MetricsScrape.value(s, "sluice_outbound_auth_total", "result=\"refused\""));
             }
         }
     }
