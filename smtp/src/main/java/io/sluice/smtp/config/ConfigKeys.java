@@ -57,10 +57,10 @@ public final class ConfigKeys {
     public static final ConfigKey<Integer> SPOOL_RECYCLE_SEGMENTS = key("spool.recycle_segments",
             ValueTypes.integer(0, SpoolOptions.MAX_RECYCLED_SEGMENTS_PER_LOOP), "1",
             "Emptied 64 MiB segment files each event loop keeps and overwrites instead of creating new ones (a file whose blocks exist fsyncs without a journal commit); 0 = delete them at once.");
-    /** A group commit fsyncing longer than this marks the spool unhealthy (a hanging disk). */
+    /** A spool writer without progress for this long (a hanging disk) marks the spool unhealthy. */
     public static final ConfigKey<Duration> SPOOL_SYNC_STALL_TIMEOUT = key("spool.sync_stall_timeout",
             ValueTypes.duration(Duration.ofSeconds(1), Duration.ofHours(1)), "30s",
-            "A group commit whose fsyncs run longer than this (a hanging disk) makes the spool unhealthy (/healthz 503, one WARN) and new MAIL is answered 451 4.3.0 until it completes.");
+            "A spool writer that makes no progress for this long (a group commit's fsyncs, or the deletion journal's, hanging on a disk), or that stopped, makes the spool unhealthy (/healthz 503, one WARN) and new MAIL is answered 451 4.3.0 until it moves again.");
     /** How long closing the spool waits for the writer before giving up on a hanging disk. */
     public static final ConfigKey<Duration> SPOOL_CLOSE_TIMEOUT = key("spool.close_timeout",
             ValueTypes.duration(Duration.ofSeconds(1), Duration.ofHours(1)), "10s",

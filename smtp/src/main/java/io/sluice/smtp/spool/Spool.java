@@ -481,8 +481,9 @@ public final class Spool implements MessageSource, Closeable {
     }
 
     /**
-     * Whether the running group commit's fsyncs have taken longer than {@code spool.sync_stall_timeout}
-     * (a hanging disk): a volatile read and a clock read, for sessions to refuse new mail with
+     * Whether the spool writer has made no progress for {@code spool.sync_stall_timeout} (a hanging
+     * disk: a group commit's fsyncs, the deletion journal's fsync or lock) or has stopped: two
+     * volatile reads and a clock read, no logging, for sessions to refuse new mail with
      * {@code 451 4.3.0} instead of queuing it behind the stall. Any thread; false for a read-only spool.
      */
     public boolean commitsStalled() {
@@ -593,9 +594,19 @@ public final class Spool implements MessageSource, Closeable {
         }
     }
 
-    /** Forces and closes every segment, drops kept files, closes the journal, then releases the lock. */
+    /**
+     * Forces the journal's lazy removals, forces and closes every segment, drops kept files, closes
+     * the journal, then releases the lock. The removals go first: they spare the next start a
+     * second delivery of messages already handed on, while the segments' force only protects ABORT
+     * records, so a segment fsync that hangs should not keep the removals from the disk.
+     */
     private void closeFiles() throws IOException {
         IOException failure = null;
+        try {
+            journal.sync();
+        } catch (IOException e) {
+            failure = e;
+        }
         for (Segment s : openSegments) {
             try {
                 if (s.writeChannel != null && s.writeChannel.isOpen()) {

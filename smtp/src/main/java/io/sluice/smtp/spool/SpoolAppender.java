@@ -67,8 +67,8 @@ public final class SpoolAppender {
     }
 
     /**
-     * Any thread: whether the spool's group commit has been fsyncing longer than
-     * {@code spool.sync_stall_timeout} (see {@link Spool#commitsStalled}); a volatile read while it has not.
+     * Any thread: whether the spool's writer has made no progress for {@code spool.sync_stall_timeout}
+     * or has stopped (see {@link Spool#commitsStalled}); two volatile reads and a clock read.
      */
     public boolean commitsStalled() {
         return spool.commitsStalled();

@@ -23,11 +23,14 @@ import org.jctools.queues.MpscArrayQueue;
  * a bounded lock-free MPSC queue ({@link #submit}, any thread); everything else is confined to
  * the writer thread.
  *
- * <p>Stall watchdog without a thread of its own: before each round's fsyncs the writer publishes
- * the round's start in {@link #roundStartNanos} (and clears it after), and any thread that asks
- * ({@link #stallReason}, {@link #isStalled}) computes the age. The first to see a round past
- * {@code syncStallTimeoutNanos} logs the one WARN of that round, the health check or a session's
- * MAIL check while the disk hangs, else the writer itself when the round ends late.
+ * <p>Stall watchdog without a thread of its own: the writer stamps {@link #progressNanos} at the
+ * start of every pass of its loop (a pass idles at most 50 ms), so a writer blocked anywhere (a
+ * commit round's fsyncs, the deletion journal's fsync or its lock, a listener) stops stamping, and
+ * any thread that asks ({@link #isStalled}, {@link #stallReason}) computes the age; a writer that
+ * died counts as stalled. It also publishes each commit round's start in {@link #roundStartNanos},
+ * only to say what it is stuck in. {@link #isStalled} (every MAIL) compares numbers and logs
+ * nothing; the one WARN of a stall comes from {@link #stallReason} (health checks, metrics) or
+ * from the writer when a round ends late.
  */
 final class SpoolWriter implements Runnable {
     private static final Logger LOG = Logger.getLogger(SpoolWriter.class.getName());
@@ -78,14 +81,16 @@ final class SpoolWriter implements Runnable {
     private final long closeTimeoutNanos;
     /** When the running round began its fsyncs, {@link #NO_ROUND} between rounds; publishes the round's fields below. */
     private volatile long roundStartNanos = NO_ROUND;
-    /** Batch number of the running round (plain: published by the write of {@link #roundStartNanos}). */
-    private long roundBatch;
     /** The round's first segment, or {@link #DIRECTORY} (plain, published likewise). */
     private Object roundTarget;
     private int roundSegments;
     private int roundRequests;
-    /** The last round whose stall was logged: whoever claims a round here writes its WARN. */
-    private final AtomicLong warnedBatch = new AtomicLong();
+    /** When the writer last began a pass of its loop: its sign of life. */
+    private volatile long progressNanos = System.nanoTime();
+    /** Set when the writer's thread ends, for whatever reason. */
+    private volatile boolean exited;
+    /** The {@link #progressNanos} stamp of the last stall whose WARN was written: one WARN per stall. */
+    private final AtomicLong warnedStall = new AtomicLong(NO_ROUND);
     private volatile long longestRoundNanos;
     /** Hands the round's outcome either to the writer or to an abandoning close, never both. */
     private final AtomicInteger resolving = new AtomicInteger(RUNNING);
@@ -208,32 +213,36 @@ final class SpoolWriter implements Runnable {
     }
 
     /**
-     * Any thread: whether the running commit round has been fsyncing for at least the stall
-     * timeout; logs the round's WARN if no one did yet. A volatile read and a clock read while no
-     * round stalls: cheap enough for every MAIL command.
+     * Any thread: whether the writer has made no progress for the stall timeout, or has stopped, so
+     * a commit now would wait for its answer, maybe for minutes. Two volatile reads and a clock
+     * read, no allocation, no logging: cheap and safe on an event loop, for every MAIL command.
      */
     boolean isStalled() {
-        long start = roundStartNanos;
-        return start != NO_ROUND && System.nanoTime() - start >= stallTimeoutNanos && stallReason() != null;
+        return exited || System.nanoTime() - progressNanos >= stallTimeoutNanos;
     }
 
-    /** Any thread: {@code spool fsync stalled for 42s (segment 00-000000000123.seg)}, or null. */
+    /**
+     * Any thread: {@code spool fsync stalled for 42.0s (segment 00-000000000123.seg)} or
+     * {@code spool writer blocked for 42.0s outside a commit round ...}, or null; writes the
+     * stall's one WARN if no one did yet. Allocates: health checks and metrics, not the hot path.
+     */
     String stallReason() {
-        long start = roundStartNanos;
-        if (start == NO_ROUND) {
-            return null;
+        if (exited) {
+            return "spool writer stopped";
         }
-        long ageNanos = System.nanoTime() - start;
+        long progress = progressNanos;
+        long ageNanos = System.nanoTime() - progress;
         if (ageNanos < stallTimeoutNanos) {
             return null;
         }
-        long batchNo = roundBatch;
-        String target = describe(roundTarget, roundSegments);
-        if (roundStartNanos != start) {
-            return null; // the round ended while we read it: its fields may be the next round's
-        }
-        String reason = "spool fsync stalled for " + seconds(ageNanos) + "s (" + target + ")";
-        warnOnce(batchNo, reason);
+        long start = roundStartNanos;
+        // The round fields are plain: at worst they name the wrong segment (never a wrong verdict).
+        String reason = start == NO_ROUND
+                ? "spool writer blocked for " + seconds(ageNanos) + "s outside a commit round (the deletion"
+                        + " journal's fsync or lock, or a listener)"
+                : "spool fsync stalled for " + seconds(System.nanoTime() - start) + "s ("
+                        + describe(roundTarget, roundSegments) + ")";
+        warnOnce(progress, reason);
         return reason;
     }
 
@@ -248,12 +257,12 @@ final class SpoolWriter implements Runnable {
         return longestRoundNanos;
     }
 
-    /** The one WARN of a stalled round: its first observer claims the round's number. */
-    private void warnOnce(long batchNo, String reason) {
-        long warned = warnedBatch.get();
-        if (warned < batchNo && warnedBatch.compareAndSet(warned, batchNo)) {
-            LOG.warning(reason + ": " + roundRequests + " commit requests wait for it; the spool reports"
-                    + " itself unhealthy and new MAIL gets 451 4.3.0 until it completes");
+    /** The one WARN of a stall: its first observer claims the stall's progress stamp. */
+    private void warnOnce(long stall, String reason) {
+        long warned = warnedStall.get();
+        if (warned != stall && warnedStall.compareAndSet(warned, stall)) {
+            LOG.warning(reason + ": commits wait for it; the spool reports itself unhealthy and new MAIL"
+                    + " gets 451 4.3.0 until the writer moves again");
         }
     }
 
@@ -277,6 +286,7 @@ final class SpoolWriter implements Runnable {
     public void run() {
         try {
             while (resolving.get() != ABANDONED) {
+                progressNanos = System.nanoTime(); // one volatile write per pass, not per message
                 // Lazily fsynced removals are caught here when no further delivery comes to sync them.
                 long syncInNanos = spool.syncRemovalsIfDue();
                 if (queue.drain(collector, maxBatch) == 0) {
@@ -290,6 +300,7 @@ final class SpoolWriter implements Runnable {
                 commitBatch();
             }
         } finally {
+            exited = true; // new MAIL gets 451 from now on, whether we were closed or died
             closeForcer(); // also when the writer dies: its helper threads must not outlive it
         }
     }
@@ -340,14 +351,14 @@ final class SpoolWriter implements Runnable {
                 }
             }
         }
-        long start = beginRound(batchNo);
+        long start = beginRound();
         long fsyncNanos = forceSegments();
         if (newSegment) {
             roundTarget = DIRECTORY;
             roundStartNanos = start; // republishes the target (once per new segment only)
             fsyncNanos += syncDirectory();
         }
-        endRound(batchNo, start);
+        endRound(start);
         if (!resolving.compareAndSet(RUNNING, RESOLVING)) {
             return; // close gave up on us while we were stuck: the spool is no longer ours to touch
         }
@@ -361,8 +372,7 @@ final class SpoolWriter implements Runnable {
     }
 
     /** Publishes the round for the stall watchdog: plain fields, then one volatile write; returns its start. */
-    private long beginRound(long batchNo) {
-        roundBatch = batchNo;
+    private long beginRound() {
         roundTarget = toForce.isEmpty() ? DIRECTORY : toForce.get(0);
         roundSegments = toForce.size();
         roundRequests = batch.size();
@@ -373,16 +383,19 @@ final class SpoolWriter implements Runnable {
     }
 
     /** Clears the round; a round that outlived the stall timeout gets its WARN (if late) and an INFO. */
-    private void endRound(long batchNo, long start) {
-        long tookNanos = System.nanoTime() - start;
+    private void endRound(long start) {
+        long end = System.nanoTime();
+        long tookNanos = end - start;
+        long stall = progressNanos; // the stamp a health check saw during this stall, if it did
         roundStartNanos = NO_ROUND;
+        progressNanos = end; // the round is progress: a stall ends here, before any answer goes out
         if (tookNanos > longestRoundNanos) {
             longestRoundNanos = tookNanos; // only when a record falls, rarely after warm-up
         }
         if (tookNanos >= stallTimeoutNanos) {
             String target = describe(roundTarget, roundSegments); // allocates: stalled rounds only
-            // Logged by the writer only if no health check or MAIL saw the stall while it lasted.
-            warnOnce(batchNo, "spool fsync stalled for " + seconds(tookNanos) + "s (" + target + ")");
+            // Logged by the writer only if no health check saw the stall while it lasted.
+            warnOnce(stall, "spool fsync stalled for " + seconds(tookNanos) + "s (" + target + ")");
             LOG.log(Level.INFO, "spool fsync round completed after {0}s ({1}, {2} commit requests); the spool"
                     + " is healthy again unless a write failed", new Object[] {seconds(tookNanos), target, batch.size()});
         }
