@@ -44,6 +44,8 @@ final class ClientSession implements ConnectionHandler, TlsListener {
     private static final byte[] AUTH_LOGIN = ascii("AUTH LOGIN\r\n");
     private static final byte[] AUTH_CANCEL = ascii("*\r\n");
     private static final byte[] CRLF = ascii("\r\n");
+    /** Said instead of a reply text to AUTH, which may echo credentials. */
+    private static final String NO_AUTH_TEXT = "; the server's reply text is not kept (it may echo credentials)";
 
     private enum State { CONNECTING, GREETING, HELLO, HELO, STARTTLS, HANDSHAKE, AUTH_PLAIN, AUTH_LOGIN,
         AUTH_LOGIN_USER, AUTH_LOGIN_PASSWORD, AUTH_CANCEL, READY, IDLE, TRANSACTION, CONTENT, ABORT_DATA, QUIT, CLOSED }
@@ -440,8 +442,8 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             connection.write(AUTH_CANCEL, 0, AUTH_CANCEL.length);
             armReply();
         } else if (was == State.AUTH_CANCEL) {
-            authRefused(454, "4.7.0", key.credentials().redact(key.describe() + " asked for more than AUTH " + mechanism()
-                    + " gives; cancelled: " + code + " " + parser.text()));
+            authRefused(454, "4.7.0", key.describe() + " asked for more than AUTH " + mechanism()
+                    + " gives; cancelled: " + code + NO_AUTH_TEXT);
         } else {
             authFailed(code, "AUTH " + mechanism());
         }
@@ -457,12 +459,16 @@ final class ClientSession implements ConnectionHandler, TlsListener {
      * (minus anything of our credentials it echoed).
      */
     private void authFailed(int code, String inReplyTo) {
-        String text = key.credentials().redact(said(code, inReplyTo));
+        String said = key.describe() + " said: " + code + " ";
+        String enhanced = Delivery.enhancedCodeIn(said + parser.text(), code / 100);
+        // The server's words stay out: they may echo our response (cut at the parser's limit, or
+        // non-ASCII shown as '?', so no string match could mask it), and this text reaches the
+        // delivery log, `sluice queue` and the DSN sent to the message's sender.
+        String text = said + enhanced + " (in reply to " + inReplyTo + ")" + NO_AUTH_TEXT;
         if (code / 100 == 4) {
-            authRefused(code, null, text);
+            authRefused(code, enhanced, text);
             return;
         }
-        String enhanced = Delivery.enhancedCodeIn(text, 5);
         authRefused(454, enhanced.equals("5.0.0") ? "4.7.0" : "4" + enhanced.substring(1), text);
     }
 

@@ -184,17 +184,6 @@ public final class SmtpCredentials {
         return loginPassword;
     }
 
-    /**
-     * {@code text} (a server's reply to AUTH) with our responses and the password replaced by
-     * {@code ****}, in case the server echoed them: the text goes to the delivery log. Failure path
-     * only: it decodes the password into a transient String.
-     */
-    String redact(String text) {
-        String out = text.replace(new String(plainResponse, StandardCharsets.US_ASCII), "****")
-                .replace(new String(loginPassword, StandardCharsets.US_ASCII), "****");
-        return out.replace(new String(Base64.getDecoder().decode(loginPassword), StandardCharsets.UTF_8), "****");
-    }
-
     /** Never the password. */
     @Override
     public String toString() {

@@ -19,13 +19,12 @@ import io.sluice.smtp.delivery.RecipientResult;
 import io.sluice.smtp.delivery.Route;
 
 /**
- * Review s6 (read-only review, not a fix): {@code SmtpCredentials.redact} compares exact strings,
- * but the text it gets is {@link ReplyParser#text()}, which shows every non-ASCII octet as '?' and
- * keeps at most {@link ReplyParser#MAX_TEXT_BYTES} octets. An echo of a non-ASCII password, or an
- * echoed response cut at the 400th octet, passes unredacted into the recipient's reply text: the
- * delivery log, {@code sluice queue} and the delay/failure DSN sent to the message's sender.
+ * A refused AUTH must not carry the server's reply text into the recipient's reason (delivery log,
+ * {@code sluice queue}, the DSN to the sender): a server may echo our response, and no string
+ * match could mask it once {@link ReplyParser#text()} has shown non-ASCII octets as '?' or cut the
+ * text at {@link ReplyParser#MAX_TEXT_BYTES}. Found by the session-6 review; both failed before.
  */
-class ReviewRedactionTest {
+class AuthRefusalTextTest {
     private static final String BODY = "Subject: hi\r\n\r\nHello.\r\n";
 
     @TempDir
