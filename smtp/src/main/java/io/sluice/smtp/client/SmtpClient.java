@@ -238,9 +238,22 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         }
     }
 
-    /** Credentials are never sent in plaintext: a destination with them gets at least {@code encrypt}. */
-    static ClientTlsLevel levelFor(ClientTlsLevel policy, SmtpCredentials credentials) {
-        return credentials != null && policy.compareTo(ClientTlsLevel.ENCRYPT) < 0 ? ClientTlsLevel.ENCRYPT : policy;
+    /**
+     * The TLS level of a route. Credentials are never sent in plaintext, nor by default to a peer
+     * whose certificate is unchecked (a man in the middle would collect them): a destination with
+     * credentials gets {@code verify}, unless a {@code tls.client.policy.<destination>} entry names
+     * it, which is raised to at least {@code encrypt} (an operator's opt-out for a smarthost with a
+     * private certificate).
+     */
+    static ClientTlsLevel levelFor(TlsPolicyTable policy, String destination, SmtpCredentials credentials) {
+        if (credentials == null) {
+            return policy.levelFor(destination);
+        }
+        ClientTlsLevel explicit = policy.explicitLevelFor(destination);
+        if (explicit == null) {
+            return ClientTlsLevel.VERIFY;
+        }
+        return explicit.compareTo(ClientTlsLevel.ENCRYPT) < 0 ? ClientTlsLevel.ENCRYPT : explicit;
     }
 
     // ---------------------------------------------------------------- one route
@@ -254,7 +267,7 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         RouteTransport(Route route) {
             this.route = route;
             this.credentials = settings.auth().credentialsFor(route.target());
-            this.level = levelFor(settings.tlsPolicy().levelFor(route.target()), credentials);
+            this.level = levelFor(settings.tlsPolicy(), route.target(), credentials);
         }
 
         @Override

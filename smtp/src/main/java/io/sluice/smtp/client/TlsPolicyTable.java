@@ -52,6 +52,12 @@ public final class TlsPolicyTable {
 
     /** The level for a destination domain or host. */
     public ClientTlsLevel levelFor(String destination) {
+        ClientTlsLevel explicit = explicitLevelFor(destination);
+        return explicit != null ? explicit : defaultLevel;
+    }
+
+    /** The level of the {@code tls.client.policy.*} entry that names the destination, or null if none does. */
+    public ClientTlsLevel explicitLevelFor(String destination) {
         String name = destination.toLowerCase(Locale.ROOT);
         ClientTlsLevel exact = byName.get(name);
         if (exact != null) {
@@ -63,6 +69,6 @@ public final class TlsPolicyTable {
                 return parent;
             }
         }
-        return defaultLevel;
+        return null;
     }
 }

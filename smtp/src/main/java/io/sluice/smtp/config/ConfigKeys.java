@@ -316,7 +316,7 @@ public final class ConfigKeys {
     /** {@code delivery.auth.<destination>}: the file of the SMTP AUTH credentials for one destination. */
     public static final PatternKey DELIVERY_AUTH_FOR = new PatternKey("delivery.auth.", "destination", "",
             "the path of a readable file of one line username:password (UTF-8)",
-            "Authenticate (RFC 4954: AUTH PLAIN, else LOGIN) to this destination (named as for delivery.concurrency.<destination>: the host of smtp:[HOST] or relay.host, the MX domain of smtp:DOMAIN) before MAIL; only inside TLS (the destination gets at least tls.client level encrypt); a refused AUTH defers. Read at start.");
+            "Authenticate (RFC 4954: AUTH PLAIN, else LOGIN) to this destination (named as for delivery.concurrency.<destination>: the host of smtp:[HOST] or relay.host, the MX domain of smtp:DOMAIN) before MAIL; only inside TLS and, unless a tls.client.policy.<destination> entry names it (then at least encrypt), to a verified certificate (the destination gets tls.client level verify); a refused AUTH defers. Read at start.");
 
     /** {@code tls.client.policy.<domain>}: outbound TLS level for one destination. */
     public static final PatternKey TLS_CLIENT_POLICY = new PatternKey("tls.client.policy.", "domain", "",

@@ -32,7 +32,7 @@ class AuthRefusalTextTest {
 
     private RecipientResult refusedWith(String password, String reply) throws Exception {
         AuthTable auth = new AuthTable(Map.of("127.0.0.1", SmtpCredentials.of("127.0.0.1", "user", password)));
-        ClientSettings settings = ClientSettings.defaults("client.test", TlsPolicyTable.uniform(ClientTlsLevel.NONE))
+        ClientSettings settings = ClientSettings.defaults("client.test", new TlsPolicyTable(ClientTlsLevel.NONE, Map.of("127.0.0.1", ClientTlsLevel.ENCRYPT)))
                 .withTimeouts(Duration.ofSeconds(10)).withAuth(auth);
         try (FakeNextHop fake = new FakeNextHop(); ClientHarness harness = new ClientHarness(settings, dir)) {
             fake.offerStartTls = true;

@@ -133,12 +133,16 @@ class AuthTableTest {
     }
 
     @Test
-    void credentialsRaiseTheTlsLevelToEncrypt() {
+    void credentialsGetVerifyUnlessAPolicyEntryNamesTheDestination() {
         SmtpCredentials c = SmtpCredentials.of("d", "u", "p");
-        assertEquals(ClientTlsLevel.ENCRYPT, SmtpClient.levelFor(ClientTlsLevel.NONE, c));
-        assertEquals(ClientTlsLevel.ENCRYPT, SmtpClient.levelFor(ClientTlsLevel.MAY, c));
-        assertEquals(ClientTlsLevel.VERIFY, SmtpClient.levelFor(ClientTlsLevel.VERIFY, c));
-        assertEquals(ClientTlsLevel.MAY, SmtpClient.levelFor(ClientTlsLevel.MAY, null));
+        TlsPolicyTable table = new TlsPolicyTable(ClientTlsLevel.MAY, java.util.Map.of(
+                "none.test", ClientTlsLevel.NONE, "may.test", ClientTlsLevel.MAY, "encrypt.test", ClientTlsLevel.ENCRYPT));
+        assertEquals(ClientTlsLevel.VERIFY, SmtpClient.levelFor(table, "other.test", c), "no entry: verify");
+        assertEquals(ClientTlsLevel.ENCRYPT, SmtpClient.levelFor(table, "encrypt.test", c), "the operator's opt-out");
+        assertEquals(ClientTlsLevel.ENCRYPT, SmtpClient.levelFor(table, "none.test", c), "never plaintext");
+        assertEquals(ClientTlsLevel.ENCRYPT, SmtpClient.levelFor(table, "may.test", c));
+        assertEquals(ClientTlsLevel.MAY, SmtpClient.levelFor(table, "other.test", null), "no credentials: the policy");
+        assertEquals(ClientTlsLevel.NONE, SmtpClient.levelFor(table, "none.test", null));
     }
 
     @Test

@@ -111,7 +111,7 @@ class HarakaAuthInteropTest {
     }
 
     private static RecipientResult deliver(String password, ClientHarness[] keep) throws Exception {
-        ClientSettings settings = ClientSettings.defaults("client.test", TlsPolicyTable.uniform(ClientTlsLevel.NONE))
+        ClientSettings settings = ClientSettings.defaults("client.test", new TlsPolicyTable(ClientTlsLevel.NONE, Map.of("127.0.0.1", ClientTlsLevel.ENCRYPT)))
                 .withTimeouts(Duration.ofSeconds(15))
                 .withAuth(new AuthTable(Map.of("127.0.0.1", SmtpCredentials.of("127.0.0.1", USER, password))));
         ClientHarness harness = new ClientHarness(settings, dir);

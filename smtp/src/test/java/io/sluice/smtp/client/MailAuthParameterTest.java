@@ -47,8 +47,8 @@ class MailAuthParameterTest {
     void noAuthParameterAfterAuthenticating() throws Exception {
         try (FakeNextHop fake = new FakeNextHop();
              ClientHarness harness = new ClientHarness(ClientSettings.defaults("client.test",
-                     TlsPolicyTable.uniform(ClientTlsLevel.NONE)).withTimeouts(Duration.ofSeconds(10))
-                     .withAuth(new AuthTable(java.util.Map.of("127.0.0.1", SmtpCredentials.of("127.0.0.1", "user", "secret")))),
+                     new TlsPolicyTable(ClientTlsLevel.NONE, java.util.Map.of("127.0.0.1", ClientTlsLevel.ENCRYPT)))
+                     .withTimeouts(Duration.ofSeconds(10)).withAuth(new AuthTable(java.util.Map.of("127.0.0.1", SmtpCredentials.of("127.0.0.1", "user", "secret")))),
                      dir)) {
             fake.offerStartTls = true;
             fake.extraCapabilities = "AUTH PLAIN LOGIN";

@@ -38,7 +38,8 @@ class OutboundAuthTest {
     Path dir;
 
     private static ClientSettings settings(AuthTable auth) {
-        return ClientSettings.defaults("client.test", TlsPolicyTable.uniform(ClientTlsLevel.NONE))
+        // The fake hop's certificate is self-signed: credentials need the explicit encrypt opt-out.
+        return ClientSettings.defaults("client.test", new TlsPolicyTable(ClientTlsLevel.NONE, Map.of("127.0.0.1", ClientTlsLevel.ENCRYPT)))
                 .withTimeouts(Duration.ofSeconds(10)).withAuth(auth);
     }
 
@@ -99,6 +100,24 @@ class OutboundAuthTest {
             assertEquals(0, server.spool().list().size());
         } finally {
             server.close();
+        }
+    }
+
+    @Test
+    void withoutAPolicyEntryCredentialsGoOnlyToAVerifiedCertificate() throws Exception {
+        ClientSettings strict = ClientSettings.defaults("client.test", TlsPolicyTable.uniform(ClientTlsLevel.NONE))
+                .withTimeouts(Duration.ofSeconds(10)).withAuth(auth("127.0.0.1", "user", "secret"));
+        try (FakeNextHop fake = new FakeNextHop(); ClientHarness harness = new ClientHarness(strict, dir)) {
+            fake.offerStartTls = true;
+            fake.extraCapabilities = "AUTH PLAIN LOGIN";
+            RecipientResult r = harness.deliver(host(fake.port()), "a@example.org", List.of("b@example.net"), BODY)
+                    .get("b@example.net");
+            assertEquals(DEFERRED, r.outcome(), r.reply());
+            assertTrue(r.enhancedCode().startsWith("4.7."), r.reply());
+            assertTrue(r.reply().contains("TLS handshake"), "the self-signed certificate is refused: " + r.reply());
+            assertEquals(0, fake.tlsSessions.get(), "no TLS session, so no AUTH inside one");
+            assertTrue(fake.commands.stream().noneMatch(c -> c.toUpperCase().contains("AUTH")), fake.commands.toString());
+            assertTrue(fake.authenticated.isEmpty());
         }
     }
 
@@ -247,8 +266,10 @@ class OutboundAuthTest {
         Map<String, SmtpCredentials> table = Map.of(
                 "a.test", SmtpCredentials.of("a.test", "alice", "pa"),
                 "b.test", SmtpCredentials.of("b.test", "bob", "pb"));
-        try (FakeNextHop fake = new FakeNextHop();
-             ClientHarness harness = new ClientHarness(settings(new AuthTable(table)), dir)) {
+        ClientSettings settings = ClientSettings.defaults("client.test", new TlsPolicyTable(ClientTlsLevel.NONE,
+                Map.of("a.test", ClientTlsLevel.ENCRYPT, "b.test", ClientTlsLevel.ENCRYPT))) // self-signed fake
+                .withTimeouts(Duration.ofSeconds(10)).withAuth(new AuthTable(table));
+        try (FakeNextHop fake = new FakeNextHop(); ClientHarness harness = new ClientHarness(settings, dir)) {
             fake.offerStartTls = true;
             fake.extraCapabilities = "AUTH PLAIN";
             fake.authUsers.putAll(Map.of("alice", "pa", "bob", "pb"));

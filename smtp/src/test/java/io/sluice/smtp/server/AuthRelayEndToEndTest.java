@@ -45,7 +45,7 @@ class AuthRelayEndToEndTest {
         Path secret = dir.resolve("relay.auth");
         Files.writeString(secret, "relay:" + password + "\n");
         return Map.of("relay.host", "[127.0.0.1]:" + backPort, "delivery.auth.127.0.0.1", secret.toString(),
-                "tls.client.level", "none", "delivery.concurrency", "1");
+                "tls.client.level", "none", "tls.client.policy.127.0.0.1", "none", "delivery.concurrency", "1");
     }
 
     private static long count(Path folder) {
