@@ -358,7 +358,10 @@ class SmtpClientScriptedTest {
         int before = fake.connections.get();
         assertEquals(DELIVERED, sendOne().outcome());
         assertEquals(before + 2, fake.connections.get(), "the plaintext retry is a new connection");
-        assertTrue(plaintextHasMail());
+        assertTrue(plaintextHasMail(), fake.plaintextReceived());
+        List<String> byConnection = fake.plaintextByConnection();
+        assertFalse(byConnection.get(before).contains("MAIL FROM"), byConnection.get(before));
+        assertTrue(byConnection.get(before + 1).contains("MAIL FROM"), byConnection.get(before + 1));
     }
 
     @Test
