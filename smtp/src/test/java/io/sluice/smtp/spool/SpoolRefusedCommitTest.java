@@ -40,28 +40,13 @@ class SpoolRefusedCommitTest {
         QueueId refused = null;
         CountDownLatch writerHeld = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        SpoolTestSupport.RecordingListener answers = new SpoolTestSupport.RecordingListener(0);
+        // Holds the writer in the first message's durable() so that its queue fills; later ones pass.
+        SpoolTestSupport.RecordingListener answers = SpoolTestSupport.RecordingListener.holdingWriter(0, writerHeld, release);
         try (Spool spool = Spool.open(tmp, TINY_QUEUE)) {
             SpoolAppender appender = spool.appender(0);
             byte[] body = content(1, 300);
             QueueId first = write(appender, envelope("a@example.com"), body, body.length);
-            appender.commit(first, body.length, new CommitListener() {
-                @Override
-                public void durable(QueueId id) {
-                    writerHeld.countDown();
-                    await(release); // holds the writer so that its queue fills
-                }
-
-                @Override
-                public void committed(QueueId id) {
-                    answers.committed(id);
-                }
-
-                @Override
-                public void failed(QueueId id, IOException cause) {
-                    answers.failed(id, cause);
-                }
-            }, Runnable::run);
+            appender.commit(first, body.length, answers, Runnable::run);
             accepted.add(first);
             assertTrue(writerHeld.await(SpoolTestSupport.AWAIT_SECONDS, TimeUnit.SECONDS));
             for (int i = 0; i < 16 && refused == null; i++) {
@@ -100,14 +85,6 @@ class SpoolRefusedCommitTest {
             LockSupport.parkNanos(1_000_000L);
         }
         assertEquals(List.of(), new ArrayList<>(answers.failed.keySet()));
-    }
-
-    private static void await(CountDownLatch latch) {
-        try {
-            latch.await(SpoolTestSupport.AWAIT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     private Path onlySegment() throws IOException {

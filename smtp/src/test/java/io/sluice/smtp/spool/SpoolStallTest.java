@@ -211,26 +211,11 @@ class SpoolStallTest {
         Spool spool = Spool.open(tmp, OPTIONS);
         SpoolAppender appender = spool.appender(0);
         CountDownLatch inDurable = new CountDownLatch(1);
-        SpoolTestSupport.RecordingListener held = new SpoolTestSupport.RecordingListener(1);
         byte[] body = content(50, 300);
         QueueId first = write(appender, envelope("a@example.com"), body, body.length);
-        appender.commit(first, body.length, new CommitListener() {
-            @Override
-            public void durable(QueueId id) {
-                inDurable.countDown();
-                awaitQuietly(release); // holds the writer inside its answers (as a hanging tombstone fsync would)
-            }
-
-            @Override
-            public void committed(QueueId id) {
-                held.committed(id);
-            }
-
-            @Override
-            public void failed(QueueId id, IOException cause) {
-                held.failed(id, cause);
-            }
-        }, Runnable::run);
+        // Holds the writer inside its answers, as a hanging tombstone fsync would.
+        SpoolTestSupport.RecordingListener held = SpoolTestSupport.RecordingListener.holdingWriter(1, inDurable, release);
+        appender.commit(first, body.length, held, Runnable::run);
         assertTrue(inDurable.await(AWAIT_SECONDS, TimeUnit.SECONDS));
         QueueId second = write(appender, envelope("b@example.com"), body, body.length);
         SpoolTestSupport.RecordingListener queued = new SpoolTestSupport.RecordingListener(1);

@@ -89,9 +89,39 @@ final class SpoolTestSupport {
         final Map<QueueId, String> committedOn = new ConcurrentHashMap<>();
         final Map<QueueId, IOException> failed = new ConcurrentHashMap<>();
         private final CountDownLatch latch;
+        private final CountDownLatch entered;
+        private final CountDownLatch release;
 
         RecordingListener(int expected) {
-            latch = new CountDownLatch(expected);
+            this(expected, null, null);
+        }
+
+        private RecordingListener(int expected, CountDownLatch entered, CountDownLatch release) {
+            this.latch = new CountDownLatch(expected);
+            this.entered = entered;
+            this.release = release;
+        }
+
+        /**
+         * A listener that holds the writer thread in {@link #durable} (counting {@code entered}
+         * down first) until {@code release} opens, at most a minute, as a hanging callback or
+         * tombstone fsync would; then records answers like any other.
+         */
+        static RecordingListener holdingWriter(int expected, CountDownLatch entered, CountDownLatch release) {
+            return new RecordingListener(expected, entered, release);
+        }
+
+        @Override
+        public void durable(QueueId id) {
+            if (entered == null) {
+                return;
+            }
+            entered.countDown();
+            try {
+                release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
 
         @Override
