@@ -96,7 +96,7 @@ public final class SluiceMetrics {
                 })
                 .register(registry);
         CounterWithCallback.builder().name("sluice_proxy_refused_total")
-                .help("Connections a +proxy listener closed unanswered: untrusted (peer not in proxy_protocol.networks), "
+                .help("Connections a +proxy listener closed unanswered: untrusted (peer not in proxy.networks), "
                         + "malformed, too_long, timeout, no_header (closed before a whole header).")
                 .labelNames("reason")
                 .callback(cb -> {

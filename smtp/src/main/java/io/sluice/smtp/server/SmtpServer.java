@@ -193,12 +193,12 @@ public final class SmtpServer implements AutoCloseable {
 
     /** The rules of a {@code +proxy} listener; refuses to start one that no balancer could reach. */
     private static ProxyPolicy proxyPolicy(SluiceConfig config, ListenAddress listen) throws IOException {
-        NetworkSet balancers = config.get(ConfigKeys.PROXY_PROTOCOL_NETWORKS);
+        NetworkSet balancers = config.get(ConfigKeys.PROXY_NETWORKS);
         if (balancers.isEmpty()) {
-            throw new IOException("listen=" + listen + ": +proxy needs the load balancers in proxy_protocol.networks,"
+            throw new IOException("listen=" + listen + ": +proxy needs the load balancers in proxy.networks,"
                     + " but it is empty");
         }
-        return new ProxyPolicy(balancers::contains, config.get(ConfigKeys.PROXY_PROTOCOL_TIMEOUT).toNanos());
+        return new ProxyPolicy(balancers::contains, config.get(ConfigKeys.PROXY_HEADER_TIMEOUT).toNanos());
     }
 
     static SessionSettings settings(SluiceConfig config, String hostname) {

@@ -132,7 +132,7 @@ class ProxyProtocolSocketTest {
     @Test
     void aPeerOutsideTheBalancerNetworksIsClosedUnanswered() throws Exception {
         try (TestServer server = new TestServer(dir, SmtpServer.Mode.SERVE,
-                config(Map.of("proxy_protocol.networks", "192.0.2.0/24")));
+                config(Map.of("proxy.networks", "192.0.2.0/24")));
                 TestServer.Client c = new TestServer.Client(server.port())) {
             c.send("PROXY TCP4 203.0.113.9 192.0.2.1 1 25\r\n");
             assertTrue(c.closedByServer(), "no greeting, no reply");
@@ -172,7 +172,7 @@ class ProxyProtocolSocketTest {
 
     @Test
     void aHeaderThatDoesNotComeInTimeIsClosedUnanswered() throws Exception {
-        try (TestServer server = new TestServer(dir, SmtpServer.Mode.SERVE, config(Map.of("proxy_protocol.timeout", "200ms")));
+        try (TestServer server = new TestServer(dir, SmtpServer.Mode.SERVE, config(Map.of("proxy.header_timeout", "200ms")));
                 TestServer.Client c = new TestServer.Client(server.port())) {
             long start = System.nanoTime();
             c.send("PROXY TCP4 "); // a start, then silence: the deadline is absolute, from connect
@@ -218,8 +218,8 @@ class ProxyProtocolSocketTest {
     @Test
     void anEmptyBalancerListIsAStartupError() {
         IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
-                () -> new TestServer(dir, SmtpServer.Mode.SERVE, config(Map.of("proxy_protocol.networks", ""))));
-        assertTrue(e.getMessage().contains("proxy_protocol.networks"), e.getMessage());
+                () -> new TestServer(dir, SmtpServer.Mode.SERVE, config(Map.of("proxy.networks", ""))));
+        assertTrue(e.getMessage().contains("proxy.networks"), e.getMessage());
     }
 
     // ---- helpers ----------------------------------------------------------------------------
