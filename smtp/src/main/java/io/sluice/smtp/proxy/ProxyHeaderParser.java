@@ -285,7 +285,8 @@ public final class ProxyHeaderParser {
             return malformed("v2: unknown transport protocol");
         }
         if (family == 0) {
-            return Result.LOCAL; // AF_UNSPEC: proxy-protocol.txt 2.2 has the receiver ignore the block
+            // AF_UNSPEC (0x00 only: 2.2 has receivers reject any pair it does not list), block ignored.
+            return protocol == 0 ? Result.LOCAL : malformed("v2: AF_UNSPEC with a transport protocol");
         }
         if (protocol == 2) {
             return malformed("v2: DGRAM on a stream listener");

@@ -226,6 +226,7 @@ class ProxyHeaderParserTest {
             Arguments.of("protocol 3", v2(0x21, 0x13, inet)),
             Arguments.of("dgram", v2(0x21, 0x12, inet)),
             Arguments.of("unspec protocol", v2(0x21, 0x10, inet)),
+            Arguments.of("unspec family, stream", v2(0x21, 0x01, inet)),
             Arguments.of("inet block short", v2(0x21, 0x11, Arrays.copyOf(inet, 11))),
             Arguments.of("inet6 block short", v2(0x21, 0x21, new byte[35])),
             Arguments.of("unix block short", v2(0x21, 0x31, new byte[215])),
