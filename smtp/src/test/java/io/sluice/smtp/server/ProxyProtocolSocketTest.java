@@ -1,6 +1,7 @@
 package io.sluice.smtp.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -9,6 +10,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -17,12 +19,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import javax.net.ssl.SSLSocket;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.sluice.smtp.config.ListenerMode;
+import io.sluice.smtp.metrics.HealthCheck;
+import io.sluice.smtp.metrics.MetricsServer;
+import io.sluice.smtp.metrics.SluiceMetrics;
 import io.sluice.smtp.spool.QueuedMessage;
 
 /**
@@ -216,8 +220,34 @@ class ProxyProtocolSocketTest {
     }
 
     @Test
+    void metricsCountHeadersAndRefusalsByReason() throws Exception {
+        try (TestServer server = new TestServer(dir, SmtpServer.Mode.SERVE, config(Map.of()))) {
+            PrometheusRegistry registry = new PrometheusRegistry();
+            SluiceMetrics.register(registry, server.server, EventLog.silent(), 20);
+            try (MetricsServer metrics = MetricsServer.start(
+                    new InetSocketAddress("127.0.0.1", 0), registry, new HealthCheck(server.server))) {
+                try (TestServer.Client c = proxied(server.port(), "192.0.2.20")) {
+                    assertEquals(GREETING, c.reply());
+                }
+                try (TestServer.Client c = new TestServer.Client(server.port())) {
+                    c.send("PROXY TCP4 1.2.3.4 5.6.7.8 1 99999\r\n");
+                    assertTrue(c.closedByServer());
+                }
+                assertTrue(TestServer.await(Duration.ofSeconds(5),
+                        () -> server.server.stats().proxyRefusals().get(ProxyRefusal.MALFORMED) == 1));
+                Map<String, Double> s = MetricsScrape.samples(MetricsScrape.get(metrics.address(), "/metrics").body());
+                assertEquals(1.0, MetricsScrape.value(s, "sluice_proxy_headers_total", "version=\"2\"", "result=\"proxied\""));
+                assertEquals(0.0, MetricsScrape.value(s, "sluice_proxy_headers_total", "version=\"1\"", "result=\"local\""));
+                assertEquals(1.0, MetricsScrape.value(s, "sluice_proxy_refused_total", "reason=\"malformed\""));
+                assertEquals(0.0, MetricsScrape.value(s, "sluice_proxy_refused_total", "reason=\"untrusted\""));
+                assertEquals(1.0, MetricsScrape.value(s, "sluice_connections_rejected_total", "reason=\"proxy\""));
+            }
+        }
+    }
+
+    @Test
     void anEmptyBalancerListIsAStartupError() {
-        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+        IOException e = assertThrows(IOException.class,
                 () -> new TestServer(dir, SmtpServer.Mode.SERVE, config(Map.of("proxy.networks", ""))));
         assertTrue(e.getMessage().contains("proxy.networks"), e.getMessage());
     }
