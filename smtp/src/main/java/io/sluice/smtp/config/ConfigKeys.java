@@ -28,7 +28,15 @@ public final class ConfigKeys {
     /** Listening sockets. */
     public static final ConfigKey<List<ListenAddress>> LISTEN = key("listen",
             ValueTypes.listenAddresses(), "127.0.0.1:2525",
-            "Listening sockets, comma-separated ADDR:PORT [smtp|smtps|submission]; IPv6 as [::1]:25.");
+            "Listening sockets, comma-separated ADDR:PORT [smtp|smtps|submission][+proxy]; IPv6 as [::1]:25; +proxy = the peer is a TCP load balancer that sends a PROXY protocol v1/v2 header first (see proxy.*).");
+    /** Balancers allowed to send a PROXY header to a {@code +proxy} listener. */
+    public static final ConfigKey<NetworkSet> PROXY_NETWORKS = key("proxy.networks",
+            ValueTypes.networks(), "127.0.0.0/8, ::1/128",
+            "Load balancers (CIDR) allowed to connect to a +proxy listener and name the client in a PROXY header; a connection from elsewhere is closed unanswered. Must not be empty when a listener has +proxy.");
+    /** Time a balancer has to send the whole PROXY header after connecting. */
+    public static final ConfigKey<Duration> PROXY_HEADER_TIMEOUT = key("proxy.header_timeout",
+            ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(5)), "5s",
+            "Time from connect to the end of the PROXY header on a +proxy listener; later, and the connection is closed without a greeting.");
     /** Our name in the greeting, EHLO reply and Received: header. */
     public static final ConfigKey<String> HOSTNAME = key("hostname",
             ValueTypes.hostNameOrLocal(), "",

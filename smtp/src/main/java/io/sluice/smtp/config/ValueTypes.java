@@ -280,20 +280,26 @@ public final class ValueTypes {
     public static ValueType<ListenAddress> listenAddress() {
         ValueType<ListenerMode> modes = enumeration(ListenerMode.class);
         return new ValueType<>("ADDR:PORT [" + modes.expected().substring("one of ".length())
-                + "] with ADDR an IPv4 address, [IPv6] or a host name", text -> {
+                + "][+proxy] with ADDR an IPv4 address, [IPv6] or a host name", text -> {
             String[] parts = text.split("\\s+");
             if (parts.length > 2) {
                 throw new Mismatch(null);
             }
             ListenerMode mode = ListenerMode.SMTP;
+            boolean proxy = false;
             if (parts.length == 2) {
+                String modeText = parts[1];
+                if (modeText.toLowerCase(Locale.ROOT).endsWith(ListenAddress.PROXY_SUFFIX)) {
+                    proxy = true;
+                    modeText = modeText.substring(0, modeText.length() - ListenAddress.PROXY_SUFFIX.length());
+                }
                 try {
-                    mode = modes.parse(parts[1]);
+                    mode = modes.parse(modeText);
                 } catch (InvalidValueException e) {
                     throw new Mismatch("unknown mode " + parts[1]);
                 }
             }
-            return new ListenAddress(socketAddress(parts[0]), mode);
+            return new ListenAddress(socketAddress(parts[0]), mode, proxy);
         });
     }
 

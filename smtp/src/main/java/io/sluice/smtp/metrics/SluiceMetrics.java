@@ -15,6 +15,7 @@ import io.sluice.smtp.client.ClientStats;
 import io.sluice.smtp.delivery.QueueCensus;
 import io.sluice.smtp.delivery.QueueManager;
 import io.sluice.smtp.server.ConnectionRejection;
+import io.sluice.smtp.server.ProxyRefusal;
 import io.sluice.smtp.server.EventLog;
 import io.sluice.smtp.server.SessionStats;
 import io.sluice.smtp.server.SmtpServer;
@@ -73,6 +74,7 @@ public final class SluiceMetrics {
                 acceptor::accepted);
         CounterWithCallback.builder().name("sluice_connections_rejected_total")
                 .help("Connections turned away: limit, pregreet, http, too_many_errors (after a session began), "
+                        + "proxy (a +proxy listener, before or at the PROXY header), "
                         + "overload (event loop queue full, closed at accept).")
                 .labelNames("reason")
                 .callback(cb -> {
@@ -80,6 +82,27 @@ public final class SluiceMetrics {
                         cb.call(e.getValue(), e.getKey().label());
                     }
                     cb.call(acceptor.rejected(), "overload");
+                })
+                .register(registry);
+        CounterWithCallback.builder().name("sluice_proxy_headers_total")
+                .help("PROXY protocol headers read on +proxy listeners, by version (1, 2) and whether they named "
+                        + "the client (proxied) or kept the balancer's address (local: v2 LOCAL, v1 UNKNOWN).")
+                .labelNames("version", "result")
+                .callback(cb -> {
+                    for (int version = 1; version <= 2; version++) {
+                        cb.call(stats.proxyHeaders(version, true), Integer.toString(version), "proxied");
+                        cb.call(stats.proxyHeaders(version, false), Integer.toString(version), "local");
+                    }
+                })
+                .register(registry);
+        CounterWithCallback.builder().name("sluice_proxy_refused_total")
+                .help("Connections a +proxy listener closed unanswered: untrusted (peer not in proxy.networks), "
+                        + "malformed, too_long, timeout, no_header (closed before a whole header).")
+                .labelNames("reason")
+                .callback(cb -> {
+                    for (Map.Entry<ProxyRefusal, Long> e : stats.proxyRefusals().entrySet()) {
+                        cb.call(e.getValue(), e.getKey().label());
+                    }
                 })
                 .register(registry);
         counter(registry, "sluice_accept_errors_total", "accept() failures other than running out of descriptors.",

@@ -9,7 +9,9 @@ public enum ConnectionRejection {
     /** The client spoke HTTP to an SMTP port. */
     HTTP,
     /** More than {@code smtp.max_errors} bad commands: 421. */
-    TOO_MANY_ERRORS;
+    TOO_MANY_ERRORS,
+    /** A {@code +proxy} listener closed it before or at the PROXY header (see {@link ProxyRefusal}). */
+    PROXY;
 
     /** The label value: lower case. */
     public String label() {

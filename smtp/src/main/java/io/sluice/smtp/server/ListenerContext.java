@@ -4,7 +4,8 @@ import io.sluice.smtp.auth.Authenticator;
 
 /**
  * Everything the sessions of one listener share across loops: their rules, pre-encoded replies,
- * the TLS upgrade (or {@code null}), connection and rate limits and the event log. Immutable or thread-safe.
+ * the TLS upgrade (or {@code null}), connection and rate limits, the PROXY protocol rules (or
+ * {@code null}) and the event log. Immutable or thread-safe.
  */
 public final class ListenerContext {
 
@@ -19,6 +20,8 @@ public final class ListenerContext {
     final ClientRateLimiter connectionRate;
     final ClientRateLimiter messageRate;
     final ClientKey clientKey;
+    /** The PROXY protocol rules, or {@code null} when clients connect directly. */
+    final ProxyPolicy proxy;
 
     /**
      * @param tls         the STARTTLS (or implicit TLS) upgrade, or {@code null} for none
@@ -39,6 +42,16 @@ public final class ListenerContext {
     public ListenerContext(SessionSettings settings, TlsUpgrade tls, boolean implicitTls,
             ConnectionLimiter limiter, ClientRateLimiter connectionRate, ClientRateLimiter messageRate,
             ClientKey clientKey, EventLog log, SessionStats stats, Authenticator auth) {
+        this(settings, tls, implicitTls, limiter, connectionRate, messageRate, clientKey, log, stats, auth, null);
+    }
+
+    /**
+     * @param proxy the PROXY protocol rules of a {@code +proxy} listener (a header before the
+     *              greeting names the client), or {@code null} when clients connect directly
+     */
+    public ListenerContext(SessionSettings settings, TlsUpgrade tls, boolean implicitTls,
+            ConnectionLimiter limiter, ClientRateLimiter connectionRate, ClientRateLimiter messageRate,
+            ClientKey clientKey, EventLog log, SessionStats stats, Authenticator auth, ProxyPolicy proxy) {
         if (implicitTls && tls == null) {
             throw new IllegalArgumentException("an implicit-TLS listener needs a certificate");
         }
@@ -53,5 +66,6 @@ public final class ListenerContext {
         this.connectionRate = connectionRate;
         this.messageRate = messageRate;
         this.clientKey = clientKey;
+        this.proxy = proxy;
     }
 }

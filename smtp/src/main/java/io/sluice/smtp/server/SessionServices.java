@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
 
 import io.sluice.reactor.NanoClock;
+import io.sluice.smtp.proxy.ProxyHeaderParser;
 
 /**
  * What the sessions of one event loop share: the loop's clock and executor, its message store,
@@ -26,6 +27,8 @@ public final class SessionServices {
     private final Scheduler scheduler;
     private final MessageStore store;
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(SCRATCH_OCTETS);
+    /** Keeps no state between parses, so the loop's sessions share it; made at the first PROXY header. */
+    private ProxyHeaderParser proxyParser;
     /** Open sessions, an intrusive list through the sessions' own links: no node per connection. */
     private SmtpSession first;
     private int open;
@@ -56,6 +59,13 @@ public final class SessionServices {
 
     ByteBuffer scratch() {
         return scratch;
+    }
+
+    ProxyHeaderParser proxyParser() {
+        if (proxyParser == null) {
+            proxyParser = new ProxyHeaderParser();
+        }
+        return proxyParser;
     }
 
     /** True once {@link #beginShutdown()} ran: new commands outside a transaction get 421 4.3.2. */

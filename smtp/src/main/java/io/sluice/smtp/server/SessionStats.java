@@ -22,11 +22,45 @@ public final class SessionStats {
     final ReplyCodeCounts rejectedMessagesByCode = new ReplyCodeCounts();
     final TlsSessionCounts tlsSessions = new TlsSessionCounts();
     private final LongAdder[] rejectionsByReason = new LongAdder[ConnectionRejection.values().length];
+    private final LongAdder[] proxyRefusals = new LongAdder[ProxyRefusal.values().length];
+    /** PROXY headers read, by version (1, 2) and whether they named a client: [version - 1][proxied ? 1 : 0]. */
+    private final LongAdder[][] proxyHeaders = {{new LongAdder(), new LongAdder()}, {new LongAdder(), new LongAdder()}};
 
     public SessionStats() {
         for (int i = 0; i < rejectionsByReason.length; i++) {
             rejectionsByReason[i] = new LongAdder();
         }
+        for (int i = 0; i < proxyRefusals.length; i++) {
+            proxyRefusals[i] = new LongAdder();
+        }
+    }
+
+    /** Counts a connection a {@code +proxy} listener closed before or at its header. */
+    void refuseProxy(ProxyRefusal reason) {
+        proxyRefusals[reason.ordinal()].increment();
+        rejectConnection(ConnectionRejection.PROXY);
+    }
+
+    /** Counts a PROXY header read: v1 or v2, naming a client ({@code proxied}) or not (LOCAL, UNKNOWN). */
+    void proxyHeader(int version, boolean proxied) {
+        proxyHeaders[version - 1][proxied ? 1 : 0].increment();
+    }
+
+    /** Connections a {@code +proxy} listener closed before or at the header, per reason. */
+    public Map<ProxyRefusal, Long> proxyRefusals() {
+        EnumMap<ProxyRefusal, Long> out = new EnumMap<>(ProxyRefusal.class);
+        for (ProxyRefusal r : ProxyRefusal.values()) {
+            out.put(r, proxyRefusals[r.ordinal()].sum());
+        }
+        return out;
+    }
+
+    /**
+     * PROXY headers read of {@code version} (1 or 2) that named a client ({@code proxied}), or that
+     * kept the balancer's address (v2 LOCAL, v1 UNKNOWN, AF_UNSPEC or AF_UNIX).
+     */
+    public long proxyHeaders(int version, boolean proxied) {
+        return proxyHeaders[version - 1][proxied ? 1 : 0].sum();
     }
 
     /** Counts a connection turned away ({@link #rejectedConnections()} too, except for too many errors). */

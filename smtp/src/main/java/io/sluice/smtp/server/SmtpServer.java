@@ -181,13 +181,24 @@ public final class SmtpServer implements AutoCloseable {
             boolean required = listen.mode() == ListenerMode.SUBMISSION || config.get(ConfigKeys.TLS_LEVEL) == TlsLevel.ENCRYPT;
             SessionSettings settings = base.withTlsRequired(required && upgrade != null);
             ListenerContext context = new ListenerContext(settings, upgrade, implicit, limiter, connectionRate,
-                    messageRate, clientKey, log, stats, upgrade == null ? null : auth);
+                    messageRate, clientKey, log, stats, upgrade == null ? null : auth,
+                    listen.proxy() ? proxyPolicy(config, listen) : null);
             InetSocketAddress address = acceptor.bind(listen.address(),
                     (remote, local, tag) -> new SmtpSession((ListenerContext) tag, c -> services[c.loop().index()]),
                     context);
             bound.add(address);
             boundByMode.putIfAbsent(listen.mode(), address);
         }
+    }
+
+    /** The rules of a {@code +proxy} listener; refuses to start one that no balancer could reach. */
+    private static ProxyPolicy proxyPolicy(SluiceConfig config, ListenAddress listen) throws IOException {
+        NetworkSet balancers = config.get(ConfigKeys.PROXY_NETWORKS);
+        if (balancers.isEmpty()) {
+            throw new IOException("listen=" + listen + ": +proxy needs the load balancers in proxy.networks,"
+                    + " but it is empty");
+        }
+        return new ProxyPolicy(balancers::contains, config.get(ConfigKeys.PROXY_HEADER_TIMEOUT).toNanos());
     }
 
     static SessionSettings settings(SluiceConfig config, String hostname) {

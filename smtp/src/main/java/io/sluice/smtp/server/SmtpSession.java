@@ -20,6 +20,7 @@ import io.sluice.smtp.protocol.DataDecoder;
 import io.sluice.smtp.protocol.MailPath;
 import io.sluice.smtp.protocol.Replies;
 import io.sluice.smtp.protocol.Reply;
+import io.sluice.smtp.proxy.ProxyHeaderParser;
 import io.sluice.smtp.server.EventLog.Level;
 import io.sluice.smtp.spool.BodyType;
 import io.sluice.smtp.spool.CommitListener;
@@ -38,7 +39,7 @@ import io.sluice.smtp.spool.QueueId;
  */
 public final class SmtpSession implements ConnectionHandler, CommitListener, TlsUpgrade.HandshakeListener {
 
-    private enum Phase { GREET_PAUSE, COMMAND, DATA, BDAT, COMMITTING, AUTH_RESPONSE, AUTH_CHECK, CLOSED }
+    private enum Phase { PROXY_HEADER, GREET_PAUSE, COMMAND, DATA, BDAT, COMMITTING, AUTH_RESPONSE, AUTH_CHECK, CLOSED }
 
     /** The SASL mechanisms we offer (RFC 4954), both only inside TLS. */
     private enum Mechanism { PLAIN, LOGIN }
@@ -73,7 +74,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private final List<String> recipients = new ArrayList<>();
 
     private Connection connection;
+    /** Who the client is: the socket's peer, or on a {@code +proxy} listener the one its header names. */
     private InetAddress client;
+    /** On a {@code +proxy} listener the load balancer (the socket's peer), else {@code null}. */
+    private InetAddress balancer;
     /** The limits' key for this client (its IPv4 address or IPv6 prefix), computed once at open. */
     private long clientKey;
     /** What the connection limiter handed out, given back at close; REFUSED while none is held. */
@@ -150,6 +154,18 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             close();
             return;
         }
+        if (listener.proxy != null) {
+            awaitProxyHeader();
+        } else {
+            admit();
+        }
+    }
+
+    /**
+     * Admits the client (once known: at open, or after a PROXY header): the connection limits and
+     * rate, then TLS (smtps), the greeting pause or the greeting.
+     */
+    private void admit() {
         clientKey = listener.clientKey.of(client);
         limiterSlot = listener.limiter.tryAcquire(clientKey);
         if (limiterSlot == ConnectionLimiter.REFUSED) {
@@ -189,6 +205,12 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private void readInput(ByteBuffer in) {
         while (in.hasRemaining()) {
             switch (phase) {
+                case PROXY_HEADER:
+                    // After the header, smtps's TLS layer takes the rest of the read as network bytes.
+                    if (!readProxyHeader(in) || connection.layer() != null) {
+                        return;
+                    }
+                    break;
                 case COMMAND:
                     // A client that pipelines without reading its replies: stop parsing at the high-water
                     // mark, so what we queue for it stays bounded; the connection reads nothing more and
@@ -226,6 +248,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     @Override
     public void onDeadline(Connection connection) {
+        if (phase == Phase.PROXY_HEADER) {
+            refuseProxy(ProxyRefusal.TIMEOUT, null);
+            return;
+        }
         if (phase == Phase.GREET_PAUSE) {
             greet();
             return;
@@ -250,7 +276,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     @Override
     public void onInputShutdown(Connection connection) {
-        if (phase == Phase.COMMITTING) {
+        if (phase == Phase.PROXY_HEADER) {
+            refuseProxy(ProxyRefusal.NO_HEADER, null);
+        } else if (phase == Phase.COMMITTING) {
             inputShutdown = true; // answer the message first: it may already be durable
         } else {
             abortMessage();
@@ -270,13 +298,78 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             limiterSlot = ConnectionLimiter.REFUSED;
         }
         // One line per connection, as operators expect from an MTA's log.
-        if (cause != null) {
-            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors,
-                    "tls", tlsProtocol == null ? "-" : tlsProtocol, "error", cause.toString());
+        String tls = tlsProtocol == null ? "-" : tlsProtocol;
+        if (balancer != null) {
+            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls,
+                    "via", balancer.getHostAddress(), "error", cause == null ? "-" : cause.toString());
+        } else if (cause != null) {
+            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls,
+                    "error", cause.toString());
         } else {
-            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors,
-                    "tls", tlsProtocol == null ? "-" : tlsProtocol);
+            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls);
         }
+    }
+
+    // ---- PROXY protocol (a +proxy listener: a load balancer's header names the client) ------
+
+    /** Takes a header only from a trusted balancer, and only until the deadline. */
+    private void awaitProxyHeader() {
+        if (!listener.proxy.trustedBalancers().test(client)) {
+            refuseProxy(ProxyRefusal.UNTRUSTED, null);
+            return;
+        }
+        phase = Phase.PROXY_HEADER;
+        connection.deadline(now() + listener.proxy.headerTimeoutNanos()); // absolute: not renewed per read
+    }
+
+    /**
+     * Reads the header in place; after it the client is the one it names (or, for LOCAL and UNKNOWN,
+     * still the balancer), and the bytes behind it are the client's. Until it is whole, the
+     * connection keeps what came (at most {@link ProxyHeaderParser#V2_MAX_OCTETS}: past that the
+     * parser says TOO_LONG) and presents it again with more.
+     *
+     * @return true when the header was read and the client admitted
+     */
+    private boolean readProxyHeader(ByteBuffer in) {
+        ProxyHeaderParser parser = services.proxyParser();
+        ProxyHeaderParser.Result result = parser.parse(in);
+        switch (result) {
+            case INCOMPLETE:
+                return false;
+            case MALFORMED:
+                refuseProxy(ProxyRefusal.MALFORMED, parser.problem());
+                return false;
+            case TOO_LONG:
+                refuseProxy(ProxyRefusal.TOO_LONG, parser.problem());
+                return false;
+            case PROXIED:
+                balancer = client;
+                client = parser.sourceAddress();
+                break;
+            case LOCAL:
+            default:
+                break;
+        }
+        listener.stats.proxyHeader(parser.version(), result == ProxyHeaderParser.Result.PROXIED);
+        log(Level.DEBUG, "proxy", "version", parser.version(), "via", (balancer == null ? client : balancer).getHostAddress(),
+                "local", result == ProxyHeaderParser.Result.LOCAL);
+        phase = Phase.COMMAND;
+        connection.deadline(0);
+        admit();
+        return phase != Phase.CLOSED;
+    }
+
+    /** Closes without a reply: the peer is the balancer (or a stranger), not an SMTP client. */
+    private void refuseProxy(ProxyRefusal reason, String detail) {
+        listener.stats.refuseProxy(reason);
+        if (detail != null) {
+            log(Level.INFO, "reject", "reason", "proxy " + reason.label(), "detail", detail);
+        } else {
+            log(Level.INFO, "reject", "reason", "proxy " + reason.label());
+        }
+        phase = Phase.CLOSED;
+        connection.discardInput();
+        close();
     }
 
     // ---- TLS ------------------------------------------------------------------------------
@@ -1065,6 +1158,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** The grace period is over: 421 4.3.2 and close, whatever the session was doing. */
     void shutDownNow() {
         if (phase == Phase.CLOSED || !connection.isOpen()) {
+            return;
+        }
+        if (phase == Phase.PROXY_HEADER) {
+            close(); // the peer is the balancer: nothing to say to it
             return;
         }
         log(Level.INFO, "shutdown", "phase", phase);

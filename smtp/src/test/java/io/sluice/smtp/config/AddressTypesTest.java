@@ -39,6 +39,23 @@ class AddressTypesTest {
     }
 
     @Test
+    void listenProxySuffixMarksAPROXYProtocolListener() throws Exception {
+        List<ListenAddress> got = ValueTypes.listenAddresses()
+                .parse("0.0.0.0:25 smtp+proxy, [::1]:465 smtps+proxy, 127.0.0.1:587 submission");
+        assertEquals(new ListenAddress(new InetSocketAddress(ip("0.0.0.0"), 25), ListenerMode.SMTP, true), got.get(0));
+        assertEquals(ListenerMode.SMTPS, got.get(1).mode());
+        assertTrue(got.get(1).proxy());
+        assertFalse(got.get(2).proxy());
+        assertEquals("[::1]:465 smtps+proxy", got.get(1).toString());
+        assertEquals(got, ValueTypes.listenAddresses().parse(String.join(", ", got.stream().map(Object::toString).toList())),
+                "toString reads back");
+        ValueType<List<ListenAddress>> t = ValueTypes.listenAddresses();
+        assertTrue(reason(t, "127.0.0.1:25 +proxy").contains("unknown mode +proxy"));
+        assertTrue(reason(t, "127.0.0.1:25 lmtp+proxy").contains("unknown mode lmtp+proxy"));
+        assertTrue(reason(t, "127.0.0.1:25 smtp +proxy").contains("[+proxy]"));
+    }
+
+    @Test
     void listenIpv6WildcardAndFullForm() throws Exception {
         List<ListenAddress> got = ValueTypes.listenAddresses().parse("[::]:25,[0:0:0:0:0:0:0:1]:465 smtps");
         assertTrue(got.get(0).address().getAddress().isAnyLocalAddress());

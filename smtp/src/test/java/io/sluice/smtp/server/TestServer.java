@@ -106,6 +106,13 @@ final class TestServer implements AutoCloseable {
             out = socket.getOutputStream();
         }
 
+        /** Over a socket the caller connected (and set a read timeout on). */
+        Client(Socket connected) throws IOException {
+            socket = connected;
+            in = connected.getInputStream();
+            out = connected.getOutputStream();
+        }
+
         void upgrade(Socket tls) throws IOException {
             socket = tls;
             in = tls.getInputStream();

@@ -1,0 +1,195 @@
+package io.sluice.smtp.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import io.sluice.smtp.config.NetworkSet;
+
+/** A {@code +proxy} listener's sessions driven without sockets, on a clock the test moves. */
+class ProxySessionTest {
+
+    private static final long SECOND = 1_000_000_000L;
+    private static final long HEADER_TIMEOUT = 5 * SECOND;
+    private static final String HEADER = "PROXY TCP4 192.0.2.10 198.51.100.1 40000 25\r\n";
+    private static final String DIALOGUE = "EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n"
+            + "DATA\r\nSubject: hi\r\n\r\nbody\r\n.\r\nQUIT\r\n";
+
+    private long now = 1_000 * SECOND;
+    private final RecordingStore store = new RecordingStore();
+    private final SessionStats stats = new SessionStats();
+    private final List<Runnable> scheduled = new ArrayList<>();
+    private ConnectionLimiter limiter = new ConnectionLimiter(1000, 100);
+    /** example.net is ours: the proxied client (not a relay client) may send to it. */
+    private SessionSettings settings = new SessionSettingsBuilder().localDomains(java.util.Set.of("example.net")).build();
+    private SessionServices services;
+
+    private FakeConnection open(String balancerIp) {
+        ProxyPolicy proxy = new ProxyPolicy(NetworkSet.parse("127.0.0.0/8, 10.0.0.0/8")::contains, HEADER_TIMEOUT);
+        ListenerContext listener = new ListenerContext(settings, null, false, limiter, ClientRateLimiter.OFF,
+                ClientRateLimiter.OFF, ClientKey.DEFAULT, EventLog.silent(), stats, null, proxy);
+        if (services == null) {
+            services = new SessionServices(() -> now, Runnable::run, (deadline, task) -> scheduled.add(task), store);
+        }
+        FakeConnection connection = new FakeConnection(balancerIp);
+        connection.open(new SmtpSession(listener, c -> services));
+        return connection;
+    }
+
+    @Test
+    void nothingIsSaidBeforeTheHeader() {
+        FakeConnection c = open("10.0.0.1");
+        assertEquals("", c.takeOutput());
+        assertTrue(c.isOpen());
+        c.feed("PROXY TCP4 192.0.2.10 ");
+        assertEquals("", c.takeOutput(), "half a header: still nothing");
+        assertTrue(c.isOpen());
+    }
+
+    @Test
+    void everySplitPointOfHeaderAndPipelinedDialogueGivesTheSameSession() {
+        String input = HEADER + DIALOGUE;
+        for (int split = 0; split <= input.length(); split++) {
+            RecordingStore fresh = new RecordingStore();
+            services = new SessionServices(() -> now, Runnable::run, (deadline, task) -> scheduled.add(task), fresh);
+            FakeConnection c = open("10.0.0.1");
+            c.feed(input.substring(0, split));
+            c.feed(input.substring(split));
+            fresh.completeCommits();
+            String output = c.takeOutput();
+            assertTrue(output.startsWith("220 mx.test ESMTP Sluice\r\n250-mx.test\r\n"), "split " + split + ": " + output);
+            assertTrue(output.endsWith("221 2.0.0 Bye\r\n"), "split " + split + ": " + output);
+            String stored = fresh.committed.values().iterator().next();
+            assertTrue(stored.startsWith("Received: from client.example ([192.0.2.10])\r\n"), "split " + split + ": " + stored);
+            assertEquals("192.0.2.10", fresh.envelopes.values().iterator().next().clientAddress());
+        }
+    }
+
+    @Test
+    void theDeadlineIsAbsoluteFromConnectAndClosesUnanswered() {
+        FakeConnection c = open("10.0.0.1");
+        assertEquals(now + HEADER_TIMEOUT, c.deadlineNanos());
+        now += 4 * SECOND;
+        c.feed("PROXY TCP4 ");
+        assertEquals(now - 4 * SECOND + HEADER_TIMEOUT, c.deadlineNanos(), "a partial header does not buy time");
+        assertFalse(c.tick(now + SECOND - 1));
+        assertTrue(c.tick(now + SECOND));
+        assertEquals("", c.takeOutput(), "no greeting, no 421: the peer is the balancer");
+        assertFalse(c.isOpen());
+        assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.TIMEOUT));
+        assertEquals(0, stats.timeouts(), "not an SMTP timeout");
+    }
+
+    @Test
+    void afterTheHeaderTheCommandTimeoutRuns() {
+        FakeConnection c = open("10.0.0.1");
+        c.feed(HEADER);
+        assertEquals("220 mx.test ESMTP Sluice\r\n", c.takeOutput());
+        assertEquals(now + settings.commandTimeoutNanos(), c.deadlineNanos());
+    }
+
+    @Test
+    void untrustedMalformedAndEarlyCloseAreClosedUnansweredAndCounted() {
+        FakeConnection stranger = open("192.0.2.99");
+        assertFalse(stranger.isOpen());
+        assertEquals("", stranger.takeOutput());
+        FakeConnection garbage = open("10.0.0.1");
+        garbage.feed("EHLO client.example\r\n");
+        assertFalse(garbage.isOpen());
+        assertEquals("", garbage.takeOutput());
+        assertEquals(0, garbage.pendingInput(), "the rest is dropped, not read as SMTP");
+        FakeConnection quitter = open("10.0.0.1");
+        quitter.feed("PROXY");
+        quitter.shutdownInput();
+        assertFalse(quitter.isOpen());
+        assertEquals("", quitter.takeOutput());
+        FakeConnection huge = open("10.0.0.1");
+        huge.feed("PROXY UNKNOWN " + "x".repeat(100));
+        assertFalse(huge.isOpen());
+        assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.UNTRUSTED));
+        assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.MALFORMED));
+        assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.NO_HEADER));
+        assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.TOO_LONG));
+        assertEquals(4, stats.rejectionsByReason().get(ConnectionRejection.PROXY));
+        assertEquals(0, limiter.open(), "none of them took a connection");
+    }
+
+    @Test
+    void theLimiterCountsTheHeadersClientAfterTheHeader() {
+        limiter = new ConnectionLimiter(1000, 1);
+        FakeConnection a = open("10.0.0.1");
+        FakeConnection b = open("10.0.0.1");
+        FakeConnection again = open("10.0.0.1");
+        assertEquals(0, limiter.open(), "nothing counted before a header");
+        a.feed("PROXY TCP4 192.0.2.1 10.0.0.1 1 25\r\n");
+        b.feed("PROXY TCP4 192.0.2.2 10.0.0.1 1 25\r\n");
+        again.feed("PROXY TCP4 192.0.2.1 10.0.0.1 2 25\r\n");
+        assertEquals("220 mx.test ESMTP Sluice\r\n", a.takeOutput());
+        assertEquals("220 mx.test ESMTP Sluice\r\n", b.takeOutput());
+        assertTrue(again.takeOutput().startsWith("421 4.7.0 "));
+        assertEquals(2, limiter.open());
+        a.close();
+        b.close();
+        assertEquals(0, limiter.open(), "given back at close");
+    }
+
+    @Test
+    void localKeepsTheBalancerAndItsRelayRight() {
+        FakeConnection c = open("127.0.0.1");
+        c.feed("PROXY UNKNOWN\r\nEHLO lb\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\n");
+        assertTrue(c.takeOutput().endsWith("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"), "127.0.0.1 is a relay client");
+        FakeConnection proxied = open("127.0.0.1");
+        proxied.feed("PROXY TCP4 192.0.2.1 127.0.0.1 1 25\r\nEHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\n");
+        assertTrue(proxied.takeOutput().endsWith("250 2.1.0 Ok\r\n550 5.7.1 Relay access denied\r\n"),
+                "the client it names is not");
+        assertEquals(1, stats.proxyHeaders(1, false));
+        assertEquals(1, stats.proxyHeaders(1, true));
+    }
+
+    @Test
+    void aClientTalkingRightAfterTheHeaderMeetsTheGreetPause() {
+        settings = new SessionSettingsBuilder().greetPauseNanos(SECOND).build();
+        FakeConnection c = open("10.0.0.1");
+        c.feed(HEADER + "EHLO too.early\r\n");
+        assertTrue(c.takeOutput().startsWith("554 5.5.1 "), "the bytes behind the header are the client's");
+        FakeConnection patient = open("10.0.0.1");
+        patient.feed(HEADER);
+        assertEquals("", patient.takeOutput());
+        assertTrue(patient.tick(now + SECOND));
+        assertEquals("220 mx.test ESMTP Sluice\r\n", patient.takeOutput());
+    }
+
+    @Test
+    void aShutdownClosesAConnectionWaitingForItsHeaderUnanswered() {
+        FakeConnection c = open("10.0.0.1");
+        services.closeAllSessions();
+        assertFalse(c.isOpen());
+        assertEquals("", c.takeOutput());
+    }
+
+    @Test
+    void v2BinaryHeaderWithTlvs() throws Exception {
+        byte[] header = v2("203.0.113.5");
+        FakeConnection c = open("10.0.0.1");
+        byte[] both = new byte[header.length + 6];
+        System.arraycopy(header, 0, both, 0, header.length);
+        System.arraycopy("NOOP\r\n".getBytes(StandardCharsets.US_ASCII), 0, both, header.length, 6);
+        c.feed(both);
+        assertEquals("220 mx.test ESMTP Sluice\r\n250 2.0.0 Ok\r\n", c.takeOutput());
+        assertEquals(1, stats.proxyHeaders(2, true));
+    }
+
+    /** A v2 PROXY header over TCP/IPv4 naming {@code source}, with a TLV (PP2_TYPE_AUTHORITY) behind the addresses. */
+    private static byte[] v2(String source) throws java.io.IOException {
+        byte[] tlv = ProxyProtocolSocketTest.concat(new byte[] {0x02, 0, 7}, "mx.test".getBytes(StandardCharsets.US_ASCII));
+        byte[] header = ProxyProtocolSocketTest.v2Inet(source, 0x1234);
+        header[15] += (byte) tlv.length; // the length field's low octet: 12 + 10 still fits it
+        return ProxyProtocolSocketTest.concat(header, tlv);
+    }
+}
