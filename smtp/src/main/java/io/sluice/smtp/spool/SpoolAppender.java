@@ -272,7 +272,7 @@ public final class SpoolAppender {
         Segment segment = new Segment(loopIndex, seq, path, channel, this);
         long nonce = spool.newSegmentNonce();
         try {
-            SpoolRecord.encodeSegmentHeader(header, loopIndex, nonce);
+            SpoolRecord.encodeSegmentHeader(header, loopIndex, nonce, seq);
             while (header.hasRemaining()) {
                 channel.write(header);
             }
