@@ -125,6 +125,12 @@ final class SegmentScanner {
     String reasonToKeep(long size) throws IOException {
         boolean verifyCrc = version != SpoolRecord.SEGMENT_VERSION_NAME_SALTED;
         for (long pos = headerBytes; pos + SpoolRecord.HEADER_BYTES <= size; pos++) {
+            if (!ensure(pos, SpoolRecord.HEADER_BYTES)) {
+                break;
+            }
+            if (window.get((int) (pos - windowStart) + 1) != SpoolRecord.MAGIC) {
+                continue; // the cheap test first: most offsets of old content fail it
+            }
             if (recordEnd(pos, size, verifyCrc) >= 0) {
                 return verifyCrc
                         ? "its first record is invalid but a valid record follows at offset " + pos
