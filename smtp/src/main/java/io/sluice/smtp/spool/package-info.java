@@ -15,7 +15,9 @@
  *   lock                 exclusive FileLock of the running server; holds "pid N"
  *   segments/LL-SSSSSSSSSSSS.seg   loop LL's segment number S (both decimal, zero-padded)
  *   segments/LL-SSSSSSSSSSSS.free  an emptied segment kept for reuse by loop LL (never scanned;
- *                        deleted at close and at start)
+ *                        deleted at close, at start, and, every loop's, when the disk runs short:
+ *                        a write failed, or a new segment file finds less than a segment usable;
+ *                        the health check counts them as free space)
  *   deleted.log          tombstones of deleted/delivered messages (any process appends)
  *   deleted.log.tmp      a rewrite of deleted.log in progress (removed at start if a crash left it)
  *   deleted.lock         taken by CLI appends and by the server's compaction of deleted.log
