@@ -103,6 +103,21 @@ class SpoolRenamedSegmentTest {
     }
 
     @Test
+    void aReadOnlySpoolSkipsARenamedSegmentAndLeavesItWhereItIs() throws Exception {
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            commit(spool.appender(0), content(1, SMALL));
+        }
+        byte[] bytes = Files.readAllBytes(segment(0));
+        Files.move(segment(0), segment(5));
+        try (Spool spool = Spool.openReadOnly(tmp)) {
+            assertEquals(List.of(), ids(spool));
+        }
+        assertArrayEquals(bytes, Files.readAllBytes(segment(5)), "the CLI never renames or cuts");
+        assertEquals(List.of(), quarantinedFiles());
+        assertEquals(List.of(), warnings, "INFO only: next to a server, a reused file is named before its header");
+    }
+
+    @Test
     void aBackupRestoredUnderAnotherNumberIsQuarantinedAndNeverOverwritesAnEarlierQuarantine() throws Exception {
         QueueId a;
         QueueId b;
