@@ -125,7 +125,8 @@ public final class QueueManager implements AutoCloseable {
     private boolean lastHeadersEightBit;
     private volatile Thread thread;
     private volatile boolean running;
-    private long closeTimeoutNanos = DEFAULT_CLOSE_TIMEOUT.toNanos();
+    /** Set by the setup thread, read by the closing one. */
+    private volatile long closeTimeoutNanos = DEFAULT_CLOSE_TIMEOUT.toNanos();
     private volatile boolean parked;
     /** Set by {@link #beginDrain()}: no new attempts; counted down once none is in flight. */
     private volatile boolean draining;
