@@ -47,8 +47,10 @@ final class BdatFramer {
         this.header = header;
         this.body = body;
         this.messageOctets = header.length + bodyOctets;
-        this.chunkOctets = chunkOctets == 0 ? messageOctets : chunkOctets;
-        this.chunks = (messageOctets + this.chunkOctets - 1) / this.chunkOctets;
+        // One chunk for 0 or a size beyond the message; counted so that no sum can overflow
+        // (a chunk size near Integer.MAX_VALUE once made the count 0: nothing sent, a hang).
+        this.chunkOctets = chunkOctets <= 0 || chunkOctets > messageOctets ? Math.max(1, messageOctets) : chunkOctets;
+        this.chunks = messageOctets == 0 ? 1 : 1 + (messageOctets - 1) / this.chunkOctets;
         released = 0;
         started = 0;
         position = 0;

@@ -84,8 +84,8 @@ public final class LoadCommand implements Callable<Integer> {
             + " off: DATA (default: ${DEFAULT-VALUE}).")
     String bdat;
 
-    @Option(names = "--chunk-size", paramLabel = "SIZE", description = "With BDAT: message octets per chunk, the last one smaller"
-            + " (default: the whole message in one BDAT n LAST).")
+    @Option(names = "--chunk-size", paramLabel = "SIZE", description = "With BDAT: message octets per chunk, the last one smaller,"
+            + " from 1 byte to 1GiB - 1 (default: the whole message in one BDAT n LAST).")
     String chunkSize;
 
     @Option(names = "--sender", defaultValue = "load@sender.example", paramLabel = "ADDR", description = "MAIL FROM address (default: ${DEFAULT-VALUE}).")
@@ -222,6 +222,23 @@ public final class LoadCommand implements Callable<Integer> {
         return info;
     }
 
+    /** {@code --chunk-size}: 1 byte to {@link LoadOptions#MAX_CHUNK_OCTETS}, or an error naming the option. */
+    static int chunkOctets(String text) {
+        long octets;
+        try {
+            octets = OptionValues.parseSizeBytes(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--chunk-size=" + text + ": " + e.getMessage(), e);
+        }
+        if (octets < 1) {
+            throw new IllegalArgumentException("--chunk-size=" + text + " < MIN=1 byte");
+        }
+        if (octets > LoadOptions.MAX_CHUNK_OCTETS) {
+            throw new IllegalArgumentException("--chunk-size=" + text + " > MAX=" + LoadOptions.MAX_CHUNK_OCTETS + " bytes");
+        }
+        return (int) octets;
+    }
+
     /** Converts the parsed command line; throws IllegalArgumentException naming the bad option. */
     LoadOptions toOptions() {
         if (size != null && sizeDist != null) {
@@ -263,11 +280,7 @@ public final class LoadCommand implements Callable<Integer> {
             builder.sizes(SizeDistribution.fixed(OptionValues.parseSizeBytes(size)));
         }
         if (chunkSize != null) {
-            int octets = OptionValues.parseSizeBytes(chunkSize);
-            if (octets < 1) {
-                throw new IllegalArgumentException("--chunk-size=" + chunkSize + " < MIN=1 byte");
-            }
-            builder.chunkOctets(octets);
+            builder.chunkOctets(chunkOctets(chunkSize));
         }
         if (rate != null) {
             builder.ratePerSecond(OptionValues.parseRatePerSecond(rate));

@@ -26,7 +26,7 @@ import java.util.Objects;
  *                              (with BDAT: MAIL, every RCPT and every chunk)
  * @param bdat                  DATA, BDAT chunks (RFC 3030), or BDAT where the server offers CHUNKING
  * @param chunkOctets           message octets per BDAT chunk, the last one smaller; 0: the whole
- *                              message in one {@code BDAT n LAST}
+ *                              message in one {@code BDAT n LAST}; at most {@link #MAX_CHUNK_OCTETS}
  * @param sender                the MAIL FROM address
  * @param rcptDomain            recipients are {@code rcptN@rcptDomain}
  * @param heloName              the EHLO argument
@@ -81,6 +81,13 @@ public record LoadOptions(
         long serverPid,
         boolean progress) {
 
+    /**
+     * Upper bound of {@link #chunkOctets}: 1 GiB - 1, the most any size option says. Larger than any
+     * message the tool sends (one chunk anyway), and far enough below {@code Integer.MAX_VALUE}
+     * that a chunk size added to a message's octets cannot overflow.
+     */
+    public static final int MAX_CHUNK_OCTETS = Integer.MAX_VALUE / 2;
+
     /** Default run length when neither a message count nor a duration is given. */
     public static final long DEFAULT_DURATION_NANOS = 10_000_000_000L;
 
@@ -92,6 +99,7 @@ public record LoadOptions(
         Objects.requireNonNull(sizes, "sizes");
         Objects.requireNonNull(bdat, "bdat");
         requireAtLeast("chunkOctets", chunkOctets, 0);
+        requireAtMost("chunkOctets", chunkOctets, MAX_CHUNK_OCTETS);
         requireAddress("sender", sender);
         requireAddress("rcptDomain", rcptDomain);
         requireAddress("heloName", heloName);
@@ -134,6 +142,12 @@ public record LoadOptions(
     private static void requireAtLeast(String name, long value, long min) {
         if (value < min) {
             throw new IllegalArgumentException(name + "=" + value + " < MIN=" + min);
+        }
+    }
+
+    private static void requireAtMost(String name, long value, long max) {
+        if (value > max) {
+            throw new IllegalArgumentException(name + "=" + value + " > MAX=" + max);
         }
     }
 
@@ -245,6 +259,7 @@ public record LoadOptions(
             return this;
         }
 
+        /** BDAT chunk size, 0 (one chunk) to {@link #MAX_CHUNK_OCTETS}; {@link #build} refuses others. */
         public Builder chunkOctets(int value) {
             chunkOctets = value;
             return this;

@@ -2,6 +2,7 @@ package io.sluice.bench.load;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -184,6 +185,40 @@ class LoadBdatTest {
             assertEquals(6 * 4, server.bdatChunks.get(), "16,384 octets in chunks of 5,000: 4");
             assertEquals(6 * 16 * 1024, server.messageBytes.get());
         }
+    }
+
+    /** A chunk size near Integer.MAX_VALUE once overflowed the chunk count to 0: nothing sent, a hang. */
+    @ParameterizedTest(name = "chunkOctets {0}")
+    @ValueSource(ints = {Integer.MAX_VALUE, Integer.MAX_VALUE - 1, LoadOptions.MAX_CHUNK_OCTETS + 1})
+    void theBuilderRefusesAChunkSizeAboveItsBound(int chunkOctets) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LoadOptions.builder(new java.net.InetSocketAddress("127.0.0.1", 25)).chunkOctets(chunkOctets)
+                        .build());
+        assertEquals("chunkOctets=" + chunkOctets + " > MAX=" + LoadOptions.MAX_CHUNK_OCTETS, e.getMessage());
+    }
+
+    @Test
+    void theLargestChunkSizeSendsEachMessageAsOneChunk() throws Exception {
+        try (TestSmtpServer server = server(true)) {
+            LoadResult result = run(options(server).bdat(BdatMode.ON).chunkOctets(LoadOptions.MAX_CHUNK_OCTETS)
+                    .connections(1).messagesPerConnection(3).totalMessages(3).build());
+
+            assertEquals(3, result.messagesOk());
+            assertEquals(3, server.bdatChunks.get(), "one BDAT n LAST per message");
+            assertEquals(result.messageBytes(), server.messageBytes.get());
+        }
+    }
+
+    @ParameterizedTest(name = "chunkOctets {0}")
+    @ValueSource(ints = {Integer.MAX_VALUE, Integer.MAX_VALUE - 1, LoadOptions.MAX_CHUNK_OCTETS, 0, -1})
+    void theFramerCountsOneChunkForAnySizeBeyondTheMessage(int chunkOctets) {
+        BdatFramer framer = new BdatFramer();
+        framer.start(new byte[100], new byte[4096], 4096, chunkOctets);
+        assertEquals(1, framer.chunks());
+        framer.start(new byte[0], new byte[0], 0, chunkOctets);
+        assertEquals(1, framer.chunks(), "an empty message is one BDAT 0 LAST");
+        framer.start(new byte[100], new byte[4096], 4096, 1000);
+        assertEquals(5, framer.chunks(), "4,196 octets in chunks of 1,000");
     }
 
     @Test

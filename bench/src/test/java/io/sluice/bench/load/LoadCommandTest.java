@@ -170,6 +170,10 @@ class LoadCommandTest {
         assertEquals(2, execute("--connections", "5"), "--target is required");
         assertEquals(2, execute("--target", "127.0.0.1:25", "--bdat", "maybe"));
         assertEquals(2, execute("--target", "127.0.0.1:25", "--bdat", "on", "--chunk-size", "0"));
+        assertEquals(2, execute("--target", "127.0.0.1:25", "--bdat", "on", "--chunk-size", "2147483647"));
+        assertEquals(2, execute("--target", "127.0.0.1:25", "--bdat", "on", "--chunk-size", "1024MiB"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--chunk-size=2147483647: size=2147483647 > MAX=1073741823"),
+                err.toString(StandardCharsets.UTF_8));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("--tls=sometimes"), err.toString(StandardCharsets.UTF_8));
     }
 
@@ -203,5 +207,6 @@ class LoadCommandTest {
         LoadOptions options = command.toOptions();
         assertEquals(BdatMode.AUTO, options.bdat());
         assertEquals(4096, options.chunkOctets());
+        assertEquals(LoadOptions.MAX_CHUNK_OCTETS, LoadCommand.chunkOctets("1073741823"), "the bound itself");
     }
 }

@@ -72,7 +72,7 @@ public final class ConfigKeys {
     /** How long closing the spool waits for the writer before giving up on a hanging disk. */
     public static final ConfigKey<Duration> SPOOL_CLOSE_TIMEOUT = key("spool.close_timeout",
             ValueTypes.duration(Duration.ofSeconds(1), Duration.ofHours(1)), "10s",
-            "At exit, after shutdown.grace: how long the spool writer may take to answer the commits still queued; on a hanging disk it is given up (one WARN; those messages never got 250) so the process exits.");
+            "At exit, after shutdown.grace: how long the queue manager may take to stop and fsync recipients.log, and then the spool writer to answer the commits still queued; on a hanging disk each is given up (one WARN; nothing acknowledged is lost) so the process exits.");
     /** Number of event loops; 0 = available processors. */
     public static final ConfigKey<Integer> REACTOR_THREADS = key("reactor.threads",
             ValueTypes.integer(0, 1024), "0",

@@ -3,6 +3,7 @@ package io.sluice.smtp.delivery;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -74,6 +75,10 @@ public final class QueueManager implements AutoCloseable {
     private static final int DRAIN_LIMIT = 4096;
     private static final int MAX_QUOTED_HEADER_OCTETS = 64 * 1024;
     private static final long IDLE_PARK_MILLIS = 100;
+    /** {@link #close}'s bound unless {@link #closeTimeout} sets one: {@code spool.close_timeout}'s default. */
+    public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(10);
+    /** The most {@link #close} waits for delivery workers (their results are dropped anyway). */
+    private static final long WORKERS_CLOSE_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final MessageSource source;
     private final SpoolAppender bounceAppender;
@@ -120,6 +125,8 @@ public final class QueueManager implements AutoCloseable {
     private boolean lastHeadersEightBit;
     private volatile Thread thread;
     private volatile boolean running;
+    /** Set by the setup thread, read by the closing one. */
+    private volatile long closeTimeoutNanos = DEFAULT_CLOSE_TIMEOUT.toNanos();
     private volatile boolean parked;
     /** Set by {@link #beginDrain()}: no new attempts; counted down once none is in flight. */
     private volatile boolean draining;
@@ -177,10 +184,12 @@ public final class QueueManager implements AutoCloseable {
      */
     public static QueueManager forServer(SluiceConfig config, Spool spool, EventLog log, Function<Route, Transport> remote) {
         DeliveryOptions options = DeliveryOptions.fromConfig(config);
-        return new QueueManager(spool, spool.appender(INTERNAL_LOOP_INDEX), TransportTable.fromConfig(config),
-                new StandardTransports(options.hostname(),
+        QueueManager queue = new QueueManager(spool, spool.appender(INTERNAL_LOOP_INDEX),
+                TransportTable.fromConfig(config), new StandardTransports(options.hostname(),
                         config.get(ConfigKeys.DELIVERY_MAILDIR_DELIVERED_TO), remote),
                 options, log, System::currentTimeMillis, null, spool.directory());
+        queue.closeTimeout(config.get(ConfigKeys.SPOOL_CLOSE_TIMEOUT)); // the journal lives in the spool
+        return queue;
     }
 
     private static ExecutorService workerPool(int threads) {
@@ -303,6 +312,16 @@ public final class QueueManager implements AutoCloseable {
     /** Journal rewrites since construction (the one at start included); queue thread or tests. */
     long journalCompactions() {
         return journal == null ? 0 : journal.compactions();
+    }
+
+    /** Tests: the journal's fsyncs go through {@code force}. */
+    void journalForce(RecipientJournal.FileForce force) {
+        journal.forceWith(force);
+    }
+
+    /** Tests: the journal, to queue records on the test's thread. */
+    RecipientJournal journal() {
+        return journal;
     }
 
     /** Tests: rewrite the journal after less growth than {@link RecipientJournal#MIN_COMPACT_BYTES}. */
@@ -934,12 +953,29 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /**
+     * How long {@link #close} may take in all ({@code spool.close_timeout}, as the spool's close;
+     * {@link #DEFAULT_CLOSE_TIMEOUT} unless set). Call before {@link #close}, from the thread that
+     * will close.
+     */
+    public void closeTimeout(Duration timeout) {
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("closeTimeout=" + timeout + " <= MIN=0");
+        }
+        closeTimeoutNanos = timeout.toNanos();
+    }
+
+    /**
      * Stops the queue thread and the workers (attempts in flight may finish, their results are
-     * dropped; their messages stay in the spool and are retried after the next start). Call once,
-     * from the thread that called {@link #start()}, before the spool is closed.
+     * dropped; their messages stay in the spool and are retried after the next start), then writes
+     * and fsyncs the journal's last records. Call once, from the thread that called
+     * {@link #start()}, before the spool is closed. Takes at most the {@link #closeTimeout}: on a
+     * disk whose fsync hangs (in the queue thread's journal flush or rewrite, or in the final
+     * fsync) it gives up with one WARN ({@code queue-close-timeout}) so the process can exit;
+     * nothing acknowledged is lost (see {@link RecipientJournal#closeWithin}).
      */
     @Override
     public void close() {
+        long deadline = System.nanoTime() + closeTimeoutNanos;
         source.onDurable(m -> { });
         if (control != null) {
             control.close();
@@ -948,30 +984,49 @@ public final class QueueManager implements AutoCloseable {
         Thread t = thread;
         if (t != null) {
             LockSupport.unpark(t);
-            try {
-                t.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            joinUntil(t, deadline);
         }
         if (ownedWorkers != null) {
             ownedWorkers.shutdown();
             try {
-                ownedWorkers.awaitTermination(5, TimeUnit.SECONDS);
+                ownedWorkers.awaitTermination(Math.min(WORKERS_CLOSE_NANOS, Math.max(0, deadline - System.nanoTime())),
+                        TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
         if (t != null && t.isAlive()) {
-            // Still inside a long journal rewrite: closing the journal under it would mix its records
-            // into the old file; the daemon thread ends with the process.
-            log.log(EventLog.Level.ERROR, "queue-close-timeout", "error", "queue thread still running after 5 s");
+            // Stuck in a journal fsync or inside a long rewrite: closing the journal under it would
+            // mix its records into the old file; the daemon thread ends with the process.
+            giveUp("the queue thread is still in a journal write or fsync");
         } else if (journal != null) {
-            try {
-                journal.close();
-            } catch (IOException e) {
-                log.log(EventLog.Level.ERROR, "queue-journal-close-failed", "error", e.toString());
+            closeJournal(deadline);
+        }
+    }
+
+    private void closeJournal(long deadlineNanos) {
+        try {
+            if (!journal.closeWithin(Math.max(0, deadlineNanos - System.nanoTime()))) {
+                giveUp("the journal's final fsync hangs");
             }
+        } catch (IOException e) {
+            log.log(EventLog.Level.ERROR, "queue-journal-close-failed", "error", e.toString());
+        }
+    }
+
+    private void giveUp(String why) {
+        log.log(EventLog.Level.WARN, "queue-close-timeout", "error", why + " after spool.close_timeout="
+                + TimeUnit.NANOSECONDS.toMillis(closeTimeoutNanos) + "ms; given up, the exit goes on: its unsynced"
+                + " records are outcomes of messages still in the spool (a redelivery at worst, never a loss)");
+    }
+
+    private static void joinUntil(Thread t, long deadlineNanos) {
+        try {
+            for (long left; t.isAlive() && (left = deadlineNanos - System.nanoTime()) > 0; ) {
+                t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -12,6 +12,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 
 /**
@@ -73,8 +74,17 @@ public final class RecipientJournal implements Closeable {
     private static final int MAX_BODY = 0xFFFF;
     private static final int FIXED_BODY = 1 + 8 + 2 + 2 + 2 + 8 + 1 + 2;
 
+    /** How the journal fsyncs its file: a seam so tests can make it hang like a dying disk. */
+    @FunctionalInterface
+    interface FileForce {
+        void force(FileChannel channel) throws IOException;
+    }
+
+    private static final FileForce FDATASYNC = channel -> channel.force(false);
+
     private final Path file;
     private final CRC32C crc = new CRC32C();
+    private FileForce fileForce = FDATASYNC;
     // Records of one queue cycle; grown when a cycle writes more (rare: a cycle drains <= 4096 results).
     private ByteBuffer pending = ByteBuffer.allocate(PENDING_BYTES);
     private FileChannel channel;
@@ -158,7 +168,7 @@ public final class RecipientJournal implements Closeable {
         }
         long now = System.nanoTime();
         if (unsyncedFinal && channel != null && (idle || now - lastSyncNanos >= SYNC_INTERVAL_NANOS)) {
-            channel.force(false);
+            fileForce.force(channel);
             if (dirUnsynced) {
                 fsyncDirectory(file.getParent()); // the rename of a rewrite, before this fsync counts
                 dirUnsynced = false;
@@ -177,6 +187,11 @@ public final class RecipientJournal implements Closeable {
     boolean compactionDue(int queuedMessages) {
         return pending.position() == 0 && writtenBytes >= Math.max(Math.max(minCompactBytes, compactedBytes),
                 COMPACT_BYTES_PER_MESSAGE * queuedMessages);
+    }
+
+    /** Tests: fsyncs through {@code force} (one that blocks, as on a hanging disk). */
+    void forceWith(FileForce force) {
+        fileForce = force;
     }
 
     /** Tests: a smaller {@link #MIN_COMPACT_BYTES}. */
@@ -294,6 +309,43 @@ public final class RecipientJournal implements Closeable {
                 channel = null;
             }
         }
+    }
+
+    /**
+     * {@link #close} on its own thread ({@code sluice-queue-journal-close}), waiting at most
+     * {@code timeoutNanos}, so a disk whose fsync hangs cannot hold the process's exit. On false
+     * (given up) that thread finishes, or not, on its own; what it had not made durable is lost
+     * with the process, and that loses no mail: the file records outcomes of messages that stay in
+     * the spool until their removal is durable, so a lost final record means a redelivery (or a
+     * second bounce), a lost deferral an earlier retry, a lost delay notice a second one. The
+     * caller must not use the journal afterwards. Rethrows what close threw if it ended in time.
+     */
+    boolean closeWithin(long timeoutNanos) throws IOException {
+        IOException[] failure = new IOException[1];
+        Thread closer = new Thread(() -> {
+            try {
+                close();
+            } catch (IOException e) {
+                failure[0] = e;
+            }
+        }, "sluice-queue-journal-close");
+        closer.setDaemon(true);
+        closer.start();
+        long deadline = System.nanoTime() + timeoutNanos;
+        try {
+            for (long left; closer.isAlive() && (left = deadline - System.nanoTime()) > 0; ) {
+                closer.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (closer.isAlive()) {
+            return false;
+        }
+        if (failure[0] != null) {
+            throw failure[0]; // join() made the closer's write visible
+        }
+        return true;
     }
 
     /**

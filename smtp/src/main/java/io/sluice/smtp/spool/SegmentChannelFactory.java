@@ -2,10 +2,14 @@ package io.sluice.smtp.spool;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** Opens segment files for writing; a seam so tests can inject failing channels. */
+/**
+ * Opens segment files for writing and reports the file system's usable space: the spool's view of
+ * its disk, a seam so tests can inject failing channels or a nearly full disk. Any thread.
+ */
 interface SegmentChannelFactory {
     SegmentChannelFactory DEFAULT = path -> FileChannel.open(path,
             StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
@@ -16,5 +20,10 @@ interface SegmentChannelFactory {
     /** An existing (recycled) file, to be overwritten from offset 0; never truncated. */
     default FileChannel reuse(Path path) throws IOException {
         return FileChannel.open(path, StandardOpenOption.WRITE);
+    }
+
+    /** Bytes this process may still allocate on the file system of {@code directory} (one statvfs). */
+    default long usableBytes(Path directory) throws IOException {
+        return Files.getFileStore(directory).getUsableSpace();
     }
 }

@@ -18,6 +18,11 @@ final class SegmentScanner {
 
     /** Returned by {@link #scan} when the file does not start with a segment header. */
     static final long NOT_A_SEGMENT = -1;
+    /**
+     * Returned by {@link #scan} when the header is a segment's but names another loop, or (version
+     * 3) another segment number, than the file name: see {@link #headerName()}.
+     */
+    static final long RENAMED = -2;
 
     private static final int WINDOW_BYTES = SpoolRecord.MAX_BEGIN_PAYLOAD_BYTES + (64 << 10);
 
@@ -27,36 +32,31 @@ final class SegmentScanner {
     private long windowStart;
     private int salt;
     private int loopIndex;
+    private int version;
+    private long headerBytes;
+    private int headerLoop;
+    private long headerSeq;
+    /** The last record {@link #recordEnd} passed. */
+    private byte recordType;
+    private int recordLength;
+    private long recordId;
 
     /**
      * Visits every valid record of segment {@code seq} of loop {@code loopIndex} and returns the
      * offset where the valid prefix ends (the file size if nothing is torn or left over from a
-     * recycled file's previous life), 0 if even the header is incomplete, or {@link #NOT_A_SEGMENT}.
+     * recycled file's previous life), 0 if even the header is incomplete, {@link #NOT_A_SEGMENT}
+     * or {@link #RENAMED} (then no record is visited).
      */
     long scan(FileChannel ch, int loopIndex, long seq, Visitor visitor) throws IOException {
         channel = ch;
         windowStart = 0;
         window.clear().limit(0);
         long size = ch.size();
-        if (!ensure(0, SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED)) {
-            return 0;
-        }
-        int version = window.getInt(8);
-        if (window.getLong(0) != SpoolRecord.SEGMENT_MAGIC || window.getInt(12) != loopIndex
-                || (version != SpoolRecord.SEGMENT_VERSION && version != SpoolRecord.SEGMENT_VERSION_UNSALTED)) {
-            return NOT_A_SEGMENT;
-        }
-        long pos = SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED;
-        long nonce = 0;
-        if (version == SpoolRecord.SEGMENT_VERSION) {
-            if (!ensure(0, SpoolRecord.SEGMENT_HEADER_BYTES)) {
-                return 0;
-            }
-            nonce = window.getLong(SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED);
-            pos = SpoolRecord.SEGMENT_HEADER_BYTES;
-        }
-        salt = SpoolRecord.crcSalt(version, nonce, seq);
         this.loopIndex = loopIndex;
+        long pos = readHeader(loopIndex, seq);
+        if (pos <= 0) {
+            return pos;
+        }
         while (pos + SpoolRecord.HEADER_BYTES <= size) {
             long next = scanRecord(pos, size, visitor);
             if (next < 0) {
@@ -67,8 +67,104 @@ final class SegmentScanner {
         return pos;
     }
 
+    /** Checks the header against the name; returns where records start, 0, NOT_A_SEGMENT or RENAMED. */
+    private long readHeader(int loopIndex, long seq) throws IOException {
+        if (!ensure(0, SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED)) {
+            return 0;
+        }
+        version = window.getInt(8);
+        headerLoop = window.getInt(12);
+        headerSeq = seq;
+        if (window.getLong(0) != SpoolRecord.SEGMENT_MAGIC || version < SpoolRecord.SEGMENT_VERSION_UNSALTED
+                || version > SpoolRecord.SEGMENT_VERSION) {
+            return NOT_A_SEGMENT;
+        }
+        headerBytes = version == SpoolRecord.SEGMENT_VERSION ? SpoolRecord.SEGMENT_HEADER_BYTES
+                : version == SpoolRecord.SEGMENT_VERSION_NAME_SALTED ? SpoolRecord.SEGMENT_HEADER_BYTES_NAME_SALTED
+                : SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED;
+        if (!ensure(0, (int) headerBytes)) {
+            return 0;
+        }
+        long nonce = version == SpoolRecord.SEGMENT_VERSION_UNSALTED ? 0 : window.getLong(16);
+        if (version == SpoolRecord.SEGMENT_VERSION) {
+            headerSeq = window.getLong(24);
+        }
+        if (headerLoop != loopIndex || headerSeq != seq) {
+            return RENAMED;
+        }
+        salt = SpoolRecord.crcSalt(version, nonce, seq);
+        return headerBytes;
+    }
+
+    /**
+     * After {@link #RENAMED}: the name the header gives the file ({@code LL-SSSSSSSSSSSS.seg}; only
+     * the loop for a version before 3, which does not record its number).
+     */
+    String headerName() {
+        return version == SpoolRecord.SEGMENT_VERSION ? Segment.fileName(headerLoop, headerSeq)
+                : String.format(java.util.Locale.ROOT, "%02d-<unknown>.seg", headerLoop);
+    }
+
+    /** After a scan that returned {@code validEnd}: whether its first record already failed. */
+    boolean stoppedAtFirstRecord(long validEnd) {
+        return validEnd > 0 && validEnd == headerBytes;
+    }
+
+    /**
+     * After a scan that stopped at the first record: why the file must be kept as it is, or null
+     * when nothing after the header can have been acknowledged, so cutting it loses nothing. An
+     * acknowledged message's records were fsynced, and an fsync covers every earlier write to the
+     * file, the first record included: a valid record anywhere after a bad first one means
+     * damage or a foreign file, never a torn write. So: versions 1 and 3 are cut only if no record
+     * valid under the file's own salt (nonce and number from its header) lies anywhere after the
+     * header, which covers a fresh file's torn first write and a recycled file's (its old records
+     * carry the previous life's nonce); version 2 cannot tell a renamed file from a recycled one
+     * (its salt comes from the name), so it is cut only if nothing after the header even looks
+     * like a whole record. Reads up to the whole file, once, on this rare path.
+     */
+    String reasonToKeep(long size) throws IOException {
+        boolean verifyCrc = version != SpoolRecord.SEGMENT_VERSION_NAME_SALTED;
+        for (long pos = headerBytes; pos + SpoolRecord.HEADER_BYTES <= size; pos++) {
+            if (!ensure(pos, SpoolRecord.HEADER_BYTES)) {
+                break;
+            }
+            if (window.get((int) (pos - windowStart) + 1) != SpoolRecord.MAGIC) {
+                continue; // the cheap test first: most offsets of old content fail it
+            }
+            if (recordEnd(pos, size, verifyCrc) >= 0) {
+                return verifyCrc
+                        ? "its first record is invalid but a valid record follows at offset " + pos
+                                + " (damaged inside, not a torn write)"
+                        : "its first record fails its CRC but a whole record lies at offset " + pos
+                                + ": a format-2 file renamed, restored or copied under another number"
+                                + " (format 2 does not record its own), or damaged";
+            }
+        }
+        return null;
+    }
+
     /** Verifies and visits the record at {@code pos}; returns the next offset, or -1 if invalid. */
     private long scanRecord(long pos, long size, Visitor visitor) throws IOException {
+        long next = recordEnd(pos, size, true);
+        if (next < 0) {
+            return -1;
+        }
+        ByteBuffer payload = null;
+        if (recordType == SpoolRecord.BEGIN || recordType == SpoolRecord.COMMIT) { // still in the window
+            int start = (int) (pos - windowStart) + SpoolRecord.HEADER_BYTES;
+            payload = window.duplicate(); // recovery only: one small view per BEGIN/COMMIT
+            payload.limit(start + recordLength).position(start);
+        }
+        visitor.record(recordType, QueueId.of(recordId), pos + SpoolRecord.HEADER_BYTES, recordLength, payload);
+        return next;
+    }
+
+    /**
+     * Checks the framing of the record at {@code pos} (and its CRC if {@code verifyCrc}); returns
+     * the next offset, or -1 if invalid. Leaves the record's type, length and id in fields and a
+     * valid BEGIN or COMMIT whole in the window.
+     */
+    private long recordEnd(long pos, long size, boolean verifyCrc) throws IOException {
         if (!ensure(pos, SpoolRecord.HEADER_BYTES)) {
             return -1;
         }
@@ -82,9 +178,12 @@ final class SegmentScanner {
                 || QueueId.loopIndexOf(id) != loopIndex) { // only this loop mints ids here
             return -1;
         }
+        long next = pos + SpoolRecord.HEADER_BYTES + length;
+        if (!verifyCrc) {
+            return next;
+        }
         crc.reset();
-        boolean inWindow = type == SpoolRecord.BEGIN || type == SpoolRecord.COMMIT;
-        if (inWindow) {
+        if (type == SpoolRecord.BEGIN || type == SpoolRecord.COMMIT) {
             if (!ensure(pos, SpoolRecord.HEADER_BYTES + length)) {
                 return -1;
             }
@@ -97,17 +196,10 @@ final class SegmentScanner {
                 return -1;
             }
         }
-        if (((int) crc.getValue() ^ salt) != storedCrc) {
-            return -1;
-        }
-        ByteBuffer payload = null;
-        if (inWindow) {
-            int start = (int) (pos - windowStart) + SpoolRecord.HEADER_BYTES;
-            payload = window.duplicate(); // recovery only: one small view per BEGIN/COMMIT
-            payload.limit(start + length).position(start);
-        }
-        visitor.record(type, QueueId.of(id), pos + SpoolRecord.HEADER_BYTES, length, payload);
-        return pos + SpoolRecord.HEADER_BYTES + length;
+        recordType = type;
+        recordLength = length;
+        recordId = id;
+        return ((int) crc.getValue() ^ salt) == storedCrc ? next : -1;
     }
 
     private static boolean plausible(byte type, byte magic, short reserved, int length) {

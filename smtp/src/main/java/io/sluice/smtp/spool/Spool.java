@@ -57,6 +57,8 @@ public final class Spool implements MessageSource, Closeable {
     private final SpoolWriter writer;
     private final AtomicLong segmentDeleteErrors = new AtomicLong();
     private final AtomicLong segmentsRecycled = new AtomicLong();
+    /** Bytes of the {@code .free} files the appenders keep (see {@link #keptSegmentBytes}). */
+    private final AtomicLong keptBytes = new AtomicLong();
     private final SecureRandom nonces = new SecureRandom();
     private final AtomicLong journalCompactionErrors = new AtomicLong();
     private volatile Consumer<QueuedMessage> durableConsumer;
@@ -454,8 +456,11 @@ public final class Spool implements MessageSource, Closeable {
 
     /**
      * A cheap writability check for health endpoints: {@code null} while the writer runs, its last
-     * batch was fsynced without error and the file system has room for a segment; otherwise the
-     * reason. Any thread; one {@code statvfs} call.
+     * batch was fsynced without error and the file system has {@link #MIN_FREE_BYTES} for the
+     * spool, counting the kept {@code .free} files as free: a new segment file on a short disk
+     * takes every loop's back first ({@link #makeRoomForNewSegment}), and a write that fails for
+     * space anyway gives them all back ({@link #dropKeptFiles}: that one message is refused, the
+     * next one fits); otherwise the reason. Any thread; one {@code statvfs} call.
      */
     public String unhealthyReason() {
         if (writer == null || closed) {
@@ -470,9 +475,10 @@ public final class Spool implements MessageSource, Closeable {
             return "spool write failed: " + failedWrite;
         }
         try {
-            long usable = Files.getFileStore(segmentsDir).getUsableSpace();
-            if (usable < MIN_FREE_BYTES) {
-                return "spool disk full: usable=" + usable + " < MIN_FREE_BYTES=" + MIN_FREE_BYTES;
+            long usable = channelFactory.usableBytes(segmentsDir);
+            long kept = keptBytes.get();
+            if (usable + kept < MIN_FREE_BYTES) {
+                return "spool disk full: usable=" + usable + " + kept=" + kept + " < MIN_FREE_BYTES=" + MIN_FREE_BYTES;
             }
         } catch (IOException e) {
             return "spool file system unreadable: " + e.getMessage();
@@ -745,11 +751,59 @@ public final class Spool implements MessageSource, Closeable {
         if (!s.writer.hasRoomForRecycled()) {
             return false;
         }
+        long octets = s.writeChannel.size();
         Path free = s.retire();
-        if (!s.writer.offerRecycled(free)) {
+        if (!s.writer.offerRecycled(free, octets)) {
             Files.deleteIfExists(free);
         }
         return true;
+    }
+
+    /**
+     * Any thread, when the disk runs short (a failed write, or a new segment file on a nearly
+     * full disk): deletes the files every loop keeps for reuse, so the space the health check
+     * counted as free ({@link #unhealthyReason}) is free. Rare path: the monitor guards the
+     * appender array.
+     */
+    synchronized void dropKeptFiles() {
+        for (SpoolAppender appender : appenders) {
+            if (appender != null) {
+                appender.dropKept();
+            }
+        }
+    }
+
+    /**
+     * Loop thread, before it creates a segment file (it keeps none of its own to reuse): when other
+     * loops keep files and the disk has less than a segment (plus {@link #MIN_FREE_BYTES}) usable,
+     * their files go first, so the new file does not fail for space they hold. One statvfs per
+     * new file while any file is kept; none otherwise.
+     */
+    void makeRoomForNewSegment() {
+        if (keptBytes.get() > 0 && usableBytes() < MIN_FREE_BYTES + options.segmentMaxBytes()) {
+            dropKeptFiles();
+        }
+    }
+
+    private long usableBytes() {
+        try {
+            return channelFactory.usableBytes(segmentsDir);
+        } catch (IOException e) {
+            return 0; // unknown: take the space back rather than risk a write failing for it
+        }
+    }
+
+    /** Any thread: a kept file's bytes were added ({@code > 0}) or given up ({@code < 0}). */
+    void noteKept(long deltaOctets) {
+        keptBytes.addAndGet(deltaOctets);
+    }
+
+    /**
+     * Bytes held by emptied segment files kept for reuse ({@code .free}; see
+     * {@code spool.recycle_segments}): space the spool counts as its own free space. Any thread.
+     */
+    public long keptSegmentBytes() {
+        return keptBytes.get();
     }
 
     /** At close: the files kept for reuse go (a crash leaves them to the next start, which deletes them). */

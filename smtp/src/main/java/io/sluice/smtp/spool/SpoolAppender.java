@@ -10,7 +10,7 @@ import java.util.HashMap;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.zip.CRC32C;
-import org.jctools.queues.MpscArrayQueue;
+import org.jctools.queues.MpmcArrayQueue;
 
 /**
  * Appends the messages of one event loop to that loop's segment files. Confined to one thread
@@ -40,9 +40,10 @@ public final class SpoolAppender {
     /**
      * Emptied segment files of this loop ({@code .free}) kept for reuse: overwriting a file's
      * existing blocks needs no block allocation, so its fdatasync commits no journal transaction
-     * (measured on ext4: ~1 MB rounds 2.9 → 1.8 ms). Any thread offers, this loop's thread takes.
+     * (measured on ext4: ~1 MB rounds 2.9 → 1.8 ms). Any thread offers; this loop's thread takes
+     * one to reuse; any thread may drop them all when the disk runs short (hence MPMC).
      */
-    private final MpscArrayQueue<Path> recycled;
+    private final MpmcArrayQueue<KeptFile> recycled;
     private final int maxRecycled;
     private Segment current;
     private int salt;
@@ -58,7 +59,7 @@ public final class SpoolAppender {
         this.maxRecordPayloadBytes = options.maxRecordPayloadBytes();
         this.segmentMaxBytes = options.segmentMaxBytes();
         this.maxRecycled = options.recycledSegmentsPerLoop();
-        this.recycled = new MpscArrayQueue<>(Math.max(2, maxRecycled));
+        this.recycled = new MpmcArrayQueue<>(Math.max(2, maxRecycled));
     }
 
     /** The event-loop index this appender writes for. */
@@ -227,7 +228,7 @@ public final class SpoolAppender {
             }
         } catch (IOException e) {
             spool.noteWriteFailure(e);
-            dropRecycled(); // a full disk gets back the space the kept files hold
+            spool.dropKeptFiles(); // a full disk gets back the space every loop's kept files hold
             undoPartialWrite(segment, start, e);
             if (length > 0) {
                 payload.limit(limit).position(position);
@@ -267,12 +268,13 @@ public final class SpoolAppender {
         FileChannel channel = openRecycled(path);
         boolean reused = channel != null;
         if (!reused) {
+            spool.makeRoomForNewSegment();
             channel = spool.channelFactory().create(path);
         }
         Segment segment = new Segment(loopIndex, seq, path, channel, this);
         long nonce = spool.newSegmentNonce();
         try {
-            SpoolRecord.encodeSegmentHeader(header, loopIndex, nonce);
+            SpoolRecord.encodeSegmentHeader(header, loopIndex, nonce, seq);
             while (header.hasRemaining()) {
                 channel.write(header);
             }
@@ -305,10 +307,12 @@ public final class SpoolAppender {
      * stay behind the new records until overwritten; the new header's nonce disowns them.
      */
     private FileChannel openRecycled(Path path) {
-        Path free = recycled.relaxedPoll();
-        if (free == null) {
+        KeptFile kept = recycled.relaxedPoll();
+        if (kept == null) {
             return null;
         }
+        spool.noteKept(-kept.octets);
+        Path free = kept.path;
         try {
             Files.move(free, path, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
@@ -323,18 +327,29 @@ public final class SpoolAppender {
         }
     }
 
-    private void dropRecycled() {
-        for (Path free; (free = recycled.relaxedPoll()) != null; ) {
-            Spool.deleteQuietly(free);
+    /** Any thread (the disk runs short): deletes every file this loop keeps. */
+    void dropKept() {
+        for (KeptFile kept; (kept = recycled.relaxedPoll()) != null; ) {
+            spool.noteKept(-kept.octets);
+            Spool.deleteQuietly(kept.path);
         }
     }
 
     /**
-     * Any thread: keeps an emptied segment file of this loop (already renamed to {@code .free})
-     * for the next roll; false if the pool is full or off (the caller deletes the file).
+     * Any thread: keeps an emptied segment file of this loop (already renamed to {@code .free},
+     * {@code octets} long) for the next roll; false if the pool is full or off (the caller deletes
+     * the file). Allocates one small holder per kept file (once per segment's life, not per event).
      */
-    boolean offerRecycled(Path free) {
-        return hasRoomForRecycled() && recycled.relaxedOffer(free);
+    boolean offerRecycled(Path free, long octets) {
+        if (!hasRoomForRecycled()) {
+            return false;
+        }
+        spool.noteKept(octets); // before the offer: a taker subtracts it at once
+        if (recycled.relaxedOffer(new KeptFile(free, octets))) {
+            return true;
+        }
+        spool.noteKept(-octets);
+        return false;
     }
 
     /** Any thread: whether a file offered now would probably be kept (racy; offer decides). */
@@ -344,7 +359,16 @@ public final class SpoolAppender {
 
     /** At close, once this loop's thread no longer appends (it is then the only taker): a kept file, or null. */
     Path takeRecycled() {
-        return recycled.poll();
+        KeptFile kept = recycled.poll();
+        if (kept == null) {
+            return null;
+        }
+        spool.noteKept(-kept.octets);
+        return kept.path;
+    }
+
+    /** A kept file and the disk it holds. */
+    private record KeptFile(Path path, long octets) {
     }
 
     private boolean confined() {

@@ -23,11 +23,20 @@ final class SpoolRecord {
     static final int SEGMENT_VERSION_UNSALTED = 1;
     static final int SEGMENT_HEADER_BYTES_UNSALTED = 16;
     /**
-     * Version 2 (written): the header adds a random 64-bit nonce, new for every life of the file,
-     * and each record's stored CRC is XORed with {@link #crcSalt} of that nonce and the segment number.
+     * Version 2: the header adds a random 64-bit nonce, new for every life of the file, and each
+     * record's stored CRC is XORed with {@link #crcSalt} of that nonce and the segment number taken
+     * from the FILE NAME. Read, never written any more: a file renamed by hand fails its first
+     * record and cannot say why, so recovery quarantines it (see SegmentScanner#reasonToKeep).
      */
-    static final int SEGMENT_VERSION = 2;
-    static final int SEGMENT_HEADER_BYTES = 24;
+    static final int SEGMENT_VERSION_NAME_SALTED = 2;
+    static final int SEGMENT_HEADER_BYTES_NAME_SALTED = 24;
+    /**
+     * Version 3 (written): as version 2, plus the segment number the file was written as, so a
+     * file under another name (renamed, restored or copied by hand; or a reused file whose new
+     * header a crash lost) is recognised from its header and quarantined, never cut.
+     */
+    static final int SEGMENT_VERSION = 3;
+    static final int SEGMENT_HEADER_BYTES = 32;
 
     private SpoolRecord() {
     }
@@ -80,10 +89,10 @@ final class SpoolRecord {
         header.position(0);
     }
 
-    /** Fills {@code out} (capacity >= 24) with a version-2 segment header, flipped for writing. */
-    static void encodeSegmentHeader(ByteBuffer out, int loopIndex, long nonce) {
+    /** Fills {@code out} (capacity >= 32) with a version-3 segment header, flipped for writing. */
+    static void encodeSegmentHeader(ByteBuffer out, int loopIndex, long nonce, long seq) {
         out.clear();
-        out.putLong(SEGMENT_MAGIC).putInt(SEGMENT_VERSION).putInt(loopIndex).putLong(nonce);
+        out.putLong(SEGMENT_MAGIC).putInt(SEGMENT_VERSION).putInt(loopIndex).putLong(nonce).putLong(seq);
         out.flip();
     }
 }

@@ -5,8 +5,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,6 +37,8 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     long newestIdValue;
     int tornSegments;
     int deletedSegments;
+    /** Files renamed {@code .corrupt} by this recovery. */
+    int quarantinedSegments;
 
     private final Set<Long> tombstones;
     private final boolean readOnly;
@@ -119,16 +121,20 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         long size = ch.size();
         long validEnd = scanner.scan(ch, s.loopIndex, s.seq, this);
         if (validEnd == SegmentScanner.NOT_A_SEGMENT) {
-            LOG.log(Level.WARNING, "spool: {0} is not a segment file; ignored", s.path);
-            if (!readOnly) {
-                s.close();
-                Files.move(s.path, s.path.resolveSibling(s.path.getFileName() + ".corrupt"),
-                        StandardCopyOption.REPLACE_EXISTING);
-                return true;
-            }
-            return false;
+            return quarantine(s, "it is not a segment file");
+        }
+        if (validEnd == SegmentScanner.RENAMED) {
+            return quarantine(s, "its header names it " + scanner.headerName() + ": renamed, restored or copied"
+                    + " under another name by hand (its messages are in it), or a reused file whose new header a"
+                    + " crash lost (then its records are its previous life's, all delivered or deleted)");
         }
         if (validEnd < size) {
+            if (!readOnly && scanner.stoppedAtFirstRecord(validEnd)) {
+                String reason = scanner.reasonToKeep(size); // no record was visited: nothing to undo
+                if (reason != null) {
+                    return quarantine(s, reason);
+                }
+            }
             tornSegments++;
             LOG.log(Level.INFO, "spool: {0} valid up to offset {1} of {2} (a torn write, or a reused file''s old records)",
                     new Object[] {s.path, validEnd, size});
@@ -137,6 +143,29 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
             }
         }
         return false;
+    }
+
+    /**
+     * Renames a file recovery must not read or cut to {@code <name>.corrupt} (or {@code .corrupt.N}
+     * if that exists: an earlier quarantine is never overwritten), bytes unchanged, with one WARN
+     * saying why; a read-only spool only logs and skips it. Returns whether it was moved.
+     */
+    private boolean quarantine(Segment s, String reason) throws IOException {
+        if (readOnly) {
+            // INFO: next to a running server a reused file is named before its header is rewritten.
+            LOG.log(Level.INFO, "spool: {0} not read: {1}", new Object[] {s.path, reason});
+            return false;
+        }
+        s.close();
+        Path target = s.path.resolveSibling(s.path.getFileName() + ".corrupt");
+        for (int n = 1; Files.exists(target, LinkOption.NOFOLLOW_LINKS); n++) {
+            target = s.path.resolveSibling(s.path.getFileName() + ".corrupt." + n);
+        }
+        Files.move(s.path, target);
+        quarantinedSegments++;
+        LOG.log(Level.WARNING, "spool: {0} quarantined as {1}, bytes unchanged and none of it queued: {2}",
+                new Object[] {s.path, target.getFileName(), reason});
+        return true;
     }
 
     private static void truncate(Path path, long size) throws IOException {

@@ -15,7 +15,9 @@
  *   lock                 exclusive FileLock of the running server; holds "pid N"
  *   segments/LL-SSSSSSSSSSSS.seg   loop LL's segment number S (both decimal, zero-padded)
  *   segments/LL-SSSSSSSSSSSS.free  an emptied segment kept for reuse by loop LL (never scanned;
- *                        deleted at close and at start)
+ *                        deleted at close, at start, and, every loop's, when the disk runs short:
+ *                        a write failed, or a new segment file finds less than a segment usable;
+ *                        the health check counts them as free space)
  *   deleted.log          tombstones of deleted/delivered messages (any process appends)
  *   deleted.log.tmp      a rewrite of deleted.log in progress (removed at start if a crash left it)
  *   deleted.lock         taken by CLI appends and by the server's compaction of deleted.log
@@ -27,10 +29,11 @@
  * </pre>
  *
  * <h2>Segment file</h2>
- * Big-endian. A 24-byte header {@code u64 magic "SLUICESG", u32 version = 2, u32 loopIndex,
- * u64 nonce} (random, new for each life of the file), then records, each a 20-byte header and a
- * payload. Version 1 (a 16-byte header without the nonce, unsalted CRCs) is still read; a build
- * older than version 2 quarantines version-2 files as {@code .corrupt}, so do not downgrade over a
+ * Big-endian. A 32-byte header {@code u64 magic "SLUICESG", u32 version = 3, u32 loopIndex,
+ * u64 nonce, u64 seq} (nonce random, new for each life of the file; seq the number S it is
+ * written as), then records, each a 20-byte header and a payload. Version 2 (a 24-byte header
+ * without seq) and version 1 (16 bytes, no nonce, unsalted CRCs) are still read; a build older
+ * than a version quarantines that version's files as {@code .corrupt}, so do not downgrade over a
  * non-empty spool.
  * <pre>
  *   offset 0  u8   type      1 BEGIN, 2 DATA, 3 COMMIT, 4 ABORT
@@ -39,7 +42,7 @@
  *          4  u32  length    payload bytes
  *          8  u64  queue id  see {@link io.sluice.smtp.spool.QueueId}
  *         16  u32  crc32c    over bytes 0..15 of the header, then the payload, XOR the salt
- *                            (version 2: SpoolRecord.crcSalt of the nonce and S; version 1: 0)
+ *                            (versions 2, 3: SpoolRecord.crcSalt of the nonce and S; version 1: 0)
  *         20  ...  payload   BEGIN: envelope (version byte 1, see EnvelopeCodec), at most 1 MiB
  *                            DATA: content bytes, at most 16 MiB (writer splits at spool option)
  *                            COMMIT: u64 content octets (sum of the message's DATA lengths)
@@ -57,7 +60,14 @@
  *
  * <h2>Recovery</h2>
  * Segments are scanned in (loop, sequence) order. Scanning a segment stops at the first record
- * whose framing or CRC is invalid; in read-write mode the file is truncated there. A message is
+ * whose framing or CRC is invalid; in read-write mode the file is truncated there, except that a
+ * file is never cut at its header while it may hold acknowledged mail: a file whose header names
+ * another loop or number than its name (renamed, restored or copied by hand; or a reused file
+ * whose new header a crash lost), and a file whose first record is invalid while a valid record
+ * (version 2: anything framed like a whole record) follows, are quarantined ({@code .corrupt},
+ * {@code .corrupt.N} if taken; bytes unchanged, one WARN). A first record with nothing valid
+ * behind it is a torn first write (an fsync covers every earlier write of the file, so an
+ * acknowledged record behind it would make the first one valid too): cut. A message is
  * queued iff a valid BEGIN, its DATA records and a valid COMMIT whose size equals the DATA total
  * were seen, no later ABORT cancels it (an ABORT follows a COMMIT when the writer refused it)
  * and {@code deleted.log} holds no tombstone for it. Segments with no queued message are

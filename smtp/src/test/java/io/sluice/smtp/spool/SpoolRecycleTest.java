@@ -134,7 +134,7 @@ class SpoolRecycleTest {
         byte[] body = content(7, SMALL);
         QueueId id = QueueId.of(1_700_000_000_000L << (QueueId.COUNTER_BITS + QueueId.LOOP_BITS));
         long nonce = 0x1234_5678_9ABC_DEF0L;
-        byte[] records = message(id, body, SpoolRecord.crcSalt(SpoolRecord.SEGMENT_VERSION, nonce, 7));
+        byte[] records = message(id, body, SpoolRecord.crcSalt(SpoolRecord.SEGMENT_VERSION_NAME_SALTED, nonce, 7));
         writeSegment(7, versionTwoHeader(nonce), records);
         try (Spool spool = Spool.open(tmp, SpoolOptions.defaults())) {
             assertEquals(List.of(id), ids(spool), "the records are well formed");
@@ -145,7 +145,9 @@ class SpoolRecycleTest {
         try (Spool spool = Spool.open(tmp, SpoolOptions.defaults())) {
             assertEquals(List.of(), ids(spool), "another nonce disowns them");
         }
-        assertFalse(Files.exists(segment(8)), "a segment without a message is deleted at start");
+        assertFalse(Files.exists(segment(8)), "not read as a segment");
+        assertTrue(Files.exists(tmp.resolve("segments").resolve(Segment.fileName(0, 8) + ".corrupt")),
+                "format 2 cannot tell a reused file from a renamed one: kept aside, never cut");
         writeSegment(9, versionTwoHeader(nonce), records); // renamed, header not rewritten (a crash)
         try (Spool spool = Spool.open(tmp, SpoolOptions.defaults())) {
             assertEquals(List.of(), ids(spool), "another number disowns them");
@@ -157,15 +159,16 @@ class SpoolRecycleTest {
         QueueId ofLoopOne = QueueId.of((1_700_000_000_000L << (QueueId.COUNTER_BITS + QueueId.LOOP_BITS)) | 1);
         long nonce = 42;
         writeSegment(3, versionTwoHeader(nonce),
-                message(ofLoopOne, content(7, SMALL), SpoolRecord.crcSalt(SpoolRecord.SEGMENT_VERSION, nonce, 3)));
+                message(ofLoopOne, content(7, SMALL),
+                        SpoolRecord.crcSalt(SpoolRecord.SEGMENT_VERSION_NAME_SALTED, nonce, 3)));
         try (Spool spool = Spool.open(tmp, SpoolOptions.defaults())) {
             assertEquals(List.of(), ids(spool), "loop 0's segment holds only loop 0's ids");
         }
     }
 
     private static byte[] versionTwoHeader(long nonce) {
-        return ByteBuffer.allocate(SpoolRecord.SEGMENT_HEADER_BYTES).putLong(SpoolRecord.SEGMENT_MAGIC)
-                .putInt(SpoolRecord.SEGMENT_VERSION).putInt(0).putLong(nonce).array();
+        return ByteBuffer.allocate(SpoolRecord.SEGMENT_HEADER_BYTES_NAME_SALTED).putLong(SpoolRecord.SEGMENT_MAGIC)
+                .putInt(SpoolRecord.SEGMENT_VERSION_NAME_SALTED).putInt(0).putLong(nonce).array();
     }
 
     /** BEGIN, DATA, COMMIT of one message, each CRC XORed with {@code salt}. */
