@@ -23,6 +23,9 @@ import io.sluice.reactor.EventLoopGroup;
 import io.sluice.smtp.config.ClientTlsLevel;
 import io.sluice.smtp.config.SluiceConfig;
 import io.sluice.smtp.delivery.DeliveryCallback;
+import io.sluice.smtp.dkim.DkimConfig;
+import io.sluice.smtp.dkim.DkimSignature;
+import io.sluice.smtp.dkim.DkimSigner;
 import io.sluice.smtp.delivery.DeliveryJob;
 import io.sluice.smtp.delivery.Route;
 import io.sluice.smtp.delivery.Transport;
@@ -64,6 +67,7 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
     private volatile TlsContext opportunisticTls;
     private volatile TlsContext verifyingTls;
     private final TlsMemory memory;
+    private final DkimSigner dkim;
     private volatile boolean closing;
     /** The handler each new connection gets: the session itself, or a test's wrapper around it. */
     private volatile UnaryOperator<ConnectionHandler> sessionHandlers = UnaryOperator.identity();
@@ -78,7 +82,17 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
      */
     public SmtpClient(ClientSettings settings, EventLoopGroup loops, NextHopResolver resolver, Path memoryDir,
             EventLog log) throws IOException {
+        this(settings, loops, resolver, memoryDir, log, DkimSigner.none());
+    }
+
+    /**
+     * As above, with DKIM signing: a worker signs each message the signer claims before the
+     * first hop (the signature is sent in front of the content; the spool is unchanged).
+     */
+    public SmtpClient(ClientSettings settings, EventLoopGroup loops, NextHopResolver resolver, Path memoryDir,
+            EventLog log, DkimSigner dkim) throws IOException {
         this.settings = settings;
+        this.dkim = dkim;
         this.loops = loops;
         this.resolver = resolver;
         this.log = log;
@@ -87,10 +101,13 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
                 TimeUnit.NANOSECONDS.toMillis(settings.rememberNanos()), System::currentTimeMillis, workers) : null;
     }
 
-    /** The server's client: settings from the configuration, TLS memory in the spool directory. */
+    /**
+     * The server's client: settings from the configuration, TLS memory in the spool directory,
+     * DKIM keys read (a bad one throws a {@link io.sluice.smtp.config.ConfigException}).
+     */
     public static SmtpClient fromConfig(SluiceConfig config, EventLoopGroup loops, NextHopResolver resolver,
             Path spoolDir, EventLog log) throws IOException {
-        return new SmtpClient(ClientSettings.fromConfig(config), loops, resolver, spoolDir, log);
+        return new SmtpClient(ClientSettings.fromConfig(config), loops, resolver, spoolDir, log, DkimConfig.signer(config));
     }
 
     private static ExecutorService workerPool() {
@@ -119,6 +136,11 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
     /** Counters since start. */
     public ClientStats stats() {
         return stats;
+    }
+
+    /** The DKIM signer (its keys and counters). */
+    public DkimSigner dkim() {
+        return dkim;
     }
 
     /** Stops pooling; idle connections QUIT when the loops close. Saves the TLS memory. */
@@ -287,6 +309,9 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
                 delivery.reportUnreported(451, "4.3.0", "cannot read the queued message: " + e.getMessage());
                 return;
             }
+            if (!sign(job, content, delivery)) {
+                return;
+            }
             try {
                 if (level != ClientTlsLevel.NONE) {
                     opportunisticTls(); // built here, off the loops, before any session needs it
@@ -313,6 +338,32 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
             } catch (UnknownHostException e) {
                 delivery.reportUnreported(451, "4.4.3", "cannot resolve " + route.target() + ": " + e.getMessage());
             }
+        }
+
+        /**
+         * Worker thread: puts the DKIM signature in front of the content when the signer claims the
+         * message. False (the recipients deferred) when signing failed: sending it unsigned could
+         * fail the author domain's DMARC policy, and a deferral retries.
+         */
+        private boolean sign(DeliveryJob job, OutboundContent content, Delivery delivery) {
+            if (!dkim.enabled()) {
+                return true;
+            }
+            DkimSignature signature;
+            try {
+                signature = dkim.signatureFor(job.message().id(), content.bytes(), content.length());
+            } catch (GeneralSecurityException | RuntimeException e) {
+                log.log(EventLog.Level.WARN, "dkim-failed", "id", job.message().id(), "error", e.toString());
+                delivery.reportUnreported(451, "4.3.0", "cannot DKIM-sign the message: " + e.getClass().getSimpleName());
+                return false;
+            }
+            if (signature != null) {
+                content.prepend(signature.field());
+                if (log.enabled(EventLog.Level.DEBUG)) {
+                    log.log(EventLog.Level.DEBUG, "dkim-signed", "id", job.message().id(), "dkim", signature.identity());
+                }
+            }
+            return true;
         }
 
         /** {@code smtp:[host]:port} and {@code lmtp:host:port}: every address of the host, in order. */
