@@ -294,10 +294,8 @@ public final class ConfigKeys {
 
     /** The header fields a DKIM signature covers ({@code h=}). */
     public static final ConfigKey<List<String>> DKIM_HEADERS = key("dkim.headers",
-            ValueTypes.list(ValueTypes.headerName(), false),
-            "from,to,cc,subject,date,message-id,reply-to,in-reply-to,references,mime-version,content-type,"
-                    + "content-transfer-encoding,list-id,list-unsubscribe,list-unsubscribe-post",
-            "Header fields DKIM signatures cover (h=), each as often as the message has it; must include from, which is over-signed (listed once more, so no From: can be added).");
+            ValueTypes.list(ValueTypes.headerName(), true), "",
+            "Header fields DKIM signatures cover (h=), each as often as the message has it; must include from, which is over-signed (listed once more, so no From: can be added). Empty = from, to, cc, subject, date, message-id, reply-to, in-reply-to, references, mime-version, content-type, content-transfer-encoding, list-id, list-unsubscribe, list-unsubscribe-post.");
 
     /** {@code tls.sni.<name>.cert}: PEM certificate chain served to clients asking for {@code <name>}. */
     public static final PatternKey TLS_SNI_CERT = new PatternKey("tls.sni.", ".cert",

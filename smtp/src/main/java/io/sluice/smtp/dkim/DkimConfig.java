@@ -36,6 +36,9 @@ public final class DkimConfig {
             keys.put(name, key(name, selectors.get(name), files.get(name)));
         }
         List<String> headers = config.get(ConfigKeys.DKIM_HEADERS);
+        if (headers.isEmpty()) {
+            headers = DkimSigner.DEFAULT_HEADERS;
+        }
         if (!headers.contains("from")) {
             throw ConfigException.badValue(ConfigKeys.DKIM_HEADERS.name(), config.text(ConfigKeys.DKIM_HEADERS),
                     "must include from (RFC 6376 §5.4)");

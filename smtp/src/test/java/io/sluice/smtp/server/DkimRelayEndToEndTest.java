@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,9 +21,13 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.sluice.smtp.dkim.DkimKey;
 import io.sluice.smtp.dkim.DkimTestVerifier;
 import io.sluice.smtp.dkim.TestKeys;
+import io.sluice.smtp.metrics.HealthCheck;
+import io.sluice.smtp.metrics.MetricsServer;
+import io.sluice.smtp.metrics.SluiceMetrics;
 
 /**
  * DKIM end to end: a front server signs what it relays (RSA-2048 for example.org, Ed25519 for
@@ -142,6 +147,14 @@ class DkimRelayEndToEndTest {
                         "relayed: " + files(inbox).size() + " of 2, bounces " + files(bounces).size() + " of 1");
                 assertEquals(3, sender.server.client().dkim().stats().signedCount(), "two relayed, one bounce");
                 assertEquals(0, sender.server.client().dkim().stats().failedCount());
+                PrometheusRegistry registry = new PrometheusRegistry();
+                SluiceMetrics.register(registry, sender.server, EventLog.silent(), 20);
+                try (MetricsServer metrics = MetricsServer.start(new InetSocketAddress("127.0.0.1", 0), registry,
+                        new HealthCheck(sender.server))) {
+                    Map<String, Double> m = MetricsScrape.samples(MetricsScrape.get(metrics.address(), "/metrics").body());
+                    assertEquals(3.0, MetricsScrape.value(m, "sluice_outbound_dkim_signatures_total", "result=\"signed\""));
+                    assertEquals(0.0, MetricsScrape.value(m, "sluice_outbound_dkim_signatures_total", "result=\"failed\""));
+                }
                 List<Path> all = new ArrayList<>(files(inbox));
                 all.addAll(files(bounces));
                 List<String> identities = new ArrayList<>();
