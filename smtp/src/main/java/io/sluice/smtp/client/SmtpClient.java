@@ -24,6 +24,7 @@ import io.sluice.smtp.config.ClientTlsLevel;
 import io.sluice.smtp.config.SluiceConfig;
 import io.sluice.smtp.delivery.DeliveryCallback;
 import io.sluice.smtp.dkim.DkimConfig;
+import io.sluice.smtp.dkim.DkimKey;
 import io.sluice.smtp.dkim.DkimSignature;
 import io.sluice.smtp.dkim.DkimSigner;
 import io.sluice.smtp.delivery.DeliveryJob;
@@ -107,7 +108,12 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
      */
     public static SmtpClient fromConfig(SluiceConfig config, EventLoopGroup loops, NextHopResolver resolver,
             Path spoolDir, EventLog log) throws IOException {
-        return new SmtpClient(ClientSettings.fromConfig(config), loops, resolver, spoolDir, log, DkimConfig.signer(config));
+        DkimSigner dkim = DkimConfig.signer(config);
+        for (DkimKey key : dkim.keys()) {
+            log.log(EventLog.Level.INFO, "dkim-key", "d", key.domain(), "s", key.selector(), "a", key.algorithm().tag(),
+                    "bits", key.bits());
+        }
+        return new SmtpClient(ClientSettings.fromConfig(config), loops, resolver, spoolDir, log, dkim);
     }
 
     private static ExecutorService workerPool() {

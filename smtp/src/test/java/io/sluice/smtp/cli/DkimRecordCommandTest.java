@@ -76,6 +76,17 @@ class DkimRecordCommandTest {
     }
 
     @Test
+    void serveRefusesToStartWithABadKeyInOneLine() throws Exception {
+        Path key = TestKeys.write(dir.resolve("small.pem"), TestKeys.pkcs8("RSA", 512));
+        Run r = run("serve", "--set", "listen=127.0.0.1:0", "--set", "spool.dir=" + dir.resolve("spool"),
+                "--set", "dkim.example.org.selector=s1", "--set", "dkim.example.org.key=" + key);
+        assertEquals(1, r.status(), r.err());
+        assertTrue(r.err().contains("sluice: cannot start: config: dkim.example.org.key=" + key
+                + ": RSA key of 512 bits < MIN=1024 (2048 recommended)\n"), r.err());
+        assertEquals(1, r.err().lines().filter(l -> l.contains("dkim")).count(), r.err());
+    }
+
+    @Test
     void aBadKeyIsOneLineWithoutItsContent() throws Exception {
         Path key = dir.resolve("bad.pem");
         Files.writeString(key, "-----BEGIN RSA PRIVATE KEY-----\nSECRETSECRET\n-----END RSA PRIVATE KEY-----\n");
