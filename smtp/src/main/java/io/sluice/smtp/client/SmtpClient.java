@@ -357,7 +357,7 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
             }
             DkimSignature signature;
             try {
-                signature = dkim.signatureFor(job.message().id(), content.bytes(), content.length());
+                signature = dkim.signatureFor(job.message(), content.bytes(), content.length());
             } catch (GeneralSecurityException | RuntimeException e) {
                 log.log(EventLog.Level.WARN, "dkim-failed", "id", job.message().id(), "error", e.toString());
                 delivery.reportUnreported(451, "4.3.0", "cannot DKIM-sign the message: " + e.getClass().getSimpleName());

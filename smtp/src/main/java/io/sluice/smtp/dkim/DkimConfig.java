@@ -43,7 +43,8 @@ public final class DkimConfig {
             throw ConfigException.badValue(ConfigKeys.DKIM_HEADERS.name(), config.text(ConfigKeys.DKIM_HEADERS),
                     "must include from (RFC 6376 §5.4)");
         }
-        return new DkimSigner(keys, headers, config.get(ConfigKeys.HOSTNAME), System::currentTimeMillis);
+        return new DkimSigner(keys, headers, config.get(ConfigKeys.HOSTNAME), config.get(ConfigKeys.RELAY_NETWORKS),
+                System::currentTimeMillis);
     }
 
     private static DkimKey key(String name, String selector, String file) {

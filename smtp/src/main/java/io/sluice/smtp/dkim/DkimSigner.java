@@ -1,5 +1,7 @@
 package io.sluice.smtp.dkim;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -9,11 +11,17 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.LongSupplier;
 
+import io.sluice.smtp.config.NetworkSet;
+import io.sluice.smtp.spool.Envelope;
 import io.sluice.smtp.spool.QueueId;
+import io.sluice.smtp.spool.QueuedMessage;
 
 /**
  * Decides whether an outbound message is DKIM-signed and signs it (RFC 6376, relaxed/relaxed;
- * RFC 8463 for Ed25519): a message is signed when the domain of its (first) From: mailbox has a
+ * RFC 8463 for Ed25519): a message is signed when it came from a client we relay for (in
+ * {@code relay.networks}, or authenticated), or is our own (a bounce, protocol {@code LOCAL}) —
+ * never mail an outside client handed us, whatever its From: says, which our signature would
+ * make look authentic — and the domain of its (first) From: mailbox has a
  * key ({@code dkim.<domain>.*}), or is under a {@code dkim..<parent>.*} entry, or it comes from
  * {@code MAILER-DAEMON@hostname} and the hostname or a parent of it has a key (our bounces and
  * delay notices); and it does not already carry a signature with that key's {@code d=} and
@@ -36,13 +44,15 @@ public final class DkimSigner {
             "reply-to", "in-reply-to", "references", "mime-version", "content-type", "content-transfer-encoding",
             "list-id", "list-unsubscribe", "list-unsubscribe-post");
 
-    private static final DkimSigner NONE = new DkimSigner(Map.of(), DEFAULT_HEADERS, "", System::currentTimeMillis);
+    private static final DkimSigner NONE = new DkimSigner(Map.of(), DEFAULT_HEADERS, "", NetworkSet.EMPTY,
+            System::currentTimeMillis);
 
     /** By exact domain, and by parent domain (the key's name without its leading dot) for subdomain entries. */
     private final Map<String, DkimKey> exact = new LinkedHashMap<>();
     private final Map<String, DkimKey> subdomains = new LinkedHashMap<>();
     private final List<String> headers;
     private final String hostname;
+    private final NetworkSet trustedClients;
     private final LongSupplier clockMillis;
     private final DkimStats stats = new DkimStats();
     private final Map<QueueId, Cached> cache = new LinkedHashMap<>(64, 0.75f, true) {
@@ -61,10 +71,12 @@ public final class DkimSigner {
     /**
      * @param keys        by configured name: a domain, or {@code .parent} for the parent's subdomains
      * @param headers     the {@code h=} names, lower case, {@code from} among them
-     * @param hostname    our host name (the domain of MAILER-DAEMON's address in bounces)
-     * @param clockMillis the clock of {@code t=}
+     * @param hostname       our host name (the domain of MAILER-DAEMON's address in bounces)
+     * @param trustedClients the clients whose mail is signed without AUTH ({@code relay.networks})
+     * @param clockMillis    the clock of {@code t=}
      */
-    public DkimSigner(Map<String, DkimKey> keys, List<String> headers, String hostname, LongSupplier clockMillis) {
+    public DkimSigner(Map<String, DkimKey> keys, List<String> headers, String hostname, NetworkSet trustedClients,
+            LongSupplier clockMillis) {
         keys.forEach((name, key) -> {
             String lower = name.toLowerCase(Locale.ROOT);
             if (lower.startsWith(".")) {
@@ -78,6 +90,7 @@ public final class DkimSigner {
             throw new IllegalArgumentException("dkim.headers must include from (RFC 6376 §5.4)");
         }
         this.hostname = hostname.toLowerCase(Locale.ROOT);
+        this.trustedClients = trustedClients;
         this.clockMillis = clockMillis;
     }
 
@@ -104,16 +117,16 @@ public final class DkimSigner {
 
     /**
      * The signature to send in front of {@code content[0, length)} (the client's wire form of
-     * message {@code id}), or null when the message is not ours to sign. Blocking CPU work: a
+     * {@code message}), or null when the message is not ours to sign. Blocking CPU work: a
      * worker thread.
      *
      * @throws GeneralSecurityException the signing itself failed (counted)
      */
-    public DkimSignature signatureFor(QueueId id, byte[] content, int length) throws GeneralSecurityException {
+    public DkimSignature signatureFor(QueuedMessage message, byte[] content, int length) throws GeneralSecurityException {
         if (!enabled()) {
             return null;
         }
-        Cached cached = cached(id);
+        Cached cached = cached(message.id());
         if (cached != null && cached.length() == length) {
             stats.reused();
             return cached.signature();
@@ -121,6 +134,10 @@ public final class DkimSigner {
         HeaderBlock header = HeaderBlock.parse(content, length);
         DkimKey key = header == null ? null : keyFor(header);
         if (key == null) {
+            return null;
+        }
+        if (!trusted(message.envelope())) {
+            stats.untrusted();
             return null;
         }
         if (carriesSignatureOf(header, key)) {
@@ -135,8 +152,28 @@ public final class DkimSigner {
             throw e;
         }
         stats.signed();
-        remember(id, new Cached(length, signature));
+        remember(message.id(), new Cached(length, signature));
         return signature;
+    }
+
+    /** Our bounces, authenticated submissions (ESMTPA, ESMTPSA, ...) and clients in {@link #trustedClients}. */
+    boolean trusted(Envelope envelope) {
+        String protocol = envelope.protocol();
+        if (protocol.equals("LOCAL") || protocol.endsWith("A")) {
+            return true;
+        }
+        String client = envelope.clientAddress();
+        for (int i = 0; i < client.length(); i++) {
+            char c = client.charAt(i);
+            if (!(Character.digit(c, 16) >= 0 || c == '.' || c == ':')) {
+                return false; // not an address literal (never stored so): no name lookup from here
+            }
+        }
+        try {
+            return !client.isEmpty() && trustedClients.contains(InetAddress.getByName(client));
+        } catch (UnknownHostException e) {
+            return false;
+        }
     }
 
     /** Signs with {@code key}: body hash, the {@code h=} list for this header, the field. */

@@ -5,13 +5,14 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Counters of the signer since start: signatures made (including ones reused from the cache for
  * another attempt of the same message), signatures that failed, messages left unsigned because
- * they carry our signature already. Updated by delivery workers, read from any thread.
+ * they carry our signature already or came from an outside client. Updated by delivery workers, read from any thread.
  */
 public final class DkimStats {
     private final AtomicLong signed = new AtomicLong();
     private final AtomicLong reused = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong alreadySigned = new AtomicLong();
+    private final AtomicLong untrusted = new AtomicLong();
 
     void signed() {
         signed.incrementAndGet();
@@ -27,6 +28,15 @@ public final class DkimStats {
 
     void alreadySigned() {
         alreadySigned.incrementAndGet();
+    }
+
+    void untrusted() {
+        untrusted.incrementAndGet();
+    }
+
+    /** Messages with a signing domain's From: that an outside client (not relay.networks, no AUTH) sent: not signed. */
+    public long untrustedCount() {
+        return untrusted.get();
     }
 
     /** Signatures computed (each one private-key operation). */

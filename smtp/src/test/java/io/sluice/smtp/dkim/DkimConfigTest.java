@@ -107,7 +107,7 @@ class DkimConfigTest {
         DkimSigner signer = signer(Map.of("dkim.headers", "From, Subject", "dkim.Example.ORG.selector", "2026",
                 "dkim.Example.ORG.key", ed.toString()));
         byte[] message = "From: a@example.org\r\nSubject: s\r\nTo: b@example.net\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII);
-        DkimSignature sig = signer.signatureFor(io.sluice.smtp.spool.QueueId.of(1), message, message.length);
+        DkimSignature sig = signer.signatureFor(DkimSignerTest.msg(1), message, message.length);
         String field = new String(sig.field(), StandardCharsets.US_ASCII);
         assertTrue(field.contains("h=from:from:subject;"), field);
         assertTrue(field.contains("s=2026;") && field.contains("d=example.org;"), field);

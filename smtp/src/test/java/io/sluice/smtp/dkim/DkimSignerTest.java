@@ -16,7 +16,11 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 
+import io.sluice.smtp.config.NetworkSet;
+import io.sluice.smtp.spool.BodyType;
+import io.sluice.smtp.spool.Envelope;
 import io.sluice.smtp.spool.QueueId;
+import io.sluice.smtp.spool.QueuedMessage;
 
 /** The signer: round trips for RSA and Ed25519, the field's layout, which messages it signs. */
 class DkimSignerTest {
@@ -38,7 +42,18 @@ class DkimSignerTest {
     }
 
     private DkimSigner signer(Map<String, DkimKey> keys) {
-        return new DkimSigner(keys, DkimSigner.DEFAULT_HEADERS, "mx.example.org", clockMillis::get);
+        return new DkimSigner(keys, DkimSigner.DEFAULT_HEADERS, "mx.example.org", NetworkSet.parse("127.0.0.0/8, ::1/128"),
+                clockMillis::get);
+    }
+
+    /** Message {@code id} as a client in relay.networks sent it. */
+    static QueuedMessage msg(long id) {
+        return msg(id, "127.0.0.1", "ESMTP");
+    }
+
+    static QueuedMessage msg(long id, String client, String protocol) {
+        return new QueuedMessage(QueueId.of(id), new Envelope("a@example.org", List.of("b@example.net"), client, "client.example",
+                protocol, 0, BodyType.SEVEN_BIT, false), 100, 0);
     }
 
     static DkimKey rsa(String domain, String selector) throws Exception {
@@ -67,7 +82,7 @@ class DkimSignerTest {
     private void roundTrip(DkimKey key, String algorithm) throws Exception {
         DkimSigner signer = signer(Map.of("example.org", key));
         byte[] message = bytes(MESSAGE);
-        DkimSignature sig = signer.signatureFor(QueueId.of(1), message, message.length);
+        DkimSignature sig = signer.signatureFor(msg(1), message, message.length);
         assertNotNull(sig);
         assertEquals("example.org/" + key.selector(), sig.identity());
         byte[] out = signed(sig, message);
@@ -108,7 +123,7 @@ class DkimSignerTest {
                         + "Content-Transfer-Encoding: 8bit\r\nList-Id: <l.example.org>\r\n"
                         + "List-Unsubscribe: <mailto:u@example.org>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
         byte[] message = bytes(many);
-        DkimSignature sig = signer.signatureFor(QueueId.of(2), message, message.length);
+        DkimSignature sig = signer.signatureFor(msg(2), message, message.length);
         String field = new String(sig.field(), StandardCharsets.US_ASCII);
         assertTrue(field.startsWith("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org;"), field);
         assertTrue(field.endsWith("\r\n"));
@@ -148,10 +163,25 @@ class DkimSignerTest {
         DkimSigner signer = signer(Map.of("example.org", org));
         byte[] bounce = bytes("From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\r\nTo: a@example.net\r\n"
                 + "Subject: Undelivered Mail Returned to Sender\r\n\r\nsorry\r\n");
-        DkimSignature sig = signer.signatureFor(QueueId.of(3), bounce, bounce.length);
+        DkimSignature sig = signer.signatureFor(msg(3), bounce, bounce.length);
         assertNotNull(sig);
         assertEquals("example.org/s1", sig.identity());
         assertTrue(DkimTestVerifier.verify(signed(sig, bounce), dns(org)::get).pass());
+    }
+
+    @Test
+    void mailFromOutsideClientsIsNotSignedWhateverItsFrom() throws Exception {
+        DkimSigner signer = signer(Map.of("example.org", ed("example.org", "s")));
+        byte[] message = bytes(MESSAGE);
+        assertNull(signer.signatureFor(msg(20, "192.0.2.7", "ESMTPS"), message, message.length), "an MX's inbound mail");
+        assertNull(signer.signatureFor(msg(21, "2001:db8::7", "ESMTP"), message, message.length));
+        assertNull(signer.signatureFor(msg(22, "host.example", "ESMTP"), message, message.length), "never a name lookup");
+        assertEquals(3, signer.stats().untrustedCount());
+        assertNotNull(signer.signatureFor(msg(23, "192.0.2.7", "ESMTPSA"), message, message.length), "authenticated");
+        assertNotNull(signer.signatureFor(msg(24, "192.0.2.7", "UTF8SMTPA"), message, message.length), "authenticated");
+        assertNotNull(signer.signatureFor(msg(25, "127.0.0.1", "LOCAL"), message, message.length), "our bounce");
+        assertNotNull(signer.signatureFor(msg(26, "::1", "ESMTP"), message, message.length), "relay.networks");
+        assertEquals(4, signer.stats().signedCount());
     }
 
     @Test
@@ -170,26 +200,26 @@ class DkimSignerTest {
     void notSignedTwiceWithTheSameKeyButWithAnother() throws Exception {
         DkimKey first = ed("example.org", "one");
         byte[] message = bytes(MESSAGE);
-        DkimSignature sig = signer(Map.of("example.org", first)).signatureFor(QueueId.of(4), message, message.length);
+        DkimSignature sig = signer(Map.of("example.org", first)).signatureFor(msg(4), message, message.length);
         byte[] once = signed(sig, message);
         DkimSigner same = signer(Map.of("example.org", ed("example.org", "one")));
-        assertNull(same.signatureFor(QueueId.of(5), once, once.length), "same d= and s=: already ours");
+        assertNull(same.signatureFor(msg(5), once, once.length), "same d= and s=: already ours");
         assertEquals(1, same.stats().alreadySignedCount());
         DkimSigner rotated = signer(Map.of("example.org", ed("example.org", "two")));
-        assertNotNull(rotated.signatureFor(QueueId.of(6), once, once.length), "another selector signs again");
+        assertNotNull(rotated.signatureFor(msg(6), once, once.length), "another selector signs again");
     }
 
     @Test
     void oneSignaturePerMessageAcrossAttempts() throws Exception {
         DkimSigner signer = signer(Map.of("example.org", rsa("example.org", "s1")));
         byte[] message = bytes(MESSAGE);
-        DkimSignature a = signer.signatureFor(QueueId.of(7), message, message.length);
+        DkimSignature a = signer.signatureFor(msg(7), message, message.length);
         clockMillis.addAndGet(60_000);
-        DkimSignature b = signer.signatureFor(QueueId.of(7), message, message.length);
+        DkimSignature b = signer.signatureFor(msg(7), message, message.length);
         assertArrayEquals(a.field(), b.field(), "the retry reuses the first signature");
         assertEquals(1, signer.stats().signedCount());
         assertEquals(1, signer.stats().reusedCount());
-        DkimSignature c = signer.signatureFor(QueueId.of(8), message, message.length);
+        DkimSignature c = signer.signatureFor(msg(8), message, message.length);
         assertFalse(new String(c.field(), StandardCharsets.US_ASCII).equals(new String(a.field(), StandardCharsets.US_ASCII)),
                 "another message (and a later t=) is signed anew");
         assertEquals(2, signer.stats().signedCount());
@@ -199,21 +229,21 @@ class DkimSignerTest {
     void messagesWithoutAUsableFromAreNotSigned() throws Exception {
         DkimSigner signer = signer(Map.of("example.org", ed("example.org", "s")));
         byte[] noFrom = bytes("To: a@example.net\r\n\r\nbody\r\n");
-        assertNull(signer.signatureFor(QueueId.of(9), noFrom, noFrom.length));
+        assertNull(signer.signatureFor(msg(9), noFrom, noFrom.length));
         byte[] garbage = bytes("not a header\r\n\r\nbody\r\n");
-        assertNull(signer.signatureFor(QueueId.of(10), garbage, garbage.length));
+        assertNull(signer.signatureFor(msg(10), garbage, garbage.length));
         byte[] other = bytes("From: a@example.com\r\n\r\nbody\r\n");
-        assertNull(signer.signatureFor(QueueId.of(11), other, other.length));
+        assertNull(signer.signatureFor(msg(11), other, other.length));
         assertEquals(0, signer.stats().signedCount());
         assertFalse(DkimSigner.none().enabled());
-        assertNull(DkimSigner.none().signatureFor(QueueId.of(12), other, other.length));
+        assertNull(DkimSigner.none().signatureFor(msg(12), other, other.length));
     }
 
     @Test
     void headerOnlyMessageHasAnEmptyBody() throws Exception {
         DkimKey key = ed("example.org", "s");
         byte[] message = bytes("From: a@example.org\r\nSubject: no body\r\n");
-        DkimSignature sig = signer(Map.of("example.org", key)).signatureFor(QueueId.of(13), message, message.length);
+        DkimSignature sig = signer(Map.of("example.org", key)).signatureFor(msg(13), message, message.length);
         DkimTestVerifier.Result r = DkimTestVerifier.verify(signed(sig, message), dns(key)::get);
         assertTrue(r.pass(), r.reason());
         assertEquals("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", r.tags().get("bh"));
