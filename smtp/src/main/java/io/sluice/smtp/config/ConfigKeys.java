@@ -331,7 +331,7 @@ public final class ConfigKeys {
     /** {@code dkim.<domain>.selector}: the DKIM selector of a signing domain. */
     public static final PatternKey DKIM_SELECTOR = new PatternKey("dkim.", "domain", ".selector",
             "a selector such as s2026 (letters, digits, '-', dots)",
-            "DKIM-sign (RFC 6376, c=relaxed/relaxed) mail relayed or delivered over smtp:/lmtp: routes whose From: domain is <domain> (or, for .example.com, a subdomain of it; bounces from MAILER-DAEMON@hostname also match a parent of hostname) with this selector (s=); needs dkim.<domain>.key.");
+            "DKIM-sign (RFC 6376, c=relaxed/relaxed) mail from relay.networks, authenticated clients and our bounces that leaves over smtp:/lmtp: routes with a From: domain of <domain> (or, for .example.com, a subdomain of it; bounces from MAILER-DAEMON@hostname also match a parent of hostname) with this selector (s=); needs dkim.<domain>.key.");
     /** {@code dkim.<domain>.key}: the private key of a signing domain. */
     public static final PatternKey DKIM_KEY = new PatternKey("dkim.", "domain", ".key",
             "the path of an unencrypted PKCS#8 PEM private key: RSA of at least 1024 bits (rsa-sha256; 2048 recommended) or Ed25519 (ed25519-sha256)",
