@@ -43,9 +43,4 @@ public enum DkimAlgorithm {
         s.update(this == ED25519_SHA256 ? MessageDigest.getInstance("SHA-256").digest(data) : data);
         return s.sign();
     }
-
-    /** The JCA signature name (for verifiers in tests). */
-    String jcaName() {
-        return jcaName;
-    }
 }

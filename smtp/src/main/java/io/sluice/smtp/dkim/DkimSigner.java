@@ -179,16 +179,11 @@ public final class DkimSigner {
     /** Signs with {@code key}: body hash, the {@code h=} list for this header, the field. */
     static DkimSignature sign(DkimKey key, HeaderBlock header, List<String> configuredNames, long epochSeconds)
             throws GeneralSecurityException {
-        byte[] bodyHash = RelaxedCanonicalization.bodyHash(header.bytes(), header.bodyStart(), bodyEnd(header));
+        byte[] bodyHash = RelaxedCanonicalization.bodyHash(header.bytes(), header.bodyStart(), header.contentLength());
         List<String> names = signedNames(header, configuredNames);
         String unsigned = SignatureField.unsigned(key, epochSeconds, names, bodyHash);
         byte[] b = SignatureField.signature(key.algorithm(), key.privateKey(), header, names, unsigned);
         return new DkimSignature(key.domain(), key.selector(), SignatureField.complete(unsigned, b));
-    }
-
-    /** The body ends where the parsed array's content ends: the parser was given that length. */
-    private static int bodyEnd(HeaderBlock header) {
-        return header.contentLength();
     }
 
     /**

@@ -1,8 +1,10 @@
 package io.sluice.smtp.dkim;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Locale;
 
 /**
  * The "relaxed" canonicalization of RFC 6376 §3.4.2 (header) and §3.4.4 (body), on octets: a
@@ -40,9 +42,9 @@ final class RelaxedCanonicalization {
      * end, RFC 6376 §3.7), without its CRLF.
      */
     static void headerWithoutCrlf(String name, String value, ByteArrayOutputStream out) {
-        byte[] v = value.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
-        String lower = name.toLowerCase(java.util.Locale.ROOT).strip();
-        out.writeBytes(lower.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        byte[] v = value.getBytes(StandardCharsets.ISO_8859_1);
+        String lower = name.toLowerCase(Locale.ROOT).strip();
+        out.writeBytes(lower.getBytes(StandardCharsets.ISO_8859_1));
         out.write(':');
         value(v, 0, v.length, out);
     }

@@ -3,6 +3,8 @@ package io.sluice.smtp.dkim;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.util.Base64;
 import java.util.List;
 
 /**
@@ -32,14 +34,14 @@ final class SignatureField {
         f.tag("s=" + key.selector() + ";");
         f.tag("t=" + epochSeconds + ";");
         f.list("h=", signedNames, ":", ";");
-        f.tag("bh=" + java.util.Base64.getEncoder().encodeToString(bodyHash) + ";");
+        f.tag("bh=" + Base64.getEncoder().encodeToString(bodyHash) + ";");
         f.tag("b=");
         return f.text();
     }
 
     /** The whole field with its CRLF: {@code unsigned} and the base64 signature, folded anywhere. */
     static byte[] complete(String unsigned, byte[] signature) {
-        String b64 = java.util.Base64.getEncoder().encodeToString(signature);
+        String b64 = Base64.getEncoder().encodeToString(signature);
         StringBuilder out = new StringBuilder(unsigned.length() + b64.length() + 32).append(unsigned);
         int column = unsigned.length() - unsigned.lastIndexOf('\n') - 1;
         int at = 0;
@@ -63,7 +65,7 @@ final class SignatureField {
      *
      * @param unsignedField the DKIM-Signature field text with an empty {@code b=} (its name, a colon and value)
      */
-    static byte[] signature(DkimAlgorithm algorithm, java.security.PrivateKey key, HeaderBlock header,
+    static byte[] signature(DkimAlgorithm algorithm, PrivateKey key, HeaderBlock header,
             List<String> signedNames, String unsignedField) throws GeneralSecurityException {
         ByteArrayOutputStream data = new ByteArrayOutputStream(1024);
         canonicalHeaders(header, signedNames, data);
