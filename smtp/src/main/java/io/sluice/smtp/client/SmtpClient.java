@@ -357,6 +357,8 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
             if (!dkim.enabled()) {
                 return true;
             }
+            // Checked where tests run (assertions on): a private-key operation would stall a loop ~1 ms.
+            assert loops.loops().stream().noneMatch(EventLoop::inEventLoop) : "DKIM signing on an event loop";
             DkimSignature signature;
             try {
                 signature = dkim.signatureFor(job.message(), content.bytes(), content.length());

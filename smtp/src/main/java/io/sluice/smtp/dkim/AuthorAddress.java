@@ -1,5 +1,11 @@
 package io.sluice.smtp.dkim;
 
+import java.net.IDN;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
@@ -22,12 +28,16 @@ record AuthorAddress(String localPart, String domain) {
         if (at <= 0 || at == spec.length() - 1) {
             return null;
         }
-        String domain = spec.substring(at + 1).strip().toLowerCase(Locale.ROOT);
+        String domain = spec.substring(at + 1).strip(); // lower-cased below: octets of UTF-8 must not change first
         if (domain.endsWith(".")) {
             domain = domain.substring(0, domain.length() - 1);
         }
         if (domain.startsWith("[") || domain.isEmpty()) {
             return null; // an address literal has no DKIM domain
+        }
+        domain = domain.chars().allMatch(c -> c < 0x80) ? domain.toLowerCase(Locale.ROOT) : aLabels(domain);
+        if (domain == null) {
+            return null;
         }
         return new AuthorAddress(spec.substring(0, at).strip(), domain);
     }
@@ -92,6 +102,21 @@ record AuthorAddress(String localPart, String domain) {
         }
         String spec = angle >= 0 ? null : bare.toString().strip();
         return spec == null || spec.isEmpty() ? null : spec;
+    }
+
+    /**
+     * An internationalized domain (RFC 6532: UTF-8 octets, here one character per octet) in the
+     * A-label form keys are configured in; null when it is not valid UTF-8 or IDNA.
+     */
+    private static String aLabels(String octets) {
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        try {
+            String unicode = utf8.decode(ByteBuffer.wrap(octets.getBytes(StandardCharsets.ISO_8859_1))).toString();
+            return IDN.toASCII(unicode).toLowerCase(Locale.ROOT);
+        } catch (CharacterCodingException | IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /** True for {@code MAILER-DAEMON} (any case): the sender of our bounces and delay notices. */

@@ -191,6 +191,9 @@ class DkimSignerTest {
         assertEquals(new AuthorAddress("a", "b.example"), AuthorAddress.parse(" Team: a@b.example, c@d.example;"));
         assertEquals(new AuthorAddress("a", "b.example"), AuthorAddress.parse(" a@b.example, c@d.example"));
         assertEquals(new AuthorAddress("\"odd@local\"", "example.org"), AuthorAddress.parse(" <\"odd@local\"@example.org>"));
+        String utf8AsOctets = new String(" a@b\u00fccher.example".getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        assertEquals(new AuthorAddress("a", "xn--bcher-kva.example"), AuthorAddress.parse(utf8AsOctets), "RFC 6532 From: as A-labels");
+        assertNull(AuthorAddress.parse(" a@b\u00fccher.example"), "not UTF-8 (a lone Latin-1 octet)");
         assertNull(AuthorAddress.parse(" undisclosed"));
         assertNull(AuthorAddress.parse(" a@[192.0.2.1]"));
         assertNull(AuthorAddress.parse(""));
