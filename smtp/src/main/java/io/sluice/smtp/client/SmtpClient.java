@@ -11,6 +11,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,13 +24,13 @@ import io.sluice.reactor.EventLoopGroup;
 import io.sluice.smtp.config.ClientTlsLevel;
 import io.sluice.smtp.config.SluiceConfig;
 import io.sluice.smtp.delivery.DeliveryCallback;
+import io.sluice.smtp.delivery.DeliveryJob;
+import io.sluice.smtp.delivery.Route;
+import io.sluice.smtp.delivery.Transport;
 import io.sluice.smtp.dkim.DkimConfig;
 import io.sluice.smtp.dkim.DkimKey;
 import io.sluice.smtp.dkim.DkimSignature;
 import io.sluice.smtp.dkim.DkimSigner;
-import io.sluice.smtp.delivery.DeliveryJob;
-import io.sluice.smtp.delivery.Route;
-import io.sluice.smtp.delivery.Transport;
 import io.sluice.smtp.dns.NextHop;
 import io.sluice.smtp.dns.NextHopLookupException;
 import io.sluice.smtp.dns.NextHopResolver;
@@ -120,12 +121,14 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
 
     private static ExecutorService workerPool(int threads) {
         AtomicInteger n = new AtomicInteger();
-        // Bounded by the attempts in flight (the queue manager's per-destination concurrency).
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+        ThreadFactory named = r -> {
             Thread t = new Thread(r, "sluice-client-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
-        });
+        };
+        // Bounded by the attempts in flight (the queue manager's per-destination concurrency).
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                named);
         pool.allowCoreThreadTimeOut(true);
         return pool;
     }
