@@ -3,7 +3,9 @@ package io.sluice.smtp.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -140,7 +142,9 @@ class DkimRelayEndToEndTest {
         try (TestServer back = new TestServer(dir.resolve("back"), SmtpServer.Mode.SERVE,
                 Map.of("transport.*", "maildir:" + template, "domains", "example.net, example.org"))) {
             front.put("relay.host", "[127.0.0.1]:" + back.port());
-            try (TestServer sender = new TestServer(dir.resolve("front"), SmtpServer.Mode.SERVE, front)) {
+            ByteArrayOutputStream logged = new ByteArrayOutputStream();
+            EventLog log = new EventLog(EventLog.Level.DEBUG, new PrintStream(logged, true, StandardCharsets.UTF_8));
+            try (log; TestServer sender = new TestServer(dir.resolve("front"), SmtpServer.Mode.SERVE, front, log)) {
                 submit(sender.port(), "a@example.org", "b@example.net", message("a@example.org", "rsa signed"));
                 submit(sender.port(), "c@ed.example.org", "b@example.net", message("c@ed.example.org", "ed25519 signed"));
                 submit(sender.port(), "a@example.org", "nobody@fail.example", message("a@example.org", "bounced"));
@@ -174,6 +178,10 @@ class DkimRelayEndToEndTest {
                 assertEquals(2, identities.stream().filter(i -> i.startsWith("example.org/")).count(), "the bounce too: " + identities);
                 dkimpy(all, dns);
             }
+            String lines = logged.toString(StandardCharsets.UTF_8);
+            assertTrue(lines.contains("dkim-key d=example.org s=s2026 a=rsa-sha256 bits=2048"), lines);
+            assertEquals(3, lines.lines().filter(l -> l.contains(" dkim-signed ")).count(), lines);
+            assertTrue(lines.contains(" dkim=ed.example.org/ed2026"), lines);
         }
     }
 
