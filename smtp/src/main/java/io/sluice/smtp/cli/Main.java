@@ -4,12 +4,14 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code sluice} command: {@code serve}, {@code sink}, {@code queue}, and {@code load} when the
- * bench module is on the class path (it depends on this module, so it is found by name).
+ * The {@code sluice} command: {@code serve}, {@code sink}, {@code queue}, {@code passwd},
+ * {@code dkim-record}, and {@code load} when the bench module is on the class path (it depends on
+ * this module, so it is found by name).
  */
 @Command(name = "sluice", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "A mail transfer agent for the JVM built for throughput.",
-        subcommands = {ServeCommand.class, SinkCommand.class, QueueCommand.class, PasswdCommand.class})
+        subcommands = {ServeCommand.class, SinkCommand.class, QueueCommand.class, PasswdCommand.class,
+                DkimRecordCommand.class})
 public final class Main {
 
     private static final String[] OPTIONAL_COMMANDS = {"io.sluice.bench.load.LoadCommand"};

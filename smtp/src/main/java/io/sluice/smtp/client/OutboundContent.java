@@ -402,6 +402,22 @@ public final class OutboundContent implements WritableByteChannel {
         return this;
     }
 
+    /**
+     * Puts a header field (a DKIM-Signature: US-ASCII, CRLF lines, none starting with a dot, each
+     * within the line limit) in front of the finished content. Copies the content once into a new
+     * array: only for a signed message, on the worker, where the signature's ~1 ms dwarfs the copy.
+     */
+    void prepend(byte[] field) {
+        byte[] grown = new byte[length + field.length];
+        System.arraycopy(field, 0, grown, 0, field.length);
+        System.arraycopy(out, 0, grown, field.length, length);
+        out = grown;
+        length += field.length;
+        for (int i = 0; i < dotCount; i++) {
+            dots[i] += field.length;
+        }
+    }
+
     /** The encoded bytes (the BDAT form), valid up to {@link #length()}. */
     byte[] bytes() {
         return out;

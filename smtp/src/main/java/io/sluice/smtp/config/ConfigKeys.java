@@ -300,6 +300,11 @@ public final class ConfigKeys {
             ValueTypes.integer(0, 1000), "20",
             "Destinations (routes) with the most queued recipients named in sluice_queue_recipients; the others are summed as destination=\"other\" (bounds the label set).");
 
+    /** The header fields a DKIM signature covers ({@code h=}). */
+    public static final ConfigKey<List<String>> DKIM_HEADERS = key("dkim.headers",
+            ValueTypes.list(ValueTypes.headerName(), true), "",
+            "Header fields DKIM signatures cover (h=), each as often as the message has it; must include from, which is over-signed (listed once more, so no From: can be added). Empty = from, to, cc, subject, date, message-id, reply-to, in-reply-to, references, mime-version, content-type, content-transfer-encoding, list-id, list-unsubscribe, list-unsubscribe-post.");
+
     /** {@code tls.sni.<name>.cert}: PEM certificate chain served to clients asking for {@code <name>}. */
     public static final PatternKey TLS_SNI_CERT = new PatternKey("tls.sni.", ".cert",
             "PEM certificate chain served when the client's SNI is <name> (a host name or *.domain); needs tls.sni.<name>.key.");
@@ -331,9 +336,18 @@ public final class ConfigKeys {
             "none | may | encrypt | verify",
             "Outbound TLS level for <domain> (the recipient domain of smtp: routes, the host of smtp:[HOST] and lmtp: routes): an exact name or .example.com for its subdomains; overrides tls.client.level.");
 
+    /** {@code dkim.<domain>.selector}: the DKIM selector of a signing domain. */
+    public static final PatternKey DKIM_SELECTOR = new PatternKey("dkim.", "domain", ".selector",
+            "a selector such as s2026 (letters, digits, '-', dots)",
+            "DKIM-sign (RFC 6376, c=relaxed/relaxed) mail from relay.networks, authenticated clients and our bounces that leaves over smtp:/lmtp: routes with a From: domain of <domain> (or, for .example.com, a subdomain of it; bounces from MAILER-DAEMON@hostname also match a parent of hostname) with this selector (s=); needs dkim.<domain>.key.");
+    /** {@code dkim.<domain>.key}: the private key of a signing domain. */
+    public static final PatternKey DKIM_KEY = new PatternKey("dkim.", "domain", ".key",
+            "the path of an unencrypted PKCS#8 PEM private key: RSA of at least 1024 bits (rsa-sha256; 2048 recommended) or Ed25519 (ed25519-sha256)",
+            "The private key for dkim.<domain>.selector; read and tried at start (a bad key stops the start), not reloaded while running.");
+
     private static final List<ConfigKey<?>> ALL = Collections.unmodifiableList(KEYS);
     private static final List<PatternKey> PATTERNS = List.of(TLS_SNI_CERT, TLS_SNI_KEY, TRANSPORT,
-            DELIVERY_CONCURRENCY_FOR, DELIVERY_RATE_FOR, DELIVERY_AUTH_FOR, TLS_CLIENT_POLICY);
+            DELIVERY_CONCURRENCY_FOR, DELIVERY_RATE_FOR, DELIVERY_AUTH_FOR, TLS_CLIENT_POLICY, DKIM_SELECTOR, DKIM_KEY);
 
     private ConfigKeys() {
     }

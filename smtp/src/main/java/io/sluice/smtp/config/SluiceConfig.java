@@ -128,7 +128,8 @@ public final class SluiceConfig {
             out.append(escapeKey(ConfigKeys.TLS_SNI_KEY.keyFor(c.serverName()))).append(" = ").append(escape(c.key().toString())).append('\n');
         }
         for (PatternKey p : List.of(ConfigKeys.TRANSPORT, ConfigKeys.DELIVERY_CONCURRENCY_FOR,
-                ConfigKeys.DELIVERY_RATE_FOR, ConfigKeys.DELIVERY_AUTH_FOR, ConfigKeys.TLS_CLIENT_POLICY)) {
+                ConfigKeys.DELIVERY_RATE_FOR, ConfigKeys.DELIVERY_AUTH_FOR, ConfigKeys.TLS_CLIENT_POLICY,
+                ConfigKeys.DKIM_SELECTOR, ConfigKeys.DKIM_KEY)) {
             patternValues(p).forEach((name, value) ->
                     out.append(escapeKey(p.keyFor(name))).append(" = ").append(escape(value)).append('\n'));
         }

@@ -161,6 +161,22 @@ public final class ValueTypes {
         });
     }
 
+    /** A header field name (RFC 5322 §3.6.8: printable ASCII but colon), lower-cased. */
+    public static ValueType<String> headerName() {
+        return new ValueType<>("a header field name such as subject", text -> {
+            if (text.isEmpty() || text.length() > 76) {
+                throw new Mismatch(null);
+            }
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (c < 0x21 || c > 0x7e || c == ':') {
+                    throw new Mismatch(null);
+                }
+            }
+            return text.toLowerCase(Locale.ROOT);
+        });
+    }
+
     /** Any text, used as is (passwords). */
     public static ValueType<String> secret() {
         return new ValueType<>("any text", text -> text);

@@ -12,6 +12,7 @@ import io.sluice.reactor.Acceptor;
 import io.sluice.reactor.EventLoop;
 import io.sluice.reactor.LoopStats;
 import io.sluice.smtp.client.ClientStats;
+import io.sluice.smtp.dkim.DkimStats;
 import io.sluice.smtp.delivery.QueueCensus;
 import io.sluice.smtp.delivery.QueueManager;
 import io.sluice.smtp.server.ConnectionRejection;
@@ -60,6 +61,7 @@ public final class SluiceMetrics {
         }
         if (server.client() != null) {
             outbound(registry, server.client().stats());
+            dkim(registry, server.client().dkim().stats());
         }
         counter(registry, "sluice_log_lines_dropped_total", "Log lines dropped because the log writer fell behind.",
                 log::dropped);
@@ -249,6 +251,21 @@ public final class SluiceMetrics {
                 .callback(cb -> {
                     cb.call(client.authSucceeded(), "ok");
                     cb.call(client.authFailed(), "refused");
+                })
+                .register(registry);
+    }
+
+    private static void dkim(PrometheusRegistry registry, DkimStats dkim) {
+        // The signing domain is not a label: the operator's domain list could be long.
+        CounterWithCallback.builder().name("sluice_outbound_dkim_signatures_total")
+                .help("DKIM signatures of outbound messages: signed (computed), reused (a later attempt of the same message), failed (the attempt was deferred), already_signed (carried our d= and s=, sent as is), untrusted_client (a signing domain's From: from a client outside relay.networks without AUTH: not signed).")
+                .labelNames("result")
+                .callback(cb -> {
+                    cb.call(dkim.signedCount(), "signed");
+                    cb.call(dkim.reusedCount(), "reused");
+                    cb.call(dkim.failedCount(), "failed");
+                    cb.call(dkim.alreadySignedCount(), "already_signed");
+                    cb.call(dkim.untrustedCount(), "untrusted_client");
                 })
                 .register(registry);
     }

@@ -1,0 +1,61 @@
+package io.sluice.smtp.dkim;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Counters of the signer since start: signatures made (including ones reused from the cache for
+ * another attempt of the same message), signatures that failed, messages left unsigned because
+ * they carry our signature already or came from an outside client. Updated by delivery workers, read from any thread.
+ */
+public final class DkimStats {
+    private final AtomicLong signed = new AtomicLong();
+    private final AtomicLong reused = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong alreadySigned = new AtomicLong();
+    private final AtomicLong untrusted = new AtomicLong();
+
+    void signed() {
+        signed.incrementAndGet();
+    }
+
+    void reused() {
+        reused.incrementAndGet();
+    }
+
+    void failed() {
+        failed.incrementAndGet();
+    }
+
+    void alreadySigned() {
+        alreadySigned.incrementAndGet();
+    }
+
+    void untrusted() {
+        untrusted.incrementAndGet();
+    }
+
+    /** Messages with a signing domain's From: that an outside client (not relay.networks, no AUTH) sent: not signed. */
+    public long untrustedCount() {
+        return untrusted.get();
+    }
+
+    /** Signatures computed (each one private-key operation). */
+    public long signedCount() {
+        return signed.get();
+    }
+
+    /** Attempts that sent a signature computed for an earlier attempt of the same message. */
+    public long reusedCount() {
+        return reused.get();
+    }
+
+    /** Messages that should have been signed but whose signing threw (they were deferred). */
+    public long failedCount() {
+        return failed.get();
+    }
+
+    /** Messages that already carried a signature with our d= and s= (sent as they are). */
+    public long alreadySignedCount() {
+        return alreadySigned.get();
+    }
+}
