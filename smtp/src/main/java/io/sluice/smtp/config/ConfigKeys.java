@@ -95,6 +95,12 @@ public final class ConfigKeys {
             ValueTypes.bool(), "true",
             "Offer BINARYMIME (RFC 3030) beside CHUNKING: BODY=BINARYMIME messages come only with BDAT and are kept"
             + " byte for byte. Turn off when mail is relayed on to hops without it (such messages would bounce 5.6.3).");
+    /** Whether the server offers DSN (RFC 3461). */
+    public static final ConfigKey<Boolean> SMTP_DSN = key("smtp.dsn",
+            ValueTypes.bool(), "true",
+            "Offer DSN (RFC 3461): MAIL takes RET= and ENVID=, RCPT takes NOTIFY= and ORCPT=; they are kept with the"
+            + " message, decide its bounces, delay and success reports, and are passed on to next hops that offer DSN."
+            + " Off: those parameters are refused with 555 5.5.4.");
     /** Bad commands before the session is closed with 421. */
     public static final ConfigKey<Integer> SMTP_MAX_ERRORS = key("smtp.max_errors",
             ValueTypes.integer(1, Integer.MAX_VALUE), "10",

@@ -29,6 +29,10 @@ public final class CommandParser {
     private static final int MAX_SIZE_DIGITS = 20;
     /** 18 digits always fit a long, so a BDAT size cannot overflow; nobody sends an exabyte chunk. */
     private static final int MAX_CHUNK_DIGITS = 18;
+    /** RFC 3461 4.4: ENVID is at most 100 characters before xtext encoding. */
+    static final int MAX_ENVID_OCTETS = 100;
+    /** RFC 3461 4.2: ORCPT's address is at most 500 characters before xtext encoding. */
+    static final int MAX_ORCPT_OCTETS = 500;
 
     // Verbs as big-endian ASCII words, lower case; input is folded with | 0x20 per octet, which
     // maps only 'A'..'Z' onto 'a'..'z' so folding never makes a non-letter match.
@@ -362,40 +366,48 @@ public final class CommandParser {
             }
             out.smtpUtf8(true);
         } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "auth")) {
-            if (!hasValue || out.authParameter() || !isXtext(value, to)) {
+            // RFC 4954 5: AUTH's mailbox is xtext, as RFC 3461 4 defines it.
+            if (!hasValue || out.authParameter() || Xtext.decodedLength(line, value, to, false) < 0) {
                 return Replies.SYNTAX_ERROR_PARAMETERS;
             }
             out.authParameter(true); // the session answers 555 where AUTH is not offered
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "ret")) {
+            return ret(hasValue, value, to, out);
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "envid")) {
+            return envelopeId(hasValue, value, to, out);
         } else {
             return Replies.UNSUPPORTED_PARAMETER;
         }
         return null;
     }
 
-    /**
-     * RFC 3461 4 xtext, as RFC 4954 5 encodes AUTH's mailbox: 1* of "!".."~" except "+" and "=", or
-     * "+" and two upper-case hex digits. "&lt;&gt;" is plain xtext.
-     */
-    private boolean isXtext(int from, int to) {
-        if (from >= to) {
-            return false;
+    /** RFC 3461 4.3: {@code RET=FULL / HDRS}, once. */
+    private Reply ret(boolean hasValue, int value, int to, Command out) {
+        if (out.ret() != 0) {
+            return Replies.DUPLICATE_PARAMETER;
         }
-        for (int i = from; i < to; i++) {
-            byte c = line[i];
-            if (c == '+') {
-                if (i + 2 >= to || !isUpperHex(line[i + 1]) || !isUpperHex(line[i + 2])) {
-                    return false;
-                }
-                i += 2;
-            } else if (c < '!' || c > '~' || c == '=') {
-                return false;
-            }
+        int ret = !hasValue ? 0
+                : AddressSyntax.equalsIgnoreCase(line, value, to, "full") ? Command.RET_FULL
+                : AddressSyntax.equalsIgnoreCase(line, value, to, "hdrs") ? Command.RET_HDRS : 0;
+        if (ret == 0) {
+            return Replies.RET_SYNTAX;
         }
-        return true;
+        out.ret(ret);
+        return null;
     }
 
-    private static boolean isUpperHex(byte c) {
-        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+    /** RFC 3461 4.4: {@code ENVID=xtext}, at most 100 printable characters once decoded, once. */
+    private Reply envelopeId(boolean hasValue, int value, int to, Command out) {
+        if (out.envelopeId() != null) {
+            return Replies.DUPLICATE_PARAMETER;
+        }
+        int octets = hasValue ? Xtext.decodedLength(line, value, to, true) : -1;
+        if (octets < 0 || octets > MAX_ENVID_OCTETS) {
+            return Replies.ENVID_SYNTAX;
+        }
+        // Allocation allowed: the value is kept with the envelope (and is rare).
+        out.envelopeId(new String(line, value, to - value, StandardCharsets.US_ASCII));
+        return null;
     }
 
     private Body body(int from, int to) {
@@ -409,7 +421,7 @@ public final class CommandParser {
         return Body.NONE;
     }
 
-    /** RCPT TO:[SP]&lt;path&gt;; no RCPT parameter is implemented yet, so any is 555. */
+    /** RCPT TO:[SP]&lt;path&gt; *(SP param): the DSN parameters NOTIFY and ORCPT (RFC 3461 4.1, 4.2). */
     private void rcpt(int arg, int end, Command out) {
         int p = pathStart(arg, end, "to:");
         if (p < 0) {
@@ -422,10 +434,112 @@ public final class CommandParser {
             return;
         }
         out.path(paths.path());
-        if (p < end) {
-            out.fail(line[p] == SP && p + 1 < end && line[p + 1] != SP
-                    ? Replies.UNSUPPORTED_PARAMETER : Replies.SYNTAX_ERROR_PARAMETERS);
+        while (p < end) {
+            if (line[p] != SP) {
+                out.fail(Replies.SYNTAX_ERROR_PARAMETERS);
+                return;
+            }
+            int keyword = p + 1;
+            int next = keyword;
+            while (next < end && line[next] != SP) {
+                next++;
+            }
+            Reply error = rcptParameter(keyword, next, out);
+            if (error != null) {
+                out.fail(error);
+                return;
+            }
+            p = next;
         }
+    }
+
+    /** One esmtp-param of RCPT in {@code [from, to)}; returns the error reply or null. */
+    private Reply rcptParameter(int from, int to, Command out) {
+        int equals = from;
+        while (equals < to && line[equals] != '=') {
+            equals++;
+        }
+        boolean hasValue = equals < to;
+        int value = equals + 1;
+        if (from == equals) {
+            return Replies.SYNTAX_ERROR_PARAMETERS;
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "notify")) {
+            if (out.notifyBits() != 0) {
+                return Replies.DUPLICATE_PARAMETER;
+            }
+            int notify = hasValue ? notify(value, to) : 0;
+            if (notify == 0) {
+                return Replies.NOTIFY_SYNTAX;
+            }
+            out.notifyBits(notify);
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "orcpt")) {
+            if (out.originalRecipient() != null) {
+                return Replies.DUPLICATE_PARAMETER;
+            }
+            if (!hasValue || !isOriginalRecipient(value, to)) {
+                return Replies.ORCPT_SYNTAX;
+            }
+            // Allocation allowed: the value is kept with the envelope (and is rare).
+            out.originalRecipient(new String(line, value, to - value, StandardCharsets.US_ASCII));
+        } else {
+            return Replies.UNSUPPORTED_PARAMETER;
+        }
+        return null;
+    }
+
+    /**
+     * RFC 3461 4.1: {@code "NEVER" / 1#("SUCCESS" / "FAILURE" / "DELAY")}, each keyword at most once.
+     *
+     * @return the NOTIFY bits, 0 when malformed
+     */
+    private int notify(int from, int to) {
+        int bits = 0;
+        int start = from;
+        while (start <= to) {
+            int comma = start;
+            while (comma < to && line[comma] != ',') {
+                comma++;
+            }
+            int bit = notifyKeyword(start, comma);
+            if (bit == 0 || (bits & bit) != 0) {
+                return 0; // unknown, empty or repeated keyword
+            }
+            bits |= bit;
+            start = comma + 1;
+        }
+        return (bits & Command.NOTIFY_NEVER) != 0 && bits != Command.NOTIFY_NEVER ? 0 : bits;
+    }
+
+    private int notifyKeyword(int from, int to) {
+        if (AddressSyntax.equalsIgnoreCase(line, from, to, "success")) {
+            return Command.NOTIFY_SUCCESS;
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, to, "failure")) {
+            return Command.NOTIFY_FAILURE;
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, to, "delay")) {
+            return Command.NOTIFY_DELAY;
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, to, "never")) {
+            return Command.NOTIFY_NEVER;
+        }
+        return 0;
+    }
+
+    /**
+     * RFC 3461 4.2: {@code addr-type ";" xtext}, addr-type an atom (RFC 5322 atext, as registered
+     * types like {@code rfc822} and {@code utf-8} are), the address at most 500 printable characters.
+     */
+    private boolean isOriginalRecipient(int from, int to) {
+        int semicolon = from;
+        while (semicolon < to && line[semicolon] != ';') {
+            if (line[semicolon] < 0 || !AddressSyntax.isAtext(line[semicolon])) {
+                return false;
+            }
+            semicolon++;
+        }
+        if (semicolon == from || semicolon == to) {
+            return false;
+        }
+        int octets = Xtext.decodedLength(line, semicolon + 1, to, true);
+        return octets > 0 && octets <= MAX_ORCPT_OCTETS;
     }
 
     /** @return the index of '&lt;' after "FROM:" / "TO:" and at most one space, or -1 */

@@ -39,6 +39,9 @@ final class ListenerReplies {
         if (settings.binaryMime()) {
             lines.add("BINARYMIME"); // RFC 3030 3: only beside CHUNKING, which we always offer
         }
+        if (settings.dsn()) {
+            lines.add("DSN"); // RFC 3461
+        }
         if (offerStartTls) {
             lines.add("STARTTLS");
         }
