@@ -42,6 +42,8 @@ final class Delivery {
     private int lastCode = 451;
     private String lastEnhanced = "4.4.1";
     private String lastText = "no next hop was tried";
+    /** The hop now taking the message offers DSN and was given the parameters (set with its commands). */
+    private boolean dsnPassedOn;
 
     Delivery(SmtpClient client, DeliveryJob job, DeliveryCallback callback, ClientTlsLevel level, boolean lmtp,
             SmtpCredentials credentials) {
@@ -89,6 +91,11 @@ final class Delivery {
 
     boolean needsSmtpUtf8() {
         return needsSmtpUtf8;
+    }
+
+    /** Whether the hop the transaction goes to took the DSN parameters; set before its replies. */
+    void dsnPassedOn(boolean value) {
+        dsnPassedOn = value;
     }
 
     // ---------------------------------------------------------------- the hops
@@ -156,6 +163,9 @@ final class Delivery {
         reported[index] = true;
         unreported--;
         RecipientResult result = result(recipient(index), code, enhancedCode, text);
+        if (dsnPassedOn && result.outcome() == RecipientResult.Outcome.DELIVERED) {
+            result = result.withDsnPassedOn();
+        }
         if (holding) {
             if (held == null) {
                 held = new RecipientResult[reported.length];
