@@ -163,7 +163,10 @@ final class Delivery {
         reported[index] = true;
         unreported--;
         RecipientResult result = result(recipient(index), code, enhancedCode, text);
-        if (dsnPassedOn && result.outcome() == RecipientResult.Outcome.DELIVERED) {
+        // Only NOTIFY=SUCCESS makes the hand-over matter (no success report of ours), so only then
+        // is it marked: every mark costs a journal record.
+        if (dsnPassedOn && result.outcome() == RecipientResult.Outcome.DELIVERED
+                && envelope().dsnOf(result.recipient()).notifySuccess()) {
             result = result.withDsnPassedOn();
         }
         if (holding) {
