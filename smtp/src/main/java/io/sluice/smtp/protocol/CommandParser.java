@@ -33,6 +33,8 @@ public final class CommandParser {
     static final int MAX_ENVID_OCTETS = 100;
     /** RFC 3461 4.2: ORCPT's address is at most 500 characters before xtext encoding. */
     static final int MAX_ORCPT_OCTETS = 500;
+    /** Longest ENVID or ORCPT value remembered for reuse; longer ones (rare) are made anew each time. */
+    private static final int RECENT_DSN_VALUE_OCTETS = 128;
 
     // Verbs as big-endian ASCII words, lower case; input is folded with | 0x20 per octet, which
     // maps only 'A'..'Z' onto 'a'..'z' so folding never makes a non-letter match.
@@ -61,6 +63,9 @@ public final class CommandParser {
     private final byte[] line;
     private final PathParser paths = new PathParser();
     private final RecentValue<String> recentHelo = new RecentValue<>(1, DEFAULT_MAX_LINE_OCTETS);
+    /** ENVID and ORCPT values last seen; made at a session's first DSN parameter (most never send one). */
+    private RecentValue<String> recentEnvelopeIds;
+    private RecentValue<String> recentOriginalRecipients;
     private boolean discarding;
     private boolean discardedCr;
 
@@ -405,8 +410,10 @@ public final class CommandParser {
         if (octets < 0 || octets > MAX_ENVID_OCTETS) {
             return Replies.ENVID_SYNTAX;
         }
-        // Allocation allowed: the value is kept with the envelope (and is rare).
-        out.envelopeId(new String(line, value, to - value, StandardCharsets.US_ASCII));
+        if (recentEnvelopeIds == null) {
+            recentEnvelopeIds = new RecentValue<>(1, RECENT_DSN_VALUE_OCTETS);
+        }
+        out.envelopeId(ascii(recentEnvelopeIds, value, to));
         return null;
     }
 
@@ -479,12 +486,26 @@ public final class CommandParser {
             if (!hasValue || !isOriginalRecipient(value, to)) {
                 return Replies.ORCPT_SYNTAX;
             }
-            // Allocation allowed: the value is kept with the envelope (and is rare).
-            out.originalRecipient(new String(line, value, to - value, StandardCharsets.US_ASCII));
+            if (recentOriginalRecipients == null) {
+                recentOriginalRecipients = new RecentValue<>(PathParser.RECENT_PATHS, RECENT_DSN_VALUE_OCTETS);
+            }
+            out.originalRecipient(ascii(recentOriginalRecipients, value, to));
         } else {
             return Replies.UNSUPPORTED_PARAMETER;
         }
         return null;
+    }
+
+    /** The ASCII text of {@code line[from, to)}, the remembered String when these octets were seen lately. */
+    private String ascii(RecentValue<String> recent, int from, int to) {
+        String value = recent.lookup(line, from, to);
+        if (value == null) {
+            // Allocation allowed: the value is kept with the envelope; repeats (a recipient list
+            // sent again on the connection) reuse it.
+            value = new String(line, from, to - from, StandardCharsets.US_ASCII);
+            recent.remember(line, from, to, value);
+        }
+        return value;
     }
 
     /**

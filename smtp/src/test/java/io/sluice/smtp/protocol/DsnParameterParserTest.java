@@ -171,6 +171,26 @@ class DsnParameterParserTest {
     }
 
     @Test
+    void repeatedDsnValuesReuseTheirString() {
+        CommandParser parser = new CommandParser();
+        Command command = new Command();
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(Wire.octets(
+                "MAIL FROM:<a@b.example> ENVID=j1\r\nRCPT TO:<u@y.example> ORCPT=rfc822;u@y.example\r\n"
+                + "MAIL FROM:<a@b.example> ENVID=j1\r\nRCPT TO:<u@y.example> ORCPT=rfc822;u@y.example\r\n"
+                + "RCPT TO:<v@y.example> ORCPT=rfc822;v@y.example\r\n"));
+        assertTrue(parser.parse(in, command));
+        String envid = command.envelopeId();
+        assertTrue(parser.parse(in, command));
+        String orcpt = command.originalRecipient();
+        assertTrue(parser.parse(in, command));
+        assertSame(envid, command.envelopeId());
+        assertTrue(parser.parse(in, command));
+        assertSame(orcpt, command.originalRecipient());
+        assertTrue(parser.parse(in, command));
+        assertEquals("rfc822;v@y.example", command.originalRecipient());
+    }
+
+    @Test
     void everySplitPointGivesTheSameCommands() {
         byte[] wire = Wire.octets("MAIL FROM:<a@b.example> RET=HDRS ENVID=abc+2B1\r\n"
                 + "RCPT TO:<u@y.example> NOTIFY=FAILURE,DELAY ORCPT=rfc822;u@y.example\r\n"
