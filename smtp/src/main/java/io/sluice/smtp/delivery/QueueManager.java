@@ -836,6 +836,10 @@ public final class QueueManager implements AutoCloseable {
      * @return true while the report is being committed (or retried); false when none is due
      */
     private boolean reportSuccess(QueuedRecipients q) {
+        if (q.message.envelope().dsn().recipients().isEmpty() || q.message.envelope().sender().isEmpty()) {
+            q.successNotified = true; // no NOTIFY at all (nearly every message), or nobody to tell
+            return false;
+        }
         List<RecipientResult> done = new ArrayList<>();
         List<String> actions = new ArrayList<>();
         for (int i = 0; i < q.size(); i++) {
@@ -846,7 +850,7 @@ public final class QueueManager implements AutoCloseable {
                 actions.add(action);
             }
         }
-        if (done.isEmpty() || q.message.envelope().sender().isEmpty()) {
+        if (done.isEmpty()) {
             q.successNotified = true;
             return false;
         }

@@ -31,7 +31,7 @@ import io.sluice.smtp.spool.RecipientDsn;
 
 /**
  * The server side of one SMTP connection (RFC 5321, with PIPELINING, SIZE, 8BITMIME, SMTPUTF8,
- * ENHANCEDSTATUSCODES, CHUNKING, BINARYMIME and STARTTLS). A state machine driven by its
+ * ENHANCEDSTATUSCODES, DSN, CHUNKING, BINARYMIME and STARTTLS). A state machine driven by its
  * connection's loop: every method runs on that thread, except {@link #durable} (see there). Commands are parsed in place from the read buffer; message
  * text is decoded into the loop's scratch buffer and handed to the store, never assembled in heap.
  *
@@ -622,7 +622,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
                 recipientDsn.add(RecipientDsn.NONE);
             }
         }
-        // Command's NOTIFY bits are RecipientDsn's (same values; DsnParametersTest checks).
+        // Command's NOTIFY bits are RecipientDsn's (same values; DsnParameterParserTest checks).
         String orcpt = command.originalRecipient();
         recipientDsn.add(new RecipientDsn(command.notifyBits(), orcpt != null ? orcpt : ""));
     }
