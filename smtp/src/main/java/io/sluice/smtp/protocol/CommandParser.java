@@ -60,7 +60,8 @@ public final class CommandParser {
     private static final long OPTIONS = word("options");
 
     private final int maxLineOctets;
-    private final byte[] line;
+    /** Scratch for one line: RFC 5321's 512 octets at first, grown once to the limit by a longer line. */
+    private byte[] line;
     private final PathParser paths = new PathParser();
     private final RecentValue<String> recentHelo = new RecentValue<>(1, DEFAULT_MAX_LINE_OCTETS);
     /** ENVID and ORCPT values last seen; made at a session's first DSN parameter (most never send one). */
@@ -85,7 +86,9 @@ public final class CommandParser {
             throw new IllegalArgumentException("maxLineOctets=" + maxLineOctets + " < MIN=" + MIN_LINE_OCTETS);
         }
         this.maxLineOctets = maxLineOctets;
-        this.line = new byte[maxLineOctets];
+        // A limit over 512 (DSN's ORCPT and ENVID lengthen MAIL and RCPT) costs idle sessions
+        // nothing: the array grows when a longer line first arrives.
+        this.line = new byte[Math.min(maxLineOctets, DEFAULT_MAX_LINE_OCTETS)];
     }
 
     /** @return the longest accepted command line including CRLF */
@@ -114,6 +117,9 @@ public final class CommandParser {
             if (prev == CR) {
                 if (c == LF) {
                     int length = i - 1 - start;
+                    if (length > line.length) {
+                        line = new byte[maxLineOctets]; // once per session, for its first long line
+                    }
                     in.get(start, line, 0, length);
                     lastLength = length;
                     in.position(i + 1);
