@@ -10,9 +10,11 @@ import java.nio.charset.StandardCharsets;
  * over {@code maxLineOctets} is discarded without buffering and answered once.
  *
  * <p>One instance per session, used only by the session's loop thread. Parsing allocates nothing
- * except for MAIL and RCPT (the {@link MailPath} and its Strings) and EHLO/HELO (the name String).
- * A complete line (at most {@code maxLineOctets}) is copied into a scratch array owned by the
- * parser so the grammar runs over a plain {@code byte[]}; that bounded copy is the only copy.
+ * except for MAIL and RCPT (the {@link MailPath} and its Strings, and the DSN parameters' ENVID
+ * and ORCPT Strings of RFC 3461) and EHLO/HELO (the name String); each of these is reused when
+ * the same octets come again on the session. A complete line (at most {@code maxLineOctets}) is
+ * copied into a scratch array owned by the parser so the grammar runs over a plain
+ * {@code byte[]}; that bounded copy is the only copy.
  */
 public final class CommandParser {
     /** RFC 5321 4.5.3.1.4: a command line is at most 512 octets including CRLF. */
