@@ -380,7 +380,7 @@ public final class CommandParser {
             out.smtpUtf8(true);
         } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "auth")) {
             // RFC 4954 5: AUTH's mailbox is xtext, as RFC 3461 4 defines it.
-            if (!hasValue || out.authParameter() || Xtext.decodedLength(line, value, to, false) < 0) {
+            if (!hasValue || out.authParameter() || Xtext.decodedLength(line, value, to, false, false) < 0) {
                 return Replies.SYNTAX_ERROR_PARAMETERS;
             }
             out.authParameter(true); // the session answers 555 where AUTH is not offered
@@ -414,10 +414,11 @@ public final class CommandParser {
         if (out.envelopeId() != null) {
             return Replies.DUPLICATE_PARAMETER;
         }
-        int octets = hasValue ? Xtext.decodedLength(line, value, to, true) : -1;
+        int octets = hasValue ? Xtext.decodedLength(line, value, to, true, true) : -1;
         if (octets < 0 || octets > MAX_ENVID_OCTETS) {
             return Replies.ENVID_SYNTAX;
         }
+        Xtext.upperCaseHex(line, value, to);
         if (recentEnvelopeIds == null) {
             recentEnvelopeIds = new RecentValue<>(1, RECENT_DSN_VALUE_OCTETS);
         }
@@ -567,8 +568,12 @@ public final class CommandParser {
         if (semicolon == from || semicolon == to) {
             return false;
         }
-        int octets = Xtext.decodedLength(line, semicolon + 1, to, true);
-        return octets > 0 && octets <= MAX_ORCPT_OCTETS;
+        int octets = Xtext.decodedLength(line, semicolon + 1, to, true, true);
+        if (octets < 0 || octets > MAX_ORCPT_OCTETS) {
+            return false;
+        }
+        Xtext.upperCaseHex(line, semicolon + 1, to);
+        return true;
     }
 
     /** @return the index of '&lt;' after "FROM:" / "TO:" and at most one space, or -1 */

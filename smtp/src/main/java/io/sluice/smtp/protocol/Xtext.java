@@ -4,7 +4,9 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * RFC 3461 4 xtext: 1* of {@code "!".."~"} except {@code "+"} and {@code "="}, or {@code "+"} and two
- * upper-case hex digits for any other octet. The encoding of ENVID, ORCPT and AUTH values. Stateless.
+ * upper-case hex digits for any other octet. The encoding of ENVID, ORCPT and AUTH values. Like
+ * Postfix, ENVID and ORCPT also take lower-case hex digits, which {@link #upperCaseHex} makes
+ * canonical before the value is kept (so what we pass on is strict xtext). Stateless.
  */
 public final class Xtext {
     private Xtext() {
@@ -15,9 +17,10 @@ public final class Xtext {
      *
      * @param printable also require each decoded octet to be printable US-ASCII ({@code " ".."~"}), as
      *                  RFC 3461 4.2 and 4.4 require of ORCPT's address and ENVID before encoding
+     * @param anyCase   accept lower-case hex digits too (Postfix does; RFC 3461 says upper case)
      * @return the number of decoded octets, or -1 when it is empty or not xtext
      */
-    static int decodedLength(byte[] b, int from, int to, boolean printable) {
+    static int decodedLength(byte[] b, int from, int to, boolean printable, boolean anyCase) {
         if (from >= to) {
             return -1;
         }
@@ -25,10 +28,10 @@ public final class Xtext {
         for (int i = from; i < to; i++, octets++) {
             byte c = b[i];
             if (c == '+') {
-                if (i + 2 >= to || !isUpperHex(b[i + 1]) || !isUpperHex(b[i + 2])) {
+                if (i + 2 >= to || !isHex(b[i + 1], anyCase) || !isHex(b[i + 2], anyCase)) {
                     return -1;
                 }
-                int decoded = hex(b[i + 1]) << 4 | hex(b[i + 2]);
+                int decoded = hex(upper(b[i + 1])) << 4 | hex(upper(b[i + 2]));
                 if (printable && (decoded < ' ' || decoded > '~')) {
                     return -1;
                 }
@@ -38,6 +41,17 @@ public final class Xtext {
             }
         }
         return octets;
+    }
+
+    /** Makes the hex digits after each {@code "+"} of valid xtext in {@code b[from, to)} upper case, in place. */
+    static void upperCaseHex(byte[] b, int from, int to) {
+        for (int i = from; i + 2 < to; i++) {
+            if (b[i] == '+') {
+                b[i + 1] = upper(b[i + 1]);
+                b[i + 2] = upper(b[i + 2]);
+                i += 2;
+            }
+        }
     }
 
     /**
@@ -79,6 +93,14 @@ public final class Xtext {
 
     private static boolean isUpperHex(byte c) {
         return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+    }
+
+    private static boolean isHex(byte c, boolean anyCase) {
+        return isUpperHex(c) || anyCase && c >= 'a' && c <= 'f';
+    }
+
+    private static byte upper(byte c) {
+        return c >= 'a' && c <= 'f' ? (byte) (c - 0x20) : c;
     }
 
     private static int hex(byte c) {
