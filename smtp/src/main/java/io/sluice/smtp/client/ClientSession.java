@@ -617,7 +617,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         for (int r = 0; r < n; r++) {
             StringBuilder rcpt = new StringBuilder(32).append("RCPT TO:<").append(d.recipient(r)).append('>');
             if (dsn) {
-                rcptDsn(rcpt, d.envelope().dsnOf(d.recipient(r)));
+                rcptDsn(rcpt, d.dsn(r));
             }
             out[i++] = rcpt.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
         }

@@ -9,6 +9,7 @@ import io.sluice.smtp.delivery.DeliveryJob;
 import io.sluice.smtp.delivery.RecipientResult;
 import io.sluice.smtp.dns.NextHop;
 import io.sluice.smtp.spool.Envelope;
+import io.sluice.smtp.spool.RecipientDsn;
 
 /**
  * One delivery attempt of one job over the outbound client: its encoded content, the next hops
@@ -79,6 +80,11 @@ final class Delivery {
 
     Envelope envelope() {
         return job.message().envelope();
+    }
+
+    /** The DSN parameters (NOTIFY, ORCPT) of the {@code index}-th recipient. */
+    RecipientDsn dsn(int index) {
+        return job.dsn(index);
     }
 
     long sizeOctets() {
@@ -166,7 +172,7 @@ final class Delivery {
         // Only NOTIFY=SUCCESS makes the hand-over matter (no success report of ours), so only then
         // is it marked: every mark costs a journal record.
         if (dsnPassedOn && result.outcome() == RecipientResult.Outcome.DELIVERED
-                && envelope().dsnOf(result.recipient()).notifySuccess()) {
+                && dsn(index).notifySuccess()) {
             result = result.withDsnPassedOn();
         }
         if (holding) {

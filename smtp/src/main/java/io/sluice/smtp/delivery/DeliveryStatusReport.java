@@ -5,12 +5,15 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import io.sluice.smtp.protocol.Xtext;
 import io.sluice.smtp.spool.BodyType;
 import io.sluice.smtp.spool.Envelope;
 import io.sluice.smtp.spool.QueuedMessage;
+import io.sluice.smtp.spool.RecipientDsn;
 
 /**
  * Builds the delivery status notifications for a message: RFC 3464 reports
@@ -196,6 +199,7 @@ final class DeliveryStatusReport {
     private static void status(StringBuilder m, String hostname, QueuedMessage original, List<RecipientResult> rows,
             List<String> actions, String now, String retryUntil) {
         Envelope e = original.envelope();
+        Map<String, RecipientDsn> dsn = byRecipient(e);
         if (!e.dsn().envelopeId().isEmpty()) {
             m.append("Original-Envelope-Id: ").append(Xtext.decode(e.dsn().envelopeId())).append("\r\n");
         }
@@ -205,7 +209,8 @@ final class DeliveryStatusReport {
         for (int i = 0; i < rows.size(); i++) {
             RecipientResult r = rows.get(i);
             m.append("\r\n");
-            String orcpt = e.dsnOf(r.recipient()).originalRecipient();
+            RecipientDsn rd = dsn.get(r.recipient());
+            String orcpt = rd == null ? "" : rd.originalRecipient();
             if (!orcpt.isEmpty()) {
                 m.append("Original-Recipient: ").append(originalRecipient(orcpt)).append("\r\n");
             }
@@ -221,6 +226,18 @@ final class DeliveryStatusReport {
             }
         }
         m.append("\r\n");
+    }
+
+    /** Each recipient's DSN parameters (a repeated address: its first's), made once per report, not searched per row. */
+    private static Map<String, RecipientDsn> byRecipient(Envelope e) {
+        if (e.dsn().recipients().isEmpty()) {
+            return Map.of();
+        }
+        Map<String, RecipientDsn> out = new HashMap<>();
+        for (int i = 0; i < e.recipients().size(); i++) {
+            out.putIfAbsent(e.recipients().get(i), e.dsn().recipient(i));
+        }
+        return out;
     }
 
     /** {@code rfc822;u+2Bx@y} as received becomes {@code rfc822;u+x@y} (RFC 3464 2.3.1: the decoded address). */

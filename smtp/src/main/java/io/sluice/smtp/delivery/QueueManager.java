@@ -37,6 +37,7 @@ import io.sluice.smtp.spool.Envelope;
 import io.sluice.smtp.spool.MessageSource;
 import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.QueuedMessage;
+import io.sluice.smtp.spool.RecipientDsn;
 import io.sluice.smtp.spool.Spool;
 import io.sluice.smtp.spool.SpoolAppender;
 
@@ -542,12 +543,18 @@ public final class QueueManager implements AutoCloseable {
                 nowMillis + options.attemptTimeout().toMillis());
         linkOpen(attempt);
         List<String> recipients = new ArrayList<>(indexes.length);
+        boolean dsn = !q.message.envelope().dsn().recipients().isEmpty();
+        // Allocation only for messages with NOTIFY/ORCPT: the transport reads them by job index.
+        List<RecipientDsn> recipientDsn = dsn ? new ArrayList<>(indexes.length) : List.of();
         for (int i : indexes) {
             q.states[i] = QueuedRecipients.IN_FLIGHT;
             recipients.add(q.recipient(i));
+            if (dsn) {
+                recipientDsn.add(q.dsn(i));
+            }
         }
         d.inFlight++;
-        DeliveryJob job = new DeliveryJob(attempt.id, q.message, recipients, d.route, source);
+        DeliveryJob job = new DeliveryJob(attempt.id, q.message, recipients, d.route, source, recipientDsn);
         if (!d.transport.blocking()) {
             invoke(d.transport, job, attempt);
             return;

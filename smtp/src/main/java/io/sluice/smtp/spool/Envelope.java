@@ -47,7 +47,8 @@ public record Envelope(String sender, List<String> recipients, String clientAddr
     /**
      * The DSN parameters of the first recipient equal to {@code recipient}, {@link RecipientDsn#NONE}
      * when the transaction had none. A linear search, done only when some recipient had NOTIFY or
-     * ORCPT (a repeated recipient shares its first occurrence's parameters).
+     * ORCPT (a repeated recipient shares its first occurrence's parameters); delivery reads them by
+     * index instead ({@link EnvelopeDsn#recipient}), this is for tests and tools.
      */
     public RecipientDsn dsnOf(String recipient) {
         if (dsn.recipients().isEmpty()) {
