@@ -30,6 +30,9 @@ import org.openjdk.jmh.runner.options.CommandLineOptionException;
  * every session repeats the same addresses (a bulk sender on one connection: the parser reuses
  * the last MailPath, so 0 B/op is the goal); with {@code distinct=true} the sessions rotate
  * through 64 different senders and recipients, so each MAIL/RCPT pays its MailPath and Strings.
+ * With {@code dsn=true} MAIL carries {@code RET=HDRS ENVID=...} and each RCPT
+ * {@code NOTIFY=FAILURE,DELAY ORCPT=rfc822;...} (RFC 3461, as bulk senders send them): each ENVID
+ * and ORCPT costs its String, since they are kept with the envelope.
  */
 @State(Scope.Thread)
 public class CommandParserBenchmark extends AbstractBenchmark {
@@ -38,6 +41,9 @@ public class CommandParserBenchmark extends AbstractBenchmark {
 
     @Param({"false", "true"})
     public boolean distinct;
+
+    @Param({"false", "true"})
+    public boolean dsn;
 
     private final CommandParser parser = new CommandParser();
     private final Command command = new Command();
@@ -48,12 +54,17 @@ public class CommandParserBenchmark extends AbstractBenchmark {
         StringBuilder text = new StringBuilder();
         for (int s = 0; s < SESSIONS; s++) {
             int n = distinct ? s : 0;
+            String mailDsn = dsn ? " RET=HDRS ENVID=job" + n + "+2Bmsg" : "";
+            String rcptDsn = dsn ? " NOTIFY=FAILURE,DELAY ORCPT=rfc822;" : "";
             text.append("EHLO client").append(n % 4).append(".example.net\r\n")
                 .append("MAIL FROM:<bounces+").append(n).append("@news.example.com> SIZE=").append(20_000 + n)
-                .append(" BODY=8BITMIME\r\n")
-                .append("RCPT TO:<alice.").append(n).append("@example.org>\r\n")
-                .append("RCPT TO:<Bob.Smith").append(n).append("@Mail.Example.ORG>\r\n")
-                .append("RCPT TO:<carol").append(n).append("@[192.0.2.").append(n % 250).append("]>\r\n")
+                .append(" BODY=8BITMIME").append(mailDsn).append("\r\n")
+                .append("RCPT TO:<alice.").append(n).append("@example.org>")
+                .append(dsn ? rcptDsn + "alice." + n + "@example.org" : "").append("\r\n")
+                .append("RCPT TO:<Bob.Smith").append(n).append("@Mail.Example.ORG>")
+                .append(dsn ? rcptDsn + "Bob.Smith" + n + "@Mail.Example.ORG" : "").append("\r\n")
+                .append("RCPT TO:<carol").append(n).append("@[192.0.2.").append(n % 250).append("]>")
+                .append(dsn ? rcptDsn + "carol" + n + "@[192.0.2." + (n % 250) + "]" : "").append("\r\n")
                 .append("DATA\r\n")
                 .append("RSET\r\n")
                 .append("NOOP\r\n")

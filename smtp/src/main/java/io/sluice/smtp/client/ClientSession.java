@@ -9,6 +9,9 @@ import io.sluice.reactor.Connection;
 import io.sluice.reactor.ConnectionHandler;
 import io.sluice.reactor.EventLoop;
 import io.sluice.smtp.config.ClientTlsLevel;
+import io.sluice.smtp.spool.DsnReturn;
+import io.sluice.smtp.spool.EnvelopeDsn;
+import io.sluice.smtp.spool.RecipientDsn;
 import io.sluice.tls.TlsContext;
 import io.sluice.tls.TlsListener;
 
@@ -603,14 +606,47 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         if (d.needsSmtpUtf8()) {
             mail.append(" SMTPUTF8");
         }
+        // RFC 3461 5.2: the DSN parameters go only to a hop that offers DSN; to one that does not,
+        // none is sent, and the queue reports success itself (Action: relayed).
+        boolean dsn = has(ReplyParser.DSN);
+        d.dsnPassedOn(dsn);
+        if (dsn) {
+            mailDsn(mail, d.envelope().dsn());
+        }
         out[i++] = mail.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
         for (int r = 0; r < n; r++) {
-            out[i++] = ("RCPT TO:<" + d.recipient(r) + ">\r\n").getBytes(StandardCharsets.UTF_8);
+            StringBuilder rcpt = new StringBuilder(32).append("RCPT TO:<").append(d.recipient(r)).append('>');
+            if (dsn) {
+                rcptDsn(rcpt, d.dsn(r));
+            }
+            out[i++] = rcpt.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
         }
         if (!chunked) {
             out[i] = DATA;
         }
         return out;
+    }
+
+    /** RET and ENVID as received (ENVID is kept xtext-encoded, so it goes on unchanged). */
+    private static void mailDsn(StringBuilder mail, EnvelopeDsn dsn) {
+        if (dsn.ret() == DsnReturn.FULL) {
+            mail.append(" RET=FULL");
+        } else if (dsn.ret() == DsnReturn.HEADERS) {
+            mail.append(" RET=HDRS");
+        }
+        if (!dsn.envelopeId().isEmpty()) {
+            mail.append(" ENVID=").append(dsn.envelopeId());
+        }
+    }
+
+    /** NOTIFY and ORCPT as received. */
+    private static void rcptDsn(StringBuilder rcpt, RecipientDsn dsn) {
+        if (dsn.notifyBits() != 0) {
+            rcpt.append(" NOTIFY=").append(dsn.notifyText());
+        }
+        if (!dsn.originalRecipient().isEmpty()) {
+            rcpt.append(" ORCPT=").append(dsn.originalRecipient());
+        }
     }
 
     private void onTransactionReply(int code) {

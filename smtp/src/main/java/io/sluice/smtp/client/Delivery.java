@@ -9,6 +9,7 @@ import io.sluice.smtp.delivery.DeliveryJob;
 import io.sluice.smtp.delivery.RecipientResult;
 import io.sluice.smtp.dns.NextHop;
 import io.sluice.smtp.spool.Envelope;
+import io.sluice.smtp.spool.RecipientDsn;
 
 /**
  * One delivery attempt of one job over the outbound client: its encoded content, the next hops
@@ -42,6 +43,8 @@ final class Delivery {
     private int lastCode = 451;
     private String lastEnhanced = "4.4.1";
     private String lastText = "no next hop was tried";
+    /** The hop now taking the message offers DSN and was given the parameters (set with its commands). */
+    private boolean dsnPassedOn;
 
     Delivery(SmtpClient client, DeliveryJob job, DeliveryCallback callback, ClientTlsLevel level, boolean lmtp,
             SmtpCredentials credentials) {
@@ -79,6 +82,11 @@ final class Delivery {
         return job.message().envelope();
     }
 
+    /** The DSN parameters (NOTIFY, ORCPT) of the {@code index}-th recipient. */
+    RecipientDsn dsn(int index) {
+        return job.dsn(index);
+    }
+
     long sizeOctets() {
         return job.message().sizeOctets();
     }
@@ -89,6 +97,11 @@ final class Delivery {
 
     boolean needsSmtpUtf8() {
         return needsSmtpUtf8;
+    }
+
+    /** Whether the hop the transaction goes to took the DSN parameters; set before its replies. */
+    void dsnPassedOn(boolean value) {
+        dsnPassedOn = value;
     }
 
     // ---------------------------------------------------------------- the hops
@@ -156,6 +169,12 @@ final class Delivery {
         reported[index] = true;
         unreported--;
         RecipientResult result = result(recipient(index), code, enhancedCode, text);
+        // Only NOTIFY=SUCCESS makes the hand-over matter (no success report of ours), so only then
+        // is it marked: every mark costs a journal record.
+        if (dsnPassedOn && result.outcome() == RecipientResult.Outcome.DELIVERED
+                && dsn(index).notifySuccess()) {
+            result = result.withDsnPassedOn();
+        }
         if (holding) {
             if (held == null) {
                 held = new RecipientResult[reported.length];

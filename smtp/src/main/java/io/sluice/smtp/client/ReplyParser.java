@@ -48,13 +48,15 @@ public final class ReplyParser {
     public static final int AUTH_PLAIN = 256;
     /** Keyword bit: AUTH listing the LOGIN mechanism (draft-murchison-sasl-login). */
     public static final int AUTH_LOGIN = 512;
+    /** Keyword bit: DSN (RFC 3461). */
+    public static final int DSN = 1024;
 
     private static final byte[][] WORDS = {
         ascii("PIPELINING"), ascii("STARTTLS"), ascii("SIZE"), ascii("8BITMIME"), ascii("SMTPUTF8"),
-        ascii("CHUNKING"), ascii("ENHANCEDSTATUSCODES"), ascii("BINARYMIME"),
+        ascii("CHUNKING"), ascii("ENHANCEDSTATUSCODES"), ascii("BINARYMIME"), ascii("DSN"),
     };
     private static final int[] BITS = {PIPELINING, STARTTLS, SIZE, EIGHT_BIT_MIME, SMTPUTF8, CHUNKING,
-        ENHANCED_STATUS_CODES, BINARYMIME};
+        ENHANCED_STATUS_CODES, BINARYMIME, DSN};
     private static final byte[] AUTH = ascii("AUTH");
     private static final byte[] PLAIN = ascii("PLAIN");
     private static final byte[] LOGIN = ascii("LOGIN");

@@ -103,6 +103,12 @@ public final class ConfigKeys {
             ValueTypes.bool(), "true",
             "Offer BINARYMIME (RFC 3030) beside CHUNKING: BODY=BINARYMIME messages come only with BDAT and are kept"
             + " byte for byte. Turn off when mail is relayed on to hops without it (such messages would bounce 5.6.3).");
+    /** Whether the server offers DSN (RFC 3461). */
+    public static final ConfigKey<Boolean> SMTP_DSN = key("smtp.dsn",
+            ValueTypes.bool(), "true",
+            "Offer DSN (RFC 3461): MAIL takes RET= and ENVID=, RCPT takes NOTIFY= and ORCPT=; they are kept with the"
+            + " message, decide its bounces, delay and success reports, and are passed on to next hops that offer DSN."
+            + " Off: those parameters are refused with 555 5.5.4.");
     /** Bad commands before the session is closed with 421. */
     public static final ConfigKey<Integer> SMTP_MAX_ERRORS = key("smtp.max_errors",
             ValueTypes.integer(1, Integer.MAX_VALUE), "10",
@@ -215,6 +221,12 @@ public final class ConfigKeys {
     public static final ConfigKey<Duration> DELIVERY_DELAY_WARNING = key("delivery.delay_warning",
             ValueTypes.duration(Duration.ZERO, Duration.ofDays(365)), "4h",
             "Once a message with a deferred recipient is this old, its sender gets one RFC 3464 delay notification (Action: delayed); 0s = never.");
+    /** Largest original a RET=FULL bounce carries whole (Postfix's bounce_size_limit). */
+    public static final ConfigKey<Long> DELIVERY_BOUNCE_SIZE_LIMIT = key("delivery.bounce_size_limit",
+            ValueTypes.size(0, 1L << 30), "50000",
+            "Largest original message (octets) that a bounce for a RET=FULL sender (RFC 3461) carries whole, as a"
+            + " message/rfc822 part; a larger one (or a BINARYMIME one) is returned as its headers and the report says so."
+            + " Other reports carry the headers only.");
     /** Age after which a message still deferred is bounced. */
     public static final ConfigKey<Duration> DELIVERY_MAX_QUEUE_TIME = key("delivery.max_queue_time",
             ValueTypes.duration(Duration.ofSeconds(1), Duration.ofDays(365)), "5d",

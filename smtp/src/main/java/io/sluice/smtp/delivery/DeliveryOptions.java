@@ -25,16 +25,23 @@ import io.sluice.smtp.config.ValueTypes;
  * @param delayWarning         message age at which a deferred message's sender is told once; zero = never
  * @param concurrencyOverrides {@code concurrency} by destination name ({@link #destinationName})
  * @param rateOverrides        {@code ratePerSecond} by destination name
+ * @param bounceSizeLimitOctets largest original a RET=FULL bounce carries whole (else its headers)
  */
 public record DeliveryOptions(String hostname, int concurrency, List<Duration> retrySchedule, Duration maxQueueTime,
                               Duration attemptTimeout, int workers, int ratePerSecond, Duration delayWarning,
-                              Map<String, Integer> concurrencyOverrides, Map<String, Integer> rateOverrides) {
+                              Map<String, Integer> concurrencyOverrides, Map<String, Integer> rateOverrides,
+                              long bounceSizeLimitOctets) {
+    /** Postfix's bounce_size_limit default. */
+    public static final long DEFAULT_BOUNCE_SIZE_LIMIT_OCTETS = 50_000;
 
     /** Validates and copies. */
     public DeliveryOptions {
         retrySchedule = List.copyOf(retrySchedule);
         concurrencyOverrides = Map.copyOf(concurrencyOverrides);
         rateOverrides = Map.copyOf(rateOverrides);
+        if (bounceSizeLimitOctets < 0) {
+            throw new IllegalArgumentException("bounceSizeLimitOctets=" + bounceSizeLimitOctets + " < 0");
+        }
         if (retrySchedule.isEmpty()) {
             throw new IllegalArgumentException("retrySchedule is empty");
         }
@@ -47,6 +54,20 @@ public record DeliveryOptions(String hostname, int concurrency, List<Duration> r
                 throw new IllegalArgumentException("concurrency override " + c + " < 1");
             }
         }
+    }
+
+    /** With the default bounce size limit. */
+    public DeliveryOptions(String hostname, int concurrency, List<Duration> retrySchedule, Duration maxQueueTime,
+            Duration attemptTimeout, int workers, int ratePerSecond, Duration delayWarning,
+            Map<String, Integer> concurrencyOverrides, Map<String, Integer> rateOverrides) {
+        this(hostname, concurrency, retrySchedule, maxQueueTime, attemptTimeout, workers, ratePerSecond, delayWarning,
+                concurrencyOverrides, rateOverrides, DEFAULT_BOUNCE_SIZE_LIMIT_OCTETS);
+    }
+
+    /** These options with another {@link #bounceSizeLimitOctets}. */
+    public DeliveryOptions withBounceSizeLimit(long octets) {
+        return new DeliveryOptions(hostname, concurrency, retrySchedule, maxQueueTime, attemptTimeout, workers,
+                ratePerSecond, delayWarning, concurrencyOverrides, rateOverrides, octets);
     }
 
     /** No rate limit, no delay warnings, no overrides. */
@@ -68,7 +89,8 @@ public record DeliveryOptions(String hostname, int concurrency, List<Duration> r
                 config.get(ConfigKeys.DELIVERY_ATTEMPT_TIMEOUT), config.get(ConfigKeys.DELIVERY_WORKERS),
                 config.get(ConfigKeys.DELIVERY_RATE), config.get(ConfigKeys.DELIVERY_DELAY_WARNING),
                 overrides(config, ConfigKeys.DELIVERY_CONCURRENCY_FOR, ValueTypes.integer(1, 10_000)),
-                overrides(config, ConfigKeys.DELIVERY_RATE_FOR, ValueTypes.integer(0, 1_000_000)));
+                overrides(config, ConfigKeys.DELIVERY_RATE_FOR, ValueTypes.integer(0, 1_000_000)),
+                config.get(ConfigKeys.DELIVERY_BOUNCE_SIZE_LIMIT));
     }
 
     private static Map<String, Integer> overrides(SluiceConfig config, PatternKey pattern, ValueType<Integer> type) {

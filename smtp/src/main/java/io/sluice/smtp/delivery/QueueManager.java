@@ -31,11 +31,14 @@ import org.jctools.queues.MpscUnboundedArrayQueue;
 import io.sluice.smtp.config.ConfigKeys;
 import io.sluice.smtp.config.SluiceConfig;
 import io.sluice.smtp.server.EventLog;
+import io.sluice.smtp.spool.BodyType;
 import io.sluice.smtp.spool.CommitListener;
+import io.sluice.smtp.spool.DsnReturn;
 import io.sluice.smtp.spool.Envelope;
 import io.sluice.smtp.spool.MessageSource;
 import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.QueuedMessage;
+import io.sluice.smtp.spool.RecipientDsn;
 import io.sluice.smtp.spool.Spool;
 import io.sluice.smtp.spool.SpoolAppender;
 
@@ -114,6 +117,7 @@ public final class QueueManager implements AutoCloseable {
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong bounces = new AtomicLong();
     private final AtomicLong delayNotices = new AtomicLong();
+    private final AtomicLong successNotices = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     /** Open attempts, oldest first: their deadlines are in the same order (one timeout for all). */
     private Attempt oldestOpen;
@@ -447,6 +451,7 @@ public final class QueueManager implements AutoCloseable {
     /** Applies the journal's records of a recovered message. */
     private void restore(QueuedRecipients q, RecipientJournal.MessageRecord record) {
         q.delayNotified = record.delayNotified();
+        q.successNotified = record.successNotified();
         for (int i = 0; i < q.size(); i++) {
             RecipientJournal.RecipientRecord r = record.recipient(i);
             if (r == null) {
@@ -454,7 +459,8 @@ public final class QueueManager implements AutoCloseable {
             }
             q.tried();
             q.attempts[i] = r.attempts();
-            q.lastResults[i] = r.result(q.recipient(i));
+            RecipientResult last = r.result(q.recipient(i));
+            q.lastResults[i] = record.dsnPassedOn(i) ? last.withDsnPassedOn() : last;
             if (r.isFinal()) {
                 q.states[i] = r.type() == RecipientJournal.DELIVERED ? QueuedRecipients.DELIVERED
                         : QueuedRecipients.FAILED;
@@ -556,12 +562,18 @@ public final class QueueManager implements AutoCloseable {
                 nowMillis + options.attemptTimeout().toMillis());
         linkOpen(attempt);
         List<String> recipients = new ArrayList<>(indexes.length);
+        boolean dsn = !q.message.envelope().dsn().recipients().isEmpty();
+        // Allocation only for messages with NOTIFY/ORCPT: the transport reads them by job index.
+        List<RecipientDsn> recipientDsn = dsn ? new ArrayList<>(indexes.length) : List.of();
         for (int i : indexes) {
             q.states[i] = QueuedRecipients.IN_FLIGHT;
             recipients.add(q.recipient(i));
+            if (dsn) {
+                recipientDsn.add(q.dsn(i));
+            }
         }
         d.inFlight++;
-        DeliveryJob job = new DeliveryJob(attempt.id, q.message, recipients, d.route, source);
+        DeliveryJob job = new DeliveryJob(attempt.id, q.message, recipients, d.route, source, recipientDsn);
         if (!d.transport.blocking()) {
             invoke(d.transport, job, attempt);
             return;
@@ -713,8 +725,17 @@ public final class QueueManager implements AutoCloseable {
             }
             return;
         }
-        List<RecipientResult> deferrals = q.deferrals();
+        if (q.deferrals().isEmpty()) {
+            return;
+        }
+        List<RecipientResult> deferrals = q.delaysToReport();
         if (deferrals.isEmpty()) {
+            if (!q.mayReportDelay()) {
+                // RFC 3461 4.1: no recipient left asked for DELAY (NOTIFY=NEVER, or a list without it).
+                q.delayNotified = true;
+                log.log(EventLog.Level.INFO, "delay-notice-suppressed", "id", q.message.id(), "reason",
+                        "no recipient has NOTIFY with DELAY");
+            }
             return;
         }
         byte[] headers = originalHeaders(q);
@@ -735,7 +756,7 @@ public final class QueueManager implements AutoCloseable {
             journal.recordDelayNotified(q.message.id().value(), nowMillis);
         }
         log.log(EventLog.Level.INFO, "delay-notice", "id", q.message.id(), "dsn_id", noticeId, "to",
-                q.message.envelope().sender(), "deferred", q.deferrals().size());
+                q.message.envelope().sender(), "deferred", q.delaysToReport().size());
     }
 
     // ---- timers ----
@@ -804,7 +825,11 @@ public final class QueueManager implements AutoCloseable {
         if (q.unfinished > 0 || q.bouncing || messages.get(q.message.id()) != q) {
             return;
         }
-        List<RecipientResult> failures = q.failures();
+        if (!q.successNotified && reportSuccess(q)) {
+            return; // the success report is being committed; this runs again when it is durable
+        }
+        List<RecipientResult> failures = q.failuresToReport();
+        logUnreportedFailures(q);
         if (failures.isEmpty()) {
             removeFromSpool(q);
         } else if (q.message.envelope().sender().isEmpty()) {
@@ -817,14 +842,123 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
+    /** Each failed recipient whose NOTIFY leaves FAILURE out (NEVER included) is logged, not bounced. */
+    private void logUnreportedFailures(QueuedRecipients q) {
+        for (int i = 0; i < q.size(); i++) {
+            if (q.states[i] == QueuedRecipients.FAILED && !q.dsn(i).notifyFailure()) {
+                log.log(EventLog.Level.INFO, "bounce-suppressed", "id", q.message.id(), "rcpt", q.recipient(i),
+                        "reason", "NOTIFY=" + q.dsn(i).notifyText());
+            }
+        }
+    }
+
+    // ---- success reports (RFC 3461 NOTIFY=SUCCESS) ----
+
+    /**
+     * Puts the message's one success report into the spool when a NOTIFY=SUCCESS recipient was
+     * delivered (maildir, LMTP: {@code delivered}) or relayed to a hop without DSN ({@code relayed});
+     * a hop that took the DSN parameters reports itself, and a discard is not a delivery.
+     *
+     * @return true while the report is being committed (or retried); false when none is due
+     */
+    private boolean reportSuccess(QueuedRecipients q) {
+        if (q.message.envelope().dsn().recipients().isEmpty() || q.message.envelope().sender().isEmpty()) {
+            q.successNotified = true; // no NOTIFY at all (nearly every message), or nobody to tell
+            return false;
+        }
+        List<RecipientResult> done = new ArrayList<>();
+        List<String> actions = new ArrayList<>();
+        for (int i = 0; i < q.size(); i++) {
+            String action = q.states[i] == QueuedRecipients.DELIVERED && q.dsn(i).notifySuccess()
+                    ? successAction(q, i) : null;
+            if (action != null) {
+                done.add(q.lastResults[i]);
+                actions.add(action);
+            }
+        }
+        if (done.isEmpty()) {
+            q.successNotified = true;
+            return false;
+        }
+        byte[] report = DeliveryStatusReport.buildSuccess(options.hostname(), q.message, done, actions,
+                originalHeaders(q), nowMillis);
+        if (submitReport(q, report, new SuccessCommit(q))) {
+            q.bouncing = true;
+        } else {
+            retryBounce(q, "success report not written");
+        }
+        return true;
+    }
+
+    /** RFC 3461 6.2.2: {@code delivered} for final delivery, {@code relayed} past a hop without DSN, else none. */
+    private static String successAction(QueuedRecipients q, int i) {
+        if (q.lastResults[i].dsnPassedOn()) {
+            return null;
+        }
+        switch (q.destinations[i].route.kind()) {
+            case MAILDIR:
+            case LMTP:
+                return "delivered";
+            case SMTP_HOST:
+            case SMTP_MX:
+                return "relayed";
+            default:
+                return null; // discard: nothing was delivered
+        }
+    }
+
+    private void onSuccessCommitted(QueuedRecipients q, QueueId reportId) {
+        q.bouncing = false;
+        q.successNotified = true;
+        successNotices.incrementAndGet();
+        if (journal != null) {
+            journal.recordSuccessNotified(q.message.id().value(), nowMillis);
+        }
+        log.log(EventLog.Level.INFO, "success-notice", "id", q.message.id(), "dsn_id", reportId, "to",
+                q.message.envelope().sender());
+        finishIfDone(q);
+    }
+
     private void bounce(QueuedRecipients q, List<RecipientResult> failures) {
-        byte[] report = DeliveryStatusReport.build(options.hostname(), q.message, failures, originalHeaders(q),
+        byte[] report = DeliveryStatusReport.buildFailure(options.hostname(), q.message, failures, bounceQuote(q),
                 nowMillis);
         if (submitReport(q, report, new BounceCommit(q))) {
             q.bouncing = true;
         } else {
             retryBounce(q, "report not written");
         }
+    }
+
+    /**
+     * What the bounce carries of the original: for RET=FULL the whole message when it is within
+     * {@code delivery.bounce_size_limit} and not BINARYMIME (which no 8-bit report may carry),
+     * else (and for RET=HDRS or none) its headers. Remembers whether the quote is 8-bit.
+     */
+    private DeliveryStatusReport.Quote bounceQuote(QueuedRecipients q) {
+        if (q.message.envelope().dsn().ret() != DsnReturn.FULL) {
+            return DeliveryStatusReport.Quote.headers(originalHeaders(q));
+        }
+        long size = q.message.sizeOctets();
+        String note;
+        if (q.message.envelope().bodyType() == BodyType.BINARY_MIME) {
+            note = "the message is BINARYMIME, which a report cannot carry whole";
+        } else if (size > options.bounceSizeLimitOctets()) {
+            note = "the message is larger than the limit of " + options.bounceSizeLimitOctets() + " octets";
+        } else {
+            // Allocation allowed: a bounce, bounded by delivery.bounce_size_limit.
+            MessageCapture whole = new MessageCapture((int) size);
+            try {
+                source.copyContent(q.message.id(), whole);
+            } catch (IOException e) {
+                log.log(EventLog.Level.WARN, "report-without-message", "id", q.message.id(), "error", e.getMessage());
+            }
+            if (whole.complete()) {
+                lastHeadersEightBit = whole.eightBit();
+                return new DeliveryStatusReport.Quote(whole.message(), true, null);
+            }
+            note = "the message could not be read whole";
+        }
+        return new DeliveryStatusReport.Quote(originalHeaders(q), false, note);
     }
 
     /** The original's header block (possibly truncated, empty if unreadable), remembering if 8-bit. */
@@ -905,6 +1039,11 @@ public final class QueueManager implements AutoCloseable {
     /** Delay notifications put into the spool since start. */
     public long delayNotices() {
         return delayNotices.get();
+    }
+
+    /** Success reports (NOTIFY=SUCCESS) put into the spool since start. */
+    public long successNotices() {
+        return successNotices.get();
     }
 
     /** Bounce messages put into the spool since start. */
@@ -1216,6 +1355,26 @@ public final class QueueManager implements AutoCloseable {
         Crash(Attempt attempt, RuntimeException cause) {
             this.attempt = attempt;
             this.cause = cause;
+        }
+    }
+
+    /** Answered on the queue thread when the success report is durable or not. */
+    private final class SuccessCommit implements CommitListener {
+        private final QueuedRecipients message;
+
+        SuccessCommit(QueuedRecipients message) {
+            this.message = message;
+        }
+
+        @Override
+        public void committed(QueueId id) {
+            onSuccessCommitted(message, id);
+        }
+
+        @Override
+        public void failed(QueueId id, IOException cause) {
+            message.bouncing = false;
+            retryBounce(message, cause.toString()); // finishIfDone tries the report again
         }
     }
 

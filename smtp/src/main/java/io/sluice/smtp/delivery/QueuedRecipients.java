@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.sluice.smtp.spool.QueuedMessage;
+import io.sluice.smtp.spool.RecipientDsn;
 
 /**
  * The queue manager's state of one message: per recipient its destination, state, attempt count,
@@ -39,6 +40,8 @@ final class QueuedRecipients {
     /** The delay notification is durable (or being committed: {@link #delaySending}). */
     boolean delayNotified;
     boolean delaySending;
+    /** The success report (NOTIFY=SUCCESS) is durable, or none is due; set once every recipient is final. */
+    boolean successNotified;
 
     QueuedRecipients(QueuedMessage message, Destination[] destinations) {
         this.message = message;
@@ -101,6 +104,43 @@ final class QueuedRecipients {
         return resultsIn(FAILED);
     }
 
+    /** The recipient's DSN parameters (RFC 3461), {@link RecipientDsn#NONE} when it had none. */
+    RecipientDsn dsn(int i) {
+        return message.envelope().dsn().recipient(i);
+    }
+
+    /** The failures whose sender asked for a bounce (NOTIFY absent or with FAILURE), in envelope order. */
+    List<RecipientResult> failuresToReport() {
+        List<RecipientResult> out = new ArrayList<>();
+        for (int i = 0; i < states.length; i++) {
+            if (states[i] == FAILED && dsn(i).notifyFailure()) {
+                out.add(lastResults[i]);
+            }
+        }
+        return out;
+    }
+
+    /** The deferrals whose sender wants to hear of delays (NOTIFY absent or with DELAY), in envelope order. */
+    List<RecipientResult> delaysToReport() {
+        List<RecipientResult> out = new ArrayList<>();
+        for (int i = 0; i < states.length; i++) {
+            if (!isFinal(i) && lastResult(i) != null && dsn(i).notifyDelay()) {
+                out.add(lastResults[i]);
+            }
+        }
+        return out;
+    }
+
+    /** Whether some recipient not yet final could still be named in a delay notice. */
+    boolean mayReportDelay() {
+        for (int i = 0; i < states.length; i++) {
+            if (!isFinal(i) && dsn(i).notifyDelay()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The last results of the recipients tried and not final (deferred), in envelope order. */
     List<RecipientResult> deferrals() {
         List<RecipientResult> out = new ArrayList<>();
@@ -142,6 +182,9 @@ final class QueuedRecipients {
         }
         if (delayNotified) {
             journal.recordDelayNotified(id, nowMillis);
+        }
+        if (successNotified) {
+            journal.recordSuccessNotified(id, nowMillis);
         }
     }
 

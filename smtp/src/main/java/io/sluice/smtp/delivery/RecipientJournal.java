@@ -28,7 +28,10 @@ import java.util.zip.CRC32C;
  *
  * Types: {@link #DELIVERED} and {@link #FAILED} (final; millis = when), {@link #DEFERRED} (millis =
  * next attempt), {@link #DELAY_NOTIFIED} (the delay DSN of the message is in the spool),
- * {@link #RETRY_NOW} (an operator asked for an attempt now; written by an offline CLI). A reader
+ * {@link #RETRY_NOW} (an operator asked for an attempt now; written by an offline CLI),
+ * {@link #DSN_PASSED_ON} (follows a {@link #DELIVERED}: the next hop took the DSN parameters, so no
+ * success report is due; a reader before DSN support skips it and at worst reports "relayed"),
+ * {@link #SUCCESS_NOTIFIED} (the message's NOTIFY=SUCCESS report is in the spool). A reader
  * resynchronises byte by byte past a torn or corrupt record. A later record for the same
  * recipient replaces an earlier one, except that nothing replaces a final one.
  *
@@ -57,6 +60,8 @@ public final class RecipientJournal implements Closeable {
     static final byte DEFERRED = 3;
     static final byte DELAY_NOTIFIED = 4;
     static final byte RETRY_NOW = 5;
+    static final byte DSN_PASSED_ON = 6;
+    static final byte SUCCESS_NOTIFIED = 7;
     static final long SYNC_INTERVAL_NANOS = 20_000_000L;
     /**
      * Least growth before a runtime rewrite: 1 MiB is some 20,000 records, read at the next start
@@ -114,12 +119,21 @@ public final class RecipientJournal implements Closeable {
     void recordFinal(long id, int index, int attempts, RecipientResult result, long nowMillis) {
         byte type = result.outcome() == RecipientResult.Outcome.DELIVERED ? DELIVERED : FAILED;
         put(type, id, index, attempts, result.replyCode(), nowMillis, result.enhancedCode(), result.text());
+        if (result.dsnPassedOn()) {
+            put(DSN_PASSED_ON, id, index, 0, 0, nowMillis, "", "");
+        }
         unsyncedFinal = true;
     }
 
     /** Queues a deferral (attempts so far, next attempt, last error) for the next {@link #flush}. */
     void recordDeferred(long id, int index, int attempts, RecipientResult result, long nextMillis) {
         put(DEFERRED, id, index, attempts, result.replyCode(), nextMillis, result.enhancedCode(), result.text());
+    }
+
+    /** Queues the fact that the message's success report (NOTIFY=SUCCESS) is durable. */
+    void recordSuccessNotified(long id, long nowMillis) {
+        put(SUCCESS_NOTIFIED, id, ALL_RECIPIENTS, 0, 0, nowMillis, "", "");
+        unsyncedFinal = true;
     }
 
     /** Queues the fact that the message's delay notification is durable. */
@@ -413,6 +427,8 @@ public final class RecipientJournal implements Closeable {
             case DELIVERED, FAILED, DEFERRED -> m.put(index, new RecipientRecord(type, attempts, code, millis,
                     enhanced, text));
             case DELAY_NOTIFIED -> m.delayNotified = true;
+            case DSN_PASSED_ON -> m.markDsnPassedOn(index);
+            case SUCCESS_NOTIFIED -> m.successNotified = true;
             case RETRY_NOW -> m.retryNow();
             default -> { } // a newer writer's type: ignored
         }
@@ -450,10 +466,30 @@ public final class RecipientJournal implements Closeable {
     public static final class MessageRecord {
         private final Map<Integer, RecipientRecord> recipients = new HashMap<>(4);
         private boolean delayNotified;
+        private boolean successNotified;
+        /** Null unless some recipient was handed on with its DSN parameters (rare). */
+        private java.util.Set<Integer> passedOn;
 
         /** The recipient's last record, or null. */
         public RecipientRecord recipient(int index) {
             return recipients.get(index);
+        }
+
+        /** Whether the recipient was delivered to a next hop that took its DSN parameters. */
+        public boolean dsnPassedOn(int index) {
+            return passedOn != null && passedOn.contains(index);
+        }
+
+        void markDsnPassedOn(int index) {
+            if (passedOn == null) {
+                passedOn = new java.util.HashSet<>(4);
+            }
+            passedOn.add(index);
+        }
+
+        /** Whether the success report (NOTIFY=SUCCESS) was sent. */
+        public boolean successNotified() {
+            return successNotified;
         }
 
         /** Whether the delay notification was sent. */
@@ -476,8 +512,14 @@ public final class RecipientJournal implements Closeable {
         void writeTo(RecipientJournal j, long id) {
             recipients.forEach((i, r) -> j.put(r.type, id, i, r.attempts, r.replyCode, r.millis, r.enhancedCode,
                     r.text));
+            if (passedOn != null) {
+                passedOn.forEach(i -> j.put(DSN_PASSED_ON, id, i, 0, 0, 0, "", ""));
+            }
             if (delayNotified) {
                 j.put(DELAY_NOTIFIED, id, ALL_RECIPIENTS, 0, 0, 0, "", "");
+            }
+            if (successNotified) {
+                j.put(SUCCESS_NOTIFIED, id, ALL_RECIPIENTS, 0, 0, 0, "", "");
             }
         }
     }

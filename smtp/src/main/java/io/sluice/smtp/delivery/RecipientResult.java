@@ -10,8 +10,11 @@ import java.util.Objects;
  * @param replyCode    the SMTP reply code (250, 451, 550...), or the equivalent for local transports
  * @param enhancedCode the RFC 3463 status such as {@code 5.1.1}
  * @param text         the reply text, one line
+ * @param dsnPassedOn  delivered to a next hop that offers DSN (RFC 3461), which was given the recipient's
+ *                     NOTIFY and ORCPT and so reports success itself: no success report of ours
  */
-public record RecipientResult(String recipient, Outcome outcome, int replyCode, String enhancedCode, String text) {
+public record RecipientResult(String recipient, Outcome outcome, int replyCode, String enhancedCode, String text,
+                              boolean dsnPassedOn) {
 
     /** The three dispositions of a recipient after an attempt. */
     public enum Outcome {
@@ -21,6 +24,11 @@ public record RecipientResult(String recipient, Outcome outcome, int replyCode, 
         DEFERRED,
         /** Permanent (5xx): the recipient is bounced. */
         FAILED
+    }
+
+    /** A result without a DSN hand-over. */
+    public RecipientResult(String recipient, Outcome outcome, int replyCode, String enhancedCode, String text) {
+        this(recipient, outcome, replyCode, enhancedCode, text, false);
     }
 
     /** Checks the code against the outcome's class and keeps the text on one line. */
@@ -47,6 +55,11 @@ public record RecipientResult(String recipient, Outcome outcome, int replyCode, 
     /** A 5xx: {@code 550}. */
     public static RecipientResult failed(String recipient, String enhancedCode, String text) {
         return new RecipientResult(recipient, Outcome.FAILED, 550, enhancedCode, text);
+    }
+
+    /** This result, marked as handed to a next hop that took the DSN parameters. */
+    public RecipientResult withDsnPassedOn() {
+        return new RecipientResult(recipient, outcome, replyCode, enhancedCode, text, true);
     }
 
     /** {@code 550 5.1.1 text}: the reply as a DSN's Diagnostic-Code and the log show it. */

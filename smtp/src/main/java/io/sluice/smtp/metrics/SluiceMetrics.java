@@ -229,6 +229,14 @@ public final class SluiceMetrics {
                 })
                 .register(registry);
         counter(registry, "sluice_delivery_bounces_total", "Bounce messages (DSNs) put into the spool.", queue::bounces);
+        CounterWithCallback.builder().name("sluice_delivery_notices_total")
+                .help("Other RFC 3464 reports put into the spool: delay notices, and success reports (NOTIFY=SUCCESS).")
+                .labelNames("kind")
+                .callback(cb -> {
+                    cb.call(queue.delayNotices(), "delay");
+                    cb.call(queue.successNotices(), "success");
+                })
+                .register(registry);
         counter(registry, "sluice_queue_errors_total", "Queue manager internal errors (see the log).", queue::errors);
     }
 

@@ -8,6 +8,19 @@ package io.sluice.smtp.protocol;
  * command it was, or {@link Verb#UNKNOWN} when the line could not be read at all.
  */
 public final class Command {
+    /** {@link #ret()}: RET=FULL. */
+    public static final int RET_FULL = 1;
+    /** {@link #ret()}: RET=HDRS. */
+    public static final int RET_HDRS = 2;
+    /** {@link #notifyBits()} bit: SUCCESS. The values equal the spool's RecipientDsn bits. */
+    public static final int NOTIFY_SUCCESS = 1;
+    /** {@link #notifyBits()} bit: FAILURE. */
+    public static final int NOTIFY_FAILURE = 2;
+    /** {@link #notifyBits()} bit: DELAY. */
+    public static final int NOTIFY_DELAY = 4;
+    /** {@link #notifyBits()}: NEVER, never combined with another bit. */
+    public static final int NOTIFY_NEVER = 8;
+
     private Verb verb = Verb.UNKNOWN;
     private Reply error;
     private String domain;
@@ -20,6 +33,10 @@ public final class Command {
     private boolean lastChunk;
     private boolean hasArgument;
     private String authArgument;
+    private int ret;
+    private String envelopeId;
+    private int notify;
+    private String originalRecipient;
 
     /** Creates an empty command (verb UNKNOWN); one per session. */
     public Command() {
@@ -98,6 +115,47 @@ public final class Command {
         return authArgument;
     }
 
+    /** @return MAIL {@code RET=} (RFC 3461 4.3): {@link #RET_FULL}, {@link #RET_HDRS}, or 0 when absent */
+    public int ret() {
+        return ret;
+    }
+
+    /** @return MAIL {@code ENVID=} as sent (valid xtext, at most 100 characters decoded), or null */
+    public String envelopeId() {
+        return envelopeId;
+    }
+
+    /** @return RCPT {@code NOTIFY=} (RFC 3461 4.1) as {@code NOTIFY_*} bits, 0 when absent */
+    public int notifyBits() {
+        return notify;
+    }
+
+    /** @return RCPT {@code ORCPT=} as sent ({@code addr-type;xtext}, address at most 500 characters), or null */
+    public String originalRecipient() {
+        return originalRecipient;
+    }
+
+    /** @return true when MAIL or RCPT carried any DSN parameter (RET, ENVID, NOTIFY, ORCPT) */
+    public boolean dsnParameter() {
+        return ret != 0 || envelopeId != null || notify != 0 || originalRecipient != null;
+    }
+
+    void ret(int value) {
+        ret = value;
+    }
+
+    void envelopeId(String value) {
+        envelopeId = value;
+    }
+
+    void notifyBits(int bits) {
+        notify = bits;
+    }
+
+    void originalRecipient(String value) {
+        originalRecipient = value;
+    }
+
     void authArgument(String value) {
         authArgument = value;
     }
@@ -115,6 +173,10 @@ public final class Command {
         chunkSize = -1;
         lastChunk = false;
         hasArgument = false;
+        ret = 0;
+        envelopeId = null;
+        notify = 0;
+        originalRecipient = null;
     }
 
     void fail(Reply reply) {
@@ -160,6 +222,8 @@ public final class Command {
                 + (domain != null ? " domain=" + domain : "") + (path != null ? " path=" + path : "")
                 + (size >= 0 ? " size=" + size : "") + (body != Body.NONE ? " body=" + body : "")
                 + (smtpUtf8 ? " smtputf8" : "") + (authParameter ? " auth=" : "") + (chunkSize >= 0 ? " chunk=" + chunkSize : "")
-                + (lastChunk ? " last" : "") + (hasArgument ? " arg" : "") + '}';
+                + (lastChunk ? " last" : "") + (hasArgument ? " arg" : "") + (ret != 0 ? " ret=" + ret : "")
+                + (envelopeId != null ? " envid=" + envelopeId : "") + (notify != 0 ? " notify=" + notify : "")
+                + (originalRecipient != null ? " orcpt=" + originalRecipient : "") + '}';
     }
 }

@@ -10,9 +10,11 @@ import java.nio.charset.StandardCharsets;
  * over {@code maxLineOctets} is discarded without buffering and answered once.
  *
  * <p>One instance per session, used only by the session's loop thread. Parsing allocates nothing
- * except for MAIL and RCPT (the {@link MailPath} and its Strings) and EHLO/HELO (the name String).
- * A complete line (at most {@code maxLineOctets}) is copied into a scratch array owned by the
- * parser so the grammar runs over a plain {@code byte[]}; that bounded copy is the only copy.
+ * except for MAIL and RCPT (the {@link MailPath} and its Strings, and the DSN parameters' ENVID
+ * and ORCPT Strings of RFC 3461) and EHLO/HELO (the name String); each of these is reused when
+ * the same octets come again on the session. A complete line (at most {@code maxLineOctets}) is
+ * copied into a scratch array owned by the parser so the grammar runs over a plain
+ * {@code byte[]}; that bounded copy is the only copy.
  */
 public final class CommandParser {
     /** RFC 5321 4.5.3.1.4: a command line is at most 512 octets including CRLF. */
@@ -29,6 +31,12 @@ public final class CommandParser {
     private static final int MAX_SIZE_DIGITS = 20;
     /** 18 digits always fit a long, so a BDAT size cannot overflow; nobody sends an exabyte chunk. */
     private static final int MAX_CHUNK_DIGITS = 18;
+    /** RFC 3461 4.4: ENVID is at most 100 characters before xtext encoding. */
+    static final int MAX_ENVID_OCTETS = 100;
+    /** RFC 3461 4.2: ORCPT's address is at most 500 characters before xtext encoding. */
+    static final int MAX_ORCPT_OCTETS = 500;
+    /** Longest ENVID or ORCPT value remembered for reuse; longer ones (rare) are made anew each time. */
+    private static final int RECENT_DSN_VALUE_OCTETS = 128;
 
     // Verbs as big-endian ASCII words, lower case; input is folded with | 0x20 per octet, which
     // maps only 'A'..'Z' onto 'a'..'z' so folding never makes a non-letter match.
@@ -54,9 +62,13 @@ public final class CommandParser {
     private static final long OPTIONS = word("options");
 
     private final int maxLineOctets;
-    private final byte[] line;
+    /** Scratch for one line: RFC 5321's 512 octets at first, grown once to the limit by a longer line. */
+    private byte[] line;
     private final PathParser paths = new PathParser();
     private final RecentValue<String> recentHelo = new RecentValue<>(1, DEFAULT_MAX_LINE_OCTETS);
+    /** ENVID and ORCPT values last seen; made at a session's first DSN parameter (most never send one). */
+    private RecentValue<String> recentEnvelopeIds;
+    private RecentValue<String> recentOriginalRecipients;
     private boolean discarding;
     private boolean discardedCr;
 
@@ -76,7 +88,9 @@ public final class CommandParser {
             throw new IllegalArgumentException("maxLineOctets=" + maxLineOctets + " < MIN=" + MIN_LINE_OCTETS);
         }
         this.maxLineOctets = maxLineOctets;
-        this.line = new byte[maxLineOctets];
+        // A limit over 512 (DSN's ORCPT and ENVID lengthen MAIL and RCPT) costs idle sessions
+        // nothing: the array grows when a longer line first arrives.
+        this.line = new byte[Math.min(maxLineOctets, DEFAULT_MAX_LINE_OCTETS)];
     }
 
     /** @return the longest accepted command line including CRLF */
@@ -105,6 +119,9 @@ public final class CommandParser {
             if (prev == CR) {
                 if (c == LF) {
                     int length = i - 1 - start;
+                    if (length > line.length) {
+                        line = new byte[maxLineOctets]; // once per session, for its first long line
+                    }
                     in.get(start, line, 0, length);
                     lastLength = length;
                     in.position(i + 1);
@@ -362,40 +379,51 @@ public final class CommandParser {
             }
             out.smtpUtf8(true);
         } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "auth")) {
-            if (!hasValue || out.authParameter() || !isXtext(value, to)) {
+            // RFC 4954 5: AUTH's mailbox is xtext, as RFC 3461 4 defines it.
+            if (!hasValue || out.authParameter() || Xtext.decodedLength(line, value, to, false, false) < 0) {
                 return Replies.SYNTAX_ERROR_PARAMETERS;
             }
             out.authParameter(true); // the session answers 555 where AUTH is not offered
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "ret")) {
+            return ret(hasValue, value, to, out);
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "envid")) {
+            return envelopeId(hasValue, value, to, out);
         } else {
             return Replies.UNSUPPORTED_PARAMETER;
         }
         return null;
     }
 
-    /**
-     * RFC 3461 4 xtext, as RFC 4954 5 encodes AUTH's mailbox: 1* of "!".."~" except "+" and "=", or
-     * "+" and two upper-case hex digits. "&lt;&gt;" is plain xtext.
-     */
-    private boolean isXtext(int from, int to) {
-        if (from >= to) {
-            return false;
+    /** RFC 3461 4.3: {@code RET=FULL / HDRS}, once. */
+    private Reply ret(boolean hasValue, int value, int to, Command out) {
+        if (out.ret() != 0) {
+            return Replies.DUPLICATE_PARAMETER;
         }
-        for (int i = from; i < to; i++) {
-            byte c = line[i];
-            if (c == '+') {
-                if (i + 2 >= to || !isUpperHex(line[i + 1]) || !isUpperHex(line[i + 2])) {
-                    return false;
-                }
-                i += 2;
-            } else if (c < '!' || c > '~' || c == '=') {
-                return false;
-            }
+        int ret = !hasValue ? 0
+                : AddressSyntax.equalsIgnoreCase(line, value, to, "full") ? Command.RET_FULL
+                : AddressSyntax.equalsIgnoreCase(line, value, to, "hdrs") ? Command.RET_HDRS : 0;
+        if (ret == 0) {
+            return Replies.RET_SYNTAX;
         }
-        return true;
+        out.ret(ret);
+        return null;
     }
 
-    private static boolean isUpperHex(byte c) {
-        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+    /** RFC 3461 4.4: {@code ENVID=xtext}, at most 100 printable characters once decoded, once. */
+    private Reply envelopeId(boolean hasValue, int value, int to, Command out) {
+        if (out.envelopeId() != null) {
+            return Replies.DUPLICATE_PARAMETER;
+        }
+        int octets = hasValue ? Xtext.decodedLength(line, value, to, true, true) : -1;
+        if (octets < 0 || octets > MAX_ENVID_OCTETS) {
+            return Replies.ENVID_SYNTAX;
+        }
+        Xtext.upperCaseHex(line, value, to);
+        if (recentEnvelopeIds == null) {
+            recentEnvelopeIds = new RecentValue<>(1, RECENT_DSN_VALUE_OCTETS);
+        }
+        out.envelopeId(ascii(recentEnvelopeIds, value, to));
+        return null;
     }
 
     private Body body(int from, int to) {
@@ -409,7 +437,7 @@ public final class CommandParser {
         return Body.NONE;
     }
 
-    /** RCPT TO:[SP]&lt;path&gt;; no RCPT parameter is implemented yet, so any is 555. */
+    /** RCPT TO:[SP]&lt;path&gt; *(SP param): the DSN parameters NOTIFY and ORCPT (RFC 3461 4.1, 4.2). */
     private void rcpt(int arg, int end, Command out) {
         int p = pathStart(arg, end, "to:");
         if (p < 0) {
@@ -422,10 +450,130 @@ public final class CommandParser {
             return;
         }
         out.path(paths.path());
-        if (p < end) {
-            out.fail(line[p] == SP && p + 1 < end && line[p + 1] != SP
-                    ? Replies.UNSUPPORTED_PARAMETER : Replies.SYNTAX_ERROR_PARAMETERS);
+        while (p < end) {
+            if (line[p] != SP) {
+                out.fail(Replies.SYNTAX_ERROR_PARAMETERS);
+                return;
+            }
+            int keyword = p + 1;
+            int next = keyword;
+            while (next < end && line[next] != SP) {
+                next++;
+            }
+            Reply error = rcptParameter(keyword, next, out);
+            if (error != null) {
+                out.fail(error);
+                return;
+            }
+            p = next;
         }
+    }
+
+    /** One esmtp-param of RCPT in {@code [from, to)}; returns the error reply or null. */
+    private Reply rcptParameter(int from, int to, Command out) {
+        int equals = from;
+        while (equals < to && line[equals] != '=') {
+            equals++;
+        }
+        boolean hasValue = equals < to;
+        int value = equals + 1;
+        if (from == equals) {
+            return Replies.SYNTAX_ERROR_PARAMETERS;
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "notify")) {
+            if (out.notifyBits() != 0) {
+                return Replies.DUPLICATE_PARAMETER;
+            }
+            int notify = hasValue ? notify(value, to) : 0;
+            if (notify == 0) {
+                return Replies.NOTIFY_SYNTAX;
+            }
+            out.notifyBits(notify);
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "orcpt")) {
+            if (out.originalRecipient() != null) {
+                return Replies.DUPLICATE_PARAMETER;
+            }
+            if (!hasValue || !isOriginalRecipient(value, to)) {
+                return Replies.ORCPT_SYNTAX;
+            }
+            if (recentOriginalRecipients == null) {
+                recentOriginalRecipients = new RecentValue<>(PathParser.RECENT_PATHS, RECENT_DSN_VALUE_OCTETS);
+            }
+            out.originalRecipient(ascii(recentOriginalRecipients, value, to));
+        } else {
+            return Replies.UNSUPPORTED_PARAMETER;
+        }
+        return null;
+    }
+
+    /** The ASCII text of {@code line[from, to)}, the remembered String when these octets were seen lately. */
+    private String ascii(RecentValue<String> recent, int from, int to) {
+        String value = recent.lookup(line, from, to);
+        if (value == null) {
+            // Allocation allowed: the value is kept with the envelope; repeats (a recipient list
+            // sent again on the connection) reuse it.
+            value = new String(line, from, to - from, StandardCharsets.US_ASCII);
+            recent.remember(line, from, to, value);
+        }
+        return value;
+    }
+
+    /**
+     * RFC 3461 4.1: {@code "NEVER" / 1#("SUCCESS" / "FAILURE" / "DELAY")}, each keyword at most once.
+     *
+     * @return the NOTIFY bits, 0 when malformed
+     */
+    private int notify(int from, int to) {
+        int bits = 0;
+        int start = from;
+        while (start <= to) {
+            int comma = start;
+            while (comma < to && line[comma] != ',') {
+                comma++;
+            }
+            int bit = notifyKeyword(start, comma);
+            if (bit == 0 || (bits & bit) != 0) {
+                return 0; // unknown, empty or repeated keyword
+            }
+            bits |= bit;
+            start = comma + 1;
+        }
+        return (bits & Command.NOTIFY_NEVER) != 0 && bits != Command.NOTIFY_NEVER ? 0 : bits;
+    }
+
+    private int notifyKeyword(int from, int to) {
+        if (AddressSyntax.equalsIgnoreCase(line, from, to, "success")) {
+            return Command.NOTIFY_SUCCESS;
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, to, "failure")) {
+            return Command.NOTIFY_FAILURE;
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, to, "delay")) {
+            return Command.NOTIFY_DELAY;
+        } else if (AddressSyntax.equalsIgnoreCase(line, from, to, "never")) {
+            return Command.NOTIFY_NEVER;
+        }
+        return 0;
+    }
+
+    /**
+     * RFC 3461 4.2: {@code addr-type ";" xtext}, addr-type an atom (RFC 5322 atext, as registered
+     * types like {@code rfc822} and {@code utf-8} are), the address at most 500 printable characters.
+     */
+    private boolean isOriginalRecipient(int from, int to) {
+        int semicolon = from;
+        while (semicolon < to && line[semicolon] != ';') {
+            if (line[semicolon] < 0 || !AddressSyntax.isAtext(line[semicolon])) {
+                return false;
+            }
+            semicolon++;
+        }
+        if (semicolon == from || semicolon == to) {
+            return false;
+        }
+        int octets = Xtext.decodedLength(line, semicolon + 1, to, true, true);
+        if (octets < 0 || octets > MAX_ORCPT_OCTETS) {
+            return false;
+        }
+        Xtext.upperCaseHex(line, semicolon + 1, to);
+        return true;
     }
 
     /** @return the index of '&lt;' after "FROM:" / "TO:" and at most one space, or -1 */

@@ -87,6 +87,19 @@ public final class Replies {
     public static final Reply RCPT_SYNTAX = Reply.of(501, "5.5.4", "Syntax: RCPT TO:<address>");
     /** 501 5.5.4: BDAT size missing, not digits, or too large for a long; or trailing garbage. */
     public static final Reply BDAT_SYNTAX = Reply.of(501, "5.5.4", "Syntax: BDAT size [LAST]");
+    /** 501 5.5.4: a MAIL or RCPT parameter given twice (RFC 3461 4: each DSN parameter at most once). */
+    public static final Reply DUPLICATE_PARAMETER = Reply.of(501, "5.5.4", "Syntax error: parameter given twice");
+    /** 501 5.5.4: RET= neither FULL nor HDRS (RFC 3461 4.3). */
+    public static final Reply RET_SYNTAX = Reply.of(501, "5.5.4", "Syntax: RET=FULL or RET=HDRS");
+    /** 501 5.5.4: ENVID= not xtext, not printable once decoded, or over 100 characters (RFC 3461 4.4). */
+    public static final Reply ENVID_SYNTAX = Reply.of(501, "5.5.4",
+            "Syntax: ENVID=xtext of at most 100 printable characters");
+    /** 501 5.5.4: NOTIFY= with an unknown or repeated keyword, or NEVER with another (RFC 3461 4.1). */
+    public static final Reply NOTIFY_SYNTAX = Reply.of(501, "5.5.4",
+            "Syntax: NOTIFY=NEVER or NOTIFY=SUCCESS,FAILURE,DELAY (any of them, each once)");
+    /** 501 5.5.4: ORCPT= not addr-type;xtext or its address over 500 characters (RFC 3461 4.2). */
+    public static final Reply ORCPT_SYNTAX = Reply.of(501, "5.5.4",
+            "Syntax: ORCPT=addr-type;xtext of at most 500 printable characters");
     /** 501 5.1.7: reverse-path syntax, including a local part over 64, domain over 255 or path over 256 octets. */
     public static final Reply BAD_SENDER_ADDRESS = Reply.of(501, "5.1.7", "Bad sender address syntax");
     /** 501 5.1.3: forward-path syntax, including a local part over 64, domain over 255 or path over 256 octets. */

@@ -35,6 +35,9 @@ final class ListenerReplies {
         lines.add("8BITMIME");
         lines.add("SMTPUTF8");
         lines.add("ENHANCEDSTATUSCODES");
+        if (settings.dsn()) {
+            lines.add("DSN"); // RFC 3461
+        }
         lines.add("CHUNKING");
         if (settings.binaryMime()) {
             lines.add("BINARYMIME"); // RFC 3030 3: only beside CHUNKING, which we always offer

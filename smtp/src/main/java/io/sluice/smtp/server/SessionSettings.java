@@ -25,6 +25,7 @@ import io.sluice.smtp.protocol.BareNewline;
  * @param relayClients        clients allowed to relay to any domain
  * @param tlsRequired         {@code tls.level = encrypt}: commands need STARTTLS first
  * @param binaryMime          offer BINARYMIME (RFC 3030) beside CHUNKING and take {@code BODY=BINARYMIME}
+ * @param dsn                 offer DSN (RFC 3461) and take RET, ENVID, NOTIFY and ORCPT
  */
 public record SessionSettings(
         String hostname,
@@ -43,7 +44,8 @@ public record SessionSettings(
         Set<String> localDomains,
         Predicate<java.net.InetAddress> relayClients,
         boolean tlsRequired,
-        boolean binaryMime) {
+        boolean binaryMime,
+        boolean dsn) {
 
     private static final long SECOND = 1_000_000_000L;
 
@@ -51,13 +53,13 @@ public record SessionSettings(
     public static SessionSettings defaults(String hostname) {
         return new SessionSettings(hostname, "ESMTP Sluice", 32L << 20, 1000, 10, 50, 512, 1000,
                 300 * SECOND, 600 * SECOND, 10 * SECOND, 0, BareNewline.NORMALIZE, Set.of(),
-                java.net.InetAddress::isLoopbackAddress, false, true);
+                java.net.InetAddress::isLoopbackAddress, false, true, true);
     }
 
     public SessionSettings withTlsRequired(boolean required) {
         return new SessionSettings(hostname, banner, maxMessageOctets, maxRecipients, maxErrors,
                 maxHops, maxLineOctets, maxTextLineOctets, commandTimeoutNanos, dataTimeoutNanos,
                 handshakeTimeoutNanos, greetPauseNanos, bareNewline, localDomains, relayClients,
-                required, binaryMime);
+                required, binaryMime, dsn);
     }
 }

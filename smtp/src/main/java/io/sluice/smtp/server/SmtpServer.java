@@ -219,7 +219,8 @@ public final class SmtpServer implements AutoCloseable {
                 new HashSet<>(config.get(ConfigKeys.DOMAINS)),
                 relay::contains,
                 false,
-                config.get(ConfigKeys.SMTP_BINARYMIME));
+                config.get(ConfigKeys.SMTP_BINARYMIME),
+                config.get(ConfigKeys.SMTP_DSN));
     }
 
     private static Authenticator authenticator(SluiceConfig config) throws IOException {

@@ -24,12 +24,15 @@ import io.sluice.smtp.proxy.ProxyHeaderParser;
 import io.sluice.smtp.server.EventLog.Level;
 import io.sluice.smtp.spool.BodyType;
 import io.sluice.smtp.spool.CommitListener;
+import io.sluice.smtp.spool.DsnReturn;
 import io.sluice.smtp.spool.Envelope;
+import io.sluice.smtp.spool.EnvelopeDsn;
 import io.sluice.smtp.spool.QueueId;
+import io.sluice.smtp.spool.RecipientDsn;
 
 /**
  * The server side of one SMTP connection (RFC 5321, with PIPELINING, SIZE, 8BITMIME, SMTPUTF8,
- * ENHANCEDSTATUSCODES, CHUNKING, BINARYMIME and STARTTLS). A state machine driven by its
+ * ENHANCEDSTATUSCODES, DSN, CHUNKING, BINARYMIME and STARTTLS). A state machine driven by its
  * connection's loop: every method runs on that thread, except {@link #durable} (see there). Commands are parsed in place from the read buffer; message
  * text is decoded into the loop's scratch buffer and handed to the store, never assembled in heap.
  *
@@ -48,6 +51,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** postscreen's verdict on a client that speaks first; not a parser reply, so it lives here. */
     private static final Reply PREGREET = Reply.of(554, "5.5.1", "Protocol error: talked before greeting");
     private static final byte[] CRLF = {'\r', '\n'};
+    /** Added to the command line limit while DSN is offered: ENVID's 100 and ORCPT's 500 characters. */
+    static final int DSN_LINE_OCTETS = 600;
     /** Most recipients named in a message's log line; the delivery lines name each one anyway. */
     private static final int LOGGED_RECIPIENTS = 10;
     /**
@@ -72,6 +77,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** Received: fields of the message being read (mail loop detection). */
     private final HopCounter hops = new HopCounter();
     private final List<String> recipients = new ArrayList<>();
+    /** Null until a RCPT of the transaction carries NOTIFY or ORCPT, then one per recipient. */
+    private List<RecipientDsn> recipientDsn;
 
     private Connection connection;
     /** Who the client is: the socket's peer, or on a {@code +proxy} listener the one its header names. */
@@ -98,6 +105,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private MailPath sender;
     private boolean smtpUtf8;
     private Body body = Body.NONE;
+    private DsnReturn dsnReturn = DsnReturn.NONE;
+    private String envelopeId = "";
     private QueueId messageId;
     private boolean storeFailed;
     private long storedOctets;
@@ -129,7 +138,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         this.listener = listener;
         this.servicesOf = servicesOf;
         this.settings = listener.settings;
-        this.parser = new CommandParser(settings.maxLineOctets());
+        // RFC 3461 4: ENVID (100) and ORCPT (500 characters) lengthen MAIL and RCPT past RFC 5321's 512.
+        this.parser = new CommandParser(settings.maxLineOctets() + (settings.dsn() ? DSN_LINE_OCTETS : 0));
         BareNewline policy = settings.bareNewline();
         this.decoder = new DataDecoder(policy, settings.maxTextLineOctets(), settings.maxMessageOctets());
     }
@@ -634,6 +644,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.MESSAGE_TOO_LARGE);
         } else if (command.body() == Body.BINARY_MIME && !settings.binaryMime()) {
             error(Replies.UNSUPPORTED_PARAMETER); // not in our EHLO reply (smtp.binarymime = false)
+        } else if (command.dsnParameter() && !settings.dsn()) {
+            error(Replies.UNSUPPORTED_PARAMETER); // not in our EHLO reply (smtp.dsn = false)
         } else if (command.path().isUtf8() && !command.smtpUtf8()) {
             error(Replies.SMTPUTF8_REQUIRED);
         } else if (services.store().stalled()) {
@@ -652,6 +664,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             sender = command.path();
             smtpUtf8 = command.smtpUtf8();
             body = command.body();
+            dsnReturn = command.ret() == Command.RET_FULL ? DsnReturn.FULL
+                    : command.ret() == Command.RET_HDRS ? DsnReturn.HEADERS : DsnReturn.NONE;
+            envelopeId = command.envelopeId() != null ? command.envelopeId() : "";
             reply(Replies.MAIL_OK);
         }
     }
@@ -672,14 +687,37 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             // we took and the rest in a later transaction, so a pipelined overshoot must not reach the
             // error limit's 421, which would lose the whole transaction (Postfix's recipient overshoot).
             reply(Replies.TOO_MANY_RECIPIENTS);
+        } else if (command.dsnParameter() && !settings.dsn()) {
+            error(Replies.UNSUPPORTED_PARAMETER); // not in our EHLO reply (smtp.dsn = false)
         } else if (path.isUtf8() && !smtpUtf8) {
             error(Replies.SMTPUTF8_REQUIRED);
         } else if (!path.isPostmaster() && !mayRelayTo(path)) {
             error(Replies.RELAY_DENIED);
         } else {
+            addRecipientDsn();
             recipients.add(path.address());
             reply(Replies.RCPT_OK);
         }
+    }
+
+    /** Keeps NOTIFY and ORCPT beside the recipient; the list exists only once some RCPT had them. */
+    private void addRecipientDsn() {
+        if (command.notifyBits() == 0 && command.originalRecipient() == null) {
+            if (recipientDsn != null) {
+                recipientDsn.add(RecipientDsn.NONE);
+            }
+            return;
+        }
+        if (recipientDsn == null) {
+            // Allocation allowed: only transactions that use DSN pay for the list.
+            recipientDsn = new ArrayList<>(Math.max(8, recipients.size() + 1));
+            for (int i = 0; i < recipients.size(); i++) {
+                recipientDsn.add(RecipientDsn.NONE);
+            }
+        }
+        // Command's NOTIFY bits are RecipientDsn's (same values; DsnParameterParserTest checks).
+        String orcpt = command.originalRecipient();
+        recipientDsn.add(new RecipientDsn(command.notifyBits(), orcpt != null ? orcpt : ""));
     }
 
     private boolean mayRelayTo(MailPath path) {
@@ -808,8 +846,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     }
 
     private Envelope envelope(long arrivalMillis) {
+        EnvelopeDsn dsn = dsnReturn == DsnReturn.NONE && envelopeId.isEmpty() && recipientDsn == null
+                ? EnvelopeDsn.NONE
+                : new EnvelopeDsn(dsnReturn, envelopeId, recipientDsn != null ? recipientDsn : List.of());
         return new Envelope(sender.address(), recipients, client.getHostAddress(), helo,
-                protocol(), arrivalMillis, bodyType(), smtpUtf8);
+                protocol(), arrivalMillis, bodyType(), smtpUtf8, dsn);
     }
 
     private BodyType bodyType() {
@@ -1101,8 +1142,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         abortMessage();
         sender = null;
         recipients.clear();
+        recipientDsn = null;
         smtpUtf8 = false;
         body = Body.NONE;
+        dsnReturn = DsnReturn.NONE;
+        envelopeId = "";
         chunking = false;
         chunkOctets = 0;
         chunkFailure = null;

@@ -14,9 +14,18 @@ import java.util.List;
  * Binary form of an {@link Envelope} (the BEGIN record's payload): version byte, arrival millis,
  * body type code, flags, then sender, client address, HELO name, protocol as (u16 length, UTF-8),
  * then a u32 recipient count and each recipient the same way. Stateless; any thread.
+ *
+ * <p>Version 2 (RFC 3461 DSN parameters) appends, after the recipients: u8 RET code, ENVID as a
+ * string, u8 flag (1 = per-recipient parameters follow) and then per recipient u8 NOTIFY bits and
+ * ORCPT as a string. An envelope without DSN parameters is still written as version 1, byte for
+ * byte what older releases wrote (so they can read it after a downgrade), and version 1 decodes
+ * to {@link EnvelopeDsn#NONE}: every spool written before DSN support stays readable.
  */
 final class EnvelopeCodec {
-    static final int VERSION = 1;
+    /** Version 1: no DSN parameters. */
+    static final int VERSION_1 = 1;
+    /** Version 2: version 1 plus the DSN parameters. */
+    static final int VERSION_2 = 2;
     static final int MAX_STRING_OCTETS = 0xFFFF;
     static final int MAX_RECIPIENTS = 100_000;
     private static final int FLAG_SMTPUTF8 = 1;
@@ -28,7 +37,8 @@ final class EnvelopeCodec {
     static byte[] encode(Envelope e) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(128 + 64 * e.recipients().size());
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeByte(VERSION);
+            boolean dsn = !e.dsn().isEmpty();
+            out.writeByte(dsn ? VERSION_2 : VERSION_1);
             out.writeLong(e.arrivalMillis());
             out.writeByte(e.bodyType().code());
             out.writeByte(e.smtpUtf8() ? FLAG_SMTPUTF8 : 0);
@@ -44,10 +54,23 @@ final class EnvelopeCodec {
             for (String rcpt : e.recipients()) {
                 writeString(out, rcpt);
             }
+            if (dsn) {
+                writeDsn(out, e.dsn());
+            }
         } catch (IOException impossible) {
             throw new UncheckedIOException(impossible);
         }
         return bytes.toByteArray();
+    }
+
+    private static void writeDsn(DataOutputStream out, EnvelopeDsn dsn) throws IOException {
+        out.writeByte(dsn.ret().code());
+        writeString(out, dsn.envelopeId());
+        out.writeByte(dsn.recipients().isEmpty() ? 0 : 1);
+        for (RecipientDsn r : dsn.recipients()) {
+            out.writeByte(r.notifyBits());
+            writeString(out, r.originalRecipient());
+        }
     }
 
     private static void writeString(DataOutputStream out, String s) throws IOException {
@@ -64,8 +87,8 @@ final class EnvelopeCodec {
     static Envelope decode(ByteBuffer in) throws IOException {
         try {
             int version = in.get() & 0xFF;
-            if (version != VERSION) {
-                throw new IOException("envelope version=" + version + " != supported " + VERSION);
+            if (version != VERSION_1 && version != VERSION_2) {
+                throw new IOException("envelope version=" + version + " not one of the supported 1, 2");
             }
             long arrival = in.getLong();
             BodyType bodyType = BodyType.ofCode(in.get() & 0xFF);
@@ -82,13 +105,29 @@ final class EnvelopeCodec {
             for (int i = 0; i < count; i++) {
                 rcpts.add(readString(in));
             }
+            EnvelopeDsn dsn = version == VERSION_2 ? readDsn(in, count) : EnvelopeDsn.NONE;
             if (in.hasRemaining()) {
                 throw new IOException("envelope trailing octets=" + in.remaining());
             }
-            return new Envelope(sender, rcpts, client, helo, protocol, arrival, bodyType, smtpUtf8);
+            return new Envelope(sender, rcpts, client, helo, protocol, arrival, bodyType, smtpUtf8, dsn);
         } catch (BufferUnderflowException | IllegalArgumentException e) {
             throw new IOException("malformed envelope", e);
         }
+    }
+
+    private static EnvelopeDsn readDsn(ByteBuffer in, int count) {
+        DsnReturn ret = DsnReturn.ofCode(in.get() & 0xFF);
+        String envelopeId = readString(in);
+        int flag = in.get() & 0xFF;
+        if (flag > 1) {
+            throw new IllegalArgumentException("envelope DSN flag=" + flag + " > 1");
+        }
+        List<RecipientDsn> recipients = new ArrayList<>(flag == 0 ? 0 : count);
+        for (int i = 0; flag == 1 && i < count; i++) {
+            int notify = in.get() & 0xFF;
+            recipients.add(new RecipientDsn(notify, readString(in)));
+        }
+        return new EnvelopeDsn(ret, envelopeId, recipients);
     }
 
     private static String readString(ByteBuffer in) {

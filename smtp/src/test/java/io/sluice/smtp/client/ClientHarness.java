@@ -29,6 +29,7 @@ import io.sluice.smtp.dns.NextHopResolver;
 import io.sluice.smtp.server.EventLog;
 import io.sluice.smtp.spool.BodyType;
 import io.sluice.smtp.spool.Envelope;
+import io.sluice.smtp.spool.EnvelopeDsn;
 import io.sluice.smtp.spool.MessageSource;
 import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.QueuedMessage;
@@ -73,11 +74,29 @@ final class ClientHarness implements AutoCloseable {
         return results;
     }
 
+    /** Delivers one message with DSN parameters (RFC 3461) and waits (bounded) for every result. */
+    Map<String, RecipientResult> deliver(Route route, String sender, List<String> recipients, String content,
+            EnvelopeDsn dsn) throws Exception {
+        CountDownLatch done = new CountDownLatch(recipients.size());
+        Map<String, RecipientResult> results = new ConcurrentHashMap<>();
+        start(route, sender, recipients, content.getBytes(StandardCharsets.UTF_8), BodyType.SEVEN_BIT, false, dsn, r -> {
+            results.put(r.recipient(), r);
+            done.countDown();
+        });
+        assertTrue(done.await(40, TimeUnit.SECONDS), "every recipient reported; got " + results);
+        return results;
+    }
+
     void start(Route route, String sender, List<String> recipients, byte[] content, BodyType body, boolean smtpUtf8,
             Consumer<RecipientResult> sink) {
+        start(route, sender, recipients, content, body, smtpUtf8, EnvelopeDsn.NONE, sink);
+    }
+
+    void start(Route route, String sender, List<String> recipients, byte[] content, BodyType body, boolean smtpUtf8,
+            EnvelopeDsn dsn, Consumer<RecipientResult> sink) {
         QueueId id = QueueId.of(IDS.getAndIncrement() << 22);
         Envelope envelope = new Envelope(sender, recipients, "127.0.0.1", "client.test", "ESMTP",
-                System.currentTimeMillis(), body, smtpUtf8);
+                System.currentTimeMillis(), body, smtpUtf8, dsn);
         QueuedMessage message = new QueuedMessage(id, envelope, content.length, envelope.arrivalMillis());
         MessageSource source = new MessageSource() {
             @Override

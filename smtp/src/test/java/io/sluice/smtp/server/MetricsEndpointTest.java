@@ -91,6 +91,7 @@ class MetricsEndpointTest {
         assertEquals(1.0, MetricsScrape.value(s, "sluice_delivery_attempts_total", "result=\"sent\""));
         assertEquals(1.0, MetricsScrape.value(s, "sluice_delivery_attempts_total", "result=\"deferred\""));
         assertEquals(0.0, MetricsScrape.value(s, "sluice_delivery_attempts_total", "result=\"bounced\""));
+        assertEquals(0.0, MetricsScrape.value(s, "sluice_delivery_notices_total", "kind=\"success\""));
         assertEquals(1.0, MetricsScrape.value(s, "sluice_queue_messages"));
         assertEquals(1.0, MetricsScrape.value(s, "sluice_queue_recipients",
                 "destination=\"error:4.3.0 try later\"", "state=\"deferred\""));

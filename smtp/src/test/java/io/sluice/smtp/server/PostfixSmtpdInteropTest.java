@@ -33,9 +33,11 @@ import io.sluice.tls.SelfSignedCertificate;
  * private Postfix instance ({@code postfix -c DIR}, its own config, queue and log under a temp
  * folder, smtpd on 127.0.0.1 only, STARTTLS offered with a self-signed certificate, every
  * transport {@code discard} except {@code virtual(8)} delivery of {@code b@example.net} to a
- * maildir in the temp folder). Messages submitted to {@code serve} are relayed there, in
- * plaintext and with {@code tls.client.level = encrypt}, and the test reads them back from the
- * maildir. Postfix offers CHUNKING, so this is also BDAT against a second implementation.
+ * maildir in the temp folder, and of {@code a@example.org}, the sender, to another). Messages
+ * submitted to {@code serve} are relayed there, in plaintext and with {@code tls.client.level =
+ * encrypt}, and the test reads them back from the maildir. Postfix offers CHUNKING, so this is
+ * also BDAT against a second implementation; it offers DSN (RFC 3461), so a NOTIFY=SUCCESS
+ * message's parameters reach it and Postfix itself reports the delivery to the sender's maildir.
  *
  * <p>Skipped when Postfix is not installed or we are not root (Postfix's master must start as
  * root). The instance is stopped with {@code postfix stop}; its master is killed by PID if that
@@ -117,9 +119,9 @@ class PostfixSmtpdInteropTest {
                 "default_transport = discard:nothing leaves this instance",
                 "relay_transport = discard:nothing leaves this instance",
                 "local_transport = discard:nothing leaves this instance",
-                "virtual_mailbox_domains = example.net",
+                "virtual_mailbox_domains = example.net, example.org",
                 "virtual_mailbox_base = " + base.resolve("mail"),
-                "virtual_mailbox_maps = inline:{ b@example.net=b/ }",
+                "virtual_mailbox_maps = inline:{ b@example.net=b/, a@example.org=a/ }",
                 "virtual_uid_maps = static:65534",
                 "virtual_gid_maps = static:65534",
                 "virtual_minimum_uid = 100",
@@ -191,7 +193,11 @@ class PostfixSmtpdInteropTest {
     }
 
     private static List<Path> delivered() {
-        Path inbox = base.resolve("mail/b/new");
+        return maildir("b");
+    }
+
+    private static List<Path> maildir(String user) {
+        Path inbox = base.resolve("mail/" + user + "/new");
         if (!Files.isDirectory(inbox)) {
             return List.of();
         }
@@ -248,5 +254,42 @@ class PostfixSmtpdInteropTest {
         assertTrue(texts.stream().anyMatch(t -> t.contains("(using TLS")), texts.toString());
         assertTrue(TestServer.await(Duration.ofSeconds(20), () -> maillog().contains("TLS connection established from")),
                 maillog());
+    }
+
+    @Test
+    void passesDsnParametersToPostfixWhichReportsTheDeliveryItself() throws Exception {
+        int before = delivered().size();
+        int reportsBefore = maildir("a").size();
+        Map<String, String> settings = Map.of("transport.*", "smtp:[127.0.0.1]:" + port, "tls.client.level", "none");
+        try (TestServer front = new TestServer(dir.resolve("front-dsn"), SmtpServer.Mode.SERVE, settings);
+             TestServer.Client c = new TestServer.Client(front.port())) {
+            c.reply();
+            c.send("EHLO client.example\r\n");
+            c.reply();
+            c.send("MAIL FROM:<a@example.org> RET=HDRS ENVID=env+2B1\r\n"
+                    + "RCPT TO:<b@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig+2Bb@example.net\r\nDATA\r\n");
+            assertTrue(c.reply().startsWith("250"));
+            assertTrue(c.reply().startsWith("250"));
+            assertTrue(c.reply().startsWith("354"));
+            c.send("Subject: dsn to postfix\r\n\r\nbody\r\n.\r\n");
+            assertTrue(c.reply().startsWith("250 2.0.0 Ok: queued as "));
+            assertTrue(TestServer.await(Duration.ofSeconds(60), () -> front.server.queue().delivered() == 1),
+                    "accepted by Postfix\n" + maillog());
+            assertTrue(TestServer.await(Duration.ofSeconds(20), () -> front.queued().isEmpty()), "front emptied");
+            assertEquals(0, front.server.queue().successNotices(), "Postfix offers DSN: it reports, not we");
+        }
+        assertTrue(TestServer.await(Duration.ofSeconds(30), () -> delivered().size() == before + 1),
+                "delivered by Postfix\n" + maillog());
+        assertTrue(TestServer.await(Duration.ofSeconds(30), () -> maildir("a").size() == reportsBefore + 1),
+                "Postfix's own success DSN in the sender's maildir\n" + maillog());
+        String report = "";
+        for (Path p : maildir("a")) {
+            report += Files.readString(p, StandardCharsets.ISO_8859_1);
+        }
+        // Postfix took ENVID, ORCPT and NOTIFY=SUCCESS from our MAIL and RCPT commands (xtext decoded).
+        assertTrue(report.contains("Action: delivered"), report);
+        assertTrue(report.contains("Original-Envelope-Id: env+1"), report);
+        assertTrue(report.contains("Original-Recipient: rfc822;orig+b@example.net"), report);
+        assertTrue(maillog().contains("sender delivery status notification"), maillog());
     }
 }

@@ -91,6 +91,18 @@ class PythonSmtplibInteropTest {
                     refused = s.send_message(message("utf8 envelope", "Grüße\\n", sender="jörg@example.org",
                                                      to="zoë@example.net"))
                     assert refused == {}, refused
+            elif mode == "dsn":
+                with smtplib.SMTP("127.0.0.1", port, local_hostname="py.example", timeout=10) as s:
+                    s.ehlo()
+                    assert s.has_extn("dsn"), "DSN not offered"
+                    refused = s.sendmail("a@example.org", ["b@example.net"],
+                                         message("dsn", "with dsn\\n").as_bytes(policy=email.policy.SMTP),
+                                         mail_options=["RET=HDRS", "ENVID=py+2B1"],
+                                         rcpt_options=["NOTIFY=SUCCESS,DELAY", "ORCPT=rfc822;b@example.net"])
+                    assert refused == {}, refused
+                    s.mail("a@example.org")
+                    code, text = s.rcpt("b@example.net", ["NOTIFY=NEVER,SUCCESS"])
+                    print("bad notify", code, text.decode())
             elif mode == "relay":
                 with smtplib.SMTP("127.0.0.1", port, local_hostname="py.example", timeout=10) as s:
                     refused = s.sendmail("a@example.org", ["b@example.net", "c@foreign.example"],
@@ -137,6 +149,22 @@ class PythonSmtplibInteropTest {
         String body = server.body(only);
         assertTrue(body.contains("Subject: plain\r\n"), body);
         assertTrue(body.endsWith("\r\n\r\nhello from smtplib\r\n"), body);
+    }
+
+    /** RFC 3461 parameters as smtplib sends them (mail_options, rcpt_options) are kept with the message. */
+    @Test
+    void dsnParametersFromSmtplibAreKept() throws Exception {
+        start(Map.of());
+        PeerProcess.Result result = run("dsn", server.port());
+        assertTrue(result.stdout().contains("bad notify 501 5.5.4 Syntax: NOTIFY=NEVER or NOTIFY=SUCCESS,FAILURE,DELAY"),
+                result.both());
+        QueuedMessage only = single();
+        io.sluice.smtp.spool.EnvelopeDsn dsn = only.envelope().dsn();
+        assertEquals(io.sluice.smtp.spool.DsnReturn.HEADERS, dsn.ret());
+        assertEquals("py+2B1", dsn.envelopeId());
+        assertEquals(new io.sluice.smtp.spool.RecipientDsn(
+                io.sluice.smtp.spool.RecipientDsn.NOTIFY_SUCCESS | io.sluice.smtp.spool.RecipientDsn.NOTIFY_DELAY,
+                "rfc822;b@example.net"), only.envelope().dsnOf("b@example.net"));
     }
 
     @Test

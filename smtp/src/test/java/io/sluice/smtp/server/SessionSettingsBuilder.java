@@ -20,6 +20,7 @@ final class SessionSettingsBuilder {
     private Predicate<InetAddress> relayClients = d.relayClients();
     private boolean tlsRequired = d.tlsRequired();
     private boolean binaryMime = d.binaryMime();
+    private boolean dsn = d.dsn();
 
     SessionSettingsBuilder binaryMime(boolean v) {
         binaryMime = v;
@@ -61,6 +62,11 @@ final class SessionSettingsBuilder {
         return this;
     }
 
+    SessionSettingsBuilder dsn(boolean v) {
+        dsn = v;
+        return this;
+    }
+
     SessionSettingsBuilder tlsRequired(boolean v) {
         tlsRequired = v;
         return this;
@@ -70,6 +76,6 @@ final class SessionSettingsBuilder {
         return new SessionSettings(d.hostname(), d.banner(), maxMessageOctets, maxRecipients, maxErrors, maxHops,
                 d.maxLineOctets(), d.maxTextLineOctets(), d.commandTimeoutNanos(), d.dataTimeoutNanos(),
                 d.handshakeTimeoutNanos(), greetPauseNanos, bareNewline, localDomains, relayClients, tlsRequired,
-                binaryMime);
+                binaryMime, dsn);
     }
 }
