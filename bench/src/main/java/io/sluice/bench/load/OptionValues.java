@@ -30,7 +30,12 @@ public final class OptionValues {
             case "m", "mb", "mib" -> 1024L * 1024;
             default -> throw new IllegalArgumentException("size=" + text + ": unknown unit '" + unit + "' (B, KiB, MiB)");
         };
-        long bytes = Long.parseLong(digits) * multiplier;
+        long bytes;
+        try {
+            bytes = Math.multiplyExact(Long.parseLong(digits), multiplier);
+        } catch (ArithmeticException | NumberFormatException e) { // past a long: far past MAX
+            bytes = Long.MAX_VALUE;
+        }
         if (bytes > Integer.MAX_VALUE / 2) {
             throw new IllegalArgumentException("size=" + text + " > MAX=" + (Integer.MAX_VALUE / 2) + " bytes");
         }

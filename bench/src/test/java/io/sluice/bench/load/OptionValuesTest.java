@@ -19,6 +19,15 @@ class OptionValuesTest {
         assertEquals(2 * 1024 * 1024, OptionValues.parseSizeBytes("2MiB"));
     }
 
+    /** 2^44 + 1 MiB is 2^64 + 2^20 octets: a wrapping multiply would read it as 1 MiB and pass the bound. */
+    @ParameterizedTest
+    @ValueSource(strings = {"17592186044417MiB", "9223372036854775807k", "99999999999999999999"})
+    void sizesPastALongAreRefusedNotWrapped(String text) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OptionValues.parseSizeBytes(text));
+        assertEquals("size=" + text + " > MAX=" + (Integer.MAX_VALUE / 2) + " bytes", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> LoadCommand.chunkOctets(text), "--chunk-size " + text);
+    }
+
     @Test
     void durations() {
         assertEquals(500_000_000L, OptionValues.parseDurationNanos("500ms"));
