@@ -1127,19 +1127,23 @@ public final class QueueManager implements AutoCloseable {
         }
         if (ownedWorkers != null) {
             ownedWorkers.shutdown();
-            try {
-                ownedWorkers.awaitTermination(Math.min(WORKERS_CLOSE_NANOS, Math.max(0, deadline - System.nanoTime())),
-                        TimeUnit.NANOSECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
         }
+        // The journal closes before the workers are waited for: with the queue thread gone no
+        // worker result reaches it any more, and a slow attempt must not eat the journal's budget.
         if (t != null && t.isAlive()) {
             // Stuck in a journal fsync or inside a long rewrite: closing the journal under it would
             // mix its records into the old file; the daemon thread ends with the process.
             giveUp("the queue thread is still in a journal write or fsync");
         } else if (journal != null) {
             closeJournal(deadline);
+        }
+        if (ownedWorkers != null) {
+            try {
+                ownedWorkers.awaitTermination(Math.min(WORKERS_CLOSE_NANOS, Math.max(0, deadline - System.nanoTime())),
+                        TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
