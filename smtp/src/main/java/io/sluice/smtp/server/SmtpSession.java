@@ -90,6 +90,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** What the connection limiter handed out, given back at close; REFUSED while none is held. */
     private int limiterSlot = ConnectionLimiter.REFUSED;
     private boolean relayClient;
+    /** A PROXY header said LOCAL or UNKNOWN: {@link #client} is the balancer, which gets no relay right. */
+    private boolean unnamedBehindProxy;
     private boolean inputShutdown;
     private Phase phase = Phase.COMMAND;
     private int errors;
@@ -185,9 +187,12 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             close();
             return;
         }
-        relayClient = settings.relayClients().test(client); // once per connection, not per RCPT
-        // Like Postfix's smtpd_client_event_limit_exceptions (default $mynetworks): relay clients are exempt.
-        if (!relayClient && !listener.connectionRate.tryAcquire(clientKey)) {
+        boolean relayNetwork = settings.relayClients().test(client); // once per connection, not per RCPT
+        // A LOCAL/UNKNOWN PROXY header names no client (a health check, or a frontend the balancer
+        // cannot describe, such as a unix socket): the balancer's own relay right must not pass to it.
+        relayClient = relayNetwork && !unnamedBehindProxy;
+        // Like Postfix's smtpd_client_event_limit_exceptions (default $mynetworks): relay networks are exempt.
+        if (!relayNetwork && !listener.connectionRate.tryAcquire(clientKey)) {
             listener.stats.rejectedConnections.increment();
             log(Level.INFO, "reject", "reason", "connection rate");
             reply(Replies.CONNECTION_RATE);
@@ -358,6 +363,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
                 break;
             case LOCAL:
             default:
+                unnamedBehindProxy = true;
                 break;
         }
         listener.stats.proxyHeader(parser.version(), result == ProxyHeaderParser.Result.PROXIED);

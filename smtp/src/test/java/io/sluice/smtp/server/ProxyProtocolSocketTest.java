@@ -91,7 +91,7 @@ class ProxyProtocolSocketTest {
     }
 
     @Test
-    void localAndUnknownKeepTheBalancersAddress() throws Exception {
+    void localAndUnknownKeepTheBalancersAddressButNotItsRelayRight() throws Exception {
         try (TestServer server = new TestServer(dir, SmtpServer.Mode.SERVE, config(Map.of()))) {
             for (byte[] header : List.of(ascii("PROXY UNKNOWN\r\n"), v2Local())) {
                 try (TestServer.Client c = new TestServer.Client(server.port())) {
@@ -101,7 +101,8 @@ class ProxyProtocolSocketTest {
                     c.send("EHLO balancer.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\n");
                     c.reply();
                     c.reply();
-                    assertEquals("250 2.1.5 Ok\r\n", c.reply(), "127.0.0.1 may relay");
+                    assertEquals("550 5.7.1 Relay access denied\r\n", c.reply(),
+                            "127.0.0.1 may relay, but a LOCAL/UNKNOWN header names no client");
                 }
             }
             assertEquals(1, server.server.stats().proxyHeaders(1, false));

@@ -140,16 +140,20 @@ class ProxySessionTest {
     }
 
     @Test
-    void localKeepsTheBalancerAndItsRelayRight() {
+    void localKeepsTheBalancerButNotItsRelayRight() {
         FakeConnection c = open("127.0.0.1");
         c.feed("PROXY UNKNOWN\r\nEHLO lb\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\n");
-        assertTrue(c.takeOutput().endsWith("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"), "127.0.0.1 is a relay client");
+        assertTrue(c.takeOutput().endsWith("250 2.1.0 Ok\r\n550 5.7.1 Relay access denied\r\n"),
+                "127.0.0.1 is a relay network, but UNKNOWN names no client: it may be anyone (a unix-socket frontend)");
+        FakeConnection direct = open("127.0.0.1");
+        direct.feed("PROXY TCP4 127.0.0.1 127.0.0.1 1 25\r\nEHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\n");
+        assertTrue(direct.takeOutput().endsWith("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"), "a named relay client still relays");
         FakeConnection proxied = open("127.0.0.1");
         proxied.feed("PROXY TCP4 192.0.2.1 127.0.0.1 1 25\r\nEHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\n");
         assertTrue(proxied.takeOutput().endsWith("250 2.1.0 Ok\r\n550 5.7.1 Relay access denied\r\n"),
                 "the client it names is not");
         assertEquals(1, stats.proxyHeaders(1, false));
-        assertEquals(1, stats.proxyHeaders(1, true));
+        assertEquals(2, stats.proxyHeaders(1, true));
     }
 
     @Test
