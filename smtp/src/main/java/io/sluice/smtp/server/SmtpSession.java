@@ -367,8 +367,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
                 break;
         }
         listener.stats.proxyHeader(parser.version(), result == ProxyHeaderParser.Result.PROXIED);
-        log(Level.DEBUG, "proxy", "version", parser.version(), "via", (balancer == null ? client : balancer).getHostAddress(),
-                "local", result == ProxyHeaderParser.Result.LOCAL);
+        if (listener.log.enabled(Level.DEBUG)) { // getHostAddress builds a String: only when it is logged
+            log(Level.DEBUG, "proxy", "version", parser.version(), "via", (balancer == null ? client : balancer).getHostAddress(),
+                    "local", result == ProxyHeaderParser.Result.LOCAL);
+        }
         phase = Phase.COMMAND;
         connection.deadline(0);
         admit();
