@@ -47,7 +47,7 @@ final class ClientHarness implements AutoCloseable {
         this(settings, memoryDir, io.sluice.smtp.dkim.DkimSigner.none());
     }
 
-    /** With a DKIM signer (review-s7a). */
+    /** With a DKIM signer: the client signs what the signer claims before the first hop. */
     ClientHarness(ClientSettings settings, Path memoryDir, io.sluice.smtp.dkim.DkimSigner dkim) throws IOException {
         group.start();
         NextHopResolver resolver = (domain, port) -> {
