@@ -96,6 +96,7 @@ public final class DkimSigner {
         /** Ignores every reason. */
         UnsignedListener NONE = (message, reason) -> { };
 
+        /** {@code message} leaves unsigned because of {@code reason} (untrusted_client, ambiguous_from, already_signed). */
         void unsigned(QueuedMessage message, String reason);
     }
 
@@ -294,7 +295,6 @@ public final class DkimSigner {
     }
 
     /** The key for this author, or null (see the class comment). */
-
     DkimKey keyFor(AuthorAddress author) {
         String domain = author.domain();
         DkimKey key = exact.get(domain);

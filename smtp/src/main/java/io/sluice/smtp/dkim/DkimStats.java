@@ -63,7 +63,7 @@ public final class DkimStats {
         return reused.get();
     }
 
-    /** Messages that should have been signed but whose signing threw (they were deferred). */
+    /** Attempts that should have been signed but whose signing threw, here or in the attempt they waited for (deferred). */
     public long failedCount() {
         return failed.get();
     }
