@@ -87,8 +87,13 @@ final class Delivery {
         return job.dsn(index);
     }
 
+    /**
+     * The message size as RFC 1870 counts it for {@code SIZE=} and the peer's limit: the octets
+     * sent, i.e. the encoded content with any DKIM-Signature in front, CRLF line ends and wrapped
+     * long lines, without stuffing dots. Not the stored size, which can be smaller.
+     */
     long sizeOctets() {
-        return job.message().sizeOctets();
+        return content.length();
     }
 
     OutboundContent content() {

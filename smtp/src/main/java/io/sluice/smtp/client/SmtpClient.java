@@ -72,6 +72,8 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
     private volatile TlsContext verifyingTls;
     private final TlsMemory memory;
     private final DkimSigner dkim;
+    /** Logs at debug why a message of a signing domain leaves unsigned (one listener, not one per call). */
+    private final DkimSigner.UnsignedListener dkimUnsigned;
     private volatile boolean closing;
     /** The handler each new connection gets: the session itself, or a test's wrapper around it. */
     private volatile UnaryOperator<ConnectionHandler> sessionHandlers = UnaryOperator.identity();
@@ -97,6 +99,11 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
             EventLog log, DkimSigner dkim) throws IOException {
         this.settings = settings;
         this.dkim = dkim;
+        this.dkimUnsigned = (message, reason) -> {
+            if (log.enabled(EventLog.Level.DEBUG)) {
+                log.log(EventLog.Level.DEBUG, "dkim-unsigned", "id", message.id(), "reason", reason);
+            }
+        };
         this.loops = loops;
         this.resolver = resolver;
         this.log = log;
@@ -364,7 +371,7 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
             assert loops.loops().stream().noneMatch(EventLoop::inEventLoop) : "DKIM signing on an event loop";
             DkimSignature signature;
             try {
-                signature = dkim.signatureFor(job.message(), content.bytes(), content.length());
+                signature = dkim.signatureFor(job.message(), content.bytes(), content.length(), dkimUnsigned);
             } catch (GeneralSecurityException | RuntimeException e) {
                 log.log(EventLog.Level.WARN, "dkim-failed", "id", job.message().id(), "error", e.toString());
                 delivery.reportUnreported(451, "4.3.0", "cannot DKIM-sign the message: " + e.getClass().getSimpleName());

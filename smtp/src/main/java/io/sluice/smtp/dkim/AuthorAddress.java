@@ -6,12 +6,15 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
- * The first mailbox of a From: field value (RFC 5322 §3.4): {@code Name <local@domain>} or
+ * A mailbox of a From: field value (RFC 5322 §3.4): {@code Name <local@domain>} or
  * {@code local@domain (comment)}, with comments, quoted strings and a group's display name
- * skipped. Not a validator: it finds the domain a signature must match, nothing more. A value.
+ * skipped. Not a validator: it finds the domain a signature must match, and how many mailboxes
+ * the field names (a signer wants exactly one), nothing more. A value.
  *
  * @param localPart the local part as written (quotes kept)
  * @param domain    the domain, lower case, without a trailing dot
@@ -20,37 +23,22 @@ record AuthorAddress(String localPart, String domain) {
 
     /** The first mailbox of an unfolded From: value, or null when there is none with an {@code @}. */
     static AuthorAddress parse(String value) {
-        String spec = firstAddrSpec(value);
-        if (spec == null) {
-            return null;
-        }
-        int at = spec.lastIndexOf('@');
-        if (at <= 0 || at == spec.length() - 1) {
-            return null;
-        }
-        String domain = spec.substring(at + 1).strip(); // lower-cased below: octets of UTF-8 must not change first
-        if (domain.endsWith(".")) {
-            domain = domain.substring(0, domain.length() - 1);
-        }
-        if (domain.startsWith("[") || domain.isEmpty()) {
-            return null; // an address literal has no DKIM domain
-        }
-        domain = domain.chars().allMatch(c -> c < 0x80) ? domain.toLowerCase(Locale.ROOT) : aLabels(domain);
-        if (domain == null) {
-            return null;
-        }
-        return new AuthorAddress(spec.substring(0, at).strip(), domain);
+        List<String> specs = addrSpecs(value);
+        return specs.isEmpty() ? null : ofAddrSpec(specs.get(0));
     }
 
     /**
-     * The text of the first {@code <...>} outside quotes and comments, or else the first
-     * comma-separated item with comments removed; null when empty.
+     * The addr-specs of an unfolded From: value (RFC 5322 §3.4 mailbox-list, groups included): one
+     * per mailbox, as written; empty when there is none with an {@code @}, or when a {@code <} is
+     * left open (a malformed value counts as having no author, so it is not signed).
      */
-    private static String firstAddrSpec(String value) {
+    static List<String> addrSpecs(String value) {
+        List<String> specs = new ArrayList<>(1);
         StringBuilder bare = new StringBuilder(value.length());
         int depth = 0;
         boolean quoted = false;
         int angle = -1;
+        boolean taken = false; // this item's <...> was taken: the rest of it is display text
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
             if (c == '\\' && (quoted || depth > 0)) {
@@ -75,10 +63,12 @@ record AuthorAddress(String localPart, String domain) {
                     quoted = true;
                     bare.append(c);
                 }
-                case '<' -> angle = bare.length();
+                case '<' -> angle = bare.length(); // a second <...> in one item counts as a second mailbox
                 case '>' -> {
                     if (angle >= 0) {
-                        return bare.substring(angle).strip();
+                        specs.add(bare.substring(angle).strip());
+                        angle = -1;
+                        taken = true;
                     }
                 }
                 case ':' -> {
@@ -91,17 +81,48 @@ record AuthorAddress(String localPart, String domain) {
                 case ',', ';' -> {
                     if (angle >= 0) {
                         bare.append(c);
-                    } else if (bare.toString().strip().contains("@")) {
-                        return bare.toString().strip();
                     } else {
+                        // An item without @ is text, not a mailbox: "Doe, John <j@example.org>" is one.
+                        addBare(specs, bare, taken);
                         bare.setLength(0);
+                        taken = false;
                     }
                 }
                 default -> bare.append(c);
             }
         }
-        String spec = angle >= 0 ? null : bare.toString().strip();
-        return spec == null || spec.isEmpty() ? null : spec;
+        if (angle >= 0) {
+            return List.of();
+        }
+        addBare(specs, bare, taken);
+        return specs;
+    }
+
+    private static void addBare(List<String> specs, StringBuilder bare, boolean taken) {
+        String spec = bare.toString().strip();
+        if (!taken && spec.contains("@")) {
+            specs.add(spec);
+        }
+    }
+
+    /** The address of one addr-spec, or null when it has no usable domain (see {@link #parse}). */
+    static AuthorAddress ofAddrSpec(String spec) {
+        int at = spec.lastIndexOf('@');
+        if (at <= 0 || at == spec.length() - 1) {
+            return null;
+        }
+        String domain = spec.substring(at + 1).strip(); // lower-cased below: octets of UTF-8 must not change first
+        if (domain.endsWith(".")) {
+            domain = domain.substring(0, domain.length() - 1);
+        }
+        if (domain.startsWith("[") || domain.isEmpty()) {
+            return null; // an address literal has no DKIM domain
+        }
+        domain = domain.chars().allMatch(c -> c < 0x80) ? domain.toLowerCase(Locale.ROOT) : aLabels(domain);
+        if (domain == null) {
+            return null;
+        }
+        return new AuthorAddress(spec.substring(0, at).strip(), domain);
     }
 
     /**

@@ -9,6 +9,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.LongSupplier;
 
 import io.sluice.smtp.config.NetworkSet;
@@ -21,20 +24,24 @@ import io.sluice.smtp.spool.QueuedMessage;
  * RFC 8463 for Ed25519): a message is signed when it came from a client we relay for (in
  * {@code relay.networks}, or authenticated), or is our own (a bounce, protocol {@code LOCAL}) —
  * never mail an outside client handed us, whatever its From: says, which our signature would
- * make look authentic — and the domain of its (first) From: mailbox has a
- * key ({@code dkim.<domain>.*}), or is under a {@code dkim..<parent>.*} entry, or it comes from
- * {@code MAILER-DAEMON@hostname} and the hostname or a parent of it has a key (our bounces and
- * delay notices); and it does not already carry a signature with that key's {@code d=} and
- * {@code s=}. The signature covers the content exactly as given (the client's wire form) and is
- * sent in front of it; the spool is not touched.
+ * make look authentic — and its header has exactly one From: field naming exactly one mailbox
+ * (RFC 5322 §3.6; with two authors, verifiers and DMARC receivers differ on which one the
+ * signature vouches for, RFC 7489 §6.6.1), whose domain has a key ({@code dkim.<domain>.*}), or
+ * is under a {@code dkim..<parent>.*} entry, or it comes from {@code MAILER-DAEMON@hostname} and
+ * the hostname or a parent of it has a key (our bounces and delay notices); and it does not
+ * already carry a signature with that key's {@code d=} and {@code s=}. The signature covers the
+ * content exactly as given (the client's wire form) and is sent in front of it; the spool is not
+ * touched.
  *
  * <p>The signature of a message is kept in a small cache by queue id ({@link #CACHE_ENTRIES}
- * entries, LRU, about 0.7 KiB each with a 2048-bit key: under 1 MiB), so the attempts that a
- * message with recipients at several destinations starts at once, and retries soon after, cost
- * one private-key operation, not one each.
+ * entries, LRU, about 0.7 KiB each with a 2048-bit key: under 1 MiB). The entry goes in before
+ * the signing starts, as a future: attempts that a message with recipients at several
+ * destinations starts at once wait for the one that signs, and retries soon after find it done,
+ * so they all cost one private-key operation, not one each.
  *
- * <p>Threading: immutable but for the cache (synchronized) and the counters; called by the
- * client's delivery workers, never by an event loop (a signature costs about 1.4 ms of CPU with
+ * <p>Threading: immutable but for the cache (synchronized, held only to look up or insert, never
+ * while signing) and the counters; called by the client's delivery workers, which may block on
+ * another worker's signature, never by an event loop (a signature costs about 1.4 ms of CPU with
  * RSA-2048, about 1.1 ms with Ed25519: perf-results/2026-11-29-dkim-sign.md).
  */
 public final class DkimSigner {
@@ -65,8 +72,32 @@ public final class DkimSigner {
         }
     };
 
-    /** A signature and the content length it was made for (a different length is a different content). */
-    private record Cached(int length, DkimSignature signature) {
+    /**
+     * A signature, done or being made, and the content length it is for (a different length is a
+     * different content).
+     */
+    private record Cached(int length, CompletableFuture<DkimSignature> signature) {
+    }
+
+    /**
+     * What the From: fields say: the key of a mailbox of theirs (the first that has one), or null;
+     * {@code single} when there is exactly one From: field with exactly one mailbox.
+     */
+    private record Author(DkimKey key, boolean single) {
+    }
+
+    /**
+     * Told why a message that names a signing domain in From: is sent unsigned; the reason is the
+     * {@code result} label of {@code sluice_outbound_dkim_signatures_total}. Called on the thread
+     * that asked for the signature.
+     */
+    @FunctionalInterface
+    public interface UnsignedListener {
+        /** Ignores every reason. */
+        UnsignedListener NONE = (message, reason) -> { };
+
+        /** {@code message} leaves unsigned because of {@code reason} (untrusted_client, ambiguous_from, already_signed). */
+        void unsigned(QueuedMessage message, String reason);
     }
 
     /**
@@ -116,44 +147,86 @@ public final class DkimSigner {
         return stats;
     }
 
+    /** {@link #signatureFor(QueuedMessage, byte[], int, UnsignedListener)} without being told why not. */
+    public DkimSignature signatureFor(QueuedMessage message, byte[] content, int length) throws GeneralSecurityException {
+        return signatureFor(message, content, length, UnsignedListener.NONE);
+    }
+
     /**
      * The signature to send in front of {@code content[0, length)} (the client's wire form of
-     * {@code message}), or null when the message is not ours to sign. Blocking CPU work: a
-     * worker thread.
+     * {@code message}), or null when the message is not ours to sign ({@code unsigned} is told
+     * why when a From: mailbox has a signing domain). Blocking CPU work, and may wait for another
+     * attempt of the same message that is signing it: a worker thread.
      *
-     * @throws GeneralSecurityException the signing itself failed (counted)
+     * @throws GeneralSecurityException the signing itself failed, here or in the attempt this one waited for (counted)
      */
-    public DkimSignature signatureFor(QueuedMessage message, byte[] content, int length) throws GeneralSecurityException {
+    public DkimSignature signatureFor(QueuedMessage message, byte[] content, int length, UnsignedListener unsigned)
+            throws GeneralSecurityException {
         if (!enabled()) {
             return null;
         }
-        Cached cached = cached(message.id());
-        if (cached != null && cached.length() == length) {
-            stats.reused();
-            return cached.signature();
+        CompletableFuture<DkimSignature> earlier = cached(message.id(), length);
+        if (earlier != null) {
+            return reuse(earlier);
         }
         HeaderBlock header = HeaderBlock.parse(content, length);
-        DkimKey key = header == null ? null : keyFor(header);
-        if (key == null) {
+        Author author = header == null ? null : author(header);
+        if (author == null || author.key() == null) {
             return null;
         }
         if (!trusted(message.envelope())) {
             stats.untrusted();
+            unsigned.unsigned(message, "untrusted_client");
             return null;
         }
-        if (carriesSignatureOf(header, key)) {
-            stats.alreadySigned();
+        if (!author.single()) {
+            stats.ambiguousFrom();
+            unsigned.unsigned(message, "ambiguous_from");
             return null;
+        }
+        if (carriesSignatureOf(header, author.key())) {
+            stats.alreadySigned();
+            unsigned.unsigned(message, "already_signed");
+            return null;
+        }
+        return signOnce(message.id(), length, author.key(), header);
+    }
+
+    /**
+     * Signs unless another attempt of the same content got there first (between our cache miss
+     * and now), in which case its signature is awaited instead.
+     */
+    private DkimSignature signOnce(QueueId id, int length, DkimKey key, HeaderBlock header) throws GeneralSecurityException {
+        // Allocated once per signed message, not per attempt: the mark other attempts wait on.
+        CompletableFuture<DkimSignature> mine = new CompletableFuture<>();
+        CompletableFuture<DkimSignature> theirs = claim(id, new Cached(length, mine));
+        if (theirs != null) {
+            return reuse(theirs);
         }
         DkimSignature signature;
         try {
             signature = sign(key, header, headers, clockMillis.getAsLong() / 1000);
         } catch (GeneralSecurityException | RuntimeException e) {
             stats.failed();
+            forget(id, mine); // before completing it: a later attempt signs afresh, not this failure again
+            mine.completeExceptionally(e);
             throw e;
         }
         stats.signed();
-        remember(message.id(), new Cached(length, signature));
+        mine.complete(signature);
+        return signature;
+    }
+
+    /** Waits for a signature another attempt makes or made. */
+    private DkimSignature reuse(CompletableFuture<DkimSignature> earlier) throws GeneralSecurityException {
+        DkimSignature signature;
+        try {
+            signature = earlier.join();
+        } catch (CompletionException | CancellationException e) {
+            stats.failed();
+            throw new GeneralSecurityException("signing the message in another attempt failed", e.getCause());
+        }
+        stats.reused();
         return signature;
     }
 
@@ -202,13 +275,26 @@ public final class DkimSigner {
         return names;
     }
 
-    /** The key for this message's author, or null (see the class comment). */
-    DkimKey keyFor(HeaderBlock header) {
-        int from = header.first("from");
-        AuthorAddress author = from < 0 ? null : AuthorAddress.parse(header.unfoldedValue(from));
-        return author == null ? null : keyFor(author);
+    /** Every mailbox of every From: field: the first key among them, and whether there is just one. */
+    private Author author(HeaderBlock header) {
+        DkimKey key = null;
+        int fields = 0;
+        int mailboxes = 0;
+        for (int i = 0; i < header.count(); i++) {
+            if (!header.named(i, "from")) {
+                continue;
+            }
+            fields++;
+            for (String spec : AuthorAddress.addrSpecs(header.unfoldedValue(i))) {
+                mailboxes++;
+                AuthorAddress address = AuthorAddress.ofAddrSpec(spec);
+                key = key != null || address == null ? key : keyFor(address);
+            }
+        }
+        return new Author(key, fields == 1 && mailboxes == 1);
     }
 
+    /** The key for this author, or null (see the class comment). */
     DkimKey keyFor(AuthorAddress author) {
         String domain = author.domain();
         DkimKey key = exact.get(domain);
@@ -253,11 +339,26 @@ public final class DkimSigner {
         return tags;
     }
 
-    private synchronized Cached cached(QueueId id) {
-        return cache.get(id);
+    /** The signature, done or in the making, of this message's content of this length, or null. */
+    private synchronized CompletableFuture<DkimSignature> cached(QueueId id, int length) {
+        Cached entry = cache.get(id);
+        return entry != null && entry.length() == length ? entry.signature() : null;
     }
 
-    private synchronized void remember(QueueId id, Cached entry) {
+    /** Puts {@code entry} in unless one for the same content is there: then its signature (compute-if-absent). */
+    private synchronized CompletableFuture<DkimSignature> claim(QueueId id, Cached entry) {
+        Cached present = cache.get(id);
+        if (present != null && present.length() == entry.length()) {
+            return present.signature();
+        }
         cache.put(id, entry);
+        return null;
+    }
+
+    private synchronized void forget(QueueId id, CompletableFuture<DkimSignature> signature) {
+        Cached present = cache.get(id);
+        if (present != null && present.signature() == signature) {
+            cache.remove(id);
+        }
     }
 }

@@ -3,9 +3,10 @@ package io.sluice.smtp.dkim;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Counters of the signer since start: signatures made (including ones reused from the cache for
- * another attempt of the same message), signatures that failed, messages left unsigned because
- * they carry our signature already or came from an outside client. Updated by delivery workers, read from any thread.
+ * Counters of the signer since start: signatures made, signatures reused for another attempt of
+ * the same message, signatures that failed, messages left unsigned because they carry our
+ * signature already, came from an outside client or do not have exactly one From: mailbox.
+ * Updated by delivery workers, read from any thread.
  */
 public final class DkimStats {
     private final AtomicLong signed = new AtomicLong();
@@ -13,6 +14,7 @@ public final class DkimStats {
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong alreadySigned = new AtomicLong();
     private final AtomicLong untrusted = new AtomicLong();
+    private final AtomicLong ambiguousFrom = new AtomicLong();
 
     void signed() {
         signed.incrementAndGet();
@@ -34,6 +36,18 @@ public final class DkimStats {
         untrusted.incrementAndGet();
     }
 
+    void ambiguousFrom() {
+        ambiguousFrom.incrementAndGet();
+    }
+
+    /**
+     * Messages with a signing domain's From: that have two From: fields or a From: with several
+     * mailboxes (RFC 5322 §3.6 wants one author): not signed.
+     */
+    public long ambiguousFromCount() {
+        return ambiguousFrom.get();
+    }
+
     /** Messages with a signing domain's From: that an outside client (not relay.networks, no AUTH) sent: not signed. */
     public long untrustedCount() {
         return untrusted.get();
@@ -44,12 +58,12 @@ public final class DkimStats {
         return signed.get();
     }
 
-    /** Attempts that sent a signature computed for an earlier attempt of the same message. */
+    /** Attempts that sent a signature computed by another attempt of the same message (earlier, or at once and awaited). */
     public long reusedCount() {
         return reused.get();
     }
 
-    /** Messages that should have been signed but whose signing threw (they were deferred). */
+    /** Attempts that should have been signed but whose signing threw, here or in the attempt they waited for (deferred). */
     public long failedCount() {
         return failed.get();
     }

@@ -266,7 +266,7 @@ public final class SluiceMetrics {
     private static void dkim(PrometheusRegistry registry, DkimStats dkim) {
         // The signing domain is not a label: the operator's domain list could be long.
         CounterWithCallback.builder().name("sluice_outbound_dkim_signatures_total")
-                .help("DKIM signatures of outbound messages: signed (computed), reused (a later attempt of the same message), failed (the attempt was deferred), already_signed (carried our d= and s=, sent as is), untrusted_client (a signing domain's From: from a client outside relay.networks without AUTH: not signed).")
+                .help("DKIM signatures of outbound messages: signed (computed), reused (another attempt of the same message, later or at once), failed (the attempt was deferred), already_signed (carried our d= and s=, sent as is), untrusted_client (a signing domain's From: from a client outside relay.networks without AUTH: not signed), ambiguous_from (a signing domain's From: but not exactly one From: field with one mailbox: not signed).")
                 .labelNames("result")
                 .callback(cb -> {
                     cb.call(dkim.signedCount(), "signed");
@@ -274,6 +274,7 @@ public final class SluiceMetrics {
                     cb.call(dkim.failedCount(), "failed");
                     cb.call(dkim.alreadySignedCount(), "already_signed");
                     cb.call(dkim.untrustedCount(), "untrusted_client");
+                    cb.call(dkim.ambiguousFromCount(), "ambiguous_from");
                 })
                 .register(registry);
     }

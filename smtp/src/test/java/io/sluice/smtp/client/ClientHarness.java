@@ -44,13 +44,18 @@ final class ClientHarness implements AutoCloseable {
     final SmtpClient client;
 
     ClientHarness(ClientSettings settings, Path memoryDir) throws IOException {
+        this(settings, memoryDir, io.sluice.smtp.dkim.DkimSigner.none());
+    }
+
+    /** With a DKIM signer: the client signs what the signer claims before the first hop. */
+    ClientHarness(ClientSettings settings, Path memoryDir, io.sluice.smtp.dkim.DkimSigner dkim) throws IOException {
         group.start();
         NextHopResolver resolver = (domain, port) -> {
             List<NextHop> hops = dns.get(domain);
             return hops != null ? CompletableFuture.completedFuture(hops)
                     : CompletableFuture.failedFuture(new NextHopLookupException(true, "5.1.2", "no such domain " + domain));
         };
-        client = new SmtpClient(settings, group, resolver, memoryDir, EventLog.silent());
+        client = new SmtpClient(settings, group, resolver, memoryDir, EventLog.silent(), dkim);
     }
 
     static NextHop hop(String name, int port) {

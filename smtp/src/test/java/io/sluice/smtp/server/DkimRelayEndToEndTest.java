@@ -1,6 +1,7 @@
 package io.sluice.smtp.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -148,12 +149,15 @@ class DkimRelayEndToEndTest {
                 submit(sender.port(), "a@example.org", "b@example.net", message("a@example.org", "rsa signed"));
                 submit(sender.port(), "c@ed.example.org", "b@example.net", message("c@ed.example.org", "ed25519 signed"));
                 submit(sender.port(), "a@example.org", "nobody@fail.example", message("a@example.org", "bounced"));
+                submit(sender.port(), "a@example.org", "b@example.net",
+                        "From: x@other.example\r\n" + message("a@example.org", "two authors unsigned"));
                 Path inbox = dir.resolve("mail/example.net/b/new");
                 Path bounces = dir.resolve("mail/example.org/a/new");
-                assertTrue(TestServer.await(Duration.ofSeconds(60), () -> files(inbox).size() == 2 && files(bounces).size() == 1),
-                        "relayed: " + files(inbox).size() + " of 2, bounces " + files(bounces).size() + " of 1");
+                assertTrue(TestServer.await(Duration.ofSeconds(60), () -> files(inbox).size() == 3 && files(bounces).size() == 1),
+                        "relayed: " + files(inbox).size() + " of 3, bounces " + files(bounces).size() + " of 1");
                 assertEquals(3, sender.server.client().dkim().stats().signedCount(), "two relayed, one bounce");
                 assertEquals(0, sender.server.client().dkim().stats().failedCount());
+                assertEquals(1, sender.server.client().dkim().stats().ambiguousFromCount(), "two From: fields");
                 PrometheusRegistry registry = new PrometheusRegistry();
                 SluiceMetrics.register(registry, sender.server, EventLog.silent(), 20);
                 try (MetricsServer metrics = MetricsServer.start(new InetSocketAddress("127.0.0.1", 0), registry,
@@ -161,8 +165,18 @@ class DkimRelayEndToEndTest {
                     Map<String, Double> m = MetricsScrape.samples(MetricsScrape.get(metrics.address(), "/metrics").body());
                     assertEquals(3.0, MetricsScrape.value(m, "sluice_outbound_dkim_signatures_total", "result=\"signed\""));
                     assertEquals(0.0, MetricsScrape.value(m, "sluice_outbound_dkim_signatures_total", "result=\"failed\""));
+                    assertEquals(1.0, MetricsScrape.value(m, "sluice_outbound_dkim_signatures_total", "result=\"ambiguous_from\""));
                 }
-                List<Path> all = new ArrayList<>(files(inbox));
+                List<Path> all = new ArrayList<>();
+                for (Path file : files(inbox)) {
+                    String text = Files.readString(file, StandardCharsets.ISO_8859_1);
+                    if (text.contains("two authors unsigned")) {
+                        assertFalse(text.contains("DKIM-Signature:"), "a message with two From: fields was signed");
+                    } else {
+                        all.add(file);
+                    }
+                }
+                assertEquals(2, all.size());
                 all.addAll(files(bounces));
                 List<String> identities = new ArrayList<>();
                 for (Path file : all) {
@@ -182,6 +196,8 @@ class DkimRelayEndToEndTest {
             assertTrue(lines.contains("dkim-key d=example.org s=s2026 a=rsa-sha256 bits=2048"), lines);
             assertEquals(3, lines.lines().filter(l -> l.contains(" dkim-signed ")).count(), lines);
             assertTrue(lines.contains(" dkim=ed.example.org/ed2026"), lines);
+            assertEquals(1, lines.lines().filter(l -> l.contains(" dkim-unsigned ") && l.contains(" reason=ambiguous_from")).count(),
+                    lines);
         }
     }
 
