@@ -93,6 +93,30 @@ class SpoolQuarantineRestoreTest {
         }
     }
 
+    /** The rewrites of deleted.log while the server runs keep those tombstones too. */
+    @Test
+    void restoringAfterRuntimeRewritesOfDeletedLogDoesNotResurrectDeliveredMessages() throws Exception {
+        QueueId delivered;
+        QueueId live;
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            delivered = SpoolTestSupport.commitOne(spool.appender(0), ENVELOPE, content(1, 100));
+            live = SpoolTestSupport.commitOne(spool.appender(0), ENVELOPE, content(2, 100));
+            assertTrue(spool.delete(delivered));
+        }
+        Files.move(segment(0), segment(5)); // renamed by hand
+        try (Spool spool = Spool.open(tmp, OPTIONS, SegmentChannelFactory.DEFAULT, 200)) {
+            long before = spool.journalCompactions();
+            for (int i = 0; i < 40 && spool.journalCompactions() < before + 2; i++) { // other mail, delivered
+                assertTrue(spool.delete(SpoolTestSupport.commitOne(spool.appender(0), ENVELOPE, content(10 + i, 50))));
+            }
+            assertTrue(spool.journalCompactions() >= before + 2, "deleted.log was rewritten while running");
+        }
+        Files.move(tmp.resolve("segments").resolve(Segment.fileName(0, 5) + ".corrupt"), segment(0));
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertEquals(List.of(live), ids(spool), "the delivered message " + delivered + " came back");
+        }
+    }
+
     /**
      * The quarantine WARN names the file by its header ("its header names it 00-...1.seg") and the
      * operator is to put it back under that name: a restoring {@code mv} must never overwrite new
