@@ -202,6 +202,15 @@ final class DeletionJournal implements Closeable {
     }
 
     /**
+     * The server, at start: remembers a tombstone whose message may be in a quarantined file
+     * ({@code .corrupt}, out of every scan): every rewrite keeps it until the next start, whose
+     * recovery decides again.
+     */
+    synchronized void keepWhileQuarantined(long id) {
+        tracked.pin(id);
+    }
+
+    /**
      * The server: remembers a tombstone that a CLI appended for a message the server does not
      * know. Either the message is gone already, or its COMMIT record was on disk when the CLI
      * scanned but the spool writer had not published it yet (its fsync was still running). In

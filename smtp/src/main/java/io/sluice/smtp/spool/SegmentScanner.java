@@ -105,6 +105,16 @@ final class SegmentScanner {
                 : String.format(java.util.Locale.ROOT, "%02d-<unknown>.seg", headerLoop);
     }
 
+    /** After {@link #RENAMED}: the loop the header names. */
+    int headerLoop() {
+        return headerLoop;
+    }
+
+    /** After {@link #RENAMED}: the segment number the header names, or -1 before format 3 (none recorded). */
+    long headerSeq() {
+        return version == SpoolRecord.SEGMENT_VERSION ? headerSeq : -1;
+    }
+
     /** After a scan that returned {@code validEnd}: whether its first record already failed. */
     boolean stoppedAtFirstRecord(long validEnd) {
         return validEnd > 0 && validEnd == headerBytes;

@@ -111,7 +111,10 @@ public final class Spool implements MessageSource, Closeable {
             for (StoredMessage m : recovery.tombstonedSurvivors) {
                 journal.track(m.id.value(), m.segments);
             }
-            if (journaled.size() != recovery.tombstonedSurvivors.size()) {
+            for (long id : recovery.tombstonesOfQuarantined) {
+                journal.keepWhileQuarantined(id);
+            }
+            if (journaled.size() != recovery.tombstonedSurvivors.size() + recovery.tombstonesOfQuarantined.size()) {
                 spool.compactJournal(true);
             } else {
                 journal.opened();

@@ -265,31 +265,27 @@ public final class SpoolAppender {
     private void roll() throws IOException {
         long seq = nextSeq++;
         Path path = spool.segmentsDir().resolve(Segment.fileName(loopIndex, seq));
-        FileChannel channel = openRecycled(path);
-        boolean reused = channel != null;
-        if (!reused) {
-            spool.makeRoomForNewSegment();
-            channel = spool.channelFactory().create(path);
-        }
-        Segment segment = new Segment(loopIndex, seq, path, channel, this);
         long nonce = spool.newSegmentNonce();
-        try {
-            SpoolRecord.encodeSegmentHeader(header, loopIndex, nonce, seq);
-            while (header.hasRemaining()) {
-                channel.write(header);
-            }
-        } catch (IOException e) {
-            try {
-                channel.close();
-                Files.deleteIfExists(path);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw e;
-        }
+        FileChannel channel = openRecycled(path, nonce, seq);
+        boolean reused = channel != null;
         if (reused) {
             spool.noteSegmentRecycled();
+        } else {
+            spool.makeRoomForNewSegment();
+            channel = spool.channelFactory().create(path);
+            try {
+                writeSegmentHeader(channel, nonce, seq);
+            } catch (IOException e) {
+                try {
+                    channel.close();
+                    Files.deleteIfExists(path);
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
         }
+        Segment segment = new Segment(loopIndex, seq, path, channel, this);
         segment.refs.set(1);
         spool.registerSegment(segment);
         Segment old = current;
@@ -301,29 +297,53 @@ public final class SpoolAppender {
         }
     }
 
+    private void writeSegmentHeader(FileChannel channel, long nonce, long seq) throws IOException {
+        SpoolRecord.encodeSegmentHeader(header, loopIndex, nonce, seq);
+        while (header.hasRemaining()) {
+            channel.write(header);
+        }
+    }
+
     /**
-     * Renames a recycled file to {@code path} and opens it for overwriting from offset 0, or
-     * returns null when none is kept or it cannot be reused (then it is deleted). Its old bytes
-     * stay behind the new records until overwritten; the new header's nonce disowns them.
+     * Takes a recycled file, writes segment {@code seq}'s header over its old one, forces it, and
+     * only then renames it to {@code path}: a {@code .seg} name always has its own header on disk,
+     * so a crash right after the rename leaves a file whose old records the new nonce disowns
+     * (recovery cuts them), never one whose header names its previous life (which recovery would
+     * quarantine as renamed). One fdatasync per reused roll, not per message. Returns the channel,
+     * positioned after the header, or null when none is kept or it cannot be reused (then it is
+     * deleted). Its old bytes stay behind the new records until overwritten.
      */
-    private FileChannel openRecycled(Path path) {
+    private FileChannel openRecycled(Path path, long nonce, long seq) {
         KeptFile kept = recycled.relaxedPoll();
         if (kept == null) {
             return null;
         }
         spool.noteKept(-kept.octets);
         Path free = kept.path;
+        FileChannel channel;
         try {
-            Files.move(free, path, StandardCopyOption.ATOMIC_MOVE);
+            channel = spool.channelFactory().reuse(free);
         } catch (IOException e) {
             Spool.deleteQuietly(free);
             return null;
         }
         try {
-            return spool.channelFactory().reuse(path);
+            writeSegmentHeader(channel, nonce, seq);
+            channel.force(false);
+            Files.move(free, path, StandardCopyOption.ATOMIC_MOVE);
+            return channel;
         } catch (IOException e) {
-            Spool.deleteQuietly(path);
+            closeQuietly(channel);
+            Spool.deleteQuietly(free); // the move is the last step: a failure leaves the .free name
             return null;
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // the file is deleted next; nothing was written through this channel that matters
         }
     }
 

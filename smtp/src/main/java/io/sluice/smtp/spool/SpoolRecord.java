@@ -32,8 +32,9 @@ final class SpoolRecord {
     static final int SEGMENT_HEADER_BYTES_NAME_SALTED = 24;
     /**
      * Version 3 (written): as version 2, plus the segment number the file was written as, so a
-     * file under another name (renamed, restored or copied by hand; or a reused file whose new
-     * header a crash lost) is recognised from its header and quarantined, never cut.
+     * file under another name (renamed, restored or copied by hand) is recognised from its header
+     * and quarantined, never cut. A reused file's new header is fsynced before its rename, so a
+     * crash never leaves one under its new name with its old header.
      */
     static final int SEGMENT_VERSION = 3;
     static final int SEGMENT_HEADER_BYTES = 32;

@@ -16,6 +16,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -34,6 +35,11 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     final long[] maxSeqPerLoop = new long[QueueId.MAX_LOOPS];
     /** Tombstoned messages that still have records in a surviving segment: their tombstones stay. */
     final List<StoredMessage> tombstonedSurvivors = new ArrayList<>();
+    /**
+     * Tombstones kept while a quarantined ({@code .corrupt}) file is in segments/: their messages
+     * may be in it, and restoring it must not bring delivered mail back. See {@link #keepTombstones}.
+     */
+    final List<Long> tombstonesOfQuarantined = new ArrayList<>();
     long newestIdValue;
     int tornSegments;
     int deletedSegments;
@@ -45,6 +51,12 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     private final Map<QueueId, MessageBuilder> pending = new HashMap<>();
     private final List<StoredMessage> deletedButPresent = new ArrayList<>();
     private final SegmentScanner scanner = new SegmentScanner();
+    /** Per loop: the numbers of the files quarantined by this run (by name and, if it says, by header). */
+    private final Map<Integer, TreeMap<Long, String>> quarantinedSeqs = new HashMap<>();
+    /** The name {@link #quarantine} last gave a file. */
+    private String lastQuarantineName;
+    private final Set<Segment> quarantinedHere = new HashSet<>();
+    private boolean anyQuarantinedFile;
     private Segment segment;
 
     SpoolRecovery(Set<Long> tombstones, boolean readOnly) {
@@ -70,16 +82,21 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 s.refs.incrementAndGet();
             }
         }
+        Map<Segment, String> spanning = startsSpanningIntoQuarantined();
         for (Segment s : segments) {
             if (s.refs.get() > 0 || readOnly) {
                 liveSegments.add(s);
+            } else if (spanning.containsKey(s)) {
+                quarantine(s, "it holds the start of " + spanning.get(s) + ": put the two back together");
+                dirChanged = true;
             } else {
                 s.delete();
                 deletedSegments++;
                 dirChanged = true;
             }
         }
-        keepTombstonesOfSurvivors();
+        anyQuarantinedFile |= noteQuarantinedFiles(segmentsDir);
+        keepTombstones();
         if (dirChanged && !readOnly) {
             Spool.fsyncDirectory(segmentsDir);
         }
@@ -124,9 +141,17 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
             return quarantine(s, "it is not a segment file");
         }
         if (validEnd == SegmentScanner.RENAMED) {
-            return quarantine(s, "its header names it " + scanner.headerName() + ": renamed, restored or copied"
-                    + " under another name by hand (its messages are in it), or a reused file whose new header a"
-                    + " crash lost (then its records are its previous life's, all delivered or deleted)");
+            if (scanner.headerSeq() >= 0) {
+                // The WARN says to restore it under its header's name: never mint that name for new mail.
+                noteSeq(scanner.headerLoop(), scanner.headerSeq());
+            }
+            boolean moved = quarantine(s, "its header names it " + scanner.headerName() + ": renamed, restored or copied"
+                    + " under another name by hand: its messages are in it; put it back under that name with the server"
+                    + " stopped");
+            if (moved && scanner.headerSeq() >= 0) {
+                noteQuarantined(scanner.headerLoop(), scanner.headerSeq());
+            }
+            return moved;
         }
         if (validEnd < size) {
             if (!readOnly && scanner.stoppedAtFirstRecord(validEnd)) {
@@ -152,7 +177,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
      */
     private boolean quarantine(Segment s, String reason) throws IOException {
         if (readOnly) {
-            // INFO: next to a running server a reused file is named before its header is rewritten.
+            // INFO: the server, not a reader, decides; it may be repairing the file right now.
             LOG.log(Level.INFO, "spool: {0} not read: {1}", new Object[] {s.path, reason});
             return false;
         }
@@ -163,6 +188,10 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         }
         Files.move(s.path, target);
         quarantinedSegments++;
+        anyQuarantinedFile = true;
+        quarantinedHere.add(s);
+        lastQuarantineName = target.getFileName().toString();
+        noteQuarantined(s.loopIndex, s.seq);
         LOG.log(Level.WARNING, "spool: {0} quarantined as {1}, bytes unchanged and none of it queued: {2}",
                 new Object[] {s.path, target.getFileName(), reason});
         return true;
@@ -228,13 +257,112 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         }
     }
 
-    private void keepTombstonesOfSurvivors() {
+    /**
+     * Messages begun and never committed in the scan, whose records all lie before a file of their
+     * loop quarantined by this run: their COMMIT may be in it. Their segments that nothing else
+     * references are quarantined with it instead of deleted, so restoring it brings them back
+     * whole. Maps each such segment to one such message.
+     */
+    private Map<Segment, String> startsSpanningIntoQuarantined() {
+        Map<Segment, String> spanning = new HashMap<>();
+        if (readOnly || quarantinedSeqs.isEmpty()) {
+            return spanning;
+        }
+        for (MessageBuilder m : pending.values()) {
+            Segment[] touched = m.build().segments; // recovery, rare path: one copy per unfinished message
+            long last = -1;
+            for (Segment s : touched) {
+                last = Math.max(last, s.seq);
+            }
+            Map.Entry<Long, String> after = touched.length == 0 ? null
+                    : quarantinedSeqs.getOrDefault(m.id.loopIndex(), new TreeMap<>()).higherEntry(last);
+            if (after != null) {
+                for (Segment s : touched) {
+                    if (s.refs.get() == 0 && !quarantinedHere.contains(s)) {
+                        spanning.putIfAbsent(s, "message " + m.id + ", whose end may be in " + after.getValue());
+                    }
+                }
+            }
+        }
+        return spanning;
+    }
+
+    /** Remembers that the file {@link #quarantine} just moved held segment {@code seq} of the loop. */
+    private void noteQuarantined(int loopIndex, long seq) {
+        quarantinedSeqs.computeIfAbsent(loopIndex, l -> new TreeMap<>()).put(seq, lastQuarantineName);
+    }
+
+    /**
+     * Lists the quarantined files in segments/ (this run's and earlier ones'): returns whether
+     * any exists, and counts the numbers they name (file name and format-3 header) as used, so
+     * new mail never takes the name an operator is told to restore one under.
+     */
+    private boolean noteQuarantinedFiles(Path segmentsDir) throws IOException {
+        boolean any = false;
+        ByteBuffer header = ByteBuffer.allocate(SpoolRecord.SEGMENT_HEADER_BYTES); // once per file, rare
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(segmentsDir, "*.corrupt*")) {
+            for (Path p : files) {
+                any = true;
+                String name = p.getFileName().toString();
+                int seg = name.indexOf(".seg");
+                long[] own = seg > 0 ? Segment.parseName(name.substring(0, seg + 4)) : null;
+                if (own != null) {
+                    noteSeq((int) own[0], own[1]);
+                }
+                noteHeaderSeq(p, header.clear());
+            }
+        }
+        return any;
+    }
+
+    private void noteHeaderSeq(Path file, ByteBuffer header) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            while (header.hasRemaining() && ch.read(header) >= 0) {
+                // read the whole header or up to end of file
+            }
+        } catch (IOException e) {
+            LOG.log(Level.FINE, "spool: cannot read the header of " + file, e);
+            return;
+        }
+        if (header.position() == SpoolRecord.SEGMENT_HEADER_BYTES && header.getLong(0) == SpoolRecord.SEGMENT_MAGIC
+                && header.getInt(8) == SpoolRecord.SEGMENT_VERSION) {
+            noteSeq(header.getInt(12), header.getLong(24));
+        }
+    }
+
+    private void noteSeq(int loopIndex, long seq) {
+        if (loopIndex >= 0 && loopIndex < QueueId.MAX_LOOPS && seq >= 0 && seq < Segment.MAX_SEQ) {
+            maxSeqPerLoop[loopIndex] = Math.max(maxSeqPerLoop[loopIndex], seq);
+        }
+    }
+
+    /**
+     * Which tombstones deleted.log keeps. A tombstoned message found whole stays tombstoned while a
+     * surviving segment holds a record of it, or while a file quarantined by this run does. While
+     * any quarantined file is in segments/, so does every tombstone of a message not found whole
+     * in the scan: its records may be in that file, and restoring it must not resurrect it.
+     */
+    private void keepTombstones() {
         Set<Segment> survivors = new HashSet<>(liveSegments);
+        Set<Long> foundWhole = new HashSet<>();
         for (StoredMessage m : deletedButPresent) {
+            foundWhole.add(m.id.value());
+            boolean survives = false;
+            boolean quarantined = false;
             for (Segment s : m.segments) {
-                if (survivors.contains(s)) {
-                    tombstonedSurvivors.add(m);
-                    break;
+                survives |= survivors.contains(s);
+                quarantined |= quarantinedHere.contains(s);
+            }
+            if (survives) {
+                tombstonedSurvivors.add(m);
+            } else if (quarantined) {
+                tombstonesOfQuarantined.add(m.id.value());
+            }
+        }
+        if (anyQuarantinedFile && !readOnly) {
+            for (long id : tombstones) {
+                if (!foundWhole.contains(id)) {
+                    tombstonesOfQuarantined.add(id);
                 }
             }
         }

@@ -29,6 +29,14 @@ final class TrackedTombstones {
         add(id, first, last);
     }
 
+    /** No segment key is negative: marks a tombstone {@link #retainOnDisk} keeps whatever is on disk. */
+    private static final long PINNED = -1;
+
+    /** Remembers a tombstone needed whatever segment files are on disk (until the next start). */
+    void pin(long id) {
+        add(id, PINNED, PINNED);
+    }
+
     /** Remembers a tombstone needed while any segment with a key in {@code firstKey..lastKey} is on disk. */
     void add(long id, long firstKey, long lastKey) {
         long first = firstKey;
@@ -48,7 +56,7 @@ final class TrackedTombstones {
     void retainOnDisk(long[] sortedKeysOnDisk) {
         int kept = 0;
         for (int i = 0; i < size; i++) {
-            if (anyBetween(sortedKeysOnDisk, firstKeys[i], lastKeys[i])) {
+            if (firstKeys[i] == PINNED || anyBetween(sortedKeysOnDisk, firstKeys[i], lastKeys[i])) {
                 ids[kept] = ids[i];
                 firstKeys[kept] = firstKeys[i];
                 lastKeys[kept] = lastKeys[i];

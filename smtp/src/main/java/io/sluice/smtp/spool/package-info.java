@@ -62,23 +62,30 @@
  * Segments are scanned in (loop, sequence) order. Scanning a segment stops at the first record
  * whose framing or CRC is invalid; in read-write mode the file is truncated there, except that a
  * file is never cut at its header while it may hold acknowledged mail: a file whose header names
- * another loop or number than its name (renamed, restored or copied by hand; or a reused file
- * whose new header a crash lost), and a file whose first record is invalid while a valid record
- * (version 2: anything framed like a whole record) follows, are quarantined ({@code .corrupt},
- * {@code .corrupt.N} if taken; bytes unchanged, one WARN). A first record with nothing valid
+ * another loop or number than its name (renamed, restored or copied by hand), and a file whose
+ * first record is invalid while a valid record (version 2: anything framed like a whole record)
+ * follows, are quarantined ({@code .corrupt}, {@code .corrupt.N} if taken; bytes unchanged, one
+ * WARN). A reused file never shows its old number under its new name: its new header is written
+ * and fsynced while it is still {@code .free}, then it is renamed. With a file quarantined, the
+ * unreferenced segments of its loop holding a message begun before it and never committed are
+ * quarantined too (the COMMIT may be in it); the numbers a {@code .corrupt} file names (its name
+ * and its version-3 header) are never given to new segments; and while any {@code .corrupt} file
+ * exists, {@code deleted.log} keeps every tombstone of a message not found whole in the scan,
+ * so restoring a quarantined file does not resurrect its delivered messages. A first record with nothing valid
  * behind it is a torn first write (an fsync covers every earlier write of the file, so an
  * acknowledged record behind it would make the first one valid too): cut. A message is
  * queued iff a valid BEGIN, its DATA records and a valid COMMIT whose size equals the DATA total
  * were seen, no later ABORT cancels it (an ABORT follows a COMMIT when the writer refused it)
  * and {@code deleted.log} holds no tombstone for it. Segments with no queued message are
  * deleted; a {@code .seg} file without the segment magic is renamed {@code .corrupt}. New
- * segments continue after the highest sequence seen and new ids after the newest id seen.
+ * segments continue after the highest sequence seen (quarantined files included) and new ids
+ * after the newest id seen.
  *
  * <h2>deleted.log</h2>
  * 20-byte records {@code u32 magic "SDLT", u32 reason (1 deleted, 2 delivered, 3 commit failed), u64 id,
  * u32 crc32c(bytes 0..15)}, fsynced one by one (a delivery's lazily, within 50 ms); readers skip
  * garbage byte by byte. The server rewrites it keeping only the tombstones whose message still has
- * a segment file on disk: at start, and at runtime each time the file doubles past 1 MiB. It
+ * a segment file on disk (or, while a {@code .corrupt} file exists, may be in one): at start, and at runtime each time the file doubles past 1 MiB. It
  * remembers the segment range of every tombstoned message for that, fsyncs {@code segments/}
  * first (the unlinks that make a tombstone useless must be durable before it goes), and replaces
  * the file atomically under {@code deleted.lock}: {@code deleted.log.tmp}, fsync, rename, fsync

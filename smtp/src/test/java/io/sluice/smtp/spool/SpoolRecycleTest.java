@@ -85,6 +85,92 @@ class SpoolRecycleTest {
         }
     }
 
+    /**
+     * A crash between reusing a kept file (its rename to the new {@code .seg} name) and the first
+     * record written into it: nothing in the file was acknowledged in its new life and its old
+     * records are all delivered (their tombstones may be compacted away). Its new header is on
+     * disk before the rename, so recovery cuts the old records as a reused file's (INFO) and
+     * quarantines nothing: no 4 KiB-64 MiB {@code .corrupt} kept forever, no WARN inviting the
+     * operator to restore delivered mail.
+     */
+    @Test
+    void aCrashRightAfterReusingAFileIsNotQuarantined() throws Exception {
+        List<QueueId> survivors = new ArrayList<>();
+        byte[] previousLife;
+        byte[] newHeader = new byte[SpoolRecord.SEGMENT_HEADER_BYTES];
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            SpoolAppender appender = spool.appender(0);
+            QueueId old = commit(appender, content(1, fillTo(SpoolRecord.SEGMENT_HEADER_BYTES)));
+            survivors.add(commit(appender, content(2, SMALL))); // rolls to segment 1
+            survivors.add(commit(appender, content(3, fillTo(Files.size(segment(1))))));
+            previousLife = Files.readAllBytes(segment(0));
+            assertTrue(spool.delete(old)); // delivered: segment 0 empties and is kept as .free
+            commit(appender, content(4, SMALL)); // rolls to segment 2: segment 0's file
+            assertEquals(1, spool.segmentsRecycled());
+            try (FileChannel ch = FileChannel.open(segment(2), StandardOpenOption.READ)) {
+                ch.read(ByteBuffer.wrap(newHeader), 0);
+            }
+        }
+        // What the disk holds if the machine dies right after the rename: the new header (forced
+        // before it), then the previous life's records. Tombstones compacted away.
+        System.arraycopy(newHeader, 0, previousLife, 0, newHeader.length);
+        Files.write(segment(2), previousLife);
+        Files.delete(tmp.resolve("deleted.log"));
+
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertEquals(survivors, ids(spool), "the previous life's message stays gone");
+        }
+        assertFalse(Files.exists(segment(2)), "its old records are cut, and then nothing is left in it");
+        try (Stream<Path> s = Files.list(tmp.resolve("segments"))) {
+            assertEquals(List.of(), s.filter(p -> p.toString().contains(".corrupt")).collect(Collectors.toList()),
+                    "a crash at a roll is not damage");
+        }
+    }
+
+    /** The reused file's new header is written and forced while it is still {@code .free}, then renamed. */
+    @Test
+    void aReusedFileTakesItsNewNameOnlyAfterItsNewHeaderIsForced() throws Exception {
+        List<String> atForce = new ArrayList<>();
+        SegmentChannelFactory factory = new SegmentChannelFactory() {
+            @Override
+            public FileChannel create(Path path) throws IOException {
+                return SegmentChannelFactory.DEFAULT.create(path);
+            }
+
+            @Override
+            public FileChannel reuse(Path path) throws IOException {
+                FailingFileChannel channel = new FailingFileChannel(SegmentChannelFactory.DEFAULT.reuse(path), -1, false);
+                channel.beforeForce = () -> atForce.add(path.getFileName() + " exists=" + Files.exists(path)
+                        + " header names " + headerName(path) + " seg2 exists=" + Files.exists(segment(2)));
+                return channel;
+            }
+        };
+        try (Spool spool = Spool.open(tmp, OPTIONS, factory)) {
+            SpoolAppender appender = spool.appender(0);
+            QueueId old = commit(appender, content(1, fillTo(SpoolRecord.SEGMENT_HEADER_BYTES)));
+            commit(appender, content(2, SMALL)); // rolls to segment 1
+            commit(appender, content(3, fillTo(Files.size(segment(1)))));
+            assertTrue(spool.delete(old));
+            commit(appender, content(4, SMALL)); // rolls to segment 2: segment 0's file
+            assertEquals(1, spool.segmentsRecycled());
+            assertEquals(Segment.fileName(0, 2), headerName(segment(2)));
+        }
+        assertFalse(atForce.isEmpty(), "the reused file was never forced");
+        assertEquals(Segment.freeName(0, 0) + " exists=true header names " + Segment.fileName(0, 2)
+                + " seg2 exists=false", atForce.get(0));
+    }
+
+    /** The name a format-3 header gives its file. */
+    private static String headerName(Path file) {
+        ByteBuffer header = ByteBuffer.allocate(SpoolRecord.SEGMENT_HEADER_BYTES);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ch.read(header, 0);
+        } catch (IOException e) {
+            return e.toString();
+        }
+        return Segment.fileName(header.getInt(12), header.getLong(24));
+    }
+
     @Test
     void withRecyclingOffAnEmptiedSegmentIsDeleted() throws Exception {
         try (Spool spool = Spool.open(tmp, OPTIONS.withRecycledSegmentsPerLoop(0))) {
