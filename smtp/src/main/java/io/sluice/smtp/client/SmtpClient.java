@@ -400,7 +400,7 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
                     if (error != null) {
                         lookupFailed(delivery, error);
                     } else {
-                        policy.whenComplete((p, never) -> startUnder(p, delivery, content, hops));
+                        policy.whenComplete((p, never) -> startOnWorker(p, delivery, content, hops));
                     }
                 });
                 return;
@@ -441,7 +441,23 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         }
 
         /**
-         * A resolver or MTA-STS thread: the hops as the domain's MTA-STS policy allows (RFC 8461
+         * A resolver or MTA-STS thread: under an enforced policy, on to a worker (the first
+         * {@code verify} context is built there: loading the trust store would hold up the resolver).
+         */
+        private void startOnWorker(StsPolicy policy, Delivery delivery, OutboundContent content, List<NextHop> hops) {
+            if (policy == null || policy.mode() != StsMode.ENFORCE) {
+                startUnder(policy, delivery, content, hops);
+                return;
+            }
+            try {
+                workers.execute(() -> startUnder(policy, delivery, content, hops));
+            } catch (RejectedExecutionException e) {
+                delivery.reportUnreported(451, "4.3.2", "client closing: " + e.getMessage());
+            }
+        }
+
+        /**
+         * A resolver, MTA-STS or worker thread: the hops as the domain's MTA-STS policy allows (RFC 8461
          * §5). enforce: only MX hosts matching the policy, each under {@code verify}, or a 4.7.5
          * deferral with nothing sent; testing: every hop as without a policy, each MX host outside
          * the policy logged; none or no policy: as without one.

@@ -76,7 +76,10 @@ class MtaStsDeliveryTest {
     private final Map<String, Served> served = new ConcurrentHashMap<>();
     private final AtomicInteger requests = new AtomicInteger();
 
-    private record Served(int status, String contentType, String body, String location) {
+    private record Served(int status, String contentType, String body, String location, boolean chunked) {
+        Served(int status, String contentType, String body, String location) {
+            this(status, contentType, body, location, false);
+        }
     }
 
     @BeforeEach
@@ -238,6 +241,26 @@ class MtaStsDeliveryTest {
         assertEquals(1, policies.stats().fetches(FetchResult.TLS), "the certificate names mta-sts.sts.test only");
     }
 
+    @Test
+    void aChunkedPolicyIsRead() throws Exception {
+        publishTxt("1");
+        served.put(POLICY_HOST, new Served(200, "text/plain", policy("enforce", "mail.elsewhere.test"), null, true));
+        client(Map.of());
+        assertEquals(DEFERRED, send().outcome(), "the chunked policy was read and enforced");
+        assertEquals(1, policies.stats().fetches(FetchResult.OK));
+    }
+
+    @Test
+    void aBodyOver64KiBIsNoPolicy() throws Exception {
+        fake.offerStartTls = false;
+        publishTxt("1");
+        String big = policy("enforce", "mail.elsewhere.test") + "x_pad: " + "p".repeat(64 * 1024) + "\r\n";
+        served.put(POLICY_HOST, new Served(200, "text/plain", big, null, true));
+        client(Map.of());
+        assertEquals(DELIVERED, send().outcome());
+        assertEquals(1, policies.stats().fetches(FetchResult.TOO_LARGE));
+    }
+
     // ---------------------------------------------------------------- the cache
 
     @Test
@@ -307,7 +330,8 @@ class MtaStsDeliveryTest {
         if (s.location() != null) {
             exchange.getResponseHeaders().set("Location", s.location());
         }
-        exchange.sendResponseHeaders(s.status(), body.length == 0 ? -1 : body.length);
+        // Length 0 makes the JDK server send the body chunked.
+        exchange.sendResponseHeaders(s.status(), s.chunked() ? 0 : body.length == 0 ? -1 : body.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(body);
         }
