@@ -30,6 +30,8 @@ final class Delivery {
     private ClientTlsLevel level;
     /** Set under an enforced MTA-STS policy: what a TLS failure on every hop is reported as. */
     private String mtaStsEnforced;
+    /** Set under an MTA-STS policy in mode testing: the policy domain. */
+    private String mtaStsTestingDomain;
     private final boolean lmtp;
     private final SmtpCredentials credentials;
     private final boolean[] reported;
@@ -132,6 +134,19 @@ final class Delivery {
     void enforceMtaSts(String policy) {
         level = ClientTlsLevel.VERIFY;
         mtaStsEnforced = policy;
+    }
+
+    /** Before {@link #start}: an MTA-STS policy in mode testing holds (sessions log hops without TLS). */
+    void mtaStsTesting(String domain) {
+        mtaStsTestingDomain = domain;
+    }
+
+    boolean mtaStsTesting() {
+        return mtaStsTestingDomain != null;
+    }
+
+    String mtaStsTestingDomain() {
+        return mtaStsTestingDomain;
     }
 
     private void tryHop() {

@@ -286,6 +286,15 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         }
     }
 
+    /** A loop: a hop under an MTA-STS testing policy went on without TLS; one line, counted. */
+    void logMtaStsTesting(Delivery delivery, HopKey key, String what) {
+        if (mtaSts != null) {
+            mtaSts.stats().count(MtaStsStats.Outcome.TESTING_NO_TLS);
+        }
+        log.log(EventLog.Level.WARN, "mta-sts-testing", "id", delivery.queueId(), "domain", delivery.mtaStsTestingDomain(),
+                "mta-sts", "MX host " + key.describe() + " " + what + " (mode testing: delivered anyway)");
+    }
+
     void logDowngrade(HopKey key, String what) {
         stats.downgrade();
         log.log(EventLog.Level.WARN, "tls-possible-downgrade", "host", key.describe(), "detail", what);
@@ -471,6 +480,7 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
                     delivery.start(content, hops);
                 } else if (policy.mode() == StsMode.TESTING) {
                     logTestingMismatches(policy, delivery, hops);
+                    delivery.mtaStsTesting(route.target().toLowerCase(Locale.ROOT));
                     delivery.start(content, hops);
                 } else {
                     startEnforced(policy, delivery, content, hops);

@@ -20,6 +20,8 @@ public final class MtaStsStats {
         REFUSED_TLS,
         /** testing: an MX host outside the policy was kept and logged. */
         TESTING_MISMATCH,
+        /** testing: a hop went on without TLS (not offered, refused, or a failed handshake), logged. */
+        TESTING_NO_TLS,
         /** testing or none: delivered as without a policy. */
         NOT_ENFORCED
     }

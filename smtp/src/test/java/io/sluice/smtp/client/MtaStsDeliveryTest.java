@@ -187,13 +187,26 @@ class MtaStsDeliveryTest {
 
     @Test
     void testingDeliversAndLogsTheMismatch() throws Exception {
-        fake.offerStartTls = false;
+        fake.offerStartTls = true; // TLS (any certificate under may): the mismatch is the only line
         publish("1", policy("testing", "mail.elsewhere.test"));
         client(Map.of());
         assertEquals(DELIVERED, send().outcome());
         String line = logged.await("mta-sts-testing");
         assertTrue(line.contains("mta-sts=\"MX host mx.test does not match"), line);
         assertEquals(1, policies.stats().outcomes(MtaStsStats.Outcome.TESTING_MISMATCH));
+        assertEquals(0, policies.stats().outcomes(MtaStsStats.Outcome.TESTING_NO_TLS));
+    }
+
+    @Test
+    void testingLogsAHopWithoutTls() throws Exception {
+        fake.offerStartTls = false;
+        publish("1", policy("testing", "mx.test"));
+        client(Map.of());
+        assertEquals(DELIVERED, send().outcome());
+        String line = logged.await("mta-sts-testing");
+        assertTrue(line.contains("did not offer STARTTLS") && line.contains("domain=sts.test"), line);
+        assertEquals(1, policies.stats().outcomes(MtaStsStats.Outcome.TESTING_NO_TLS));
+        assertEquals(0, policies.stats().outcomes(MtaStsStats.Outcome.TESTING_MISMATCH));
     }
 
     @Test
