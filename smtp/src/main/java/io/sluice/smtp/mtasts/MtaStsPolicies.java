@@ -33,7 +33,7 @@ import io.sluice.smtp.server.EventLog;
 public final class MtaStsPolicies implements AutoCloseable {
     /** How long a failed fetch of one (domain, id) is not repeated. */
     public static final Duration FAILED_FETCH_BACKOFF = Duration.ofMinutes(5);
-    /** Most domains whose policies are kept; past it, expired ones are dropped, then new ones not kept. */
+    /** Most domains whose policies (and, apart, failed fetches) are kept; past it, expired ones are dropped, then new ones not kept. */
     public static final int MAX_DOMAINS = 100_000;
 
     private final DnsLookup dns;
@@ -151,7 +151,13 @@ public final class MtaStsPolicies implements AutoCloseable {
             result = p;
         } else {
             stats.fetched(outcome.failure().result());
-            failed.put(domain, new Failed(id, clock.nanoTime() + FAILED_FETCH_BACKOFF.toNanos()));
+            long now = clock.nanoTime();
+            if (failed.size() >= MAX_DOMAINS) {
+                failed.values().removeIf(f -> now - f.untilNanos() >= 0);
+            }
+            if (failed.size() < MAX_DOMAINS) { // still full: not remembered, so the next attempt refetches
+                failed.put(domain, new Failed(id, now + FAILED_FETCH_BACKOFF.toNanos()));
+            }
             Cached cached = live(domain);
             log.log(EventLog.Level.WARN, "mta-sts-fetch-failed", "domain", domain, "id", id,
                     "result", outcome.failure().result().label(), "detail", outcome.failure().getMessage(),
