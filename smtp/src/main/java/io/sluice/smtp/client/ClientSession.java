@@ -318,7 +318,17 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         } else if (tlsRequired()) {
             tlsMissing("did not offer STARTTLS");
         } else {
+            noteMtaStsTesting(plaintextOnly ? "TLS handshake failed (sent in plaintext on a new connection)"
+                    : "did not offer STARTTLS");
             ready();
+        }
+    }
+
+    /** Under an MTA-STS policy in mode testing: this hop goes on without TLS, which enforce would refuse. */
+    private void noteMtaStsTesting(String what) {
+        Delivery d = delivery;
+        if (d != null && d.mtaStsTesting()) {
+            client.logMtaStsTesting(d, key, what);
         }
     }
 
@@ -333,6 +343,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         if (tlsRequired()) {
             tlsMissing("refused STARTTLS: " + code + " " + parser.text());
         } else {
+            noteMtaStsTesting("refused STARTTLS: " + code);
             ready(); // may: plaintext on this connection after a 454
         }
         return true;

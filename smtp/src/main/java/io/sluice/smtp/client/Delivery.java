@@ -26,7 +26,12 @@ final class Delivery {
     private final SmtpClient client;
     private final DeliveryJob job;
     private final DeliveryCallback callback;
-    private final ClientTlsLevel level;
+    /** Raised to {@code verify} by an enforced MTA-STS policy before {@link #start}. */
+    private ClientTlsLevel level;
+    /** Set under an enforced MTA-STS policy: what a TLS failure on every hop is reported as. */
+    private String mtaStsEnforced;
+    /** Set under an MTA-STS policy in mode testing: the policy domain. */
+    private String mtaStsTestingDomain;
     private final boolean lmtp;
     private final SmtpCredentials credentials;
     private final boolean[] reported;
@@ -69,6 +74,11 @@ final class Delivery {
     }
 
     // ---------------------------------------------------------------- what sessions read
+
+    /** The queue id of the message, for log lines. */
+    String queueId() {
+        return job.message().id().toString();
+    }
 
     int recipientCount() {
         return reported.length;
@@ -119,8 +129,39 @@ final class Delivery {
         tryHop();
     }
 
+    /**
+     * Before {@link #start}: an MTA-STS policy in mode enforce (RFC 8461 §5) holds, so every hop
+     * must give TLS with a certificate valid for its MX name ({@code verify}); when each hop fails
+     * on TLS, the recipients are deferred with 4.7.5 naming the policy.
+     *
+     * @param policy how the policy is named in that reply, e.g. {@code MTA-STS policy of example.com (enforce)}
+     */
+    void enforceMtaSts(String policy) {
+        level = ClientTlsLevel.VERIFY;
+        mtaStsEnforced = policy;
+    }
+
+    /** Before {@link #start}: an MTA-STS policy in mode testing holds (sessions log hops without TLS). */
+    void mtaStsTesting(String domain) {
+        mtaStsTestingDomain = domain;
+    }
+
+    boolean mtaStsTesting() {
+        return mtaStsTestingDomain != null;
+    }
+
+    String mtaStsTestingDomain() {
+        return mtaStsTestingDomain;
+    }
+
     private void tryHop() {
         if (hopIndex >= hops.size()) {
+            if (mtaStsEnforced != null && lastEnhanced != null && lastEnhanced.startsWith("4.7.")) {
+                client.mtaStsRefusedTls();
+                reportUnreported(451, "4.7.5", mtaStsEnforced + ": no permitted MX host gave TLS with a certificate"
+                        + " valid for its name; last: " + lastText);
+                return;
+            }
             reportUnreported(lastCode, lastEnhanced, lastText);
             return;
         }

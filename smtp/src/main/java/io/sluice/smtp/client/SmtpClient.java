@@ -6,7 +6,11 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -21,6 +25,8 @@ import java.util.function.UnaryOperator;
 import io.sluice.reactor.ConnectionHandler;
 import io.sluice.reactor.EventLoop;
 import io.sluice.reactor.EventLoopGroup;
+import io.sluice.reactor.NanoClock;
+import io.sluice.smtp.config.ConfigKeys;
 import io.sluice.smtp.config.ClientTlsLevel;
 import io.sluice.smtp.config.SluiceConfig;
 import io.sluice.smtp.delivery.DeliveryCallback;
@@ -31,9 +37,15 @@ import io.sluice.smtp.dkim.DkimConfig;
 import io.sluice.smtp.dkim.DkimKey;
 import io.sluice.smtp.dkim.DkimSignature;
 import io.sluice.smtp.dkim.DkimSigner;
+import io.sluice.smtp.dns.DnsLookup;
 import io.sluice.smtp.dns.NextHop;
 import io.sluice.smtp.dns.NextHopLookupException;
 import io.sluice.smtp.dns.NextHopResolver;
+import io.sluice.smtp.mtasts.MtaStsPolicies;
+import io.sluice.smtp.mtasts.MtaStsStats;
+import io.sluice.smtp.mtasts.PolicyFetcher;
+import io.sluice.smtp.mtasts.StsMode;
+import io.sluice.smtp.mtasts.StsPolicy;
 import io.sluice.smtp.server.EventLog;
 import io.sluice.smtp.spool.BodyType;
 import io.sluice.tls.TlsContext;
@@ -74,6 +86,8 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
     private final DkimSigner dkim;
     /** Logs at debug why a message of a signing domain leaves unsigned (one listener, not one per call). */
     private final DkimSigner.UnsignedListener dkimUnsigned;
+    /** MTA-STS policies of MX destinations (owned: closed with the client), or null when off. */
+    private final MtaStsPolicies mtaSts;
     private volatile boolean closing;
     /** The handler each new connection gets: the session itself, or a test's wrapper around it. */
     private volatile UnaryOperator<ConnectionHandler> sessionHandlers = UnaryOperator.identity();
@@ -97,6 +111,16 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
      */
     public SmtpClient(ClientSettings settings, EventLoopGroup loops, NextHopResolver resolver, Path memoryDir,
             EventLog log, DkimSigner dkim) throws IOException {
+        this(settings, loops, resolver, memoryDir, log, dkim, null);
+    }
+
+    /**
+     * As above, with MTA-STS (RFC 8461) for {@code smtp:} routes that look up MX: {@code mtaSts}
+     * (null = off) is closed with this client.
+     */
+    public SmtpClient(ClientSettings settings, EventLoopGroup loops, NextHopResolver resolver, Path memoryDir,
+            EventLog log, DkimSigner dkim, MtaStsPolicies mtaSts) throws IOException {
+        this.mtaSts = mtaSts;
         this.settings = settings;
         this.dkim = dkim;
         this.dkimUnsigned = (message, reason) -> {
@@ -123,7 +147,22 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
             log.log(EventLog.Level.INFO, "dkim-key", "d", key.domain(), "s", key.selector(), "a", key.algorithm().tag(),
                     "bits", key.bits());
         }
-        return new SmtpClient(ClientSettings.fromConfig(config), loops, resolver, spoolDir, log, dkim);
+        ClientSettings settings = ClientSettings.fromConfig(config);
+        return new SmtpClient(settings, loops, resolver, spoolDir, log, dkim, mtaStsFromConfig(config, settings, resolver, log));
+    }
+
+    /**
+     * The MTA-STS policies when {@code tls.client.mta_sts} is on and the resolver can also answer
+     * TXT and address questions (the server's {@link io.sluice.smtp.dns.MxResolver} does), else null.
+     */
+    private static MtaStsPolicies mtaStsFromConfig(SluiceConfig config, ClientSettings settings, NextHopResolver resolver,
+            EventLog log) throws IOException {
+        if (!config.get(ConfigKeys.TLS_CLIENT_MTA_STS) || !(resolver instanceof DnsLookup lookup)) {
+            return null;
+        }
+        PolicyFetcher fetcher = new PolicyFetcher(PolicyFetcher.trusting(settings.caFile()), PolicyFetcher.HTTPS_PORT,
+                config.get(ConfigKeys.TLS_CLIENT_MTA_STS_FETCH_TIMEOUT));
+        return new MtaStsPolicies(lookup, fetcher, NanoClock.SYSTEM, log);
     }
 
     private static ExecutorService workerPool(int threads) {
@@ -161,10 +200,18 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         return dkim;
     }
 
+    /** MTA-STS counters, or null when MTA-STS is off. */
+    public MtaStsStats mtaStsStats() {
+        return mtaSts == null ? null : mtaSts.stats();
+    }
+
     /** Stops pooling; idle connections QUIT when the loops close. Saves the TLS memory. */
     @Override
     public void close() {
         closing = true;
+        if (mtaSts != null) {
+            mtaSts.close();
+        }
         workers.shutdown();
         try {
             workers.awaitTermination(5, TimeUnit.SECONDS);
@@ -239,6 +286,22 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         return closing;
     }
 
+    /** An enforced MTA-STS attempt ran out of hops on TLS failures. */
+    void mtaStsRefusedTls() {
+        if (mtaSts != null) {
+            mtaSts.stats().count(MtaStsStats.Outcome.REFUSED_TLS);
+        }
+    }
+
+    /** A loop: a hop under an MTA-STS testing policy went on without TLS; one line, counted. */
+    void logMtaStsTesting(Delivery delivery, HopKey key, String what) {
+        if (mtaSts != null) {
+            mtaSts.stats().count(MtaStsStats.Outcome.TESTING_NO_TLS);
+        }
+        log.log(EventLog.Level.WARN, "mta-sts-testing", "id", delivery.queueId(), "domain", delivery.mtaStsTestingDomain(),
+                "mta-sts", "MX host " + key.describe() + " " + what + " (mode testing: delivered anyway)");
+    }
+
     void logDowngrade(HopKey key, String what) {
         stats.downgrade();
         log.log(EventLog.Level.WARN, "tls-possible-downgrade", "host", key.describe(), "detail", what);
@@ -303,11 +366,15 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         private final Route route;
         private final ClientTlsLevel level;
         private final SmtpCredentials credentials;
+        /** MX routes only, and never when a {@code tls.client.policy.<domain>} entry names the domain. */
+        private final boolean mtaStsApplies;
 
         RouteTransport(Route route) {
             this.route = route;
             this.credentials = settings.auth().credentialsFor(route.target());
             this.level = levelFor(settings.tlsPolicy(), route.target(), credentials);
+            this.mtaStsApplies = mtaSts != null && route.kind() == Route.Kind.SMTP_MX
+                    && settings.tlsPolicy().explicitLevelFor(route.target()) == null;
         }
 
         @Override
@@ -342,11 +409,14 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
                 return;
             }
             if (route.kind() == Route.Kind.SMTP_MX) {
+                // Both questions at once: a domain without a policy costs no time, only its (cached) TXT miss.
+                CompletableFuture<StsPolicy> policy = mtaStsApplies ? mtaSts.policyFor(route.target())
+                        : CompletableFuture.completedFuture(null);
                 resolver.resolve(route.target(), route.port()).whenComplete((hops, error) -> {
                     if (error != null) {
                         lookupFailed(delivery, error);
                     } else {
-                        delivery.start(content, hops);
+                        policy.whenComplete((p, never) -> startOnWorker(p, delivery, content, hops));
                     }
                 });
                 return;
@@ -384,6 +454,92 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
                 }
             }
             return true;
+        }
+
+        /**
+         * A resolver or MTA-STS thread: under an enforced policy, on to a worker (the first
+         * {@code verify} context is built there: loading the trust store would hold up the resolver).
+         */
+        private void startOnWorker(StsPolicy policy, Delivery delivery, OutboundContent content, List<NextHop> hops) {
+            if (policy == null || policy.mode() != StsMode.ENFORCE) {
+                startUnder(policy, delivery, content, hops);
+                return;
+            }
+            try {
+                workers.execute(() -> startUnder(policy, delivery, content, hops));
+            } catch (RejectedExecutionException e) {
+                delivery.reportUnreported(451, "4.3.2", "client closing: " + e.getMessage());
+            }
+        }
+
+        /**
+         * A resolver, MTA-STS or worker thread: the hops as the domain's MTA-STS policy allows (RFC 8461
+         * §5). enforce: only MX hosts matching the policy, each under {@code verify}, or a 4.7.5
+         * deferral with nothing sent; testing: every hop as without a policy, each MX host outside
+         * the policy logged; none or no policy: as without one.
+         */
+        private void startUnder(StsPolicy policy, Delivery delivery, OutboundContent content, List<NextHop> hops) {
+            try {
+                if (policy == null || policy.mode() == StsMode.NONE) {
+                    if (policy != null) {
+                        mtaSts.stats().count(MtaStsStats.Outcome.NOT_ENFORCED);
+                    }
+                    delivery.start(content, hops);
+                } else if (policy.mode() == StsMode.TESTING) {
+                    logTestingMismatches(policy, delivery, hops);
+                    delivery.mtaStsTesting(route.target().toLowerCase(Locale.ROOT));
+                    delivery.start(content, hops);
+                } else {
+                    startEnforced(policy, delivery, content, hops);
+                }
+            } catch (RuntimeException e) { // a bug; the recipients must still hear back
+                delivery.reportUnreported(451, "4.3.0", "MTA-STS: " + e);
+            }
+        }
+
+        private void logTestingMismatches(StsPolicy policy, Delivery delivery, List<NextHop> hops) {
+            mtaSts.stats().count(MtaStsStats.Outcome.NOT_ENFORCED);
+            for (String host : hostNames(hops)) {
+                if (!policy.allows(host)) {
+                    mtaSts.stats().count(MtaStsStats.Outcome.TESTING_MISMATCH);
+                    log.log(EventLog.Level.WARN, "mta-sts-testing", "id", delivery.queueId(), "domain", route.target(),
+                            "mta-sts", "MX host " + host + " does not match mx " + String.join(",", policy.mxPatterns())
+                                    + " (mode testing: tried anyway)");
+                }
+            }
+        }
+
+        private void startEnforced(StsPolicy policy, Delivery delivery, OutboundContent content, List<NextHop> hops) {
+            String name = "MTA-STS policy of " + route.target().toLowerCase(Locale.ROOT) + " (enforce)";
+            List<NextHop> allowed = new ArrayList<>();
+            for (NextHop hop : hops) {
+                if (policy.allows(hop.hostName())) {
+                    allowed.add(hop);
+                }
+            }
+            if (allowed.isEmpty()) {
+                mtaSts.stats().count(MtaStsStats.Outcome.REFUSED_MX);
+                String why = name + ": no MX host (" + String.join(",", hostNames(hops)) + ") matches mx "
+                        + String.join(",", policy.mxPatterns()) + "; nothing sent";
+                log.log(EventLog.Level.WARN, "mta-sts-refused", "id", delivery.queueId(), "domain", route.target(), "mta-sts", why);
+                delivery.reportUnreported(451, "4.7.5", why);
+                return;
+            }
+            try {
+                verifyingTls(); // built here, off the loops
+            } catch (IOException e) {
+                delivery.reportUnreported(451, "4.7.5", "cannot set up client TLS: " + e.getMessage());
+                return;
+            }
+            mtaSts.stats().count(MtaStsStats.Outcome.ENFORCED);
+            delivery.enforceMtaSts(name);
+            delivery.start(content, allowed);
+        }
+
+        private static Set<String> hostNames(List<NextHop> hops) {
+            Set<String> names = new LinkedHashSet<>();
+            hops.forEach(hop -> names.add(hop.hostName()));
+            return names;
         }
 
         /** {@code smtp:[host]:port} and {@code lmtp:host:port}: every address of the host, in order. */

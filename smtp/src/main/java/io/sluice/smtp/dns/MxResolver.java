@@ -38,6 +38,7 @@ import org.xbill.DNS.Name;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.Type;
 
 /**
@@ -59,7 +60,7 @@ import org.xbill.DNS.Type;
  * thread: the work runs on the resolver's executor (one daemon thread, {@code sluice-dns}, when
  * built by {@link #fromConfig}); dnsjava's I/O thread only hands answers to that executor.
  */
-public final class MxResolver implements NextHopResolver, AutoCloseable {
+public final class MxResolver implements NextHopResolver, DnsLookup, AutoCloseable {
     /** Most hops one resolution returns. */
     public static final int MAX_HOPS = 10;
     /** Most MX hosts whose addresses are looked up, lowest preference first. */
@@ -144,6 +145,59 @@ public final class MxResolver implements NextHopResolver, AutoCloseable {
             out.completeExceptionally(Failures.allTemporary(domain, "resolver closed"));
         }
         return out;
+    }
+
+    @Override
+    public CompletableFuture<List<String>> txt(String name) {
+        return onResolverThread(name, () -> lookup(DomainNames.toName(name), Type.TXT, 0).thenApply(set -> {
+            List<String> out = new ArrayList<>();
+            for (Record r : set.outcome() == Outcome.FOUND ? set.records() : List.<Record>of()) {
+                out.add(String.join("", ((TXTRecord) r).getStrings()));
+            }
+            return List.copyOf(out);
+        }));
+    }
+
+    @Override
+    public CompletableFuture<List<InetAddress>> addresses(String host) {
+        return onResolverThread(host, () -> hostHops(DomainNames.toName(host), 0, 1).thenApply(found -> {
+            if (found.hops().isEmpty() && found.temporaryFailure() != null) {
+                throw new CompletionException(found.temporaryFailure());
+            }
+            List<InetAddress> out = new ArrayList<>();
+            found.hops().forEach(hop -> out.add(hop.address()));
+            return List.copyOf(out);
+        }));
+    }
+
+    /** A lookup started on the resolver's executor: one that names nothing valid fails, never throws. */
+    private <T> CompletableFuture<T> onResolverThread(String name, LookupStart<T> start) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        try {
+            executor.execute(() -> {
+                CompletableFuture<T> work;
+                try {
+                    work = start.begin();
+                } catch (NextHopLookupException | RuntimeException e) {
+                    work = CompletableFuture.failedFuture(e);
+                }
+                work.whenComplete((value, failure) -> {
+                    if (failure == null) {
+                        out.complete(value);
+                    } else {
+                        out.completeExceptionally(Failures.of(failure, name));
+                    }
+                });
+            });
+        } catch (RejectedExecutionException e) {
+            out.completeExceptionally(Failures.allTemporary(name, "resolver closed"));
+        }
+        return out;
+    }
+
+    /** The first step of a lookup, which may reject the name. */
+    private interface LookupStart<T> {
+        CompletableFuture<T> begin() throws NextHopLookupException;
     }
 
     /** Stops the thread {@link #fromConfig} started; lookups in flight may never complete. */

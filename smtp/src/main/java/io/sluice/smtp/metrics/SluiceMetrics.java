@@ -12,6 +12,8 @@ import io.sluice.reactor.Acceptor;
 import io.sluice.reactor.EventLoop;
 import io.sluice.reactor.LoopStats;
 import io.sluice.smtp.client.ClientStats;
+import io.sluice.smtp.mtasts.FetchResult;
+import io.sluice.smtp.mtasts.MtaStsStats;
 import io.sluice.smtp.dkim.DkimStats;
 import io.sluice.smtp.delivery.QueueCensus;
 import io.sluice.smtp.delivery.QueueManager;
@@ -62,6 +64,9 @@ public final class SluiceMetrics {
         if (server.client() != null) {
             outbound(registry, server.client().stats());
             dkim(registry, server.client().dkim().stats());
+            if (server.client().mtaStsStats() != null) {
+                mtaSts(registry, server.client().mtaStsStats());
+            }
         }
         counter(registry, "sluice_log_lines_dropped_total", "Log lines dropped because the log writer fell behind.",
                 log::dropped);
@@ -259,6 +264,28 @@ public final class SluiceMetrics {
                 .callback(cb -> {
                     cb.call(client.authSucceeded(), "ok");
                     cb.call(client.authFailed(), "refused");
+                })
+                .register(registry);
+    }
+
+    private static void mtaSts(PrometheusRegistry registry, MtaStsStats sts) {
+        // Results and outcomes only: the recipient domains are unbounded, so never a label.
+        CounterWithCallback.builder().name("sluice_outbound_mta_sts_fetches_total")
+                .help("MTA-STS policy fetches (RFC 8461, tls.client.mta_sts) by result: ok, redirect (never followed), http_status, bad_response (not text/plain, unreadable), too_large (> 64 KiB), bad_policy, no_address, tls (handshake or certificate), timeout, io.")
+                .labelNames("result")
+                .callback(cb -> {
+                    for (FetchResult r : FetchResult.values()) {
+                        cb.call(sts.fetches(r), r.label());
+                    }
+                })
+                .register(registry);
+        CounterWithCallback.builder().name("sluice_outbound_mta_sts_total")
+                .help("Delivery attempts to domains with an MTA-STS policy by outcome: enforced (matching MX hosts only, verify TLS), refused_mx (enforce, no MX matched: deferred 4.7.5), refused_tls (enforce, every permitted MX failed TLS: deferred 4.7.5), testing_mismatch (testing, an MX host outside the policy logged), testing_no_tls (testing, a hop without TLS logged), not_enforced (testing or none).")
+                .labelNames("outcome")
+                .callback(cb -> {
+                    for (MtaStsStats.Outcome o : MtaStsStats.Outcome.values()) {
+                        cb.call(sts.outcomes(o), o.name().toLowerCase(java.util.Locale.ROOT));
+                    }
                 })
                 .register(registry);
     }

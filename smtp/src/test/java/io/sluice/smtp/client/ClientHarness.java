@@ -23,6 +23,8 @@ import io.sluice.reactor.NanoClock;
 import io.sluice.smtp.delivery.DeliveryJob;
 import io.sluice.smtp.delivery.RecipientResult;
 import io.sluice.smtp.delivery.Route;
+import io.sluice.smtp.dkim.DkimSigner;
+import io.sluice.smtp.mtasts.MtaStsPolicies;
 import io.sluice.smtp.dns.NextHop;
 import io.sluice.smtp.dns.NextHopLookupException;
 import io.sluice.smtp.dns.NextHopResolver;
@@ -56,6 +58,13 @@ final class ClientHarness implements AutoCloseable {
                     : CompletableFuture.failedFuture(new NextHopLookupException(true, "5.1.2", "no such domain " + domain));
         };
         client = new SmtpClient(settings, group, resolver, memoryDir, EventLog.silent(), dkim);
+    }
+
+    /** A client with a real resolver and MTA-STS policies (null = off); {@link #dns} is unused. */
+    ClientHarness(ClientSettings settings, Path memoryDir, NextHopResolver resolver, MtaStsPolicies mtaSts, EventLog log)
+            throws IOException {
+        group.start();
+        client = new SmtpClient(settings, group, resolver, memoryDir, log, DkimSigner.none(), mtaSts);
     }
 
     static NextHop hop(String name, int port) {

@@ -34,7 +34,7 @@ import org.xbill.DNS.Type;
  * known names without the asked type; SERVFAIL, silence and truncation on request. Counts the
  * questions it gets. Test threads script it; its own two threads answer.
  */
-final class DnsStub implements AutoCloseable {
+public final class DnsStub implements AutoCloseable {
     static final long NEGATIVE_TTL_SECONDS = 60;
 
     private final DatagramSocket udp;
@@ -54,7 +54,7 @@ final class DnsStub implements AutoCloseable {
     }
 
     /** Binds UDP and TCP on the same ephemeral loopback port and starts answering. */
-    static DnsStub start() throws IOException {
+    public static DnsStub start() throws IOException {
         InetAddress loopback = InetAddress.getByName("127.0.0.1");
         IOException last = null;
         for (int attempt = 0; attempt < 20; attempt++) {
@@ -72,12 +72,12 @@ final class DnsStub implements AutoCloseable {
         throw last;
     }
 
-    InetSocketAddress address() {
+    public InetSocketAddress address() {
         return new InetSocketAddress(tcp.getInetAddress(), tcp.getLocalPort());
     }
 
     /** Adds records, e.g. {@code add("example.com", Type.MX, 300, "10 mx1.example.com.")}. */
-    DnsStub add(String name, int type, long ttl, String... rdata) throws IOException {
+    public DnsStub add(String name, int type, long ttl, String... rdata) throws IOException {
         Name owner = Name.fromString(name, Name.root);
         for (String text : rdata) {
             Record r = Record.fromString(owner, type, DClass.IN, ttl, text, Name.root);
@@ -86,13 +86,22 @@ final class DnsStub implements AutoCloseable {
         return this;
     }
 
+    /** Replaces the records of (name, type) with these (none = removes them). */
+    public DnsStub replace(String name, int type, long ttl, String... rdata) throws IOException {
+        List<Record> here = records.get(Name.fromString(name, Name.root));
+        if (here != null) {
+            here.removeIf(r -> r.getType() == type);
+        }
+        return add(name, type, ttl, rdata);
+    }
+
     /** Makes a name exist with no records (every question about it gets no data). */
     DnsStub exists(String name) throws IOException {
         records.computeIfAbsent(Name.fromString(name, Name.root), k -> new CopyOnWriteArrayList<>());
         return this;
     }
 
-    DnsStub servfail(String name) throws IOException {
+    public DnsStub servfail(String name) throws IOException {
         servfail.add(Name.fromString(name, Name.root));
         return this;
     }
@@ -114,7 +123,7 @@ final class DnsStub implements AutoCloseable {
     }
 
     /** Questions received about (name, type), over UDP and TCP. */
-    int queries(String name, int type) {
+    public int queries(String name, int type) {
         AtomicInteger n = counts.get(key(name, type));
         return n == null ? 0 : n.get();
     }
