@@ -221,12 +221,16 @@ public final class ConfigKeys {
     public static final ConfigKey<Duration> DELIVERY_DELAY_WARNING = key("delivery.delay_warning",
             ValueTypes.duration(Duration.ZERO, Duration.ofDays(365)), "4h",
             "Once a message with a deferred recipient is this old, its sender gets one RFC 3464 delay notification (Action: delayed); 0s = never.");
-    /** Largest original a RET=FULL bounce carries whole (Postfix's bounce_size_limit). */
+    /**
+     * Largest original a RET=FULL bounce carries whole (Postfix's bounce_size_limit). At most 10 MiB:
+     * the queue thread reads that original into memory to build the bounce (DeliveryOptions checks the same).
+     */
     public static final ConfigKey<Long> DELIVERY_BOUNCE_SIZE_LIMIT = key("delivery.bounce_size_limit",
-            ValueTypes.size(0, 1L << 30), "50000",
+            ValueTypes.size(0, 10L << 20), "50000",
             "Largest original message (octets) that a bounce for a RET=FULL sender (RFC 3461) carries whole, as a"
             + " message/rfc822 part; a larger one (or a BINARYMIME one) is returned as its headers and the report says so."
-            + " Other reports carry the headers only.");
+            + " Other reports carry the headers only. At most 10 MiB: the queue thread reads the original into"
+            + " memory to build the bounce.");
     /** Age after which a message still deferred is bounced. */
     public static final ConfigKey<Duration> DELIVERY_MAX_QUEUE_TIME = key("delivery.max_queue_time",
             ValueTypes.duration(Duration.ofSeconds(1), Duration.ofDays(365)), "5d",
