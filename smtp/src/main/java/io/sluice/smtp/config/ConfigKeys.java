@@ -92,7 +92,8 @@ public final class ConfigKeys {
     /** RCPT commands accepted per message. */
     public static final ConfigKey<Integer> SMTP_MAX_RECIPIENTS = key("smtp.max_recipients",
             ValueTypes.integer(100, Integer.MAX_VALUE), "1000",
-            "Recipients accepted per message (RFC 5321 4.5.3.1.8 requires at least 100).");
+            "Recipients accepted per message (RFC 5321 4.5.3.1.8 requires at least 100); fewer when their addresses and"
+            + " ORCPTs would pass the spool's 1 MiB envelope record: the rest get 452 4.5.3.");
     /** Received: header fields a message may carry before it is refused as looping; 0 = off. */
     public static final ConfigKey<Integer> SMTP_MAX_HOPS = key("smtp.max_hops",
             ValueTypes.integer(0, Integer.MAX_VALUE), "50",
