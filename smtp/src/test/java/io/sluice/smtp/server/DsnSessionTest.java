@@ -141,4 +141,20 @@ class DsnSessionTest {
         c.feed("RCPT TO:<b@example.net> ORCPT=utf-8;caf\\x{E9}@example.net\r\n");
         assertTrue(c.takeOutput().startsWith("250"), "utf-8-addr-xtext (ASCII) needs no SMTPUTF8");
     }
+
+    /** Should the store still refuse an envelope (its IllegalArgumentException), DATA and BDAT get a 452, never a drop. */
+    @Test
+    void anEnvelopeTheStoreRefusesGetsA452AndTheSessionGoesOn() {
+        store.refuseEnvelopes = true;
+        FakeConnection c = open(true);
+        c.feed("EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n");
+        c.takeOutput();
+        c.feed("DATA\r\n");
+        assertEquals("452 4.3.1 Insufficient system storage\r\n", c.takeOutput());
+        c.feed("BDAT 5 LAST\r\nhello");
+        assertEquals("452 4.3.1 Insufficient system storage\r\n", c.takeOutput());
+        c.feed("NOOP\r\n");
+        assertTrue(c.takeOutput().startsWith("250"), "the connection stays");
+        assertTrue(store.envelopes.isEmpty());
+    }
 }
