@@ -92,7 +92,8 @@ public final class ConfigKeys {
     /** RCPT commands accepted per message. */
     public static final ConfigKey<Integer> SMTP_MAX_RECIPIENTS = key("smtp.max_recipients",
             ValueTypes.integer(100, Integer.MAX_VALUE), "1000",
-            "Recipients accepted per message (RFC 5321 4.5.3.1.8 requires at least 100).");
+            "Recipients accepted per message (RFC 5321 4.5.3.1.8 requires at least 100); fewer when their addresses and"
+            + " ORCPTs would pass the spool's 1 MiB envelope record: the rest get 452 4.5.3.");
     /** Received: header fields a message may carry before it is refused as looping; 0 = off. */
     public static final ConfigKey<Integer> SMTP_MAX_HOPS = key("smtp.max_hops",
             ValueTypes.integer(0, Integer.MAX_VALUE), "50",
@@ -221,12 +222,16 @@ public final class ConfigKeys {
     public static final ConfigKey<Duration> DELIVERY_DELAY_WARNING = key("delivery.delay_warning",
             ValueTypes.duration(Duration.ZERO, Duration.ofDays(365)), "4h",
             "Once a message with a deferred recipient is this old, its sender gets one RFC 3464 delay notification (Action: delayed); 0s = never.");
-    /** Largest original a RET=FULL bounce carries whole (Postfix's bounce_size_limit). */
+    /**
+     * Largest original a RET=FULL bounce carries whole (Postfix's bounce_size_limit). At most 10 MiB:
+     * the queue thread reads that original into memory to build the bounce (DeliveryOptions checks the same).
+     */
     public static final ConfigKey<Long> DELIVERY_BOUNCE_SIZE_LIMIT = key("delivery.bounce_size_limit",
-            ValueTypes.size(0, 1L << 30), "50000",
+            ValueTypes.size(0, 10L << 20), "50000",
             "Largest original message (octets) that a bounce for a RET=FULL sender (RFC 3461) carries whole, as a"
             + " message/rfc822 part; a larger one (or a BINARYMIME one) is returned as its headers and the report says so."
-            + " Other reports carry the headers only.");
+            + " Other reports carry the headers only. At most 10 MiB: the queue thread reads the original into"
+            + " memory to build the bounce.");
     /** Age after which a message still deferred is bounced. */
     public static final ConfigKey<Duration> DELIVERY_MAX_QUEUE_TIME = key("delivery.max_queue_time",
             ValueTypes.duration(Duration.ofSeconds(1), Duration.ofDays(365)), "5d",

@@ -33,14 +33,17 @@ public record DeliveryOptions(String hostname, int concurrency, List<Duration> r
                               long bounceSizeLimitOctets) {
     /** Postfix's bounce_size_limit default. */
     public static final long DEFAULT_BOUNCE_SIZE_LIMIT_OCTETS = 50_000;
+    /** Most {@link #bounceSizeLimitOctets} may be: the queue thread reads a RET=FULL original into memory. */
+    public static final long MAX_BOUNCE_SIZE_LIMIT_OCTETS = 10L << 20;
 
     /** Validates and copies. */
     public DeliveryOptions {
         retrySchedule = List.copyOf(retrySchedule);
         concurrencyOverrides = Map.copyOf(concurrencyOverrides);
         rateOverrides = Map.copyOf(rateOverrides);
-        if (bounceSizeLimitOctets < 0) {
-            throw new IllegalArgumentException("bounceSizeLimitOctets=" + bounceSizeLimitOctets + " < 0");
+        if (bounceSizeLimitOctets < 0 || bounceSizeLimitOctets > MAX_BOUNCE_SIZE_LIMIT_OCTETS) {
+            throw new IllegalArgumentException("bounceSizeLimitOctets=" + bounceSizeLimitOctets + " not in [0, "
+                    + MAX_BOUNCE_SIZE_LIMIT_OCTETS + "]");
         }
         if (retrySchedule.isEmpty()) {
             throw new IllegalArgumentException("retrySchedule is empty");

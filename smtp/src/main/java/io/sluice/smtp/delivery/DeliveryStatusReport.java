@@ -4,16 +4,14 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 import io.sluice.smtp.protocol.Xtext;
 import io.sluice.smtp.spool.BodyType;
 import io.sluice.smtp.spool.Envelope;
 import io.sluice.smtp.spool.QueuedMessage;
-import io.sluice.smtp.spool.RecipientDsn;
 
 /**
  * Builds the delivery status notifications for a message: RFC 3464 reports
@@ -52,6 +50,24 @@ final class DeliveryStatusReport {
         }
     }
 
+    /**
+     * One recipient's block: its result and its place in the envelope, which finds its own NOTIFY
+     * and ORCPT even when the address is given twice (two aliases that expanded to one mailbox).
+     *
+     * @param envelopeIndex the recipient's index in {@link Envelope#recipients()}
+     * @param result        what happened to it
+     */
+    record Row(int envelopeIndex, RecipientResult result) {
+        /** Rows for results given in envelope order, one per envelope recipient from the first (tests). */
+        static List<Row> inEnvelopeOrder(List<RecipientResult> results) {
+            List<Row> rows = new ArrayList<>(results.size());
+            for (int i = 0; i < results.size(); i++) {
+                rows.add(new Row(i, results.get(i)));
+            }
+            return rows;
+        }
+    }
+
     private DeliveryStatusReport() {
     }
 
@@ -68,13 +84,13 @@ final class DeliveryStatusReport {
      * @param failed          one result per failed recipient (its status and diagnostic)
      * @param originalHeaders the original header block (CRLF lines, no blank line), maybe truncated
      */
-    static byte[] build(String hostname, QueuedMessage original, List<RecipientResult> failed, byte[] originalHeaders,
+    static byte[] build(String hostname, QueuedMessage original, List<Row> failed, byte[] originalHeaders,
             long nowMillis) {
         return buildFailure(hostname, original, failed, Quote.headers(originalHeaders), nowMillis);
     }
 
     /** The bounce's bytes, quoting the original as {@code quote} says (whole for RET=FULL within the limit). */
-    static byte[] buildFailure(String hostname, QueuedMessage original, List<RecipientResult> failed, Quote quote,
+    static byte[] buildFailure(String hostname, QueuedMessage original, List<Row> failed, Quote quote,
             long nowMillis) {
         return build(hostname, original, Kind.FAILURE, failed, Collections.nCopies(failed.size(), "failed"), quote,
                 nowMillis, 0);
@@ -87,7 +103,7 @@ final class DeliveryStatusReport {
      * @param deferred        the last (deferral) result of each recipient still being retried
      * @param retryUntilMillis when the message will be given up, epoch milliseconds
      */
-    static byte[] buildDelay(String hostname, QueuedMessage original, List<RecipientResult> deferred,
+    static byte[] buildDelay(String hostname, QueuedMessage original, List<Row> deferred,
             byte[] originalHeaders, long nowMillis, long retryUntilMillis) {
         return build(hostname, original, Kind.DELAY, deferred, Collections.nCopies(deferred.size(), "delayed"),
                 Quote.headers(originalHeaders), nowMillis, retryUntilMillis);
@@ -100,12 +116,12 @@ final class DeliveryStatusReport {
      * @param done    the delivered recipients' results
      * @param actions {@code "delivered"} or {@code "relayed"} for each, in the same order
      */
-    static byte[] buildSuccess(String hostname, QueuedMessage original, List<RecipientResult> done,
+    static byte[] buildSuccess(String hostname, QueuedMessage original, List<Row> done,
             List<String> actions, byte[] originalHeaders, long nowMillis) {
         return build(hostname, original, Kind.SUCCESS, done, actions, Quote.headers(originalHeaders), nowMillis, 0);
     }
 
-    private static byte[] build(String hostname, QueuedMessage original, Kind kind, List<RecipientResult> rows,
+    private static byte[] build(String hostname, QueuedMessage original, Kind kind, List<Row> rows,
             List<String> actions, Quote quote, long nowMillis, long retryUntilMillis) {
         // At most 70 characters (RFC 2046), so not the host name.
         String boundary = original.id() + "." + nowMillis + "/sluice-report";
@@ -167,7 +183,7 @@ final class DeliveryStatusReport {
         m.append("Content-Type: ").append(type).append("\r\n\r\n");
     }
 
-    private static void human(StringBuilder m, String hostname, Kind kind, List<RecipientResult> rows, Quote quote) {
+    private static void human(StringBuilder m, String hostname, Kind kind, List<Row> rows, Quote quote) {
         m.append("This is the mail system at host ").append(ascii(hostname)).append(".\r\n\r\n");
         switch (kind) {
             case DELAY:
@@ -190,16 +206,16 @@ final class DeliveryStatusReport {
         } else {
             m.append("It is attached below (headers only).\r\n\r\n");
         }
-        for (RecipientResult r : rows) {
+        for (Row row : rows) {
+            RecipientResult r = row.result();
             m.append("<").append(ascii(r.recipient())).append(">: ").append(ascii(r.reply())).append("\r\n");
         }
         m.append("\r\n");
     }
 
-    private static void status(StringBuilder m, String hostname, QueuedMessage original, List<RecipientResult> rows,
+    private static void status(StringBuilder m, String hostname, QueuedMessage original, List<Row> rows,
             List<String> actions, String now, String retryUntil) {
         Envelope e = original.envelope();
-        Map<String, RecipientDsn> dsn = byRecipient(e);
         if (!e.dsn().envelopeId().isEmpty()) {
             m.append("Original-Envelope-Id: ").append(Xtext.decode(e.dsn().envelopeId())).append("\r\n");
         }
@@ -207,10 +223,9 @@ final class DeliveryStatusReport {
         m.append("X-Sluice-Queue-ID: ").append(original.id()).append("\r\n");
         m.append("Arrival-Date: ").append(DATE.format(Instant.ofEpochMilli(original.arrivalMillis()))).append("\r\n");
         for (int i = 0; i < rows.size(); i++) {
-            RecipientResult r = rows.get(i);
+            RecipientResult r = rows.get(i).result();
             m.append("\r\n");
-            RecipientDsn rd = dsn.get(r.recipient());
-            String orcpt = rd == null ? "" : rd.originalRecipient();
+            String orcpt = e.dsn().recipient(rows.get(i).envelopeIndex()).originalRecipient();
             if (!orcpt.isEmpty()) {
                 m.append("Original-Recipient: ").append(originalRecipient(orcpt)).append("\r\n");
             }
@@ -228,22 +243,30 @@ final class DeliveryStatusReport {
         m.append("\r\n");
     }
 
-    /** Each recipient's DSN parameters (a repeated address: its first's), made once per report, not searched per row. */
-    private static Map<String, RecipientDsn> byRecipient(Envelope e) {
-        if (e.dsn().recipients().isEmpty()) {
-            return Map.of();
-        }
-        Map<String, RecipientDsn> out = new HashMap<>();
-        for (int i = 0; i < e.recipients().size(); i++) {
-            out.putIfAbsent(e.recipients().get(i), e.dsn().recipient(i));
-        }
-        return out;
-    }
-
     /** {@code rfc822;u+2Bx@y} as received becomes {@code rfc822;u+x@y} (RFC 3464 2.3.1: the decoded address). */
     private static String originalRecipient(String orcpt) {
         int semicolon = orcpt.indexOf(';');
-        return orcpt.substring(0, semicolon + 1) + Xtext.decode(orcpt.substring(semicolon + 1));
+        String address = orcpt.substring(semicolon + 1);
+        if (!isAscii(address)) {
+            return orcpt.substring(0, semicolon + 1) + embeddedUnicode(address);
+        }
+        return orcpt.substring(0, semicolon + 1) + Xtext.decode(address);
+    }
+
+    /**
+     * RFC 6533 3: a {@code utf-8} ORCPT taken as utf-8-addr-unitext goes into the (7-bit)
+     * delivery-status part as utf-8-addr-xtext: each non-ASCII character as {@code \x{HEX}}.
+     */
+    private static String embeddedUnicode(String unitext) {
+        StringBuilder out = new StringBuilder(unitext.length() + 16);
+        unitext.codePoints().forEach(c -> {
+            if (c < 0x80) {
+                out.append(c >= 0x20 && c < 0x7f ? (char) c : '?');
+            } else {
+                out.append("\\x{").append(Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT)).append('}');
+            }
+        });
+        return out.toString();
     }
 
     /** The enhanced code, or the class's generic one when the transport gave none. */

@@ -728,7 +728,7 @@ public final class QueueManager implements AutoCloseable {
         if (q.deferrals().isEmpty()) {
             return;
         }
-        List<RecipientResult> deferrals = q.delaysToReport();
+        List<DeliveryStatusReport.Row> deferrals = q.delaysToReport();
         if (deferrals.isEmpty()) {
             if (!q.mayReportDelay()) {
                 // RFC 3461 4.1: no recipient left asked for DELAY (NOTIFY=NEVER, or a list without it).
@@ -828,7 +828,7 @@ public final class QueueManager implements AutoCloseable {
         if (!q.successNotified && reportSuccess(q)) {
             return; // the success report is being committed; this runs again when it is durable
         }
-        List<RecipientResult> failures = q.failuresToReport();
+        List<DeliveryStatusReport.Row> failures = q.failuresToReport();
         logUnreportedFailures(q);
         if (failures.isEmpty()) {
             removeFromSpool(q);
@@ -866,13 +866,13 @@ public final class QueueManager implements AutoCloseable {
             q.successNotified = true; // no NOTIFY at all (nearly every message), or nobody to tell
             return false;
         }
-        List<RecipientResult> done = new ArrayList<>();
+        List<DeliveryStatusReport.Row> done = new ArrayList<>();
         List<String> actions = new ArrayList<>();
         for (int i = 0; i < q.size(); i++) {
             String action = q.states[i] == QueuedRecipients.DELIVERED && q.dsn(i).notifySuccess()
                     ? successAction(q, i) : null;
             if (action != null) {
-                done.add(q.lastResults[i]);
+                done.add(new DeliveryStatusReport.Row(i, q.lastResults[i]));
                 actions.add(action);
             }
         }
@@ -919,7 +919,7 @@ public final class QueueManager implements AutoCloseable {
         finishIfDone(q);
     }
 
-    private void bounce(QueuedRecipients q, List<RecipientResult> failures) {
+    private void bounce(QueuedRecipients q, List<DeliveryStatusReport.Row> failures) {
         byte[] report = DeliveryStatusReport.buildFailure(options.hostname(), q.message, failures, bounceQuote(q),
                 nowMillis);
         if (submitReport(q, report, new BounceCommit(q))) {

@@ -110,22 +110,22 @@ final class QueuedRecipients {
     }
 
     /** The failures whose sender asked for a bounce (NOTIFY absent or with FAILURE), in envelope order. */
-    List<RecipientResult> failuresToReport() {
-        List<RecipientResult> out = new ArrayList<>();
+    List<DeliveryStatusReport.Row> failuresToReport() {
+        List<DeliveryStatusReport.Row> out = new ArrayList<>();
         for (int i = 0; i < states.length; i++) {
             if (states[i] == FAILED && dsn(i).notifyFailure()) {
-                out.add(lastResults[i]);
+                out.add(new DeliveryStatusReport.Row(i, lastResults[i]));
             }
         }
         return out;
     }
 
     /** The deferrals whose sender wants to hear of delays (NOTIFY absent or with DELAY), in envelope order. */
-    List<RecipientResult> delaysToReport() {
-        List<RecipientResult> out = new ArrayList<>();
+    List<DeliveryStatusReport.Row> delaysToReport() {
+        List<DeliveryStatusReport.Row> out = new ArrayList<>();
         for (int i = 0; i < states.length; i++) {
             if (!isFinal(i) && lastResult(i) != null && dsn(i).notifyDelay()) {
-                out.add(lastResults[i]);
+                out.add(new DeliveryStatusReport.Row(i, lastResults[i]));
             }
         }
         return out;

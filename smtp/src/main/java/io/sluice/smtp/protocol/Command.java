@@ -37,6 +37,7 @@ public final class Command {
     private String envelopeId;
     private int notify;
     private String originalRecipient;
+    private boolean originalRecipientUtf8;
 
     /** Creates an empty command (verb UNKNOWN); one per session. */
     public Command() {
@@ -135,6 +136,14 @@ public final class Command {
         return originalRecipient;
     }
 
+    /**
+     * @return true when {@link #originalRecipient()} is RFC 6533's {@code utf-8;} utf-8-addr-unitext
+     *         (UTF-8 octets as they are): valid only in a transaction whose MAIL had SMTPUTF8
+     */
+    public boolean originalRecipientUtf8() {
+        return originalRecipientUtf8;
+    }
+
     /** @return true when MAIL or RCPT carried any DSN parameter (RET, ENVID, NOTIFY, ORCPT) */
     public boolean dsnParameter() {
         return ret != 0 || envelopeId != null || notify != 0 || originalRecipient != null;
@@ -152,8 +161,9 @@ public final class Command {
         notify = bits;
     }
 
-    void originalRecipient(String value) {
+    void originalRecipient(String value, boolean utf8) {
         originalRecipient = value;
+        originalRecipientUtf8 = utf8;
     }
 
     void authArgument(String value) {
@@ -177,6 +187,7 @@ public final class Command {
         envelopeId = null;
         notify = 0;
         originalRecipient = null;
+        originalRecipientUtf8 = false;
     }
 
     void fail(Reply reply) {

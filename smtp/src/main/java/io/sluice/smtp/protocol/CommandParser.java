@@ -35,6 +35,10 @@ public final class CommandParser {
     static final int MAX_ENVID_OCTETS = 100;
     /** RFC 3461 4.2: ORCPT's address is at most 500 characters before xtext encoding. */
     static final int MAX_ORCPT_OCTETS = 500;
+    /** An ORCPT in RFC 3461 xtext (US-ASCII). */
+    private static final int ORCPT_XTEXT = 0;
+    /** An ORCPT {@code utf-8;} in RFC 6533 utf-8-addr-unitext (UTF-8 octets as they are). */
+    private static final int ORCPT_UNITEXT = 1;
     /** Longest ENVID or ORCPT value remembered for reuse; longer ones (rare) are made anew each time. */
     private static final int RECENT_DSN_VALUE_OCTETS = 128;
 
@@ -62,6 +66,8 @@ public final class CommandParser {
     private static final long OPTIONS = word("options");
 
     private final int maxLineOctets;
+    /** Whether DSN is offered: when not, RET, ENVID, NOTIFY and ORCPT are unknown parameters. */
+    private final boolean dsn;
     /** Scratch for one line: RFC 5321's 512 octets at first, grown once to the limit by a longer line. */
     private byte[] line;
     private final PathParser paths = new PathParser();
@@ -84,6 +90,17 @@ public final class CommandParser {
      * @throws IllegalArgumentException when below {@link #MIN_LINE_OCTETS}
      */
     public CommandParser(int maxLineOctets) {
+        this(maxLineOctets, true);
+    }
+
+    /**
+     * @param maxLineOctets longest accepted command line including CRLF (default 512)
+     * @param dsn           whether DSN (RFC 3461) is offered; when not, its parameters are not parsed
+     *                      and get 555 like any parameter we do not know (RFC 5321 4.1.1.11)
+     * @throws IllegalArgumentException when below {@link #MIN_LINE_OCTETS}
+     */
+    public CommandParser(int maxLineOctets, boolean dsn) {
+        this.dsn = dsn;
         if (maxLineOctets < MIN_LINE_OCTETS) {
             throw new IllegalArgumentException("maxLineOctets=" + maxLineOctets + " < MIN=" + MIN_LINE_OCTETS);
         }
@@ -384,9 +401,9 @@ public final class CommandParser {
                 return Replies.SYNTAX_ERROR_PARAMETERS;
             }
             out.authParameter(true); // the session answers 555 where AUTH is not offered
-        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "ret")) {
+        } else if (dsn && AddressSyntax.equalsIgnoreCase(line, from, equals, "ret")) {
             return ret(hasValue, value, to, out);
-        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "envid")) {
+        } else if (dsn && AddressSyntax.equalsIgnoreCase(line, from, equals, "envid")) {
             return envelopeId(hasValue, value, to, out);
         } else {
             return Replies.UNSUPPORTED_PARAMETER;
@@ -479,7 +496,7 @@ public final class CommandParser {
         int value = equals + 1;
         if (from == equals) {
             return Replies.SYNTAX_ERROR_PARAMETERS;
-        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "notify")) {
+        } else if (dsn && AddressSyntax.equalsIgnoreCase(line, from, equals, "notify")) {
             if (out.notifyBits() != 0) {
                 return Replies.DUPLICATE_PARAMETER;
             }
@@ -488,17 +505,20 @@ public final class CommandParser {
                 return Replies.NOTIFY_SYNTAX;
             }
             out.notifyBits(notify);
-        } else if (AddressSyntax.equalsIgnoreCase(line, from, equals, "orcpt")) {
+        } else if (dsn && AddressSyntax.equalsIgnoreCase(line, from, equals, "orcpt")) {
             if (out.originalRecipient() != null) {
                 return Replies.DUPLICATE_PARAMETER;
             }
-            if (!hasValue || !isOriginalRecipient(value, to)) {
+            int form = hasValue ? originalRecipientForm(value, to) : -1;
+            if (form < 0) {
                 return Replies.ORCPT_SYNTAX;
             }
             if (recentOriginalRecipients == null) {
                 recentOriginalRecipients = new RecentValue<>(PathParser.RECENT_PATHS, RECENT_DSN_VALUE_OCTETS);
             }
-            out.originalRecipient(ascii(recentOriginalRecipients, value, to));
+            // Kept as received (RFC 6533 3: unitext goes on as it is, to hops that take SMTPUTF8).
+            boolean utf8 = form == ORCPT_UNITEXT;
+            out.originalRecipient(text(recentOriginalRecipients, value, to, utf8), utf8);
         } else {
             return Replies.UNSUPPORTED_PARAMETER;
         }
@@ -507,11 +527,16 @@ public final class CommandParser {
 
     /** The ASCII text of {@code line[from, to)}, the remembered String when these octets were seen lately. */
     private String ascii(RecentValue<String> recent, int from, int to) {
+        return text(recent, from, to, false);
+    }
+
+    /** The text of {@code line[from, to)} (UTF-8 or ASCII), the remembered String when these octets were seen lately. */
+    private String text(RecentValue<String> recent, int from, int to, boolean utf8) {
         String value = recent.lookup(line, from, to);
         if (value == null) {
             // Allocation allowed: the value is kept with the envelope; repeats (a recipient list
             // sent again on the connection) reuse it.
-            value = new String(line, from, to - from, StandardCharsets.US_ASCII);
+            value = new String(line, from, to - from, utf8 ? StandardCharsets.UTF_8 : StandardCharsets.US_ASCII);
             recent.remember(line, from, to, value);
         }
         return value;
@@ -555,25 +580,42 @@ public final class CommandParser {
 
     /**
      * RFC 3461 4.2: {@code addr-type ";" xtext}, addr-type an atom (RFC 5322 atext, as registered
-     * types like {@code rfc822} and {@code utf-8} are), the address at most 500 printable characters.
+     * types like {@code rfc822} and {@code utf-8} are), the address at most 500 printable characters;
+     * or RFC 6533 3: {@code "utf-8;" utf-8-addr-unitext} when it has octets over 0x7F (the session
+     * takes that only under SMTPUTF8). Makes xtext's hex digits upper case in place.
+     *
+     * @return {@link #ORCPT_XTEXT}, {@link #ORCPT_UNITEXT}, or -1 when malformed
      */
-    private boolean isOriginalRecipient(int from, int to) {
+    private int originalRecipientForm(int from, int to) {
         int semicolon = from;
         while (semicolon < to && line[semicolon] != ';') {
             if (line[semicolon] < 0 || !AddressSyntax.isAtext(line[semicolon])) {
-                return false;
+                return -1;
             }
             semicolon++;
         }
         if (semicolon == from || semicolon == to) {
-            return false;
+            return -1;
+        }
+        if (AddressSyntax.equalsIgnoreCase(line, from, semicolon, "utf-8") && hasHighOctet(semicolon + 1, to)) {
+            int chars = Xtext.unitextLength(line, semicolon + 1, to);
+            return chars < 0 || chars > MAX_ORCPT_OCTETS ? -1 : ORCPT_UNITEXT;
         }
         int octets = Xtext.decodedLength(line, semicolon + 1, to, true, true);
         if (octets < 0 || octets > MAX_ORCPT_OCTETS) {
-            return false;
+            return -1;
         }
         Xtext.upperCaseHex(line, semicolon + 1, to);
-        return true;
+        return ORCPT_XTEXT;
+    }
+
+    private boolean hasHighOctet(int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (line[i] < 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** @return the index of '&lt;' after "FROM:" / "TO:" and at most one space, or -1 */

@@ -43,6 +43,75 @@ public final class Xtext {
         return octets;
     }
 
+    /**
+     * Checks {@code b[from, to)} as RFC 6533 3 utf-8-addr-unitext: printable US-ASCII except
+     * {@code "+"}, {@code "="} and {@code "\"}, well-formed UTF-8 (RFC 3629) for anything else, and
+     * {@code \x{HEX}} (2 to 6 hex digits, a Unicode scalar value) for an escaped character.
+     *
+     * @return the number of characters (an escape is one), or -1 when it is empty or not unitext
+     */
+    static int unitextLength(byte[] b, int from, int to) {
+        if (from >= to) {
+            return -1;
+        }
+        int chars = 0;
+        for (int i = from; i < to; chars++) {
+            int c = b[i] & 0xFF;
+            if (c == '\\') {
+                i = escapeEnd(b, i, to);
+            } else if (c >= 0x80) {
+                i = utf8End(b, i, to);
+            } else if (c < '!' || c > '~' || c == '+' || c == '=') {
+                return -1;
+            } else {
+                i++;
+            }
+            if (i < 0) {
+                return -1;
+            }
+        }
+        return chars;
+    }
+
+    /** After the {@code \x{HEX}} at {@code b[i]}, or -1. */
+    private static int escapeEnd(byte[] b, int i, int to) {
+        if (i + 3 >= to || b[i + 1] != 'x' || b[i + 2] != '{') {
+            return -1;
+        }
+        int value = 0;
+        int digits = 0;
+        int p = i + 3;
+        for (; p < to && b[p] != '}'; p++, digits++) {
+            if (digits == 6 || !isHex(b[p], true)) {
+                return -1;
+            }
+            value = value << 4 | hex(upper(b[p]));
+        }
+        boolean scalar = value <= 0x10FFFF && (value < 0xD800 || value > 0xDFFF);
+        return p < to && digits >= 2 && scalar ? p + 1 : -1;
+    }
+
+    /** After the well-formed UTF-8 sequence of two to four octets at {@code b[i]} (RFC 3629 4), or -1. */
+    private static int utf8End(byte[] b, int i, int to) {
+        int lead = b[i] & 0xFF;
+        int n = lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3 : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
+        if (n == 0 || i + n > to) {
+            return -1;
+        }
+        int second = b[i + 1] & 0xFF;
+        int low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
+        int high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
+        if (second < low || second > high) {
+            return -1;
+        }
+        for (int k = 2; k < n; k++) {
+            if ((b[i + k] & 0xC0) != 0x80) {
+                return -1;
+            }
+        }
+        return i + n;
+    }
+
     /** Makes the hex digits after each {@code "+"} of valid xtext in {@code b[from, to)} upper case, in place. */
     static void upperCaseHex(byte[] b, int from, int to) {
         for (int i = from; i + 2 < to; i++) {

@@ -27,6 +27,7 @@ import io.sluice.smtp.spool.CommitListener;
 import io.sluice.smtp.spool.DsnReturn;
 import io.sluice.smtp.spool.Envelope;
 import io.sluice.smtp.spool.EnvelopeDsn;
+import io.sluice.smtp.spool.EnvelopeOctets;
 import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.RecipientDsn;
 
@@ -79,6 +80,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private final List<String> recipients = new ArrayList<>();
     /** Null until a RCPT of the transaction carries NOTIFY or ORCPT, then one per recipient. */
     private List<RecipientDsn> recipientDsn;
+    /** Upper bound on the envelope's spool octets so far (EnvelopeOctets); kept within its MAX_OCTETS. */
+    private int envelopeOctets;
 
     private Connection connection;
     /** Who the client is: the socket's peer, or on a {@code +proxy} listener the one its header names. */
@@ -141,7 +144,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         this.servicesOf = servicesOf;
         this.settings = listener.settings;
         // RFC 3461 4: ENVID (100) and ORCPT (500 characters) lengthen MAIL and RCPT past RFC 5321's 512.
-        this.parser = new CommandParser(settings.maxLineOctets() + (settings.dsn() ? DSN_LINE_OCTETS : 0));
+        this.parser = new CommandParser(settings.maxLineOctets() + (settings.dsn() ? DSN_LINE_OCTETS : 0), settings.dsn());
         BareNewline policy = settings.bareNewline();
         this.decoder = new DataDecoder(policy, settings.maxTextLineOctets(), settings.maxMessageOctets());
     }
@@ -675,6 +678,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             dsnReturn = command.ret() == Command.RET_FULL ? DsnReturn.FULL
                     : command.ret() == Command.RET_HDRS ? DsnReturn.HEADERS : DsnReturn.NONE;
             envelopeId = command.envelopeId() != null ? command.envelopeId() : "";
+            envelopeOctets = EnvelopeOctets.beforeRecipients(sender.address(), helo, envelopeId);
             reply(Replies.MAIL_OK);
         }
     }
@@ -690,20 +694,23 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         MailPath path = command.path();
-        if (recipients.size() >= settings.maxRecipients()) {
+        int rcptOctets = EnvelopeOctets.ofRecipient(path.address(), command.originalRecipient());
+        if (recipients.size() >= settings.maxRecipients() || envelopeOctets + rcptOctets > EnvelopeOctets.MAX_OCTETS) {
             // Not an error of the client's (RFC 5321 4.5.3.1.10): it sends the message to the recipients
             // we took and the rest in a later transaction, so a pipelined overshoot must not reach the
             // error limit's 421, which would lose the whole transaction (Postfix's recipient overshoot).
+            // The same for the spool's envelope limit, which long ORCPTs reach before the count does.
             reply(Replies.TOO_MANY_RECIPIENTS);
         } else if (command.dsnParameter() && !settings.dsn()) {
             error(Replies.UNSUPPORTED_PARAMETER); // not in our EHLO reply (smtp.dsn = false)
-        } else if (path.isUtf8() && !smtpUtf8) {
-            error(Replies.SMTPUTF8_REQUIRED);
+        } else if ((path.isUtf8() || command.originalRecipientUtf8()) && !smtpUtf8) {
+            error(Replies.SMTPUTF8_REQUIRED); // RFC 6533 3: utf-8-addr-unitext only under SMTPUTF8
         } else if (!path.isPostmaster() && !mayRelayTo(path)) {
             error(Replies.RELAY_DENIED);
         } else {
             addRecipientDsn();
             recipients.add(path.address());
+            envelopeOctets += rcptOctets;
             reply(Replies.RCPT_OK);
         }
     }
@@ -848,6 +855,15 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             abortMessage(); // begin may have succeeded before the append failed
             if (!chunking) {
                 reply(Replies.INSUFFICIENT_STORAGE); // our failure, not the client's: not counted
+            }
+            return false;
+        } catch (IllegalArgumentException e) {
+            // The store refused the envelope (too large for its BEGIN record): rcpt() counts against
+            // that limit, so this is our miscount; answer (BDAT: at its chunk) rather than drop.
+            log(Level.WARN, "envelope-refused", "error", e.toString());
+            abortMessage();
+            if (!chunking) {
+                reply(Replies.INSUFFICIENT_STORAGE);
             }
             return false;
         }
@@ -1151,6 +1167,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         sender = null;
         recipients.clear();
         recipientDsn = null;
+        envelopeOctets = 0;
         smtpUtf8 = false;
         body = Body.NONE;
         dsnReturn = DsnReturn.NONE;

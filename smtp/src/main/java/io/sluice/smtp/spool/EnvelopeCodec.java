@@ -19,7 +19,9 @@ import java.util.List;
  * string, u8 flag (1 = per-recipient parameters follow) and then per recipient u8 NOTIFY bits and
  * ORCPT as a string. An envelope without DSN parameters is still written as version 1, byte for
  * byte what older releases wrote (so they can read it after a downgrade), and version 1 decodes
- * to {@link EnvelopeDsn#NONE}: every spool written before DSN support stays readable.
+ * to {@link EnvelopeDsn#NONE}: every spool written before DSN support stays readable. Releases
+ * before DSN support cannot read version 2; a version newer than this build knows makes recovery
+ * quarantine the segment ({@link #version} tells it apart from a malformed envelope).
  */
 final class EnvelopeCodec {
     /** Version 1: no DSN parameters. */
@@ -81,6 +83,11 @@ final class EnvelopeCodec {
         }
         out.writeShort(utf8.length);
         out.write(utf8);
+    }
+
+    /** The version byte of the envelope at the buffer's position (not moved), -1 when it is empty. */
+    static int version(ByteBuffer in) {
+        return in.hasRemaining() ? in.get(in.position()) & 0xFF : -1;
     }
 
     /** Decodes the buffer's remaining bytes; IOException if they are not a valid envelope. */

@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,7 +26,9 @@ import java.util.logging.Logger;
  * Rebuilds the index from the segment files at open: a message is queued iff its BEGIN, DATA and
  * COMMIT records all have valid CRCs, the COMMIT size matches, no later ABORT cancels it and no
  * tombstone deletes it. In read-write mode it also cuts torn tails, deletes segments that hold no
- * live message and quarantines files that are not segments. Runs on the opening thread.
+ * live message and quarantines files that are not segments, and segments holding a message
+ * whose envelope version this build does not know (written by a newer release: kept, never
+ * dropped). Runs on the opening thread.
  */
 final class SpoolRecovery implements SegmentScanner.Visitor {
     private static final Logger LOG = Logger.getLogger(SpoolRecovery.class.getName());
@@ -50,6 +53,10 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     private final boolean readOnly;
     private final Map<QueueId, MessageBuilder> pending = new HashMap<>();
     private final List<StoredMessage> deletedButPresent = new ArrayList<>();
+    /** Ids of messages whose BEGIN has an envelope version newer than this build reads. */
+    private final Set<Long> unreadable = new HashSet<>();
+    /** Segments to quarantine after the scan (they hold records of an unreadable message), with why. */
+    private final Map<Segment, String> toQuarantine = new LinkedHashMap<>();
     private final SegmentScanner scanner = new SegmentScanner();
     /** Per loop: the numbers of the files quarantined by this run (by name and, if it says, by header). */
     private final Map<Integer, TreeMap<Long, String>> quarantinedSeqs = new HashMap<>();
@@ -76,6 +83,9 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 it.remove();
                 dirChanged = true;
             }
+        }
+        if (!toQuarantine.isEmpty()) {
+            dirChanged |= quarantineUnreadable(segments);
         }
         for (StoredMessage m : index.values()) {
             for (Segment s : m.segments) {
@@ -197,6 +207,46 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         return true;
     }
 
+    /**
+     * Quarantines each segment holding a record of a message whose envelope this build cannot read.
+     * A queued message with a record in such a segment goes with it (its bytes are in the
+     * {@code .corrupt} file; a build that reads the newer version recovers them when it is renamed
+     * back), and so do its other segments, so no record of a kept message is ever deleted.
+     */
+    private boolean quarantineUnreadable(List<Segment> segments) throws IOException {
+        for (boolean grew = true; grew; ) {
+            grew = false;
+            for (var it = index.values().iterator(); it.hasNext(); ) {
+                StoredMessage m = it.next();
+                Segment kept = firstKept(m.segments);
+                if (kept != null) {
+                    it.remove();
+                    for (Segment s : m.segments) {
+                        grew |= toQuarantine.putIfAbsent(s, "it holds message " + m.id + ", which shares "
+                                + kept.path.getFileName() + " with a message this build cannot read") == null;
+                    }
+                }
+            }
+        }
+        boolean moved = false;
+        for (Map.Entry<Segment, String> e : toQuarantine.entrySet()) {
+            if (quarantine(e.getKey(), e.getValue())) {
+                segments.remove(e.getKey());
+                moved = true;
+            }
+        }
+        return moved;
+    }
+
+    private Segment firstKept(Segment[] held) {
+        for (Segment s : held) {
+            if (toQuarantine.containsKey(s)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
     private static void truncate(Path path, long size) throws IOException {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE)) {
             ch.truncate(size);
@@ -216,9 +266,12 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 if (m != null) {
                     m.touch(segment);
                     m.addRange(segment, payloadOffset, length);
+                } else {
+                    keepIfUnreadable(id);
                 }
                 break;
             case SpoolRecord.COMMIT:
+                keepIfUnreadable(id);
                 commit(id, payload.getLong(payload.position()));
                 break;
             default:
@@ -229,12 +282,28 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     }
 
     private void begin(QueueId id, ByteBuffer payload) {
+        int version = EnvelopeCodec.version(payload);
+        if (version > EnvelopeCodec.VERSION_2) {
+            // A newer release wrote it (a downgrade): never dropped, its segments are quarantined.
+            unreadable.add(id.value());
+            toQuarantine.putIfAbsent(segment, "message " + id + " has envelope version " + version
+                    + ", newer than this build reads (written by a newer release): run that release on this spool");
+            return;
+        }
         try {
             MessageBuilder m = new MessageBuilder(id, EnvelopeCodec.decode(payload));
             m.touch(segment);
             pending.put(id, m);
         } catch (IOException e) {
             LOG.log(Level.WARNING, "spool: message " + id + " in " + segment + " has a bad envelope; dropped", e);
+        }
+    }
+
+    /** A later record of an unreadable message keeps its segment too. */
+    private void keepIfUnreadable(QueueId id) {
+        if (!unreadable.isEmpty() && unreadable.contains(id.value())) {
+            toQuarantine.putIfAbsent(segment, "it holds records of message " + id
+                    + ", whose envelope version is newer than this build reads");
         }
     }
 

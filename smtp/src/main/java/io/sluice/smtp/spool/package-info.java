@@ -34,7 +34,10 @@
  * written as), then records, each a 20-byte header and a payload. Version 2 (a 24-byte header
  * without seq) and version 1 (16 bytes, no nonce, unsalted CRCs) are still read; a build older
  * than a version quarantines that version's files as {@code .corrupt}, so do not downgrade over a
- * non-empty spool.
+ * non-empty spool. The envelope in a BEGIN record has its own version: 1, or 2 only for a message
+ * with DSN parameters (releases before DSN support cannot read it). Recovery quarantines a segment
+ * holding an envelope version newer than it knows, with every segment holding a record of a
+ * message in it, as {@code .corrupt}: such a message is never dropped.
  * <pre>
  *   offset 0  u8   type      1 BEGIN, 2 DATA, 3 COMMIT, 4 ABORT
  *          1  u8   magic     0xA5
@@ -43,7 +46,8 @@
  *          8  u64  queue id  see {@link io.sluice.smtp.spool.QueueId}
  *         16  u32  crc32c    over bytes 0..15 of the header, then the payload, XOR the salt
  *                            (versions 2, 3: SpoolRecord.crcSalt of the nonce and S; version 1: 0)
- *         20  ...  payload   BEGIN: envelope (version byte 1, see EnvelopeCodec), at most 1 MiB
+ *         20  ...  payload   BEGIN: envelope (version byte 1; 2 only for a message with DSN
+ *                            parameters; see EnvelopeCodec), at most 1 MiB
  *                            DATA: content bytes, at most 16 MiB (writer splits at spool option)
  *                            COMMIT: u64 content octets (sum of the message's DATA lengths)
  *                            ABORT: empty

@@ -4,10 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -16,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.sluice.smtp.config.ClientTlsLevel;
 import io.sluice.smtp.delivery.RecipientResult;
 import io.sluice.smtp.delivery.Route;
+import io.sluice.smtp.spool.BodyType;
 import io.sluice.smtp.spool.DsnReturn;
 import io.sluice.smtp.spool.EnvelopeDsn;
 import io.sluice.smtp.spool.RecipientDsn;
@@ -90,5 +95,43 @@ class DsnClientTest {
         assertTrue(fake.commands.contains("RCPT TO:<u@y.example>"), fake.commands::toString);
         assertFalse(fake.commands.toString().contains("NOTIFY"), fake.commands::toString);
         assertFalse(results.get("u@y.example").dsnPassedOn(), "no NOTIFY=SUCCESS: nothing to mark");
+    }
+
+    /**
+     * RFC 6533: a utf-8 ORCPT taken as unitext exists only in an SMTPUTF8 transaction, and such a
+     * message needs SMTPUTF8: it goes on, as received, only to a hop that offers DSN and SMTPUTF8.
+     */
+    @Test
+    void aUnitextOrcptGoesOnlyToAHopWithDsnAndSmtpUtf8() throws Exception {
+        EnvelopeDsn dsn = new EnvelopeDsn(DsnReturn.NONE, "", List.of(
+                new RecipientDsn(RecipientDsn.NOTIFY_FAILURE, "utf-8;caf\u00e9@y.example")));
+        Map<String, RecipientResult> results = sendUtf8("DSN,SMTPUTF8", dsn);
+        String utf8AsLatin1 = new String("utf-8;caf\u00e9@y.example".getBytes(StandardCharsets.UTF_8),
+                StandardCharsets.ISO_8859_1);
+        assertTrue(fake.commands.contains("RCPT TO:<u@y.example> NOTIFY=FAILURE ORCPT=" + utf8AsLatin1),
+                fake.commands::toString);
+        assertEquals(RecipientResult.Outcome.DELIVERED, results.get("u@y.example").outcome());
+        harness.close();
+        fake.close();
+        results = sendUtf8("DSN", dsn);
+        assertEquals(RecipientResult.Outcome.FAILED, results.get("u@y.example").outcome(), results::toString);
+        assertFalse(fake.commands.toString().contains("ORCPT"), fake.commands::toString);
+    }
+
+    private Map<String, RecipientResult> sendUtf8(String capabilities, EnvelopeDsn dsn) throws Exception {
+        fake = new FakeNextHop();
+        fake.extraCapabilities = capabilities;
+        harness = new ClientHarness(ClientSettings.defaults("client.test", TlsPolicyTable.uniform(ClientTlsLevel.NONE))
+                .withTimeouts(Duration.ofSeconds(10)), dir);
+        Route route = new Route(Route.Kind.SMTP_HOST, "127.0.0.1", fake.port(), "");
+        CountDownLatch done = new CountDownLatch(1);
+        Map<String, RecipientResult> results = new ConcurrentHashMap<>();
+        harness.start(route, "b@x.example", List.of("u@y.example"), MESSAGE.getBytes(StandardCharsets.UTF_8),
+                BodyType.SEVEN_BIT, true, dsn, r -> {
+                    results.put(r.recipient(), r);
+                    done.countDown();
+                });
+        assertTrue(done.await(40, TimeUnit.SECONDS), "reported; got " + results);
+        return results;
     }
 }

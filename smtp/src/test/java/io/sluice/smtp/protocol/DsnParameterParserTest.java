@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -222,5 +224,63 @@ class DsnParameterParserTest {
         assertEquals("u+2Bx+3Dy@z+C3+A9", Xtext.encode("u+x=y@z\u00e9"));
         assertEquals("abc", Xtext.encode("abc"));
         assertEquals("+20", Xtext.encode(" "));
+    }
+
+    private static Command parseUtf8(String line) {
+        return parse((line + "\r\n").getBytes(StandardCharsets.UTF_8), CommandParser.DEFAULT_MAX_LINE_OCTETS);
+    }
+
+    /** RFC 6533 3: {@code utf-8;} with UTF-8 octets is utf-8-addr-unitext, kept as received and flagged for the session. */
+    @ParameterizedTest
+    @ValueSource(strings = {"utf-8;caf\u00e9@y.example", "UTF-8;\u4e2d\u6587@y.example", "utf-8;\ud83d\ude00\\x{E9}@y",
+        "utf-8;a\\x{10FFFF}\u00e9"})
+    void utf8OrcptTakesUnitext(String value) {
+        Command command = parseUtf8("RCPT TO:<u@y.example> ORCPT=" + value);
+        assertNull(command.error(), () -> "unexpected " + command.error());
+        assertEquals(value, command.originalRecipient());
+        assertTrue(command.originalRecipientUtf8());
+    }
+
+    @Test
+    void asciiOrcptIsNotUnitext() {
+        Command command = parse("RCPT TO:<u@y.example> ORCPT=utf-8;caf\\x{E9}@y.example");
+        assertNull(command.error());
+        assertFalse(command.originalRecipientUtf8());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"utf-8;a+2Bb\u00e9", "utf-8;a=\u00e9", "utf-8;\u00e9\\x{D800}", "utf-8;\u00e9\\x{110000}",
+        "utf-8;\u00e9\\x{E}", "utf-8;\u00e9\\x{1234567}", "utf-8;\u00e9\\x{E9", "utf-8;\u00e9\\y", "rfc822;\u00e9@y"})
+    void badUnitextIs501(String value) {
+        assertSame(Replies.ORCPT_SYNTAX, parseUtf8("RCPT TO:<u@y.example> ORCPT=" + value).error(), value);
+    }
+
+    @Test
+    void malformedUtf8IsNotUnitext() {
+        byte[] overlong = "RCPT TO:<u@y.example> ORCPT=utf-8;a\u00c0\u00afb\r\n".getBytes(StandardCharsets.ISO_8859_1);
+        assertSame(Replies.ORCPT_SYNTAX, parse(overlong, CommandParser.DEFAULT_MAX_LINE_OCTETS).error());
+        byte[] truncated = "RCPT TO:<u@y.example> ORCPT=utf-8;a\u00e4\u00b8\r\n".getBytes(StandardCharsets.ISO_8859_1);
+        assertSame(Replies.ORCPT_SYNTAX, parse(truncated, CommandParser.DEFAULT_MAX_LINE_OCTETS).error());
+    }
+
+    @Test
+    void unitextIsAtMost500Characters() {
+        String ok = "RCPT TO:<u@y.example> ORCPT=utf-8;" + "\u00e9".repeat(500) + "\r\n";
+        assertNull(parse(ok.getBytes(StandardCharsets.UTF_8), 1200).error());
+        String over = "RCPT TO:<u@y.example> ORCPT=utf-8;" + "\u00e9".repeat(501) + "\r\n";
+        assertSame(Replies.ORCPT_SYNTAX, parse(over.getBytes(StandardCharsets.UTF_8), 1200).error());
+    }
+
+    /** With DSN off the parser does not look at the values: RET, ENVID, NOTIFY and ORCPT are unknown (555). */
+    @ParameterizedTest
+    @ValueSource(strings = {"MAIL FROM:<a@b.example> RET=FULL", "MAIL FROM:<a@b.example> RET=BOTH",
+        "MAIL FROM:<a@b.example> ENVID=a+zz", "RCPT TO:<u@y.example> NOTIFY=SOMETIMES",
+        "RCPT TO:<u@y.example> ORCPT=rfc822", "RCPT TO:<u@y.example> ORCPT=rfc822;u@y"})
+    void withoutDsnItsParametersAreUnknown(String line) {
+        CommandParser parser = new CommandParser(CommandParser.DEFAULT_MAX_LINE_OCTETS, false);
+        Command command = new Command();
+        assertTrue(parser.parse(ByteBuffer.wrap(Wire.octets(line + "\r\n")), command));
+        assertSame(Replies.UNSUPPORTED_PARAMETER, command.error());
+        assertFalse(command.dsnParameter());
     }
 }

@@ -25,6 +25,8 @@ final class RecordingStore implements MessageStore {
     private final List<Runnable> pendingCommits = new ArrayList<>();
     boolean failAppends;
     boolean failCommits;
+    /** begin throws IllegalArgumentException, as SpoolAppender does for an envelope over its limit. */
+    boolean refuseEnvelopes;
     /** What {@link #stalled} answers (a hanging spool fsync). */
     boolean stalled;
 
@@ -35,6 +37,9 @@ final class RecordingStore implements MessageStore {
 
     @Override
     public QueueId begin(Envelope envelope) {
+        if (refuseEnvelopes) {
+            throw new IllegalArgumentException("envelope octets > MAX_BEGIN_PAYLOAD_BYTES");
+        }
         QueueId id = QueueId.of(next++);
         open.put(id, new ByteArrayOutputStream());
         envelopes.put(id, envelope);
