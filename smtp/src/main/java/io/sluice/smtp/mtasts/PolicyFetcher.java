@@ -66,6 +66,11 @@ public final class PolicyFetcher {
         this.timeoutNanos = timeout.toNanos();
     }
 
+    /** The time one fetch may take, all told. */
+    public Duration timeout() {
+        return Duration.ofNanos(timeoutNanos);
+    }
+
     /**
      * A TLS context that trusts the CA certificates of a PEM file, or the JDK's default trust store.
      *
