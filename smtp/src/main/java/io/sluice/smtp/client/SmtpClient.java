@@ -162,7 +162,7 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         }
         PolicyFetcher fetcher = new PolicyFetcher(PolicyFetcher.trusting(settings.caFile()), PolicyFetcher.HTTPS_PORT,
                 config.get(ConfigKeys.TLS_CLIENT_MTA_STS_FETCH_TIMEOUT));
-        return new MtaStsPolicies(lookup, fetcher, NanoClock.SYSTEM, log);
+        return new MtaStsPolicies(lookup, fetcher, config.get(ConfigKeys.DNS_TIMEOUT), NanoClock.SYSTEM, log);
     }
 
     private static ExecutorService workerPool(int threads) {
@@ -410,7 +410,11 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
             }
             if (route.kind() == Route.Kind.SMTP_MX) {
                 // Both questions at once: a domain without a policy costs no time, only its (cached) TXT miss.
-                CompletableFuture<StsPolicy> policy = mtaStsApplies ? mtaSts.policyFor(route.target())
+                // Bounded wait: a slow DNS or policy host (or a full fetch queue) must not hold this
+                // delivery; past the limit it goes on as after a failed fetch (cached policy, else none).
+                CompletableFuture<StsPolicy> policy = mtaStsApplies
+                        ? mtaSts.policyFor(route.target()).completeOnTimeout(mtaSts.cachedPolicy(route.target()),
+                                mtaSts.waitLimit().toNanos(), TimeUnit.NANOSECONDS)
                         : CompletableFuture.completedFuture(null);
                 resolver.resolve(route.target(), route.port()).whenComplete((hops, error) -> {
                     if (error != null) {
@@ -473,7 +477,8 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         }
 
         /**
-         * A resolver, MTA-STS or worker thread: the hops as the domain's MTA-STS policy allows (RFC 8461
+         * A resolver, MTA-STS, worker or (past the policy wait limit) the JDK's CompletableFuture
+         * delay thread: the hops as the domain's MTA-STS policy allows (RFC 8461
          * §5). enforce: only MX hosts matching the policy, each under {@code verify}, or a 4.7.5
          * deferral with nothing sent; testing: every hop as without a policy, each MX host outside
          * the policy logged; none or no policy: as without one.

@@ -271,7 +271,7 @@ public final class SluiceMetrics {
     private static void mtaSts(PrometheusRegistry registry, MtaStsStats sts) {
         // Results and outcomes only: the recipient domains are unbounded, so never a label.
         CounterWithCallback.builder().name("sluice_outbound_mta_sts_fetches_total")
-                .help("MTA-STS policy fetches (RFC 8461, tls.client.mta_sts) by result: ok, redirect (never followed), http_status, bad_response (not text/plain, unreadable), too_large (> 64 KiB), bad_policy, no_address, tls (handshake or certificate), timeout, io.")
+                .help("MTA-STS policy fetches (RFC 8461, tls.client.mta_sts) by result: ok, redirect (never followed), http_status, bad_response (not text/plain, unreadable), too_large (> 64 KiB), bad_policy, no_address, tls (handshake or certificate), timeout, io, queue_full (64 fetches already waiting).")
                 .labelNames("result")
                 .callback(cb -> {
                     for (FetchResult r : FetchResult.values()) {

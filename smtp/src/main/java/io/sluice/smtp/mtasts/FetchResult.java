@@ -23,7 +23,9 @@ public enum FetchResult {
     /** Connect, handshake and read took longer than the fetch timeout. */
     TIMEOUT,
     /** Any other I/O failure (refused, reset). */
-    IO;
+    IO,
+    /** Not fetched: {@link MtaStsPolicies#MAX_QUEUED_FETCHES} fetches were already waiting for a thread. */
+    QUEUE_FULL;
 
     /** The metric label: lower case. */
     public String label() {

@@ -22,8 +22,9 @@ import io.sluice.smtp.server.EventLog;
  * The MTA-STS policy of each recipient domain (RFC 8461 §3, §5.1): the {@code _mta-sts} TXT id
  * through our resolver (its answers, negative ones included, cached for their TTL), the policy
  * fetched over HTTPS on this class's own two threads when the id is new or the cached policy has
- * passed its {@code max_age}; concurrent requests for one domain share one fetch. When DNS or
- * HTTPS fails, an unexpired cached policy is kept; a failed fetch is not retried for
+ * passed its {@code max_age}; concurrent requests for one domain share one fetch. At most
+ * {@link #MAX_QUEUED_FETCHES} fetches wait for a thread; one more is refused at once and counts as
+ * failed (slow policy hosts must not hold every other domain's policy). When DNS or HTTPS fails, an unexpired cached policy is kept; a failed fetch is not retried for
  * {@link #FAILED_FETCH_BACKOFF} (per domain and id), so a broken policy host costs one fetch,
  * not one per message. The cache is in memory only (a restart refetches).
  *
@@ -35,6 +36,10 @@ public final class MtaStsPolicies implements AutoCloseable {
     public static final Duration FAILED_FETCH_BACKOFF = Duration.ofMinutes(5);
     /** Most domains whose policies (and, apart, failed fetches) are kept; past it, expired ones are dropped, then new ones not kept. */
     public static final int MAX_DOMAINS = 100_000;
+    /** Most fetches waiting for one of the two fetch threads. */
+    public static final int MAX_QUEUED_FETCHES = 64;
+    /** The {@code dns.timeout} default, for the constructor without one. */
+    private static final Duration DEFAULT_DNS_TIMEOUT = Duration.ofSeconds(5);
 
     private final DnsLookup dns;
     private final PolicyFetcher fetcher;
@@ -42,6 +47,7 @@ public final class MtaStsPolicies implements AutoCloseable {
     private final EventLog log;
     private final MtaStsStats stats = new MtaStsStats();
     private final ExecutorService fetchThreads;
+    private final Duration dnsTimeout;
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
     private final Map<String, Failed> failed = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<StsPolicy>> inFlight = new ConcurrentHashMap<>();
@@ -52,19 +58,27 @@ public final class MtaStsPolicies implements AutoCloseable {
     private record Failed(String id, long untilNanos) {
     }
 
-    /**
-     * @param dns     TXT and address lookups (the delivery resolver)
-     * @param fetcher the HTTPS client
-     * @param clock   for max_age and the failure backoff
-     * @param log     fetch results
-     */
+    /** As below, with the default {@code dns.timeout} (5 s). */
     public MtaStsPolicies(DnsLookup dns, PolicyFetcher fetcher, NanoClock clock, EventLog log) {
+        this(dns, fetcher, DEFAULT_DNS_TIMEOUT, clock, log);
+    }
+
+    /**
+     * @param dns        TXT and address lookups (the delivery resolver)
+     * @param fetcher    the HTTPS client
+     * @param dnsTimeout {@code dns.timeout} of that resolver, for {@link #waitLimit()}
+     * @param clock      for max_age and the failure backoff
+     * @param log        fetch results
+     */
+    public MtaStsPolicies(DnsLookup dns, PolicyFetcher fetcher, Duration dnsTimeout, NanoClock clock, EventLog log) {
         this.dns = dns;
         this.fetcher = fetcher;
+        this.dnsTimeout = dnsTimeout;
         this.clock = clock;
         this.log = log;
         AtomicInteger n = new AtomicInteger();
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(MAX_QUEUED_FETCHES), r -> {
             Thread t = new Thread(r, "sluice-mta-sts-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
@@ -76,6 +90,20 @@ public final class MtaStsPolicies implements AutoCloseable {
     /** Counters since start. */
     public MtaStsStats stats() {
         return stats;
+    }
+
+    /**
+     * How long a delivery should wait for {@link #policyFor} before going on with
+     * {@link #cachedPolicy}: the fetch timeout plus the DNS timeout.
+     */
+    public Duration waitLimit() {
+        return fetcher.timeout().plus(dnsTimeout);
+    }
+
+    /** The unexpired cached policy of a domain, or null; no lookup, no fetch. Any thread. */
+    public StsPolicy cachedPolicy(String domain) {
+        Cached c = live(canonical(domain));
+        return c == null ? null : c.policy();
     }
 
     /**
@@ -111,7 +139,10 @@ public final class MtaStsPolicies implements AutoCloseable {
             try {
                 fetchThreads.execute(() -> finish(mine, domain, id, fetchOn(host, addresses, failure)));
             } catch (RejectedExecutionException e) {
-                finish(mine, domain, id, new FetchOutcome(null, new PolicyFetchException(FetchResult.IO, "closed")));
+                finish(mine, domain, id, new FetchOutcome(null, fetchThreads.isShutdown()
+                        ? new PolicyFetchException(FetchResult.IO, "closed")
+                        : new PolicyFetchException(FetchResult.QUEUE_FULL, host + ": " + MAX_QUEUED_FETCHES
+                                + " fetches already waiting")));
             }
         });
         return mine;
@@ -155,7 +186,9 @@ public final class MtaStsPolicies implements AutoCloseable {
             if (failed.size() >= MAX_DOMAINS) {
                 failed.values().removeIf(f -> now - f.untilNanos() >= 0);
             }
-            if (failed.size() < MAX_DOMAINS) { // still full: not remembered, so the next attempt refetches
+            // Still full: not remembered, so the next attempt refetches. Nor is a refused fetch: it cost
+            // nothing, and the next delivery should try again once the queue has room.
+            if (failed.size() < MAX_DOMAINS && outcome.failure().result() != FetchResult.QUEUE_FULL) {
                 failed.put(domain, new Failed(id, now + FAILED_FETCH_BACKOFF.toNanos()));
             }
             Cached cached = live(domain);

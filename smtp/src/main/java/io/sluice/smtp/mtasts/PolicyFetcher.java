@@ -18,6 +18,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
@@ -30,7 +34,8 @@ import javax.net.ssl.TrustManagerFactory;
  * plain HTTP/1.1 GET over an {@link SSLSocket}: to addresses the caller resolved (our resolver,
  * not the JDK's), SNI and the certificate check for the policy host, no redirects, only a 200
  * with {@code text/plain} and a body of at most {@link StsPolicy#MAX_BODY_OCTETS}; connect,
- * handshake and read all within one timeout. Blocking: call from a thread that may block (the
+ * handshake and read all within one timeout (a deadline that closes the socket, so a peer dripping
+ * bytes cannot stretch it read by read). Blocking: call from a thread that may block (the
  * MTA-STS executor), never from an event loop. Thread-safe (no state besides configuration).
  */
 public final class PolicyFetcher {
@@ -39,6 +44,12 @@ public final class PolicyFetcher {
     /** The HTTPS port; tests use another. */
     public static final int HTTPS_PORT = 443;
     private static final int MAX_HEAD_OCTETS = 8 * 1024;
+    /**
+     * Closes sockets whose fetch passed its deadline: SO_TIMEOUT bounds each read, not their sum,
+     * and a handshake is many reads. One daemon thread for all fetchers; tasks are cancelled (and
+     * removed) when a fetch ends in time.
+     */
+    private static final ScheduledThreadPoolExecutor DEADLINES = deadlineCloser();
 
     private final SSLContext tls;
     private final int port;
@@ -53,6 +64,11 @@ public final class PolicyFetcher {
         this.tls = tls;
         this.port = port;
         this.timeoutNanos = timeout.toNanos();
+    }
+
+    /** The time one fetch may take, all told. */
+    public Duration timeout() {
+        return Duration.ofNanos(timeoutNanos);
     }
 
     /**
@@ -99,23 +115,60 @@ public final class PolicyFetcher {
             throw new PolicyFetchException(FetchResult.NO_ADDRESS, policyHost + " has no address");
         }
         long deadline = System.nanoTime() + timeoutNanos;
-        PolicyFetchException last = null;
-        for (InetAddress address : addresses) {
-            try {
-                return parse(policyHost, get(policyHost, address, deadline));
-            } catch (PolicyFetchException e) {
-                if (e.result() != FetchResult.IO && e.result() != FetchResult.TLS) {
-                    throw e; // an HTTP answer, or no time left: another address would not change it
+        // The socket of the address being tried; the closer takes it when the deadline passes.
+        AtomicReference<Socket> current = new AtomicReference<>();
+        ScheduledFuture<?> closer = DEADLINES.schedule(() -> closeQuietly(current.getAndSet(CLOSED)),
+                timeoutNanos, TimeUnit.NANOSECONDS);
+        try {
+            PolicyFetchException last = null;
+            for (InetAddress address : addresses) {
+                try {
+                    return parse(policyHost, get(policyHost, address, deadline, current));
+                } catch (PolicyFetchException e) {
+                    if (e.result() != FetchResult.IO && e.result() != FetchResult.TLS) {
+                        throw e; // an HTTP answer, or no time left: another address would not change it
+                    }
+                    last = e;
                 }
-                last = e;
             }
+            throw last;
+        } finally {
+            closer.cancel(false);
         }
-        throw last;
     }
 
-    /** The raw response (head and body) from one address. */
-    private Response get(String host, InetAddress address, long deadline) throws PolicyFetchException {
+    /** Marks a fetch whose deadline passed: a socket made after it is closed at once. */
+    private static final Socket CLOSED = new Socket();
+
+    private static ScheduledThreadPoolExecutor deadlineCloser() {
+        ScheduledThreadPoolExecutor closer = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "sluice-mta-sts-deadline");
+            t.setDaemon(true);
+            return t;
+        });
+        closer.setRemoveOnCancelPolicy(true);
+        return closer;
+    }
+
+    private static void closeQuietly(Socket socket) {
+        if (socket != null && socket != CLOSED) {
+            try {
+                socket.close(); // the blocked connect, handshake or read fails with a SocketException
+            } catch (IOException e) {
+                // closing anyway
+            }
+        }
+    }
+
+    /** The raw response (head and body) from one address; {@code current} holds its socket for the deadline closer. */
+    private Response get(String host, InetAddress address, long deadline, AtomicReference<Socket> current)
+            throws PolicyFetchException {
         try (Socket raw = new Socket()) {
+            Socket previous = current.getAndSet(raw);
+            if (previous == CLOSED) {
+                current.set(CLOSED);
+                throw new SocketTimeoutException("fetch timeout");
+            }
             raw.connect(new InetSocketAddress(address, port), remainingMillis(deadline));
             try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket(raw, host, port, true)) {
                 SSLParameters params = socket.getSSLParameters();
@@ -132,12 +185,24 @@ public final class PolicyFetcher {
                 return read(socket, deadline);
             }
         } catch (SocketTimeoutException e) {
-            throw new PolicyFetchException(FetchResult.TIMEOUT, host + "[" + address.getHostAddress() + "]: timed out");
-        } catch (SSLException e) {
-            throw new PolicyFetchException(FetchResult.TLS, host + "[" + address.getHostAddress() + "]: " + e.getMessage());
+            throw timedOut(host, address);
         } catch (IOException | IllegalArgumentException e) {
-            throw new PolicyFetchException(FetchResult.IO, host + "[" + address.getHostAddress() + "]: " + e);
+            if (current.get() == CLOSED) {
+                throw timedOut(host, address); // the deadline closer closed the socket under us
+            }
+            throw failed(host, address, e);
         }
+    }
+
+    private static PolicyFetchException timedOut(String host, InetAddress address) {
+        return new PolicyFetchException(FetchResult.TIMEOUT, host + "[" + address.getHostAddress() + "]: timed out");
+    }
+
+    private static PolicyFetchException failed(String host, InetAddress address, Exception e) {
+        if (e instanceof SSLException) {
+            return new PolicyFetchException(FetchResult.TLS, host + "[" + address.getHostAddress() + "]: " + e.getMessage());
+        }
+        return new PolicyFetchException(FetchResult.IO, host + "[" + address.getHostAddress() + "]: " + e);
     }
 
     private static int remainingMillis(long deadline) throws SocketTimeoutException {

@@ -18,6 +18,12 @@ public record StsPolicy(StsMode mode, List<String> mxPatterns, long maxAgeSecond
     public static final long MAX_AGE_SECONDS = 31_557_600;
     /** The largest policy body (RFC 8461 §3.3). */
     public static final int MAX_BODY_OCTETS = 64 * 1024;
+    /**
+     * Most {@code mx} lines a policy may hold; more make it invalid. RFC 8461 sets no limit, but
+     * real policies list a handful, and with patterns of at most 255 characters this bounds one
+     * cached policy to about 20 KiB (the cache keeps up to {@link MtaStsPolicies#MAX_DOMAINS}).
+     */
+    public static final int MAX_MX_PATTERNS = 64;
     private static final int MAX_AGE_DIGITS = 10;
 
     /** Copies the patterns. */
@@ -28,7 +34,7 @@ public record StsPolicy(StsMode mode, List<String> mxPatterns, long maxAgeSecond
     /**
      * Parses a policy body: lines {@code key: value} ending in LF or CRLF; {@code version: STSv1},
      * {@code mode} and {@code max_age} exactly once each, {@code mx} at least once unless the mode
-     * is {@code none}; extension keys ignored.
+     * is {@code none} and at most {@link #MAX_MX_PATTERNS} times; extension keys ignored.
      *
      * @throws InvalidPolicyException naming the first rule broken
      */
@@ -53,7 +59,7 @@ public record StsPolicy(StsMode mode, List<String> mxPatterns, long maxAgeSecond
                 case "version" -> version = once(key, version, value);
                 case "mode" -> mode = parseMode(once(key, mode == null ? null : "", value));
                 case "max_age" -> maxAge = parseMaxAge(once(key, maxAge < 0 ? null : "", value));
-                case "mx" -> mx.add(parsePattern(value));
+                case "mx" -> mx.add(parsePattern(checkMxCount(mx.size(), value)));
                 default -> checkExtensionName(key);
             }
         }
@@ -121,6 +127,14 @@ public record StsPolicy(StsMode mode, List<String> mxPatterns, long maxAgeSecond
             throw new InvalidPolicyException("max_age=" + seconds + " > MAX_AGE_SECONDS=" + MAX_AGE_SECONDS);
         }
         return seconds;
+    }
+
+    /** The value of one more mx line, unless the policy already has {@link #MAX_MX_PATTERNS}. */
+    private static String checkMxCount(int patternsSoFar, String value) throws InvalidPolicyException {
+        if (patternsSoFar >= MAX_MX_PATTERNS) {
+            throw new InvalidPolicyException("more than MAX_MX_PATTERNS=" + MAX_MX_PATTERNS + " mx lines");
+        }
+        return value;
     }
 
     /** {@code ["*."] Domain}: labels of letters, digits and inner hyphens, at most 63 octets each. */

@@ -4,13 +4,15 @@ import java.util.List;
 
 /**
  * The {@code _mta-sts.<domain>} TXT record (RFC 8461 §3.1): {@code v=STSv1; id=...;} with
- * optional extension fields. Records that do not start with {@code v=STSv1} are ignored; when
+ * optional extension fields. Records whose version field is not {@code v=STSv1} (followed by
+ * optional WSP and {@code ;} or the end, so {@code v=STSv10} is another version) are ignored; when
  * not exactly one valid record remains, the domain has no policy. Pure functions; any thread.
  */
 public final class StsTxtRecord {
     /** Longest policy id (RFC 8461 §3.1: {@code 1*32(ALPHA / DIGIT)}). */
     public static final int MAX_ID_CHARS = 32;
     private static final int MAX_EXT_NAME_CHARS = 32;
+    private static final String VERSION = "v=STSv1";
 
     private StsTxtRecord() {
     }
@@ -19,12 +21,12 @@ public final class StsTxtRecord {
      * The policy id of a domain from all its {@code _mta-sts} TXT records.
      *
      * @param records each TXT record's strings joined
-     * @return the id, or null when no record or more than one starts with {@code v=STSv1}, or the one that does is invalid
+     * @return the id, or null when no record or more than one is an STSv1 record, or the one that is is invalid
      */
     public static String idOf(List<String> records) {
         String only = null;
         for (String r : records) {
-            if (r.startsWith("v=STSv1")) {
+            if (isStsV1(r)) {
                 if (only != null) {
                     return null;
                 }
@@ -32,6 +34,18 @@ public final class StsTxtRecord {
             }
         }
         return only == null ? null : parseId(only);
+    }
+
+    /** Whether a record is of version STSv1: {@code v=STSv1}, then optional WSP, then {@code ;} or the end (RFC 8461 §3.1). */
+    static boolean isStsV1(String record) {
+        if (!record.startsWith(VERSION)) {
+            return false;
+        }
+        int i = VERSION.length();
+        while (i < record.length() && (record.charAt(i) == ' ' || record.charAt(i) == '\t')) {
+            i++;
+        }
+        return i == record.length() || record.charAt(i) == ';';
     }
 
     /**

@@ -21,6 +21,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -35,6 +36,7 @@ import io.sluice.smtp.config.ClientTlsLevel;
 import io.sluice.smtp.config.SluiceConfig;
 import io.sluice.smtp.delivery.RecipientResult;
 import io.sluice.smtp.delivery.Route;
+import io.sluice.smtp.dns.DnsLookup;
 import io.sluice.smtp.dns.DnsStub;
 import io.sluice.smtp.dns.MxResolver;
 import io.sluice.smtp.mtasts.FetchResult;
@@ -181,6 +183,37 @@ class MtaStsDeliveryTest {
         assertEquals(DELIVERED, send().outcome());
         assertEquals(0, requests.get(), "no fetch for a domain with tls.client.policy.<domain>");
         assertEquals(0, dns.queries("_mta-sts." + DOMAIN, Type.TXT));
+    }
+
+    @Test
+    void aPolicyThatNeverArrivesDoesNotHoldTheDelivery() throws Exception {
+        // The _mta-sts TXT question never answers: the delivery goes on without a policy after
+        // fetch timeout + DNS timeout (300 + 200 ms), not whenever (if ever) the lookup ends.
+        CompletableFuture<List<String>> never = new CompletableFuture<>();
+        DnsLookup silentTxt = new DnsLookup() {
+            @Override
+            public CompletableFuture<List<String>> txt(String name) {
+                return never;
+            }
+
+            @Override
+            public CompletableFuture<List<InetAddress>> addresses(String host) {
+                return resolver.addresses(host);
+            }
+        };
+        policies = new MtaStsPolicies(silentTxt, new PolicyFetcher(PolicyFetcher.trusting(Optional.of(ca)),
+                https.getAddress().getPort(), Duration.ofMillis(300)), Duration.ofMillis(200), NanoClock.SYSTEM, log);
+        assertEquals(Duration.ofMillis(500), policies.waitLimit());
+        TlsPolicyTable table = new TlsPolicyTable(ClientTlsLevel.MAY, Map.of());
+        ClientSettings settings = ClientSettings.defaults("client.test", table).withTimeouts(Duration.ofSeconds(10))
+                .withTls(table, Optional.of(ca), false);
+        harness = new ClientHarness(settings, dir, resolver, policies, log);
+        long start = System.nanoTime();
+        RecipientResult r = send();
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertEquals(DELIVERED, r.outcome(), r.reply());
+        assertTrue(tookMillis >= 400 && tookMillis < 5_000, "delivered after " + tookMillis + " ms");
+        assertFalse(never.isDone(), "the lookup itself is still pending; only the wait was cut");
     }
 
     // ---------------------------------------------------------------- testing, none, no policy

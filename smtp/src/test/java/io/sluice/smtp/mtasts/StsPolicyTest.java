@@ -68,6 +68,18 @@ class StsPolicyTest {
     }
 
     @Test
+    void atMostMaxMxPatternsMxLines() throws Exception {
+        StringBuilder body = new StringBuilder("version: STSv1\nmode: enforce\nmax_age: 86400\n");
+        for (int i = 0; i < StsPolicy.MAX_MX_PATTERNS; i++) {
+            body.append("mx: mx").append(i).append(".example.com\n");
+        }
+        assertEquals(StsPolicy.MAX_MX_PATTERNS, StsPolicy.parse(body.toString()).mxPatterns().size());
+        String tooMany = body.append("mx: one-more.example.com\n").toString();
+        InvalidPolicyException e = assertThrows(InvalidPolicyException.class, () -> StsPolicy.parse(tooMany));
+        assertTrue(e.getMessage().contains("MAX_MX_PATTERNS"), e.getMessage());
+    }
+
+    @Test
     void exactAndWildcardMatching() throws Exception {
         StsPolicy p = StsPolicy.parse("version: STSv1\nmode: enforce\nmx: mail.example.com\nmx: *.example.net\nmax_age: 1\n");
         assertTrue(p.allows("mail.example.com"));

@@ -46,4 +46,13 @@ class StsTxtRecordTest {
         assertNull(StsTxtRecord.idOf(List.of("v=spf1 -all")));
         assertNull(StsTxtRecord.idOf(List.of("v=STSv1; id=a-b;")), "the only record is invalid");
     }
+
+    @Test
+    void anotherVersionStartingWithStsV1IsNotCounted() {
+        // RFC 8461 §3.1: "v=STSv1" then optional WSP and ";" (or the end); v=STSv10 is another version.
+        assertEquals("abc", StsTxtRecord.idOf(List.of("v=STSv1; id=abc;", "v=STSv10; id=def;")));
+        assertEquals("abc", StsTxtRecord.idOf(List.of("v=STSv1x; id=def;", "v=STSv1 \t; id=abc;")));
+        assertNull(StsTxtRecord.idOf(List.of("v=STSv10; id=def;")), "only another version: no policy");
+        assertNull(StsTxtRecord.idOf(List.of("v=STSv1", "v=STSv1; id=abc;")), "a bare v=STSv1 is an STSv1 record too");
+    }
 }
