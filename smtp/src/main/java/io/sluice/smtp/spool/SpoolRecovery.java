@@ -57,6 +57,11 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     private String lastQuarantineName;
     private final Set<Segment> quarantinedHere = new HashSet<>();
     private boolean anyQuarantinedFile;
+    /**
+     * The newest queue id of any record framed in the quarantined files (unsigned), or -1 (all
+     * ids) when one of them could not be read: only tombstones not newer than it can concern them.
+     */
+    private long newestQuarantinedId;
     private Segment segment;
 
     SpoolRecovery(Set<Long> tombstones, boolean readOnly) {
@@ -310,9 +315,73 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                     noteSeq((int) own[0], own[1]);
                 }
                 noteHeaderSeq(p, header.clear());
+                long newest = newestRecordId(p);
+                if (newest == -1 || Long.compareUnsigned(newest, newestQuarantinedId) > 0) {
+                    newestQuarantinedId = newest;
+                }
             }
         }
         return any;
+    }
+
+    /**
+     * Framing-only scan of a quarantined file (its CRCs may fail under its name, so none is
+     * checked): the newest id of its records, walked from its header by their lengths until one
+     * does not frame. -1 (every id) if it cannot be read or frames no record at all, so a file we
+     * cannot read keeps every tombstone as before. Ids grow with time, so mail accepted after
+     * the file was written has newer ids and its tombstones need not be kept for it.
+     */
+    private static long newestRecordId(Path file) {
+        ByteBuffer record = ByteBuffer.allocate(SpoolRecord.HEADER_BYTES); // once per quarantined file, rare
+        long newest = -1;
+        boolean any = false;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            long offset = firstRecordOffset(ch);
+            while (offset >= 0 && offset + SpoolRecord.HEADER_BYTES <= size) {
+                record.clear();
+                while (record.hasRemaining() && ch.read(record, offset + record.position()) >= 0) {
+                    // a positional read may return fewer bytes
+                }
+                int length = record.getInt(4);
+                if (record.hasRemaining() || !SpoolRecord.isType(record.get(0)) || record.get(1) != SpoolRecord.MAGIC
+                        || length < 0 || length > SpoolRecord.MAX_PAYLOAD_BYTES
+                        || offset + SpoolRecord.HEADER_BYTES + length > size) {
+                    break;
+                }
+                long id = record.getLong(8);
+                if (!any || Long.compareUnsigned(id, newest) > 0) {
+                    newest = id;
+                    any = true;
+                }
+                offset += SpoolRecord.HEADER_BYTES + length;
+            }
+        } catch (IOException e) {
+            LOG.log(Level.FINE, "spool: cannot scan " + file, e);
+            return -1;
+        }
+        return any ? newest : -1;
+    }
+
+    /** Where a segment file's first record starts, from its header's version; -1 if it has none. */
+    private static long firstRecordOffset(FileChannel ch) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(12);
+        while (header.hasRemaining() && ch.read(header, header.position()) >= 0) {
+            // the magic and version
+        }
+        if (header.hasRemaining() || header.getLong(0) != SpoolRecord.SEGMENT_MAGIC) {
+            return -1;
+        }
+        switch (header.getInt(8)) {
+            case SpoolRecord.SEGMENT_VERSION_UNSALTED:
+                return SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED;
+            case SpoolRecord.SEGMENT_VERSION_NAME_SALTED:
+                return SpoolRecord.SEGMENT_HEADER_BYTES_NAME_SALTED;
+            case SpoolRecord.SEGMENT_VERSION:
+                return SpoolRecord.SEGMENT_HEADER_BYTES;
+            default:
+                return -1;
+        }
     }
 
     private void noteHeaderSeq(Path file, ByteBuffer header) {
@@ -340,7 +409,10 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
      * Which tombstones deleted.log keeps. A tombstoned message found whole stays tombstoned while a
      * surviving segment holds a record of it, or while a file quarantined by this run does. While
      * any quarantined file is in segments/, so does every tombstone of a message not found whole
-     * in the scan: its records may be in that file, and restoring it must not resurrect it.
+     * in the scan whose id is not newer than the newest id framed in those files: its records may
+     * be in one, and restoring it must not resurrect it. Newer ids were minted after every such
+     * file was written, so their tombstones are not pinned (deleted.log does not grow with all
+     * mail delivered while a file stays quarantined).
      */
     private void keepTombstones() {
         Set<Segment> survivors = new HashSet<>(liveSegments);
@@ -361,7 +433,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         }
         if (anyQuarantinedFile && !readOnly) {
             for (long id : tombstones) {
-                if (!foundWhole.contains(id)) {
+                if (!foundWhole.contains(id) && Long.compareUnsigned(id, newestQuarantinedId) <= 0) {
                     tombstonesOfQuarantined.add(id);
                 }
             }
