@@ -49,6 +49,11 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     private final Set<Long> tombstones;
     private final boolean readOnly;
     private final Map<QueueId, MessageBuilder> pending = new HashMap<>();
+    /**
+     * Ends of messages whose BEGIN the scan never saw (DATA or COMMIT records of an unknown id,
+     * no ABORT): the segments holding them. Their start may be in a quarantined file.
+     */
+    private final Map<QueueId, List<Segment>> orphanEnds = new HashMap<>();
     private final List<StoredMessage> deletedButPresent = new ArrayList<>();
     private final SegmentScanner scanner = new SegmentScanner();
     /** Per loop: the numbers of the files quarantined by this run (by name and, if it says, by header). */
@@ -87,9 +92,16 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 s.refs.incrementAndGet();
             }
         }
+        anyQuarantinedFile |= noteQuarantinedFiles(segmentsDir); // earlier runs' files too
         Map<Segment, String> spanning = startsSpanningIntoQuarantined();
+        spanning.putAll(endsSpanningFromQuarantined());
         for (Segment s : segments) {
             if (s.refs.get() > 0 || readOnly) {
+                if (spanning.containsKey(s) && !readOnly) {
+                    // Pinned for this run: freed with its other messages, it would take the part
+                    // of a message the quarantined file lacks; the next start quarantines it.
+                    s.refs.incrementAndGet();
+                }
                 liveSegments.add(s);
             } else if (spanning.containsKey(s)) {
                 quarantine(s, "it holds the start of " + spanning.get(s) + ": put the two back together");
@@ -221,12 +233,18 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 if (m != null) {
                     m.touch(segment);
                     m.addRange(segment, payloadOffset, length);
+                } else {
+                    noteOrphanEnd(id);
                 }
                 break;
             case SpoolRecord.COMMIT:
+                if (!pending.containsKey(id)) {
+                    noteOrphanEnd(id);
+                }
                 commit(id, payload.getLong(payload.position()));
                 break;
             default:
+                orphanEnds.remove(id);
                 pending.remove(id);
                 index.remove(id); // an ABORT after a COMMIT the writer never took
                 break;
@@ -263,10 +281,11 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     }
 
     /**
-     * Messages begun and never committed in the scan, whose records all lie before a file of their
-     * loop quarantined by this run: their COMMIT may be in it. Their segments that nothing else
-     * references are quarantined with it instead of deleted, so restoring it brings them back
-     * whole. Maps each such segment to one such message.
+     * Messages begun and never committed in the scan, whose records all lie before a quarantined
+     * file of their loop (this run's or an earlier one's): their COMMIT may be in it. Their
+     * segments that nothing else references are quarantined with it instead of deleted, and live
+     * ones are pinned for the run, so restoring it brings them back whole. Maps each such segment
+     * to one such message.
      */
     private Map<Segment, String> startsSpanningIntoQuarantined() {
         Map<Segment, String> spanning = new HashMap<>();
@@ -283,13 +302,60 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                     : quarantinedSeqs.getOrDefault(m.id.loopIndex(), new TreeMap<>()).higherEntry(last);
             if (after != null) {
                 for (Segment s : touched) {
-                    if (s.refs.get() == 0 && !quarantinedHere.contains(s)) {
+                    if (!quarantinedHere.contains(s)) {
                         spanning.putIfAbsent(s, "message " + m.id + ", whose end may be in " + after.getValue());
                     }
                 }
             }
         }
         return spanning;
+    }
+
+    /** Recovery, rare: a record of a message whose BEGIN was not seen (allocates per such message). */
+    private void noteOrphanEnd(QueueId id) {
+        List<Segment> in = orphanEnds.computeIfAbsent(id, k -> new ArrayList<>());
+        if (in.isEmpty() || in.get(in.size() - 1) != segment) {
+            in.add(segment);
+        }
+    }
+
+    /**
+     * Segments holding the end of a message (not tombstoned, not aborted) whose BEGIN lies in no
+     * scanned segment but may lie in a quarantined file of its loop numbered before them: kept
+     * with it (quarantined, or pinned if live), so restoring it brings the message back whole.
+     */
+    private Map<Segment, String> endsSpanningFromQuarantined() {
+        Map<Segment, String> spanning = new HashMap<>();
+        if (readOnly || quarantinedSeqs.isEmpty()) {
+            return spanning;
+        }
+        for (Map.Entry<QueueId, List<Segment>> e : orphanEnds.entrySet()) {
+            QueueId id = e.getKey();
+            List<Segment> in = e.getValue();
+            if (tombstones.contains(id.value()) || in.isEmpty()) {
+                continue;
+            }
+            Map.Entry<Long, String> before = quarantinedSeqs.getOrDefault(id.loopIndex(), new TreeMap<>())
+                    .lowerEntry(in.get(0).seq);
+            if (before != null) {
+                for (Segment s : in) {
+                    if (!quarantinedHere.contains(s)) {
+                        spanning.putIfAbsent(s, "the end of message " + id + ", whose start may be in " + before.getValue());
+                    }
+                }
+            }
+        }
+        return spanning;
+    }
+
+    /**
+     * Remembers that quarantined file {@code name} (of this run or an earlier one) held segment
+     * {@code seq} of the loop, by its name or by its header (a renamed file: both count).
+     */
+    private void noteQuarantinedSeq(int loopIndex, long seq, String name) {
+        if (loopIndex >= 0 && loopIndex < QueueId.MAX_LOOPS && seq >= 0 && seq < Segment.MAX_SEQ) {
+            quarantinedSeqs.computeIfAbsent(loopIndex, l -> new TreeMap<>()).putIfAbsent(seq, name);
+        }
     }
 
     /** Remembers that the file {@link #quarantine} just moved held segment {@code seq} of the loop. */
@@ -300,7 +366,9 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     /**
      * Lists the quarantined files in segments/ (this run's and earlier ones'): returns whether
      * any exists, and counts the numbers they name (file name and format-3 header) as used, so
-     * new mail never takes the name an operator is told to restore one under.
+     * new mail never takes the name an operator is told to restore one under, and as places the
+     * other part of a spanning message may be (see {@link #noteQuarantinedSeq}). Idempotent: run
+     * before the spanning checks and again after them.
      */
     private boolean noteQuarantinedFiles(Path segmentsDir) throws IOException {
         boolean any = false;
@@ -313,8 +381,9 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 long[] own = seg > 0 ? Segment.parseName(name.substring(0, seg + 4)) : null;
                 if (own != null) {
                     noteSeq((int) own[0], own[1]);
+                    noteQuarantinedSeq((int) own[0], own[1], name);
                 }
-                noteHeaderSeq(p, header.clear());
+                noteHeaderSeq(p, header.clear(), name);
                 long newest = newestRecordId(p);
                 if (newest == -1 || Long.compareUnsigned(newest, newestQuarantinedId) > 0) {
                     newestQuarantinedId = newest;
@@ -384,7 +453,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         }
     }
 
-    private void noteHeaderSeq(Path file, ByteBuffer header) {
+    private void noteHeaderSeq(Path file, ByteBuffer header, String name) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             while (header.hasRemaining() && ch.read(header) >= 0) {
                 // read the whole header or up to end of file
@@ -396,6 +465,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         if (header.position() == SpoolRecord.SEGMENT_HEADER_BYTES && header.getLong(0) == SpoolRecord.SEGMENT_MAGIC
                 && header.getInt(8) == SpoolRecord.SEGMENT_VERSION) {
             noteSeq(header.getInt(12), header.getLong(24));
+            noteQuarantinedSeq(header.getInt(12), header.getLong(24), name);
         }
     }
 
