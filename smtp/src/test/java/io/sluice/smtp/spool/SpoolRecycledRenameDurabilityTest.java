@@ -107,6 +107,39 @@ class SpoolRecycledRenameDurabilityTest {
         }
     }
 
+    /**
+     * A segment retired on the event loop (its appender's roll drops the last ref) is not fsynced
+     * there: its file waits for the writer's next directory fsync before its header is overwritten.
+     */
+    @Test
+    void aFileRetiredByTheLoopIsReusedOnlyAfterTheWritersNextDirectoryFsync() throws Exception {
+        try (Spool spool = Spool.open(tmp, OPTIONS, disk)) {
+            SpoolAppender appender = spool.appender(0);
+            QueueId full = SpoolTestSupport.commitOne(appender, ENVELOPE,
+                    content(1, SpoolTestSupport.fillTo(SEGMENT_BYTES, ENVELOPE, SpoolRecord.SEGMENT_HEADER_BYTES)));
+            assertTrue(spool.delete(full)); // segment 0 is still the appender's: not retired yet
+            assertTrue(Files.exists(segment(0)));
+            byte[] big = content(2, 9000); // 3 DATA records: the third starts segment 2 (a full one rolls)
+            QueueId id = appender.begin(ENVELOPE); // rolls to segment 1: the loop retires segment 0
+            assertTrue(spool.keptSegmentBytes() > 0, "segment 0's file is kept");
+            SpoolTestSupport.appendAll(appender, id, big, 0, big.length, 3000);
+            assertTrue(Files.exists(segment(2)));
+            assertEquals(0, spool.segmentsRecycled(), "no directory fsync since its .free rename: not reused");
+            SpoolTestSupport.RecordingListener listener = new SpoolTestSupport.RecordingListener(1);
+            appender.commit(id, big.length, listener, Runnable::run);
+            listener.await(); // new segments: the writer fsyncs segments/
+            SpoolTestSupport.commitOne(appender, ENVELOPE, content(3, SEGMENT_BYTES)); // its COMMIT rolls to segment 3
+            assertEquals(1, spool.segmentsRecycled(), "after the writer's directory fsync it is reused; files " + listing());
+            assertEquals(List.of(id), ids(spool).subList(0, 1));
+        }
+    }
+
+    private String listing() throws IOException {
+        try (Stream<Path> files = Files.list(tmp.resolve("segments"))) {
+            return files.map(p -> p.getFileName().toString()).sorted().collect(Collectors.joining(","));
+        }
+    }
+
     private Path segment(long seq) {
         return tmp.resolve("segments").resolve(Segment.fileName(0, seq));
     }
