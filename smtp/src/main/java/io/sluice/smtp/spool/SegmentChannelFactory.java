@@ -22,6 +22,11 @@ interface SegmentChannelFactory {
         return FileChannel.open(path, StandardOpenOption.WRITE);
     }
 
+    /** Fsyncs {@code directory} (a retired file's {@code .free} rename, see Spool.recycle). */
+    default void syncDirectory(Path directory) throws IOException {
+        Spool.fsyncDirectory(directory);
+    }
+
     /** Bytes this process may still allocate on the file system of {@code directory} (one statvfs). */
     default long usableBytes(Path directory) throws IOException {
         return Files.getFileStore(directory).getUsableSpace();

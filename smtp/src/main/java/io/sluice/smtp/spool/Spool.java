@@ -59,6 +59,13 @@ public final class Spool implements MessageSource, Closeable {
     private final AtomicLong segmentsRecycled = new AtomicLong();
     /** Bytes of the {@code .free} files the appenders keep (see {@link #keptSegmentBytes}). */
     private final AtomicLong keptBytes = new AtomicLong();
+    /**
+     * Fsyncs of {@code segments/} by the writer, begun and completed: a file retired to
+     * {@code .free} when {@code begun} was n is reused only once {@code syncedThrough > n}, i.e.
+     * once a directory fsync that started after its rename has finished.
+     */
+    private final AtomicLong directorySyncsBegun = new AtomicLong();
+    private final AtomicLong directorySyncedThrough = new AtomicLong();
     private final SecureRandom nonces = new SecureRandom();
     private final AtomicLong journalCompactionErrors = new AtomicLong();
     private volatile Consumer<QueuedMessage> durableConsumer;
@@ -338,7 +345,7 @@ public final class Spool implements MessageSource, Closeable {
     private void forget(QueueId id) {
         StoredMessage m = index.remove(id);
         if (m != null) {
-            releaseRefs(m);
+            releaseRefs(m, true); // a delivery or CLI thread, never an event loop: it may fsync segments/
         }
     }
 
@@ -723,8 +730,12 @@ public final class Spool implements MessageSource, Closeable {
     }
 
     void releaseRefs(StoredMessage m) {
+        releaseRefs(m, false);
+    }
+
+    private void releaseRefs(StoredMessage m, boolean mayBlock) {
         for (Segment s : m.segments) {
-            release(s);
+            release(s, mayBlock);
         }
     }
 
@@ -733,10 +744,18 @@ public final class Spool implements MessageSource, Closeable {
      * keeps enough already (or the file was found by recovery), deletes it (read-write spools only).
      */
     void release(Segment s) {
+        release(s, false);
+    }
+
+    /**
+     * As {@link #release(Segment)}; {@code mayBlock} says the caller is not an event loop (nor the
+     * writer), so a retired file's rename is made durable right here, and the file is reusable at once.
+     */
+    private void release(Segment s, boolean mayBlock) {
         if (s.refs.decrementAndGet() == 0 && !readOnly) {
             openSegments.remove(s);
             try {
-                if (s.writer == null || closed || s.failure != null || !recycle(s)) {
+                if (s.writer == null || closed || s.failure != null || !recycle(s, mayBlock)) {
                     s.delete();
                 }
             } catch (IOException e) {
@@ -746,17 +765,31 @@ public final class Spool implements MessageSource, Closeable {
     }
 
     /**
-     * Renames an emptied segment to {@code .free} and hands it to its appender. Like an unlink,
-     * the rename becomes durable with the next fsync of {@code segments/}, which deleted.log's
-     * rewrite does before it drops the tombstones of the file's messages.
+     * Renames an emptied segment to {@code .free} and hands it to its appender. The appender
+     * overwrites a reused file's header (and forces it) before renaming it to its new name, so the
+     * {@code .free} rename must be durable first: else a power loss can leave the OLD {@code .seg}
+     * name over the NEW header, which recovery quarantines as renamed by hand. A caller that may
+     * block fsyncs {@code segments/} here (once per retired segment, never per message: delivery
+     * and CLI threads); an event loop or the writer does not, and the file waits for the writer's
+     * next directory fsync (see {@link #renameDurable}).
      */
-    private boolean recycle(Segment s) throws IOException {
+    private boolean recycle(Segment s, boolean mayBlock) throws IOException {
         if (!s.writer.hasRoomForRecycled()) {
             return false;
         }
         long octets = s.writeChannel.size();
         Path free = s.retire();
-        if (!s.writer.offerRecycled(free, octets)) {
+        long retiredAtSync = directorySyncsBegun.get(); // read after the rename: see directorySyncsBegun
+        if (mayBlock) {
+            try {
+                channelFactory.syncDirectory(segmentsDir);
+                retiredAtSync = RENAME_DURABLE;
+            } catch (IOException e) {
+                deleteQuietly(free); // as a plain delete: the unlink is durable with a later fsync
+                return true;
+            }
+        }
+        if (!s.writer.offerRecycled(free, octets, retiredAtSync)) {
             Files.deleteIfExists(free);
         }
         return true;
@@ -794,6 +827,27 @@ public final class Spool implements MessageSource, Closeable {
         } catch (IOException e) {
             return 0; // unknown: take the space back rather than risk a write failing for it
         }
+    }
+
+    /** {@link #recycle}'s stamp for a file whose {@code .free} rename was fsynced at once. */
+    static final long RENAME_DURABLE = -1;
+
+    /** Writer thread, before it fsyncs {@code segments/}: that fsync's number. */
+    long beginDirectorySync() {
+        return directorySyncsBegun.incrementAndGet();
+    }
+
+    /** Writer thread: directory fsync {@code syncNo} (from {@link #beginDirectorySync}) completed. */
+    void directorySynced(long syncNo) {
+        directorySyncedThrough.accumulateAndGet(syncNo, Math::max); // non-capturing: no allocation
+    }
+
+    /**
+     * Any thread: whether a file retired with stamp {@code retiredAtSync} (see {@link #recycle})
+     * has its {@code .free} name on disk for good, so its header may be overwritten.
+     */
+    boolean renameDurable(long retiredAtSync) {
+        return directorySyncedThrough.get() > retiredAtSync;
     }
 
     /** Any thread: a kept file's bytes were added ({@code > 0}) or given up ({@code < 0}). */

@@ -318,6 +318,16 @@ public final class SpoolAppender {
         if (kept == null) {
             return null;
         }
+        if (!spool.renameDurable(kept.retiredAtSync)) {
+            // Its .free name is not durable yet (retired by a loop since the writer's last
+            // directory fsync): overwriting the header now could leave the old .seg name over it.
+            // Back to the pool; the new file this roll creates brings that fsync.
+            if (!recycled.relaxedOffer(kept)) {
+                spool.noteKept(-kept.octets);
+                Spool.deleteQuietly(kept.path);
+            }
+            return null;
+        }
         spool.noteKept(-kept.octets);
         Path free = kept.path;
         FileChannel channel;
@@ -357,15 +367,16 @@ public final class SpoolAppender {
 
     /**
      * Any thread: keeps an emptied segment file of this loop (already renamed to {@code .free},
-     * {@code octets} long) for the next roll; false if the pool is full or off (the caller deletes
+     * {@code octets} long, stamped {@code retiredAtSync} by Spool.recycle) for the next roll; false if
+     * the pool is full or off (the caller deletes
      * the file). Allocates one small holder per kept file (once per segment's life, not per event).
      */
-    boolean offerRecycled(Path free, long octets) {
+    boolean offerRecycled(Path free, long octets, long retiredAtSync) {
         if (!hasRoomForRecycled()) {
             return false;
         }
         spool.noteKept(octets); // before the offer: a taker subtracts it at once
-        if (recycled.relaxedOffer(new KeptFile(free, octets))) {
+        if (recycled.relaxedOffer(new KeptFile(free, octets, retiredAtSync))) {
             return true;
         }
         spool.noteKept(-octets);
@@ -387,8 +398,8 @@ public final class SpoolAppender {
         return kept.path;
     }
 
-    /** A kept file and the disk it holds. */
-    private record KeptFile(Path path, long octets) {
+    /** A kept file, the disk it holds, and when it was retired (see {@link Spool#renameDurable}). */
+    private record KeptFile(Path path, long octets, long retiredAtSync) {
     }
 
     private boolean confined() {

@@ -52,6 +52,11 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     private final Set<Long> tombstones;
     private final boolean readOnly;
     private final Map<QueueId, MessageBuilder> pending = new HashMap<>();
+    /**
+     * Ends of messages whose BEGIN the scan never saw (DATA or COMMIT records of an unknown id,
+     * no ABORT): the segments holding them. Their start may be in a quarantined file.
+     */
+    private final Map<QueueId, List<Segment>> orphanEnds = new HashMap<>();
     private final List<StoredMessage> deletedButPresent = new ArrayList<>();
     /** Ids of messages whose BEGIN has an envelope version newer than this build reads. */
     private final Set<Long> unreadable = new HashSet<>();
@@ -64,6 +69,11 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     private String lastQuarantineName;
     private final Set<Segment> quarantinedHere = new HashSet<>();
     private boolean anyQuarantinedFile;
+    /**
+     * The newest queue id of any record framed in the quarantined files (unsigned), or -1 (all
+     * ids) when one of them could not be read: only tombstones not newer than it can concern them.
+     */
+    private long newestQuarantinedId;
     private Segment segment;
 
     SpoolRecovery(Set<Long> tombstones, boolean readOnly) {
@@ -92,9 +102,16 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 s.refs.incrementAndGet();
             }
         }
+        anyQuarantinedFile |= noteQuarantinedFiles(segmentsDir); // earlier runs' files too
         Map<Segment, String> spanning = startsSpanningIntoQuarantined();
+        spanning.putAll(endsSpanningFromQuarantined());
         for (Segment s : segments) {
             if (s.refs.get() > 0 || readOnly) {
+                if (spanning.containsKey(s) && !readOnly) {
+                    // Pinned for this run: freed with its other messages, it would take the part
+                    // of a message the quarantined file lacks; the next start quarantines it.
+                    s.refs.incrementAndGet();
+                }
                 liveSegments.add(s);
             } else if (spanning.containsKey(s)) {
                 quarantine(s, "it holds the start of " + spanning.get(s) + ": put the two back together");
@@ -267,14 +284,17 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                     m.touch(segment);
                     m.addRange(segment, payloadOffset, length);
                 } else {
-                    keepIfUnreadable(id);
+                    noteEndWithoutBegin(id);
                 }
                 break;
             case SpoolRecord.COMMIT:
-                keepIfUnreadable(id);
+                if (!pending.containsKey(id)) {
+                    noteEndWithoutBegin(id);
+                }
                 commit(id, payload.getLong(payload.position()));
                 break;
             default:
+                orphanEnds.remove(id);
                 pending.remove(id);
                 index.remove(id); // an ABORT after a COMMIT the writer never took
                 break;
@@ -299,11 +319,17 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         }
     }
 
-    /** A later record of an unreadable message keeps its segment too. */
-    private void keepIfUnreadable(QueueId id) {
+    /**
+     * A DATA or COMMIT record whose BEGIN is not pending: a later record of an unreadable message
+     * (its segment is quarantined with the BEGIN's), else possibly the end of a message whose start
+     * is in a quarantined file.
+     */
+    private void noteEndWithoutBegin(QueueId id) {
         if (!unreadable.isEmpty() && unreadable.contains(id.value())) {
             toQuarantine.putIfAbsent(segment, "it holds records of message " + id
                     + ", whose envelope version is newer than this build reads");
+        } else {
+            noteOrphanEnd(id);
         }
     }
 
@@ -327,10 +353,11 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     }
 
     /**
-     * Messages begun and never committed in the scan, whose records all lie before a file of their
-     * loop quarantined by this run: their COMMIT may be in it. Their segments that nothing else
-     * references are quarantined with it instead of deleted, so restoring it brings them back
-     * whole. Maps each such segment to one such message.
+     * Messages begun and never committed in the scan, whose records all lie before a quarantined
+     * file of their loop (this run's or an earlier one's): their COMMIT may be in it. Their
+     * segments that nothing else references are quarantined with it instead of deleted, and live
+     * ones are pinned for the run, so restoring it brings them back whole. Maps each such segment
+     * to one such message.
      */
     private Map<Segment, String> startsSpanningIntoQuarantined() {
         Map<Segment, String> spanning = new HashMap<>();
@@ -347,13 +374,60 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                     : quarantinedSeqs.getOrDefault(m.id.loopIndex(), new TreeMap<>()).higherEntry(last);
             if (after != null) {
                 for (Segment s : touched) {
-                    if (s.refs.get() == 0 && !quarantinedHere.contains(s)) {
+                    if (!quarantinedHere.contains(s)) {
                         spanning.putIfAbsent(s, "message " + m.id + ", whose end may be in " + after.getValue());
                     }
                 }
             }
         }
         return spanning;
+    }
+
+    /** Recovery, rare: a record of a message whose BEGIN was not seen (allocates per such message). */
+    private void noteOrphanEnd(QueueId id) {
+        List<Segment> in = orphanEnds.computeIfAbsent(id, k -> new ArrayList<>());
+        if (in.isEmpty() || in.get(in.size() - 1) != segment) {
+            in.add(segment);
+        }
+    }
+
+    /**
+     * Segments holding the end of a message (not tombstoned, not aborted) whose BEGIN lies in no
+     * scanned segment but may lie in a quarantined file of its loop numbered before them: kept
+     * with it (quarantined, or pinned if live), so restoring it brings the message back whole.
+     */
+    private Map<Segment, String> endsSpanningFromQuarantined() {
+        Map<Segment, String> spanning = new HashMap<>();
+        if (readOnly || quarantinedSeqs.isEmpty()) {
+            return spanning;
+        }
+        for (Map.Entry<QueueId, List<Segment>> e : orphanEnds.entrySet()) {
+            QueueId id = e.getKey();
+            List<Segment> in = e.getValue();
+            if (tombstones.contains(id.value()) || in.isEmpty()) {
+                continue;
+            }
+            Map.Entry<Long, String> before = quarantinedSeqs.getOrDefault(id.loopIndex(), new TreeMap<>())
+                    .lowerEntry(in.get(0).seq);
+            if (before != null) {
+                for (Segment s : in) {
+                    if (!quarantinedHere.contains(s)) {
+                        spanning.putIfAbsent(s, "the end of message " + id + ", whose start may be in " + before.getValue());
+                    }
+                }
+            }
+        }
+        return spanning;
+    }
+
+    /**
+     * Remembers that quarantined file {@code name} (of this run or an earlier one) held segment
+     * {@code seq} of the loop, by its name or by its header (a renamed file: both count).
+     */
+    private void noteQuarantinedSeq(int loopIndex, long seq, String name) {
+        if (loopIndex >= 0 && loopIndex < QueueId.MAX_LOOPS && seq >= 0 && seq < Segment.MAX_SEQ) {
+            quarantinedSeqs.computeIfAbsent(loopIndex, l -> new TreeMap<>()).putIfAbsent(seq, name);
+        }
     }
 
     /** Remembers that the file {@link #quarantine} just moved held segment {@code seq} of the loop. */
@@ -364,7 +438,9 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     /**
      * Lists the quarantined files in segments/ (this run's and earlier ones'): returns whether
      * any exists, and counts the numbers they name (file name and format-3 header) as used, so
-     * new mail never takes the name an operator is told to restore one under.
+     * new mail never takes the name an operator is told to restore one under, and as places the
+     * other part of a spanning message may be (see {@link #noteQuarantinedSeq}). Idempotent: run
+     * before the spanning checks and again after them.
      */
     private boolean noteQuarantinedFiles(Path segmentsDir) throws IOException {
         boolean any = false;
@@ -377,14 +453,79 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 long[] own = seg > 0 ? Segment.parseName(name.substring(0, seg + 4)) : null;
                 if (own != null) {
                     noteSeq((int) own[0], own[1]);
+                    noteQuarantinedSeq((int) own[0], own[1], name);
                 }
-                noteHeaderSeq(p, header.clear());
+                noteHeaderSeq(p, header.clear(), name);
+                long newest = newestRecordId(p);
+                if (newest == -1 || Long.compareUnsigned(newest, newestQuarantinedId) > 0) {
+                    newestQuarantinedId = newest;
+                }
             }
         }
         return any;
     }
 
-    private void noteHeaderSeq(Path file, ByteBuffer header) {
+    /**
+     * Framing-only scan of a quarantined file (its CRCs may fail under its name, so none is
+     * checked): the newest id of its records, walked from its header by their lengths until one
+     * does not frame. -1 (every id) if it cannot be read or frames no record at all, so a file we
+     * cannot read keeps every tombstone as before. Ids grow with time, so mail accepted after
+     * the file was written has newer ids and its tombstones need not be kept for it.
+     */
+    private static long newestRecordId(Path file) {
+        ByteBuffer record = ByteBuffer.allocate(SpoolRecord.HEADER_BYTES); // once per quarantined file, rare
+        long newest = -1;
+        boolean any = false;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            long offset = firstRecordOffset(ch);
+            while (offset >= 0 && offset + SpoolRecord.HEADER_BYTES <= size) {
+                record.clear();
+                while (record.hasRemaining() && ch.read(record, offset + record.position()) >= 0) {
+                    // a positional read may return fewer bytes
+                }
+                int length = record.getInt(4);
+                if (record.hasRemaining() || !SpoolRecord.isType(record.get(0)) || record.get(1) != SpoolRecord.MAGIC
+                        || length < 0 || length > SpoolRecord.MAX_PAYLOAD_BYTES
+                        || offset + SpoolRecord.HEADER_BYTES + length > size) {
+                    break;
+                }
+                long id = record.getLong(8);
+                if (!any || Long.compareUnsigned(id, newest) > 0) {
+                    newest = id;
+                    any = true;
+                }
+                offset += SpoolRecord.HEADER_BYTES + length;
+            }
+        } catch (IOException e) {
+            LOG.log(Level.FINE, "spool: cannot scan " + file, e);
+            return -1;
+        }
+        return any ? newest : -1;
+    }
+
+    /** Where a segment file's first record starts, from its header's version; -1 if it has none. */
+    private static long firstRecordOffset(FileChannel ch) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(12);
+        while (header.hasRemaining() && ch.read(header, header.position()) >= 0) {
+            // the magic and version
+        }
+        if (header.hasRemaining() || header.getLong(0) != SpoolRecord.SEGMENT_MAGIC) {
+            return -1;
+        }
+        switch (header.getInt(8)) {
+            case SpoolRecord.SEGMENT_VERSION_UNSALTED:
+                return SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED;
+            case SpoolRecord.SEGMENT_VERSION_NAME_SALTED:
+                return SpoolRecord.SEGMENT_HEADER_BYTES_NAME_SALTED;
+            case SpoolRecord.SEGMENT_VERSION:
+                return SpoolRecord.SEGMENT_HEADER_BYTES;
+            default:
+                return -1;
+        }
+    }
+
+    private void noteHeaderSeq(Path file, ByteBuffer header, String name) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             while (header.hasRemaining() && ch.read(header) >= 0) {
                 // read the whole header or up to end of file
@@ -396,6 +537,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         if (header.position() == SpoolRecord.SEGMENT_HEADER_BYTES && header.getLong(0) == SpoolRecord.SEGMENT_MAGIC
                 && header.getInt(8) == SpoolRecord.SEGMENT_VERSION) {
             noteSeq(header.getInt(12), header.getLong(24));
+            noteQuarantinedSeq(header.getInt(12), header.getLong(24), name);
         }
     }
 
@@ -409,7 +551,10 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
      * Which tombstones deleted.log keeps. A tombstoned message found whole stays tombstoned while a
      * surviving segment holds a record of it, or while a file quarantined by this run does. While
      * any quarantined file is in segments/, so does every tombstone of a message not found whole
-     * in the scan: its records may be in that file, and restoring it must not resurrect it.
+     * in the scan whose id is not newer than the newest id framed in those files: its records may
+     * be in one, and restoring it must not resurrect it. Newer ids were minted after every such
+     * file was written, so their tombstones are not pinned (deleted.log does not grow with all
+     * mail delivered while a file stays quarantined).
      */
     private void keepTombstones() {
         Set<Segment> survivors = new HashSet<>(liveSegments);
@@ -430,7 +575,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         }
         if (anyQuarantinedFile && !readOnly) {
             for (long id : tombstones) {
-                if (!foundWhole.contains(id)) {
+                if (!foundWhole.contains(id) && Long.compareUnsigned(id, newestQuarantinedId) <= 0) {
                     tombstonesOfQuarantined.add(id);
                 }
             }

@@ -430,8 +430,10 @@ final class SpoolWriter implements Runnable {
 
     private long syncDirectory() {
         long start = System.nanoTime();
+        long syncNo = spool.beginDirectorySync();
         try (FileChannel dir = FileChannel.open(segmentsDir, StandardOpenOption.READ)) {
             dir.force(true);
+            spool.directorySynced(syncNo); // files retired before it may now be reused
             for (Segment s : toForce) {
                 s.dirSynced = true;
             }
