@@ -349,6 +349,11 @@ public final class CommandParser {
             return;
         }
         out.path(paths.path());
+        parameters(p, end, false, out);
+    }
+
+    /** The SP-separated esmtp-params in {@code [p, end)} of MAIL ({@code rcpt} false) or RCPT; fails {@code out} at the first bad one. */
+    private void parameters(int p, int end, boolean rcpt, Command out) {
         while (p < end) {
             if (line[p] != SP) {
                 out.fail(Replies.SYNTAX_ERROR_PARAMETERS);
@@ -359,7 +364,7 @@ public final class CommandParser {
             while (next < end && line[next] != SP) {
                 next++;
             }
-            Reply error = mailParameter(keyword, next, out);
+            Reply error = rcpt ? rcptParameter(keyword, next, out) : mailParameter(keyword, next, out);
             if (error != null) {
                 out.fail(error);
                 return;
@@ -467,23 +472,7 @@ public final class CommandParser {
             return;
         }
         out.path(paths.path());
-        while (p < end) {
-            if (line[p] != SP) {
-                out.fail(Replies.SYNTAX_ERROR_PARAMETERS);
-                return;
-            }
-            int keyword = p + 1;
-            int next = keyword;
-            while (next < end && line[next] != SP) {
-                next++;
-            }
-            Reply error = rcptParameter(keyword, next, out);
-            if (error != null) {
-                out.fail(error);
-                return;
-            }
-            p = next;
-        }
+        parameters(p, end, true, out);
     }
 
     /** One esmtp-param of RCPT in {@code [from, to)}; returns the error reply or null. */
