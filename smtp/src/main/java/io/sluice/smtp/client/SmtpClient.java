@@ -44,6 +44,7 @@ import io.sluice.smtp.dns.NextHopResolver;
 import io.sluice.smtp.mtasts.MtaStsPolicies;
 import io.sluice.smtp.mtasts.MtaStsStats;
 import io.sluice.smtp.mtasts.PolicyFetcher;
+import io.sluice.smtp.mtasts.PolicyStore;
 import io.sluice.smtp.mtasts.StsMode;
 import io.sluice.smtp.mtasts.StsPolicy;
 import io.sluice.smtp.server.EventLog;
@@ -148,21 +149,27 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
                     "bits", key.bits());
         }
         ClientSettings settings = ClientSettings.fromConfig(config);
-        return new SmtpClient(settings, loops, resolver, spoolDir, log, dkim, mtaStsFromConfig(config, settings, resolver, log));
+        return new SmtpClient(settings, loops, resolver, spoolDir, log, dkim,
+                mtaStsFromConfig(config, settings, resolver, spoolDir, log));
     }
 
     /**
      * The MTA-STS policies when {@code tls.client.mta_sts} is on and the resolver can also answer
      * TXT and address questions (the server's {@link io.sluice.smtp.dns.MxResolver} does), else null.
+     * The policy cache lives in the spool directory ({@link PolicyStore#FILE_NAME}, next to
+     * {@link #TLS_MEMORY_FILE}): the one directory the server owns, writable and durable, and per
+     * instance (the parent may be shared or read-only); the CLI reads only the spool's segments there.
      */
     private static MtaStsPolicies mtaStsFromConfig(SluiceConfig config, ClientSettings settings, NextHopResolver resolver,
-            EventLog log) throws IOException {
+            Path spoolDir, EventLog log) throws IOException {
         if (!config.get(ConfigKeys.TLS_CLIENT_MTA_STS) || !(resolver instanceof DnsLookup lookup)) {
             return null;
         }
         PolicyFetcher fetcher = new PolicyFetcher(PolicyFetcher.trusting(settings.caFile()), PolicyFetcher.HTTPS_PORT,
                 config.get(ConfigKeys.TLS_CLIENT_MTA_STS_FETCH_TIMEOUT));
-        return new MtaStsPolicies(lookup, fetcher, config.get(ConfigKeys.DNS_TIMEOUT), NanoClock.SYSTEM, log);
+        PolicyStore store = new PolicyStore(spoolDir == null ? null : spoolDir.resolve(PolicyStore.FILE_NAME));
+        return new MtaStsPolicies(lookup, fetcher, config.get(ConfigKeys.DNS_TIMEOUT), NanoClock.SYSTEM,
+                System::currentTimeMillis, store, MtaStsPolicies.REFRESH_SWEEP, log);
     }
 
     private static ExecutorService workerPool(int threads) {

@@ -26,6 +26,7 @@ public final class MtaStsStats {
         NOT_ENFORCED
     }
 
+    private final AtomicLong refreshes = new AtomicLong();
     private final Map<FetchResult, AtomicLong> fetches = new EnumMap<>(FetchResult.class);
     private final Map<Outcome, AtomicLong> outcomes = new EnumMap<>(Outcome.class);
 
@@ -41,6 +42,15 @@ public final class MtaStsStats {
 
     void fetched(FetchResult result) {
         fetches.get(result).incrementAndGet();
+    }
+
+    void refreshed() {
+        refreshes.incrementAndGet();
+    }
+
+    /** Background refreshes started (a used policy close to expiry); each fetch is also counted by result. */
+    public long refreshes() {
+        return refreshes.get();
     }
 
     /** Counts one outcome (the client calls this). */

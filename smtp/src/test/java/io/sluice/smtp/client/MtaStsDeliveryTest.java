@@ -43,6 +43,7 @@ import io.sluice.smtp.mtasts.FetchResult;
 import io.sluice.smtp.mtasts.MtaStsPolicies;
 import io.sluice.smtp.mtasts.MtaStsStats;
 import io.sluice.smtp.mtasts.PolicyFetcher;
+import io.sluice.smtp.mtasts.PolicyStore;
 import io.sluice.smtp.server.EventLog;
 import io.sluice.tls.CertifiedKey;
 import io.sluice.tls.SelfSignedCertificate;
@@ -97,13 +98,23 @@ class MtaStsDeliveryTest {
         fake.offerStartTls = true;
         ca = dir.resolve("ca.pem");
         Files.writeString(ca, FakeNextHop.certificatePem() + pem(POLICY_CERT));
-        resolver = MxResolver.fromConfig(SluiceConfig.defaults().withOverrides(Map.of(
+        resolver = resolver();
+    }
+
+    private MxResolver resolver() throws IOException {
+        return MxResolver.fromConfig(SluiceConfig.defaults().withOverrides(Map.of(
                 "dns.resolver", "127.0.0.1:" + dns.address().getPort(), "dns.timeout", "5s")));
     }
 
     private void client(Map<String, ClientTlsLevel> explicit) throws IOException {
+        client(explicit, new PolicyStore(null), MtaStsPolicies.REFRESH_SWEEP);
+    }
+
+    /** A client whose policy cache is {@code store}, swept for refreshes every {@code sweep}. */
+    private void client(Map<String, ClientTlsLevel> explicit, PolicyStore store, Duration sweep) throws IOException {
         policies = new MtaStsPolicies(resolver, new PolicyFetcher(PolicyFetcher.trusting(Optional.of(ca)),
-                https.getAddress().getPort(), Duration.ofSeconds(5)), NanoClock.SYSTEM, log);
+                https.getAddress().getPort(), Duration.ofSeconds(5)), Duration.ofSeconds(5), NanoClock.SYSTEM,
+                System::currentTimeMillis, store, sweep, log);
         TlsPolicyTable table = new TlsPolicyTable(ClientTlsLevel.MAY, explicit);
         ClientSettings settings = ClientSettings.defaults("client.test", table).withTimeouts(Duration.ofSeconds(10))
                 .withTls(table, Optional.of(ca), false);
@@ -339,6 +350,49 @@ class MtaStsDeliveryTest {
         assertEquals(2, requests.get(), "a failed (domain, id) is not fetched again at once");
     }
 
+    // ---------------------------------------------------------------- the cache across restarts
+
+    @Test
+    void anEnforcePolicySurvivesARestartWithThePolicyHostDown() throws Exception {
+        Path file = dir.resolve(PolicyStore.FILE_NAME);
+        publish("1", policy("enforce", "mx.test"));
+        client(Map.of(), new PolicyStore(file), MtaStsPolicies.REFRESH_SWEEP);
+        assertEquals(DELIVERED, send().outcome());
+        assertEquals(1, requests.get());
+        harness.close(); // the server stops: the cache is on disk
+        harness = null;
+        assertTrue(Files.readString(file).contains("sts.test 1 enforce 86400 "), Files.readString(file));
+
+        // Restart, with the policy host down, the TXT record stripped, and an MX outside the policy.
+        https.stop(0);
+        dns.replace("_mta-sts." + DOMAIN, Type.TXT, 0);
+        dns.replace(DOMAIN, Type.MX, 300, "10 evil.test.").add("evil.test", Type.A, 300, "127.0.0.1");
+        resolver.close();
+        resolver = resolver(); // a restarted server's resolver cache is empty too
+        client(Map.of(), new PolicyStore(file), MtaStsPolicies.REFRESH_SWEEP);
+        logged.await("mta-sts-cache-loaded");
+        RecipientResult r = send();
+        assertEquals(DEFERRED, r.outcome(), r.reply());
+        assertEquals(451, r.replyCode());
+        assertEquals("4.7.5", r.enhancedCode());
+        assertTrue(r.text().contains("MTA-STS policy of sts.test (enforce)"), r.text());
+        assertEquals(1, fake.messages.size(), "only the delivery from before the restart reached the MX");
+        assertEquals(1, policies.stats().outcomes(MtaStsStats.Outcome.REFUSED_MX));
+        assertEquals(0, policies.stats().fetches(FetchResult.OK), "nothing fetched after the restart");
+    }
+
+    @Test
+    void aDamagedCacheFileIsLoggedOnceAndIgnored() throws Exception {
+        Path file = dir.resolve(PolicyStore.FILE_NAME);
+        Files.write(file, new byte[] {'G', 'A', 'R', 'B', 'A', 'G', 'E', 0, '\n'});
+        fake.offerStartTls = false;
+        client(Map.of(), new PolicyStore(file), MtaStsPolicies.REFRESH_SWEEP);
+        String line = logged.await("mta-sts-cache-ignored");
+        assertTrue(line.startsWith("WARN") || line.contains("WARN"), line);
+        assertEquals(DELIVERED, send().outcome(), "no policy: delivered as without one");
+        assertEquals(1, logged.count("mta-sts-cache-ignored"));
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private RecipientResult send() throws Exception {
@@ -420,6 +474,14 @@ class MtaStsDeliveryTest {
         public synchronized void write(int b) {
             super.write(b);
             notifyAll();
+        }
+
+        synchronized int count(String event) {
+            int n = 0;
+            for (String line : toString(StandardCharsets.UTF_8).split("\n")) {
+                n += line.contains(" " + event + " ") ? 1 : 0;
+            }
+            return n;
         }
 
         synchronized String await(String event) throws InterruptedException {
