@@ -288,6 +288,9 @@ public final class SluiceMetrics {
                     }
                 })
                 .register(registry);
+        counter(registry, "sluice_outbound_mta_sts_refreshes_total",
+                "Background refreshes of cached MTA-STS policies that a delivery used within max_age and that were close to expiry (each one's fetch is also in sluice_outbound_mta_sts_fetches_total).",
+                sts::refreshes);
     }
 
     private static void dkim(PrometheusRegistry registry, DkimStats dkim) {

@@ -17,6 +17,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 import io.sluice.reactor.NanoClock;
@@ -81,6 +82,7 @@ public final class MtaStsPolicies implements AutoCloseable {
     /** The cache changed since the last save began. */
     private final AtomicBoolean dirty = new AtomicBoolean();
     private final AtomicInteger refreshing = new AtomicInteger();
+    private final AtomicLong sweeps = new AtomicLong();
 
     /**
      * One cached policy. {@code usedAtNanos} is written by every delivery that applies the policy
@@ -427,6 +429,12 @@ public final class MtaStsPolicies implements AutoCloseable {
         } catch (RuntimeException e) { // a bug; the next sweep must still run
             log.log(EventLog.Level.WARN, "mta-sts-sweep-failed", "error", e.toString());
         }
+        sweeps.incrementAndGet();
+    }
+
+    /** Sweeps of the cache finished since start (diagnostics; tests wait on it). */
+    public long sweeps() {
+        return sweeps.get();
     }
 
     /**

@@ -25,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 
@@ -44,6 +45,8 @@ import io.sluice.smtp.mtasts.MtaStsPolicies;
 import io.sluice.smtp.mtasts.MtaStsStats;
 import io.sluice.smtp.mtasts.PolicyFetcher;
 import io.sluice.smtp.mtasts.PolicyStore;
+import io.sluice.smtp.mtasts.StsMode;
+import io.sluice.smtp.mtasts.StsPolicy;
 import io.sluice.smtp.server.EventLog;
 import io.sluice.tls.CertifiedKey;
 import io.sluice.tls.SelfSignedCertificate;
@@ -112,8 +115,13 @@ class MtaStsDeliveryTest {
 
     /** A client whose policy cache is {@code store}, swept for refreshes every {@code sweep}. */
     private void client(Map<String, ClientTlsLevel> explicit, PolicyStore store, Duration sweep) throws IOException {
+        client(explicit, store, sweep, NanoClock.SYSTEM);
+    }
+
+    private void client(Map<String, ClientTlsLevel> explicit, PolicyStore store, Duration sweep, NanoClock clock)
+            throws IOException {
         policies = new MtaStsPolicies(resolver, new PolicyFetcher(PolicyFetcher.trusting(Optional.of(ca)),
-                https.getAddress().getPort(), Duration.ofSeconds(5)), Duration.ofSeconds(5), NanoClock.SYSTEM,
+                https.getAddress().getPort(), Duration.ofSeconds(5)), Duration.ofSeconds(5), clock,
                 System::currentTimeMillis, store, sweep, log);
         TlsPolicyTable table = new TlsPolicyTable(ClientTlsLevel.MAY, explicit);
         ClientSettings settings = ClientSettings.defaults("client.test", table).withTimeouts(Duration.ofSeconds(10))
@@ -391,6 +399,68 @@ class MtaStsDeliveryTest {
         assertTrue(line.startsWith("WARN") || line.contains("WARN"), line);
         assertEquals(DELIVERED, send().outcome(), "no policy: delivered as without one");
         assertEquals(1, logged.count("mta-sts-cache-ignored"));
+    }
+
+    // ---------------------------------------------------------------- proactive refresh (fake clock, real sweeps)
+
+    @Test
+    void aUsedPolicyIsRefreshedBeforeItExpiresAndAnUnusedOneIsLetGo() throws Exception {
+        AtomicLong now = new AtomicLong(System.nanoTime());
+        publish("1", policy("enforce", "mx.test")); // max_age 86400: refreshed in its last 6 h (+ one sweep)
+        client(Map.of(), new PolicyStore(null), Duration.ofMillis(20), now::get);
+        assertEquals(DELIVERED, send().outcome());
+        assertEquals(1, requests.get());
+
+        now.addAndGet(TimeUnit.SECONDS.toNanos(86_400 - 21_600 + 1)); // inside the refresh margin
+        awaitCondition(() -> logged.count("mta-sts-policy") == 2, "a background refresh"); // logged once cached
+        assertEquals(1, policies.stats().refreshes());
+        assertEquals(2, requests.get());
+
+        now.addAndGet(TimeUnit.SECONDS.toNanos(21_600)); // past the first fetch's expiry
+        awaitSweeps(2);
+        assertEquals(1, policies.cachedPolicies(), "the refreshed policy lives on");
+
+        now.addAndGet(TimeUnit.SECONDS.toNanos(43_201)); // the refreshed policy's margin, but unused for > max_age
+        awaitSweeps(2);
+        assertEquals(1, policies.cachedPolicies());
+        assertEquals(1, policies.stats().refreshes(), "a policy no delivery used within max_age is not refreshed");
+        assertEquals(2, requests.get());
+
+        now.addAndGet(TimeUnit.SECONDS.toNanos(21_600)); // past the refreshed expiry
+        awaitSweeps(2);
+        assertEquals(0, policies.cachedPolicies(), "expired and dropped");
+    }
+
+    @Test
+    void aFailedRefreshKeepsTheCachedPolicy() throws Exception {
+        AtomicLong now = new AtomicLong(System.nanoTime());
+        publish("1", policy("enforce", "mx.test"));
+        client(Map.of(), new PolicyStore(null), Duration.ofMillis(20), now::get);
+        assertEquals(DELIVERED, send().outcome());
+        served.put(POLICY_HOST, new Served(500, "text/plain", "down", null));
+        dns.replace("_mta-sts." + DOMAIN, Type.TXT, 0); // stripped too: the refresh fetches anyway (RFC 8461 §10.2)
+        now.addAndGet(TimeUnit.SECONDS.toNanos(86_400 - 21_600 + 1));
+        awaitCondition(() -> policies.stats().fetches(FetchResult.HTTP_STATUS) == 1, "a failed background refresh");
+        String line = logged.await("mta-sts-fetch-failed");
+        assertTrue(line.contains("using=\"cached policy id 1\""), line);
+        assertEquals(2, requests.get());
+        awaitSweeps(2);
+        assertEquals(2, requests.get(), "a failed refresh waits out the failure backoff");
+        StsPolicy kept = policies.cachedPolicy(DOMAIN);
+        assertEquals(StsMode.ENFORCE, kept == null ? null : kept.mode(), "still enforced until max_age");
+    }
+
+    private void awaitSweeps(int n) throws InterruptedException {
+        long target = policies.sweeps() + n;
+        awaitCondition(() -> policies.sweeps() >= target, n + " sweeps");
+    }
+
+    private static void awaitCondition(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() - deadline < 0, "no " + what + " within 5 s");
+            TimeUnit.MILLISECONDS.sleep(5); // a bounded poll of a condition, not a wait for things to happen
+        }
     }
 
     // ---------------------------------------------------------------- helpers
