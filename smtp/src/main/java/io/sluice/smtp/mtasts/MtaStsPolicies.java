@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -81,7 +82,8 @@ public final class MtaStsPolicies implements AutoCloseable {
     private final AtomicBoolean saveQueued = new AtomicBoolean();
     /** The cache changed since the last save began. */
     private final AtomicBoolean dirty = new AtomicBoolean();
-    private final AtomicInteger refreshing = new AtomicInteger();
+    /** Domains being refreshed (TXT lookup, then fetch): one refresh per domain, at most {@link #MAX_REFRESHES_IN_FLIGHT}. */
+    private final Set<String> refreshing = ConcurrentHashMap.newKeySet();
     private final AtomicLong sweeps = new AtomicLong();
 
     /**
@@ -448,15 +450,15 @@ public final class MtaStsPolicies implements AutoCloseable {
         if (inFlight.containsKey(domain) || (recent != null && now - recent.untilNanos() < 0)) {
             return;
         }
-        if (refreshing.incrementAndGet() > MAX_REFRESHES_IN_FLIGHT) {
-            refreshing.decrementAndGet();
+        // Only the sweep thread adds, so size-then-add cannot overshoot the bound.
+        if (refreshing.size() >= MAX_REFRESHES_IN_FLIGHT || !refreshing.add(domain)) {
             return;
         }
         stats.refreshed();
         dns.txt("_mta-sts." + domain)
                 .handle((records, failure) -> records == null ? null : StsTxtRecord.idOf(records))
                 .thenCompose(id -> fetch(domain, id != null ? id : c.id()))
-                .whenComplete((policy, never) -> refreshing.decrementAndGet());
+                .whenComplete((policy, never) -> refreshing.remove(domain));
     }
 
     private static String canonical(String domain) {

@@ -262,6 +262,45 @@ class MtaStsDeliveryTest {
     }
 
     @Test
+    void testingLogsACertificateThatDoesNotNameTheMx() throws Exception {
+        dns.replace(DOMAIN, Type.MX, 300, "10 wrong.test.").add("wrong.test", Type.A, 300, "127.0.0.1");
+        publish("1", policy("testing", "wrong.test")); // the MX matches: the name on the certificate is the only problem
+        client(Map.of());
+        RecipientResult r = send();
+        assertEquals(DELIVERED, r.outcome(), r.reply());
+        assertTrue(fake.tlsSessions.get() >= 1, "delivered inside TLS");
+        String line = logged.await("mta-sts-testing");
+        assertTrue(line.startsWith("WARN") || line.contains(" WARN "), line);
+        assertTrue(line.contains("domain=sts.test") && line.contains("mx=wrong.test[127.0.0.1]")
+                && line.contains("not wrong.test") && line.contains("certificate would fail verify"), line);
+        awaitCondition(() -> policies.stats().certificateChecks() == 1, "a certificate check");
+        assertEquals(1, policies.stats().outcomes(MtaStsStats.Outcome.TESTING_BAD_CERTIFICATE));
+        assertEquals(0, policies.stats().outcomes(MtaStsStats.Outcome.TESTING_MISMATCH));
+    }
+
+    @Test
+    void testingLogsAnUntrustedSelfSignedCertificate() throws Exception {
+        Files.writeString(ca, pem(POLICY_CERT)); // the policy host is trusted; the MX's self-signed certificate is not
+        publish("1", policy("testing", "mx.test"));
+        client(Map.of());
+        assertEquals(DELIVERED, send().outcome());
+        String line = logged.await("mta-sts-testing");
+        assertTrue(line.contains("mx=mx.test[127.0.0.1]") && line.contains("chain not trusted"), line);
+        awaitCondition(() -> policies.stats().certificateChecks() == 1, "a certificate check");
+        assertEquals(1, policies.stats().outcomes(MtaStsStats.Outcome.TESTING_BAD_CERTIFICATE));
+    }
+
+    @Test
+    void testingWithAValidCertificateLogsNothing() throws Exception {
+        publish("1", policy("testing", "mx.test"));
+        client(Map.of());
+        assertEquals(DELIVERED, send().outcome());
+        awaitCondition(() -> policies.stats().certificateChecks() == 1, "a certificate check");
+        assertEquals(0, policies.stats().outcomes(MtaStsStats.Outcome.TESTING_BAD_CERTIFICATE));
+        assertEquals(0, logged.count("mta-sts-testing"));
+    }
+
+    @Test
     void noTxtRecordCostsOneNegativeCachedQuery() throws Exception {
         fake.offerStartTls = false;
         client(Map.of());
