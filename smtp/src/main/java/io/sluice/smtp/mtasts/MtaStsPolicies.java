@@ -37,7 +37,8 @@ import io.sluice.smtp.server.EventLog;
  *
  * <p>The cache survives restarts through a {@link PolicyStore} (RFC 8461 §10.2): read when this
  * is made (expired entries dropped, a damaged file logged once and ignored), written whole on this
- * class's cache thread after each successful fetch (coalesced) and at {@link #close()}. The same
+ * class's cache thread at most {@link #SAVE_DELAY} after a successful fetch (a burst coalesced into
+ * one write) and at {@link #close()}. The same
  * thread sweeps the cache every {@code refreshSweep}: a policy that a delivery used within its
  * {@code max_age} and that has less than {@link #refreshMargin} left is fetched again in the
  * background (TXT asked first; a changed id, a missing record or a failed lookup all still fetch),
@@ -54,6 +55,11 @@ public final class MtaStsPolicies implements AutoCloseable {
     public static final int MAX_DOMAINS = 100_000;
     /** Most fetches waiting for one of the two fetch threads. */
     public static final int MAX_QUEUED_FETCHES = 64;
+    /**
+     * How long a save waits for more changes: a burst of fetches (a cold start with many domains)
+     * costs one file write a second, not one per fetch. A crash loses at most this much of the cache.
+     */
+    public static final Duration SAVE_DELAY = Duration.ofSeconds(1);
     /** How often the cache is swept for policies to refresh, by default. */
     public static final Duration REFRESH_SWEEP = Duration.ofMinutes(1);
     /** Most background refreshes (TXT lookup and fetch) under way at once; the sweep skips the rest until its next pass. */
@@ -370,12 +376,12 @@ public final class MtaStsPolicies implements AutoCloseable {
 
     // ---------------------------------------------------------------- the cache thread
 
-    /** Any thread: the cache file is rewritten soon on the cache thread (one write for a burst). */
+    /** Any thread: the cache file is rewritten on the cache thread within {@link #SAVE_DELAY} (one write for a burst). */
     private void saveSoon() {
         dirty.set(true);
         if (store.file() != null && saveQueued.compareAndSet(false, true)) {
             try {
-                cacheThread.execute(this::save);
+                cacheThread.schedule(this::save, SAVE_DELAY.toNanos(), TimeUnit.NANOSECONDS);
             } catch (RejectedExecutionException e) {
                 saveQueued.set(false); // closing: close() saves
             }

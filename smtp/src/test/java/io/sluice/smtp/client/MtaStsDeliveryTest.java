@@ -406,7 +406,8 @@ class MtaStsDeliveryTest {
         client(Map.of(), new PolicyStore(file), MtaStsPolicies.REFRESH_SWEEP);
         assertEquals(DELIVERED, send().outcome());
         assertEquals(1, requests.get());
-        harness.close(); // the server stops: the cache is on disk
+        awaitCondition(() -> Files.exists(file), "the background save"); // within SAVE_DELAY, not only at close
+        harness.close(); // the server stops
         harness = null;
         assertTrue(Files.readString(file).contains("sts.test 1 enforce 86400 "), Files.readString(file));
 
