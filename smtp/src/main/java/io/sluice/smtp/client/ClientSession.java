@@ -13,6 +13,7 @@ import io.sluice.smtp.spool.DsnReturn;
 import io.sluice.smtp.spool.EnvelopeDsn;
 import io.sluice.smtp.spool.RecipientDsn;
 import io.sluice.tls.TlsContext;
+import io.sluice.tls.TlsLayer;
 import io.sluice.tls.TlsListener;
 
 /**
@@ -63,6 +64,8 @@ final class ClientSession implements ConnectionHandler, TlsListener {
     private Connection connection;
     private State state = State.CONNECTING;
     private boolean tlsActive;
+    /** The TLS layer once STARTTLS began (its peer chain is checked under a testing MTA-STS policy). */
+    private TlsLayer tlsLayer;
     /** AUTH succeeded (235) on this connection, with {@code key.credentials()}. */
     private boolean authenticated;
     private int capabilities;
@@ -332,6 +335,18 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         }
     }
 
+    /**
+     * Under an MTA-STS policy in mode testing the hop took any certificate: a worker checks it as
+     * {@code verify} would and logs what enforce would have refused. Once per handshake.
+     */
+    private void noteMtaStsTestingCertificate() {
+        Delivery d = delivery;
+        if (d != null && d.mtaStsTesting() && key.level() != ClientTlsLevel.VERIFY && tlsLayer != null) {
+            // Allocates (the chain list, a worker task): only under a testing policy, once per connection, not per message.
+            client.checkMtaStsTestingCertificate(d.queueId(), d.mtaStsTestingDomain(), key, tlsLayer.peerCertificates());
+        }
+    }
+
     private boolean onStarttls(int code) {
         if (code == 220) {
             // RFC 3207 §4.2 / CVE-2021-38371: nothing the server sent after its 220 is trusted.
@@ -360,7 +375,8 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             connection.abort();
             return;
         }
-        connection.installLayer(context.newClientLayer(key.tlsName(), key.address().getPort(), this));
+        tlsLayer = context.newClientLayer(key.tlsName(), key.address().getPort(), this);
+        connection.installLayer(tlsLayer);
     }
 
     @Override
@@ -370,6 +386,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         if (client.memory() != null) {
             client.memory().remember(key.tlsName());
         }
+        noteMtaStsTestingCertificate();
         sendHello(); // capabilities from before TLS are forgotten: only the new EHLO reply counts
     }
 

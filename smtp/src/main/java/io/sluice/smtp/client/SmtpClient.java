@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.security.cert.Certificate;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -43,7 +44,9 @@ import io.sluice.smtp.dns.NextHopLookupException;
 import io.sluice.smtp.dns.NextHopResolver;
 import io.sluice.smtp.mtasts.MtaStsPolicies;
 import io.sluice.smtp.mtasts.MtaStsStats;
+import io.sluice.smtp.mtasts.MxCertificateCheck;
 import io.sluice.smtp.mtasts.PolicyFetcher;
+import io.sluice.smtp.mtasts.PolicyStore;
 import io.sluice.smtp.mtasts.StsMode;
 import io.sluice.smtp.mtasts.StsPolicy;
 import io.sluice.smtp.server.EventLog;
@@ -88,6 +91,8 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
     private final DkimSigner.UnsignedListener dkimUnsigned;
     /** MTA-STS policies of MX destinations (owned: closed with the client), or null when off. */
     private final MtaStsPolicies mtaSts;
+    /** What {@code verify} would say of a certificate; built on first need (testing policies only), guarded by this. */
+    private MxCertificateCheck mtaStsCertificateCheck;
     private volatile boolean closing;
     /** The handler each new connection gets: the session itself, or a test's wrapper around it. */
     private volatile UnaryOperator<ConnectionHandler> sessionHandlers = UnaryOperator.identity();
@@ -148,21 +153,27 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
                     "bits", key.bits());
         }
         ClientSettings settings = ClientSettings.fromConfig(config);
-        return new SmtpClient(settings, loops, resolver, spoolDir, log, dkim, mtaStsFromConfig(config, settings, resolver, log));
+        return new SmtpClient(settings, loops, resolver, spoolDir, log, dkim,
+                mtaStsFromConfig(config, settings, resolver, spoolDir, log));
     }
 
     /**
      * The MTA-STS policies when {@code tls.client.mta_sts} is on and the resolver can also answer
      * TXT and address questions (the server's {@link io.sluice.smtp.dns.MxResolver} does), else null.
+     * The policy cache lives in the spool directory ({@link PolicyStore#FILE_NAME}, next to
+     * {@link #TLS_MEMORY_FILE}): the one directory the server owns, writable and durable, and per
+     * instance (the parent may be shared or read-only); the CLI reads only the spool's segments there.
      */
     private static MtaStsPolicies mtaStsFromConfig(SluiceConfig config, ClientSettings settings, NextHopResolver resolver,
-            EventLog log) throws IOException {
+            Path spoolDir, EventLog log) throws IOException {
         if (!config.get(ConfigKeys.TLS_CLIENT_MTA_STS) || !(resolver instanceof DnsLookup lookup)) {
             return null;
         }
         PolicyFetcher fetcher = new PolicyFetcher(PolicyFetcher.trusting(settings.caFile()), PolicyFetcher.HTTPS_PORT,
                 config.get(ConfigKeys.TLS_CLIENT_MTA_STS_FETCH_TIMEOUT));
-        return new MtaStsPolicies(lookup, fetcher, config.get(ConfigKeys.DNS_TIMEOUT), NanoClock.SYSTEM, log);
+        PolicyStore store = new PolicyStore(spoolDir == null ? null : spoolDir.resolve(PolicyStore.FILE_NAME));
+        return new MtaStsPolicies(lookup, fetcher, config.get(ConfigKeys.DNS_TIMEOUT), NanoClock.SYSTEM,
+                System::currentTimeMillis, store, MtaStsPolicies.REFRESH_SWEEP, log);
     }
 
     private static ExecutorService workerPool(int threads) {
@@ -291,6 +302,42 @@ public final class SmtpClient implements Function<Route, Transport>, AutoCloseab
         if (mtaSts != null) {
             mtaSts.stats().count(MtaStsStats.Outcome.REFUSED_TLS);
         }
+    }
+
+    /**
+     * A loop, after a handshake under an MTA-STS testing policy: a worker checks the peer's chain as
+     * {@code verify} would; when that would fail, one WARN line (domain, mx, reason), counted; the
+     * delivery goes on either way.
+     */
+    void checkMtaStsTestingCertificate(String queueId, String domain, HopKey key, List<Certificate> chain) {
+        try {
+            workers.execute(() -> {
+                String problem;
+                try {
+                    problem = mtaStsCertificateCheck().problem(chain, key.tlsName());
+                } catch (IOException e) {
+                    log.log(EventLog.Level.WARN, "mta-sts-testing-unchecked", "id", queueId, "domain", domain,
+                            "mx", key.tlsName(), "error", e.getMessage());
+                    return;
+                }
+                if (problem != null) {
+                    mtaSts.stats().count(MtaStsStats.Outcome.TESTING_BAD_CERTIFICATE);
+                    log.log(EventLog.Level.WARN, "mta-sts-testing", "id", queueId, "domain", domain, "mx", key.describe(),
+                            "reason", problem, "mta-sts", "certificate would fail verify (mode testing: delivered anyway)");
+                }
+                mtaSts.stats().certificateChecked(); // after the line: a test that sees the count sees the line
+            });
+        } catch (RejectedExecutionException e) {
+            // closing: the check is only a report
+        }
+    }
+
+    /** The trust anchors of {@code verify}, for testing-mode checks. Built once, on first use, on a worker. */
+    private synchronized MxCertificateCheck mtaStsCertificateCheck() throws IOException {
+        if (mtaStsCertificateCheck == null) {
+            mtaStsCertificateCheck = MxCertificateCheck.trusting(settings.caFile());
+        }
+        return mtaStsCertificateCheck;
     }
 
     /** A loop: a hop under an MTA-STS testing policy went on without TLS; one line, counted. */

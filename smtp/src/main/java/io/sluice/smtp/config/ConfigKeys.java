@@ -307,7 +307,7 @@ public final class ConfigKeys {
     /** Whether MX deliveries honour the recipient domain's MTA-STS policy (RFC 8461). */
     public static final ConfigKey<Boolean> TLS_CLIENT_MTA_STS = key("tls.client.mta_sts",
             ValueTypes.bool(), "on",
-            "Honour MTA-STS (RFC 8461) for smtp: routes that look up MX (never smtp:[HOST], relay.host, lmtp:, nor a domain with a tls.client.policy.<domain> entry): the _mta-sts TXT record is asked alongside the MX, the policy fetched from https://mta-sts.<domain>/.well-known/mta-sts.txt (certificate checked against tls.client.ca_file or the JDK's trust store) and cached for its max_age; enforce = only matching MX hosts, with verify TLS, else defer 4.7.5; testing = deliver and log.");
+            "Honour MTA-STS (RFC 8461) for smtp: routes that look up MX (never smtp:[HOST], relay.host, lmtp:, nor a domain with a tls.client.policy.<domain> entry): the _mta-sts TXT record is asked alongside the MX, the policy fetched from https://mta-sts.<domain>/.well-known/mta-sts.txt (certificate checked against tls.client.ca_file or the JDK's trust store) and cached for its max_age (kept across restarts in the file mta-sts-policies in the spool directory, refreshed before expiry while deliveries use it); enforce = only matching MX hosts, with verify TLS, else defer 4.7.5; testing = deliver and log.");
     /** Time one MTA-STS policy fetch may take. */
     public static final ConfigKey<Duration> TLS_CLIENT_MTA_STS_FETCH_TIMEOUT = key("tls.client.mta_sts_fetch_timeout",
             ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(2)), "10s",

@@ -280,7 +280,7 @@ public final class SluiceMetrics {
                 })
                 .register(registry);
         CounterWithCallback.builder().name("sluice_outbound_mta_sts_total")
-                .help("Delivery attempts to domains with an MTA-STS policy by outcome: enforced (matching MX hosts only, verify TLS), refused_mx (enforce, no MX matched: deferred 4.7.5), refused_tls (enforce, every permitted MX failed TLS: deferred 4.7.5), testing_mismatch (testing, an MX host outside the policy logged), testing_no_tls (testing, a hop without TLS logged), not_enforced (testing or none).")
+                .help("Delivery attempts to domains with an MTA-STS policy by outcome: enforced (matching MX hosts only, verify TLS), refused_mx (enforce, no MX matched: deferred 4.7.5), refused_tls (enforce, every permitted MX failed TLS: deferred 4.7.5), testing_mismatch (testing, an MX host outside the policy logged), testing_no_tls (testing, a hop without TLS logged), testing_bad_certificate (testing, a certificate that verify would refuse, chain or name, logged), not_enforced (testing or none).")
                 .labelNames("outcome")
                 .callback(cb -> {
                     for (MtaStsStats.Outcome o : MtaStsStats.Outcome.values()) {
@@ -288,6 +288,9 @@ public final class SluiceMetrics {
                     }
                 })
                 .register(registry);
+        counter(registry, "sluice_outbound_mta_sts_refreshes_total",
+                "Background refreshes of cached MTA-STS policies that a delivery used within max_age and that were close to expiry (each one's fetch is also in sluice_outbound_mta_sts_fetches_total).",
+                sts::refreshes);
     }
 
     private static void dkim(PrometheusRegistry registry, DkimStats dkim) {

@@ -22,10 +22,14 @@ public final class MtaStsStats {
         TESTING_MISMATCH,
         /** testing: a hop went on without TLS (not offered, refused, or a failed handshake), logged. */
         TESTING_NO_TLS,
+        /** testing: a hop's certificate would fail {@code verify} (chain or name), logged; delivered anyway. */
+        TESTING_BAD_CERTIFICATE,
         /** testing or none: delivered as without a policy. */
         NOT_ENFORCED
     }
 
+    private final AtomicLong refreshes = new AtomicLong();
+    private final AtomicLong certificateChecks = new AtomicLong();
     private final Map<FetchResult, AtomicLong> fetches = new EnumMap<>(FetchResult.class);
     private final Map<Outcome, AtomicLong> outcomes = new EnumMap<>(Outcome.class);
 
@@ -41,6 +45,25 @@ public final class MtaStsStats {
 
     void fetched(FetchResult result) {
         fetches.get(result).incrementAndGet();
+    }
+
+    void refreshed() {
+        refreshes.incrementAndGet();
+    }
+
+    /** Background refreshes started (a used policy close to expiry); each fetch is also counted by result. */
+    public long refreshes() {
+        return refreshes.get();
+    }
+
+    /** Counts one testing-mode certificate check, whatever its result (the client calls this). */
+    public void certificateChecked() {
+        certificateChecks.incrementAndGet();
+    }
+
+    /** Certificates checked as {@code verify} would under testing policies (those that failed are {@link Outcome#TESTING_BAD_CERTIFICATE}). */
+    public long certificateChecks() {
+        return certificateChecks.get();
     }
 
     /** Counts one outcome (the client calls this). */

@@ -27,6 +27,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
@@ -78,6 +79,17 @@ public final class PolicyFetcher {
      */
     public static SSLContext trusting(Optional<Path> caFile) throws IOException {
         try {
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, trustManagers(caFile), null);
+            return context;
+        } catch (GeneralSecurityException e) {
+            throw new IOException("MTA-STS trust: " + e.getMessage(), e);
+        }
+    }
+
+    /** Trust managers for the CA certificates of a PEM file, or the JDK's default trust store. */
+    static TrustManager[] trustManagers(Optional<Path> caFile) throws IOException {
+        try {
             TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             if (caFile.isPresent()) {
                 KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
@@ -95,9 +107,7 @@ public final class PolicyFetcher {
             } else {
                 trust.init((KeyStore) null);
             }
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, trust.getTrustManagers(), null);
-            return context;
+            return trust.getTrustManagers();
         } catch (GeneralSecurityException e) {
             throw new IOException("MTA-STS trust: " + e.getMessage(), e);
         }

@@ -25,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 
@@ -43,6 +44,9 @@ import io.sluice.smtp.mtasts.FetchResult;
 import io.sluice.smtp.mtasts.MtaStsPolicies;
 import io.sluice.smtp.mtasts.MtaStsStats;
 import io.sluice.smtp.mtasts.PolicyFetcher;
+import io.sluice.smtp.mtasts.PolicyStore;
+import io.sluice.smtp.mtasts.StsMode;
+import io.sluice.smtp.mtasts.StsPolicy;
 import io.sluice.smtp.server.EventLog;
 import io.sluice.tls.CertifiedKey;
 import io.sluice.tls.SelfSignedCertificate;
@@ -97,13 +101,28 @@ class MtaStsDeliveryTest {
         fake.offerStartTls = true;
         ca = dir.resolve("ca.pem");
         Files.writeString(ca, FakeNextHop.certificatePem() + pem(POLICY_CERT));
-        resolver = MxResolver.fromConfig(SluiceConfig.defaults().withOverrides(Map.of(
+        resolver = resolver();
+    }
+
+    private MxResolver resolver() throws IOException {
+        return MxResolver.fromConfig(SluiceConfig.defaults().withOverrides(Map.of(
                 "dns.resolver", "127.0.0.1:" + dns.address().getPort(), "dns.timeout", "5s")));
     }
 
     private void client(Map<String, ClientTlsLevel> explicit) throws IOException {
+        client(explicit, new PolicyStore(null), MtaStsPolicies.REFRESH_SWEEP);
+    }
+
+    /** A client whose policy cache is {@code store}, swept for refreshes every {@code sweep}. */
+    private void client(Map<String, ClientTlsLevel> explicit, PolicyStore store, Duration sweep) throws IOException {
+        client(explicit, store, sweep, NanoClock.SYSTEM);
+    }
+
+    private void client(Map<String, ClientTlsLevel> explicit, PolicyStore store, Duration sweep, NanoClock clock)
+            throws IOException {
         policies = new MtaStsPolicies(resolver, new PolicyFetcher(PolicyFetcher.trusting(Optional.of(ca)),
-                https.getAddress().getPort(), Duration.ofSeconds(5)), NanoClock.SYSTEM, log);
+                https.getAddress().getPort(), Duration.ofSeconds(5)), Duration.ofSeconds(5), clock,
+                System::currentTimeMillis, store, sweep, log);
         TlsPolicyTable table = new TlsPolicyTable(ClientTlsLevel.MAY, explicit);
         ClientSettings settings = ClientSettings.defaults("client.test", table).withTimeouts(Duration.ofSeconds(10))
                 .withTls(table, Optional.of(ca), false);
@@ -243,6 +262,45 @@ class MtaStsDeliveryTest {
     }
 
     @Test
+    void testingLogsACertificateThatDoesNotNameTheMx() throws Exception {
+        dns.replace(DOMAIN, Type.MX, 300, "10 wrong.test.").add("wrong.test", Type.A, 300, "127.0.0.1");
+        publish("1", policy("testing", "wrong.test")); // the MX matches: the name on the certificate is the only problem
+        client(Map.of());
+        RecipientResult r = send();
+        assertEquals(DELIVERED, r.outcome(), r.reply());
+        assertTrue(fake.tlsSessions.get() >= 1, "delivered inside TLS");
+        String line = logged.await("mta-sts-testing");
+        assertTrue(line.startsWith("WARN") || line.contains(" WARN "), line);
+        assertTrue(line.contains("domain=sts.test") && line.contains("mx=wrong.test[127.0.0.1]")
+                && line.contains("not wrong.test") && line.contains("certificate would fail verify"), line);
+        awaitCondition(() -> policies.stats().certificateChecks() == 1, "a certificate check");
+        assertEquals(1, policies.stats().outcomes(MtaStsStats.Outcome.TESTING_BAD_CERTIFICATE));
+        assertEquals(0, policies.stats().outcomes(MtaStsStats.Outcome.TESTING_MISMATCH));
+    }
+
+    @Test
+    void testingLogsAnUntrustedSelfSignedCertificate() throws Exception {
+        Files.writeString(ca, pem(POLICY_CERT)); // the policy host is trusted; the MX's self-signed certificate is not
+        publish("1", policy("testing", "mx.test"));
+        client(Map.of());
+        assertEquals(DELIVERED, send().outcome());
+        String line = logged.await("mta-sts-testing");
+        assertTrue(line.contains("mx=mx.test[127.0.0.1]") && line.contains("chain not trusted"), line);
+        awaitCondition(() -> policies.stats().certificateChecks() == 1, "a certificate check");
+        assertEquals(1, policies.stats().outcomes(MtaStsStats.Outcome.TESTING_BAD_CERTIFICATE));
+    }
+
+    @Test
+    void testingWithAValidCertificateLogsNothing() throws Exception {
+        publish("1", policy("testing", "mx.test"));
+        client(Map.of());
+        assertEquals(DELIVERED, send().outcome());
+        awaitCondition(() -> policies.stats().certificateChecks() == 1, "a certificate check");
+        assertEquals(0, policies.stats().outcomes(MtaStsStats.Outcome.TESTING_BAD_CERTIFICATE));
+        assertEquals(0, logged.count("mta-sts-testing"));
+    }
+
+    @Test
     void noTxtRecordCostsOneNegativeCachedQuery() throws Exception {
         fake.offerStartTls = false;
         client(Map.of());
@@ -339,6 +397,112 @@ class MtaStsDeliveryTest {
         assertEquals(2, requests.get(), "a failed (domain, id) is not fetched again at once");
     }
 
+    // ---------------------------------------------------------------- the cache across restarts
+
+    @Test
+    void anEnforcePolicySurvivesARestartWithThePolicyHostDown() throws Exception {
+        Path file = dir.resolve(PolicyStore.FILE_NAME);
+        publish("1", policy("enforce", "mx.test"));
+        client(Map.of(), new PolicyStore(file), MtaStsPolicies.REFRESH_SWEEP);
+        assertEquals(DELIVERED, send().outcome());
+        assertEquals(1, requests.get());
+        awaitCondition(() -> Files.exists(file), "the background save"); // within SAVE_DELAY, not only at close
+        harness.close(); // the server stops
+        harness = null;
+        assertTrue(Files.readString(file).contains("sts.test 1 enforce 86400 "), Files.readString(file));
+
+        // Restart, with the policy host down, the TXT record stripped, and an MX outside the policy.
+        https.stop(0);
+        dns.replace("_mta-sts." + DOMAIN, Type.TXT, 0);
+        dns.replace(DOMAIN, Type.MX, 300, "10 evil.test.").add("evil.test", Type.A, 300, "127.0.0.1");
+        resolver.close();
+        resolver = resolver(); // a restarted server's resolver cache is empty too
+        client(Map.of(), new PolicyStore(file), MtaStsPolicies.REFRESH_SWEEP);
+        logged.await("mta-sts-cache-loaded");
+        RecipientResult r = send();
+        assertEquals(DEFERRED, r.outcome(), r.reply());
+        assertEquals(451, r.replyCode());
+        assertEquals("4.7.5", r.enhancedCode());
+        assertTrue(r.text().contains("MTA-STS policy of sts.test (enforce)"), r.text());
+        assertEquals(1, fake.messages.size(), "only the delivery from before the restart reached the MX");
+        assertEquals(1, policies.stats().outcomes(MtaStsStats.Outcome.REFUSED_MX));
+        assertEquals(0, policies.stats().fetches(FetchResult.OK), "nothing fetched after the restart");
+    }
+
+    @Test
+    void aDamagedCacheFileIsLoggedOnceAndIgnored() throws Exception {
+        Path file = dir.resolve(PolicyStore.FILE_NAME);
+        Files.write(file, new byte[] {'G', 'A', 'R', 'B', 'A', 'G', 'E', 0, '\n'});
+        fake.offerStartTls = false;
+        client(Map.of(), new PolicyStore(file), MtaStsPolicies.REFRESH_SWEEP);
+        String line = logged.await("mta-sts-cache-ignored");
+        assertTrue(line.startsWith("WARN") || line.contains("WARN"), line);
+        assertEquals(DELIVERED, send().outcome(), "no policy: delivered as without one");
+        assertEquals(1, logged.count("mta-sts-cache-ignored"));
+    }
+
+    // ---------------------------------------------------------------- proactive refresh (fake clock, real sweeps)
+
+    @Test
+    void aUsedPolicyIsRefreshedBeforeItExpiresAndAnUnusedOneIsLetGo() throws Exception {
+        AtomicLong now = new AtomicLong(System.nanoTime());
+        publish("1", policy("enforce", "mx.test")); // max_age 86400: refreshed in its last 6 h (+ one sweep)
+        client(Map.of(), new PolicyStore(null), Duration.ofMillis(20), now::get);
+        assertEquals(DELIVERED, send().outcome());
+        assertEquals(1, requests.get());
+
+        now.addAndGet(TimeUnit.SECONDS.toNanos(86_400 - 21_600 + 1)); // inside the refresh margin
+        awaitCondition(() -> logged.count("mta-sts-policy") == 2, "a background refresh"); // logged once cached
+        assertEquals(1, policies.stats().refreshes());
+        assertEquals(2, requests.get());
+
+        now.addAndGet(TimeUnit.SECONDS.toNanos(21_600)); // past the first fetch's expiry
+        awaitSweeps(2);
+        assertEquals(1, policies.cachedPolicies(), "the refreshed policy lives on");
+
+        now.addAndGet(TimeUnit.SECONDS.toNanos(43_201)); // the refreshed policy's margin, but unused for > max_age
+        awaitSweeps(2);
+        assertEquals(1, policies.cachedPolicies());
+        assertEquals(1, policies.stats().refreshes(), "a policy no delivery used within max_age is not refreshed");
+        assertEquals(2, requests.get());
+
+        now.addAndGet(TimeUnit.SECONDS.toNanos(21_600)); // past the refreshed expiry
+        awaitSweeps(2);
+        assertEquals(0, policies.cachedPolicies(), "expired and dropped");
+    }
+
+    @Test
+    void aFailedRefreshKeepsTheCachedPolicy() throws Exception {
+        AtomicLong now = new AtomicLong(System.nanoTime());
+        publish("1", policy("enforce", "mx.test"));
+        client(Map.of(), new PolicyStore(null), Duration.ofMillis(20), now::get);
+        assertEquals(DELIVERED, send().outcome());
+        served.put(POLICY_HOST, new Served(500, "text/plain", "down", null));
+        dns.replace("_mta-sts." + DOMAIN, Type.TXT, 0); // stripped too: the refresh fetches anyway (RFC 8461 §10.2)
+        now.addAndGet(TimeUnit.SECONDS.toNanos(86_400 - 21_600 + 1));
+        awaitCondition(() -> policies.stats().fetches(FetchResult.HTTP_STATUS) == 1, "a failed background refresh");
+        String line = logged.await("mta-sts-fetch-failed");
+        assertTrue(line.contains("using=\"cached policy id 1\""), line);
+        assertEquals(2, requests.get());
+        awaitSweeps(2);
+        assertEquals(2, requests.get(), "a failed refresh waits out the failure backoff");
+        StsPolicy kept = policies.cachedPolicy(DOMAIN);
+        assertEquals(StsMode.ENFORCE, kept == null ? null : kept.mode(), "still enforced until max_age");
+    }
+
+    private void awaitSweeps(int n) throws InterruptedException {
+        long target = policies.sweeps() + n;
+        awaitCondition(() -> policies.sweeps() >= target, n + " sweeps");
+    }
+
+    private static void awaitCondition(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() - deadline < 0, "no " + what + " within 5 s");
+            TimeUnit.MILLISECONDS.sleep(5); // a bounded poll of a condition, not a wait for things to happen
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private RecipientResult send() throws Exception {
@@ -420,6 +584,14 @@ class MtaStsDeliveryTest {
         public synchronized void write(int b) {
             super.write(b);
             notifyAll();
+        }
+
+        synchronized int count(String event) {
+            int n = 0;
+            for (String line : toString(StandardCharsets.UTF_8).split("\n")) {
+                n += line.contains(" " + event + " ") ? 1 : 0;
+            }
+            return n;
         }
 
         synchronized String await(String event) throws InterruptedException {
