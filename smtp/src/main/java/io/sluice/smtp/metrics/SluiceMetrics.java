@@ -104,7 +104,8 @@ public final class SluiceMetrics {
                 .register(registry);
         CounterWithCallback.builder().name("sluice_proxy_refused_total")
                 .help("Connections a +proxy listener closed unanswered: untrusted (peer not in proxy.networks), "
-                        + "malformed, too_long, timeout, no_header (closed before a whole header).")
+                        + "malformed, too_long, timeout, limit (limits.connections reached while waiting for the header), "
+                        + "no_header (closed after part of a header).")
                 .labelNames("reason")
                 .callback(cb -> {
                     for (Map.Entry<ProxyRefusal, Long> e : stats.proxyRefusals().entrySet()) {

@@ -182,7 +182,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
      */
     private void admit() {
         clientKey = listener.clientKey.of(client);
-        limiterSlot = listener.limiter.tryAcquire(clientKey);
+        // Behind a PROXY header the connection already holds its place in the total (see awaitProxyHeader).
+        limiterSlot = limiterSlot == ConnectionLimiter.REFUSED ? listener.limiter.tryAcquire(clientKey)
+                : listener.limiter.tryAcquireClient(limiterSlot, clientKey);
         if (limiterSlot == ConnectionLimiter.REFUSED) {
             listener.stats.rejectConnection(ConnectionRejection.LIMIT);
             log(Level.INFO, "reject", "reason", "connection limit");
@@ -334,6 +336,13 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private void awaitProxyHeader() {
         if (!listener.proxy.trustedBalancers().test(client)) {
             refuseProxy(ProxyRefusal.UNTRUSTED, null);
+            return;
+        }
+        // Counted in the total while it waits, so a flood (or a balancer's bug) cannot hold thousands
+        // of sockets past limits.connections; not per client: the peer is the balancer, not the client.
+        limiterSlot = listener.limiter.tryAcquireTotal();
+        if (limiterSlot == ConnectionLimiter.REFUSED) {
+            refuseProxy(ProxyRefusal.LIMIT, null);
             return;
         }
         phase = Phase.PROXY_HEADER;
