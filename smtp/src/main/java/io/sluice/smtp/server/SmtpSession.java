@@ -95,6 +95,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private boolean relayClient;
     /** A PROXY header said LOCAL or UNKNOWN: {@link #client} is the balancer, which gets no relay right. */
     private boolean unnamedBehindProxy;
+    /** A byte came while waiting for the PROXY header: a close now is a refusal, not a health check. */
+    private boolean proxyHeaderStarted;
+    /** Counted as a balancer's health check: its disconnect line is DEBUG, not INFO. */
+    private boolean healthCheck;
     private boolean inputShutdown;
     private Phase phase = Phase.COMMAND;
     private int errors;
@@ -226,6 +230,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         while (in.hasRemaining()) {
             switch (phase) {
                 case PROXY_HEADER:
+                    proxyHeaderStarted = true;
                     // After the header, smtps's TLS layer takes the rest of the read as network bytes.
                     if (!readProxyHeader(in) || connection.layer() != null) {
                         return;
@@ -296,7 +301,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     @Override
     public void onInputShutdown(Connection connection) {
-        if (phase == Phase.PROXY_HEADER) {
+        if (phase == Phase.PROXY_HEADER && !proxyHeaderStarted) {
+            countHealthCheck(false);
+            close();
+        } else if (phase == Phase.PROXY_HEADER) {
             refuseProxy(ProxyRefusal.NO_HEADER, null);
         } else if (phase == Phase.COMMITTING) {
             inputShutdown = true; // answer the message first: it may already be durable
@@ -308,6 +316,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     @Override
     public void onClose(Connection connection, Throwable cause) {
+        if (!healthCheck && (phase == Phase.PROXY_HEADER ? !proxyHeaderStarted : unnamedBehindProxy && limiterSlot != ConnectionLimiter.REFUSED && quietSoFar())) {
+            // Reset before any byte (HAProxy ends its checks with a RST), or a LOCAL/UNKNOWN header
+            // and then nothing: the balancer checking we are up, every few seconds.
+            countHealthCheck(phase != Phase.PROXY_HEADER);
+        }
         if (phase != Phase.COMMITTING) {
             abortMessage();
         }
@@ -317,16 +330,20 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             listener.limiter.release(limiterSlot);
             limiterSlot = ConnectionLimiter.REFUSED;
         }
-        // One line per connection, as operators expect from an MTA's log.
+        logDisconnect(healthCheck ? Level.DEBUG : Level.INFO, cause);
+    }
+
+    /** One line per connection, as operators expect from an MTA's log (a health check's at DEBUG). */
+    private void logDisconnect(Level level, Throwable cause) {
         String tls = tlsProtocol == null ? "-" : tlsProtocol;
         if (balancer != null) {
-            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls,
+            log(level, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls,
                     "via", balancer.getHostAddress(), "error", cause == null ? "-" : cause.toString());
         } else if (cause != null) {
-            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls,
+            log(level, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls,
                     "error", cause.toString());
         } else {
-            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls);
+            log(level, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls);
         }
     }
 
@@ -387,6 +404,21 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         connection.deadline(0);
         admit();
         return phase != Phase.CLOSED;
+    }
+
+    /**
+     * A balancer's health check: a connection closed before any byte, or after a LOCAL/UNKNOWN
+     * header and no command. Counted, not logged at INFO: HAProxy checks every 2 s by default, and
+     * a reject line each would bury the log.
+     */
+    private void countHealthCheck(boolean local) {
+        healthCheck = true;
+        listener.stats.proxyHealthCheck(local);
+    }
+
+    /** No command, error or message yet (a session that only saw our greeting, or not even that). */
+    private boolean quietSoFar() {
+        return helo == null && errors == 0 && messagesInSession == 0 && sender == null && authenticatedUser == null;
     }
 
     /** Closes without a reply: the peer is the balancer (or a stranger), not an SMTP client. */

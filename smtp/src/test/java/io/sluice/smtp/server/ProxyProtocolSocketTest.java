@@ -234,14 +234,20 @@ class ProxyProtocolSocketTest {
                     c.send("PROXY TCP4 1.2.3.4 5.6.7.8 1 99999\r\n");
                     assertTrue(c.closedByServer());
                 }
+                new Socket(InetAddress.getLoopbackAddress(), server.port()).close(); // a plain TCP health check
                 assertTrue(TestServer.await(Duration.ofSeconds(5),
                         () -> server.server.stats().proxyRefusals().get(ProxyRefusal.MALFORMED) == 1));
+                assertTrue(TestServer.await(Duration.ofSeconds(5), () -> server.server.stats().proxyHealthChecks(false) == 1));
                 Map<String, Double> s = MetricsScrape.samples(MetricsScrape.get(metrics.address(), "/metrics").body());
                 assertEquals(1.0, MetricsScrape.value(s, "sluice_proxy_headers_total", "version=\"2\"", "result=\"proxied\""));
                 assertEquals(0.0, MetricsScrape.value(s, "sluice_proxy_headers_total", "version=\"1\"", "result=\"local\""));
                 assertEquals(1.0, MetricsScrape.value(s, "sluice_proxy_refused_total", "reason=\"malformed\""));
                 assertEquals(0.0, MetricsScrape.value(s, "sluice_proxy_refused_total", "reason=\"untrusted\""));
-                assertEquals(1.0, MetricsScrape.value(s, "sluice_connections_rejected_total", "reason=\"proxy\""));
+                assertEquals(1.0, MetricsScrape.value(s, "sluice_connections_rejected_total", "reason=\"proxy\""),
+                        "the health check is not a rejection");
+                assertEquals(1.0, MetricsScrape.value(s, "sluice_proxy_health_checks_total", "kind=\"connect\""));
+                assertEquals(0.0, MetricsScrape.value(s, "sluice_proxy_health_checks_total", "kind=\"local\""));
+                assertEquals(0.0, MetricsScrape.value(s, "sluice_proxy_refused_total", "reason=\"no_header\""));
             }
         }
     }

@@ -174,6 +174,52 @@ class ProxySessionTest {
     }
 
     @Test
+    void healthChecksAreCountedNotLoggedAtInfoWhileAMalformedHeaderStillIs() {
+        java.io.ByteArrayOutputStream logged = new java.io.ByteArrayOutputStream();
+        log = new EventLog(EventLog.Level.INFO, new java.io.PrintStream(logged, true, StandardCharsets.UTF_8));
+        FakeConnection connectOnly = open("10.0.0.1");
+        connectOnly.shutdownInput();
+        assertFalse(connectOnly.isOpen());
+        assertEquals("", connectOnly.takeOutput());
+        FakeConnection resetOnly = open("10.0.0.1");
+        resetOnly.reset(); // HAProxy ends a check with a RST
+        FakeConnection local = open("10.0.0.1");
+        local.feed(v2Local());
+        assertEquals("220 mx.test ESMTP Sluice\r\n", local.takeOutput());
+        local.shutdownInput();
+        assertFalse(local.isOpen());
+        FakeConnection unknownThenReset = open("10.0.0.1");
+        unknownThenReset.feed("PROXY UNKNOWN\r\n");
+        unknownThenReset.reset();
+        FakeConnection localThatTalks = open("10.0.0.1");
+        localThatTalks.feed("PROXY UNKNOWN\r\nEHLO frontend.example\r\n");
+        localThatTalks.shutdownInput();
+        FakeConnection partial = open("10.0.0.1");
+        partial.feed("PROXY TCP4 ");
+        partial.shutdownInput();
+        FakeConnection garbage = open("10.0.0.1");
+        garbage.feed("GET / HTTP/1.0\r\n");
+        log.close(); // writes every queued line
+        assertEquals(2, stats.proxyHealthChecks(false), "closed or reset before any byte");
+        assertEquals(2, stats.proxyHealthChecks(true), "LOCAL/UNKNOWN, then closed or reset before any command");
+        assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.NO_HEADER), "part of a header, then closed: still a refusal");
+        assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.MALFORMED));
+        assertEquals(2, stats.rejectionsByReason().get(ConnectionRejection.PROXY), "health checks are not rejections");
+        String text = logged.toString(StandardCharsets.UTF_8);
+        assertEquals(5, text.split("\n").length, text); // the talker's disconnect; two rejects and their disconnects
+        assertTrue(text.contains("INFO disconnect client=10.0.0.1 messages=0 errors=0"), text);
+        assertTrue(text.contains("reject client=10.0.0.1 reason=\"proxy no_header\""), text);
+        assertTrue(text.contains("reject client=10.0.0.1 reason=\"proxy malformed\" detail="), text);
+        assertEquals(0, limiter.open(), "every one gave back its place");
+    }
+
+    private static byte[] v2Local() {
+        byte[] header = ProxyProtocolSocketTest.concat(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49,
+            0x54, 0x0A}, new byte[] {0x20, 0x00, 0, 0});
+        return header;
+    }
+
+    @Test
     void localKeepsTheBalancerButNotItsRelayRight() {
         FakeConnection c = open("127.0.0.1");
         c.feed("PROXY UNKNOWN\r\nEHLO lb\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\n");
