@@ -100,6 +100,13 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     /** Counted as a balancer's health check: its disconnect line is DEBUG, not INFO. */
     private boolean healthCheck;
     private boolean inputShutdown;
+    /**
+     * We refused this transaction's MAIL (not for want of EHLO): the 503s that RCPT, DATA and BDAT
+     * draw until the next MAIL, RSET, HELO/EHLO or STARTTLS are not the client's errors, since a
+     * pipelining client sent them before it could see the refusal. Not reset with the transaction:
+     * a refused BDAT resets that, and its pipelined followers must still be excused.
+     */
+    private boolean mailRefused;
     private Phase phase = Phase.COMMAND;
     private int errors;
 
@@ -474,6 +481,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             connection.discardInput();
             parser.reset();
             resetTransaction();
+            mailRefused = false;
             helo = null;
             esmtp = false;
             connection.deadline(now() + settings.handshakeTimeoutNanos());
@@ -494,6 +502,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         if (syntax != null) {
+            if (command.verb() == io.sluice.smtp.protocol.Verb.MAIL) {
+                mailRefused = false; // a MAIL of its own: what follows it is the client's doing
+            }
             refuse(syntax);
             return;
         }
@@ -675,6 +686,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     }
 
     private void hello(boolean extended) {
+        mailRefused = false;
         resetTransaction();
         helo = command.domain();
         esmtp = extended;
@@ -722,6 +734,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             envelopeOctets = EnvelopeOctets.beforeRecipients(sender.address(), helo, envelopeId);
             reply(Replies.MAIL_OK);
         }
+        // Refused for a reason the client learns only from our reply (not NEED_HELO; NESTED_MAIL keeps its sender).
+        mailRefused = sender == null && helo != null;
     }
 
     /** AUTH is in our EHLO reply only inside TLS and only with a user database (ListenerReplies). */
@@ -731,7 +745,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     private void rcpt() {
         if (sender == null) {
-            error(Replies.NEED_MAIL);
+            sequenceError(Replies.NEED_MAIL);
             return;
         }
         MailPath path = command.path();
@@ -786,7 +800,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         } else if (chunking) {
             error(Replies.BAD_SEQUENCE);
         } else if (sender == null) {
-            error(Replies.NEED_MAIL);
+            sequenceError(Replies.NEED_MAIL);
         } else if (body == Body.BINARY_MIME) {
             error(Replies.BINARYMIME_NEEDS_BDAT); // RFC 3030 3: a BINARYMIME message comes only with BDAT
         } else if (recipients.isEmpty()) {
@@ -851,6 +865,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.NO_PARAMETERS_ALLOWED); // RFC 5321 4.1.1.5: rset = "RSET" CRLF
             return;
         }
+        mailRefused = false;
         resetTransaction();
         reply(Replies.OK);
     }
@@ -991,6 +1006,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             }
             if (isMessageVerdict(failure)) {
                 reply(failure); // every chunk after the one that went over the limit gets it: none counts
+            } else if (failure == Replies.NEED_MAIL) {
+                sequenceError(failure);
             } else {
                 error(failure);
             }
@@ -1245,6 +1262,18 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private void reply(Reply reply) {
         byte[] bytes = reply.bytes();
         connection.write(bytes, 0, bytes.length);
+    }
+
+    /**
+     * A 503 for want of MAIL: counted as {@link #error} unless it answers a command pipelined behind
+     * a MAIL we refused ({@link #mailRefused}), which the client could not have known to hold back.
+     */
+    private void sequenceError(Reply reply) {
+        if (mailRefused) {
+            reply(reply);
+        } else {
+            error(reply);
+        }
     }
 
     /** Sends an error reply and counts it; too many and the client is shown the door. */
