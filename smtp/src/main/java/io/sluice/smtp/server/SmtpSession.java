@@ -323,10 +323,12 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     @Override
     public void onClose(Connection connection, Throwable cause) {
-        if (!healthCheck && (phase == Phase.PROXY_HEADER ? !proxyHeaderStarted : unnamedBehindProxy && limiterSlot != ConnectionLimiter.REFUSED && quietSoFar())) {
-            // Reset before any byte (HAProxy ends its checks with a RST), or a LOCAL/UNKNOWN header
-            // and then nothing: the balancer checking we are up, every few seconds.
-            countHealthCheck(phase != Phase.PROXY_HEADER);
+        // Reset before any byte (HAProxy ends its checks with a RST), or an admitted LOCAL/UNKNOWN
+        // session and then nothing: the balancer checking we are up, every few seconds.
+        boolean silentConnect = phase == Phase.PROXY_HEADER && !proxyHeaderStarted;
+        boolean silentLocal = unnamedBehindProxy && limiterSlot != ConnectionLimiter.REFUSED && quietSoFar();
+        if (!healthCheck && (silentConnect || silentLocal)) {
+            countHealthCheck(!silentConnect);
         }
         if (phase != Phase.COMMITTING) {
             abortMessage();
