@@ -35,6 +35,7 @@ import picocli.CommandLine.Spec;
             "  sluice load --target 127.0.0.1:2525 --connections 50 --messages 100000 --size 1KiB",
             "  sluice load --target mx.test:25 --tls starttls --tls-provider conscrypt --messages-per-connection 1 --duration 30s",
             "  sluice load --target 127.0.0.1:465 --tls implicit --handshake-only --resume off --rate 500/s --duration 20s",
+            "  sluice load --target 127.0.0.1:2525 --proxy v2 --connections 20 --messages-per-connection 1 --duration 20s",
             "  sluice load --target 127.0.0.1:2526 --bdat on --chunk-size 16KiB --size 64KiB --warmup 5s --duration 30s"})
 public final class LoadCommand implements Callable<Integer> {
 
@@ -96,6 +97,12 @@ public final class LoadCommand implements Callable<Integer> {
 
     @Option(names = "--helo", defaultValue = "load.sluice.test", paramLabel = "NAME", description = "EHLO name (default: ${DEFAULT-VALUE}).")
     String helo;
+
+    @Option(names = "--proxy", defaultValue = "none", paramLabel = "none|v1|v2", description = "Send a PROXY protocol header"
+            + " (HAProxy's send-proxy: v1 text, send-proxy-v2: v2 binary) first on every connection, naming the connection's"
+            + " own addresses (TCP4 or TCP6), as a TCP load balancer would; for servers behind one, such as a +proxy listener"
+            + " (default: ${DEFAULT-VALUE}).")
+    String proxy;
 
     @Option(names = "--handshake-only", description = "Connect, EHLO, STARTTLS and handshake (or implicit TLS), QUIT: no mail.")
     boolean handshakeOnly;
@@ -258,6 +265,7 @@ public final class LoadCommand implements Callable<Integer> {
                 .rcptDomain(rcptDomain)
                 .heloName(helo)
                 .handshakeOnly(handshakeOnly)
+                .proxy(parseEnum(ProxyMode.class, "--proxy", proxy))
                 .warmupNanos(OptionValues.parseDurationNanos(warmup))
                 .connectTimeoutNanos(OptionValues.parseDurationNanos(connectTimeout))
                 .replyTimeoutNanos(OptionValues.parseDurationNanos(replyTimeout))

@@ -31,6 +31,8 @@ import java.util.Objects;
  * @param rcptDomain            recipients are {@code rcptN@rcptDomain}
  * @param heloName              the EHLO argument
  * @param handshakeOnly         connect, greet, (STARTTLS and handshake), QUIT: no mail
+ * @param proxy                 send a PROXY protocol v1 or v2 header first on every connection
+ *                              (naming the connection's own ends), or none
  * @param ratePerSecond         open model: messages (or sessions) started per second on a fixed
  *                              schedule; 0 for the closed model (each session as fast as replies allow)
  * @param threads               event loops
@@ -68,6 +70,7 @@ public record LoadOptions(
         String rcptDomain,
         String heloName,
         boolean handshakeOnly,
+        ProxyMode proxy,
         double ratePerSecond,
         int threads,
         long warmupNanos,
@@ -98,6 +101,7 @@ public record LoadOptions(
         protocols = List.copyOf(protocols);
         Objects.requireNonNull(sizes, "sizes");
         Objects.requireNonNull(bdat, "bdat");
+        Objects.requireNonNull(proxy, "proxy");
         requireAtLeast("chunkOctets", chunkOctets, 0);
         requireAtMost("chunkOctets", chunkOctets, MAX_CHUNK_OCTETS);
         requireAddress("sender", sender);
@@ -182,6 +186,7 @@ public record LoadOptions(
         private String rcptDomain = "sink.example";
         private String heloName = "load.sluice.test";
         private boolean handshakeOnly;
+        private ProxyMode proxy = ProxyMode.NONE;
         private double ratePerSecond;
         private int threads = Runtime.getRuntime().availableProcessors();
         private long warmupNanos;
@@ -285,6 +290,11 @@ public record LoadOptions(
             return this;
         }
 
+        public Builder proxy(ProxyMode value) {
+            proxy = value;
+            return this;
+        }
+
         public Builder ratePerSecond(double value) {
             ratePerSecond = value;
             return this;
@@ -349,7 +359,7 @@ public record LoadOptions(
         public LoadOptions build() {
             return new LoadOptions(target, tlsMode, tlsProvider, protocols, resume, connections,
                     messagesPerConnection, totalMessages, durationNanos, sizes, recipients, pipelining,
-                    bdat, chunkOctets, sender, rcptDomain, heloName, handshakeOnly, ratePerSecond, threads, warmupNanos,
+                    bdat, chunkOctets, sender, rcptDomain, heloName, handshakeOnly, proxy, ratePerSecond, threads, warmupNanos,
                     connectTimeoutNanos, replyTimeoutNanos, maxErrors, jsonFile, hgrmFile, hlogFile, ledgerFile, serverPid,
                     progress);
         }

@@ -229,10 +229,11 @@ public final class LoadResult {
 
     /** Prints the end-of-run table: totals, rates, latency percentiles per phase, codes and errors. */
     public void printSummary(PrintStream out) {
-        out.printf(Locale.ROOT, "%n== sluice load: %s, tls=%s%s, %d connections x %d msgs/conn, %s model%n",
+        out.printf(Locale.ROOT, "%n== sluice load: %s, tls=%s%s%s, %d connections x %d msgs/conn, %s model%n",
                 options.target().getHostString() + ":" + options.target().getPort(),
                 options.tlsMode().name().toLowerCase(Locale.ROOT),
                 options.tlsMode() == TlsMode.NONE ? "" : " (" + tlsProvider + ", resume=" + options.resume() + ")",
+                options.proxy() == ProxyMode.NONE ? "" : ", proxy=" + options.proxy().name().toLowerCase(Locale.ROOT),
                 options.connections(), options.messagesPerConnection(),
                 options.openModel() ? String.format(Locale.ROOT, "open %.0f/s", options.ratePerSecond()) : "closed");
         out.printf(Locale.ROOT, "elapsed %.2f s%s%n", elapsedNanos / 1e9, stoppedByErrors ? " (stopped: --max-errors exceeded)" : "");
@@ -385,6 +386,7 @@ public final class LoadResult {
         map.put("bdat", options.bdat().name().toLowerCase(Locale.ROOT));
         map.put("chunk_octets", options.chunkOctets() == 0 ? null : options.chunkOctets());
         map.put("handshake_only", options.handshakeOnly());
+        map.put("proxy", options.proxy().name().toLowerCase(Locale.ROOT));
         map.put("rate_per_s", options.openModel() ? options.ratePerSecond() : null);
         map.put("threads", options.threads());
         map.put("max_errors", options.maxErrors());

@@ -70,6 +70,8 @@ final class LoadSession implements ConnectionHandler, TlsListener {
     /** This connection sends message text as BDAT chunks. */
     private boolean chunking;
     private final BdatFramer framer = new BdatFramer();
+    /** This slot's PROXY header, rewritten for each connection (its local port differs), or null without --proxy. */
+    private final byte[] proxyHeader;
     /** BDAT replies read for the current message. */
     private int chunksAnswered;
     /** The first BDAT reply other than 250 of the current message, or 0. */
@@ -111,6 +113,7 @@ final class LoadSession implements ConnectionHandler, TlsListener {
             headers[i] = run.templates().copyHeaders(i);
         }
         this.randomState = 0x9E3779B97F4A7C15L * (slot + 1);
+        this.proxyHeader = options.proxy() == ProxyMode.NONE ? null : new byte[ProxyHeaderEncoder.MAX_OCTETS];
     }
 
     // ---------------------------------------------------------------- connection lifecycle
@@ -157,6 +160,9 @@ final class LoadSession implements ConnectionHandler, TlsListener {
         long now = loop.nanoTime();
         connectionMetrics.increment(LoopMetrics.CONNECTIONS);
         connectionMetrics.record(Phase.CONNECT, now - connectStartNanos);
+        if (proxyHeader != null && !sendProxyHeader()) {
+            return;
+        }
         if (options.tlsMode() == TlsMode.IMPLICIT) {
             installTls();
         } else {
@@ -164,6 +170,24 @@ final class LoadSession implements ConnectionHandler, TlsListener {
             phaseStartNanos = now;
             armReplyDeadline();
         }
+    }
+
+    /**
+     * The balancer's part: the header names this connection's own ends (our local address as the
+     * client). Flushed at once, as a balancer sends it before the client's first byte; with implicit
+     * TLS it leaves in the clear ahead of the ClientHello (installLayer flushes what was written).
+     */
+    private boolean sendProxyHeader() {
+        java.net.InetSocketAddress local = connection.localAddress();
+        java.net.InetSocketAddress remote = connection.remoteAddress();
+        if (local == null || remote == null) { // reset before we could ask; onClose counts it
+            connection.abort();
+            return false;
+        }
+        int length = ProxyHeaderEncoder.encode(options.proxy(), local, remote, proxyHeader);
+        connection.write(proxyHeader, 0, length);
+        connection.flush();
+        return true;
     }
 
     @Override

@@ -198,6 +198,18 @@ class LoadCommandTest {
         assertEquals(7, options.maxErrors());
         assertEquals(BdatMode.OFF, options.bdat(), "DATA unless asked: figures stay comparable");
         assertEquals(0, options.chunkOctets());
+        assertEquals(ProxyMode.NONE, options.proxy(), "no PROXY header unless asked");
+    }
+
+    @Test
+    void proxyOptionMapsOntoLoadOptionsAndABadOneIsRefused() {
+        for (String value : new String[] {"v1", "V2", "none"}) {
+            LoadCommand command = new LoadCommand();
+            new CommandLine(command).parseArgs("--target", "127.0.0.1:25", "--proxy", value);
+            assertEquals(ProxyMode.valueOf(value.toUpperCase(java.util.Locale.ROOT)), command.toOptions().proxy());
+        }
+        assertEquals(2, execute("--target", "127.0.0.1:25", "--proxy", "v3"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--proxy=v3 is not one of [none, v1, v2]"), err::toString);
     }
 
     @Test

@@ -102,9 +102,19 @@ public final class SluiceMetrics {
                     }
                 })
                 .register(registry);
+        CounterWithCallback.builder().name("sluice_proxy_health_checks_total")
+                .help("Load balancers' health checks on +proxy listeners, not logged at INFO nor counted as refused: "
+                        + "connect (closed or reset before any byte), local (a LOCAL/UNKNOWN header, then closed before any command).")
+                .labelNames("kind")
+                .callback(cb -> {
+                    cb.call(stats.proxyHealthChecks(false), "connect");
+                    cb.call(stats.proxyHealthChecks(true), "local");
+                })
+                .register(registry);
         CounterWithCallback.builder().name("sluice_proxy_refused_total")
                 .help("Connections a +proxy listener closed unanswered: untrusted (peer not in proxy.networks), "
-                        + "malformed, too_long, timeout, no_header (closed before a whole header).")
+                        + "malformed, too_long, timeout, limit (limits.connections reached while waiting for the header), "
+                        + "no_header (closed after part of a header).")
                 .labelNames("reason")
                 .callback(cb -> {
                     for (Map.Entry<ProxyRefusal, Long> e : stats.proxyRefusals().entrySet()) {

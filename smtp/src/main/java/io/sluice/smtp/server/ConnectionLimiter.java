@@ -71,6 +71,43 @@ public final class ConnectionLimiter {
         return slot;
     }
 
+    /**
+     * Takes a connection in the total only, for a peer that is not yet the client: a load
+     * balancer's connection waiting for its PROXY header. Its address must not meet the per-client
+     * limit (every proxied client comes from it); {@link #tryAcquireClient} counts the client later.
+     *
+     * @return a handle for {@link #release} or {@link #tryAcquireClient}, or {@link #REFUSED} (nothing
+     *         taken) when the total is reached
+     */
+    public int tryAcquireTotal() {
+        if (total.incrementAndGet() > maxTotal) {
+            total.decrementAndGet();
+            return REFUSED;
+        }
+        return TOTAL_ONLY;
+    }
+
+    /**
+     * Counts a connection that holds a {@link #tryAcquireTotal} handle for the client with this
+     * {@link ClientKey} too, now that the client is known (its PROXY header was read).
+     *
+     * @return the connection's new handle for {@link #release}, or {@link #REFUSED} when the client is
+     *         at its limit: then the total is given back as well, and the connection holds nothing
+     */
+    public int tryAcquireClient(int totalHandle, long clientKey) {
+        if (totalHandle != TOTAL_ONLY) {
+            throw new IllegalArgumentException("not a handle from tryAcquireTotal: " + totalHandle);
+        }
+        if (slots == null) {
+            return TOTAL_ONLY;
+        }
+        int slot = countClient(fingerprint(clientKey), home(clientKey));
+        if (slot == REFUSED) {
+            total.decrementAndGet();
+        }
+        return slot;
+    }
+
     /** Gives back a connection taken by {@link #tryAcquire}; {@code handle} is what it returned. */
     public void release(int handle) {
         if (handle == REFUSED) {

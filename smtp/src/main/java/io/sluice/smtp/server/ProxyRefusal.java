@@ -15,7 +15,12 @@ public enum ProxyRefusal {
     TOO_LONG,
     /** No whole header within {@code proxy.header_timeout}. */
     TIMEOUT,
-    /** The peer closed before a whole header came (a TCP health check, say). */
+    /**
+     * {@code limits.connections} was reached while the peer was still to send its header: a waiting
+     * connection counts in the total (not per client: the peer is the balancer).
+     */
+    LIMIT,
+    /** The peer closed after part of a header (one that closes before any byte is a health check). */
     NO_HEADER;
 
     /** The label value: lower case. */

@@ -26,6 +26,9 @@ public final class SessionStats {
     /** PROXY headers read, by version (1, 2) and whether they named a client: [version - 1][proxied ? 1 : 0]. */
     private final LongAdder[][] proxyHeaders = {{new LongAdder(), new LongAdder()}, {new LongAdder(), new LongAdder()}};
 
+    /** Balancers' health checks on +proxy listeners: [0] closed before any byte, [1] LOCAL/UNKNOWN and no command. */
+    private final LongAdder[] proxyHealthChecks = {new LongAdder(), new LongAdder()};
+
     public SessionStats() {
         for (int i = 0; i < rejectionsByReason.length; i++) {
             rejectionsByReason[i] = new LongAdder();
@@ -44,6 +47,19 @@ public final class SessionStats {
     /** Counts a PROXY header read: v1 or v2, naming a client ({@code proxied}) or not (LOCAL, UNKNOWN). */
     void proxyHeader(int version, boolean proxied) {
         proxyHeaders[version - 1][proxied ? 1 : 0].increment();
+    }
+
+    /** Counts a balancer's health check: a close before any byte, or ({@code local}) a LOCAL header and no command. */
+    void proxyHealthCheck(boolean local) {
+        proxyHealthChecks[local ? 1 : 0].increment();
+    }
+
+    /**
+     * Health checks seen on {@code +proxy} listeners: connections closed (or reset) before any byte,
+     * or ({@code local}) after a LOCAL/UNKNOWN header and no command. Not counted as refusals.
+     */
+    public long proxyHealthChecks(boolean local) {
+        return proxyHealthChecks[local ? 1 : 0].sum();
     }
 
     /** Connections a {@code +proxy} listener closed before or at the header, per reason. */

@@ -95,7 +95,18 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private boolean relayClient;
     /** A PROXY header said LOCAL or UNKNOWN: {@link #client} is the balancer, which gets no relay right. */
     private boolean unnamedBehindProxy;
+    /** A byte came while waiting for the PROXY header: a close now is a refusal, not a health check. */
+    private boolean proxyHeaderStarted;
+    /** Counted as a balancer's health check: its disconnect line is DEBUG, not INFO. */
+    private boolean healthCheck;
     private boolean inputShutdown;
+    /**
+     * We refused this transaction's MAIL (not for want of EHLO): the 503s that RCPT, DATA and BDAT
+     * draw until the next MAIL, RSET, HELO/EHLO or STARTTLS are not the client's errors, since a
+     * pipelining client sent them before it could see the refusal. Not reset with the transaction:
+     * a refused BDAT resets that, and its pipelined followers must still be excused.
+     */
+    private boolean mailRefused;
     private Phase phase = Phase.COMMAND;
     private int errors;
 
@@ -182,7 +193,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
      */
     private void admit() {
         clientKey = listener.clientKey.of(client);
-        limiterSlot = listener.limiter.tryAcquire(clientKey);
+        // Behind a PROXY header the connection already holds its place in the total (see awaitProxyHeader).
+        limiterSlot = limiterSlot == ConnectionLimiter.REFUSED ? listener.limiter.tryAcquire(clientKey)
+                : listener.limiter.tryAcquireClient(limiterSlot, clientKey);
         if (limiterSlot == ConnectionLimiter.REFUSED) {
             listener.stats.rejectConnection(ConnectionRejection.LIMIT);
             log(Level.INFO, "reject", "reason", "connection limit");
@@ -224,6 +237,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         while (in.hasRemaining()) {
             switch (phase) {
                 case PROXY_HEADER:
+                    proxyHeaderStarted = true;
                     // After the header, smtps's TLS layer takes the rest of the read as network bytes.
                     if (!readProxyHeader(in) || connection.layer() != null) {
                         return;
@@ -294,7 +308,10 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     @Override
     public void onInputShutdown(Connection connection) {
-        if (phase == Phase.PROXY_HEADER) {
+        if (phase == Phase.PROXY_HEADER && !proxyHeaderStarted) {
+            countHealthCheck(false);
+            close();
+        } else if (phase == Phase.PROXY_HEADER) {
             refuseProxy(ProxyRefusal.NO_HEADER, null);
         } else if (phase == Phase.COMMITTING) {
             inputShutdown = true; // answer the message first: it may already be durable
@@ -306,6 +323,13 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     @Override
     public void onClose(Connection connection, Throwable cause) {
+        // Reset before any byte (HAProxy ends its checks with a RST), or an admitted LOCAL/UNKNOWN
+        // session and then nothing: the balancer checking we are up, every few seconds.
+        boolean silentConnect = phase == Phase.PROXY_HEADER && !proxyHeaderStarted;
+        boolean silentLocal = unnamedBehindProxy && limiterSlot != ConnectionLimiter.REFUSED && quietSoFar();
+        if (!healthCheck && (silentConnect || silentLocal)) {
+            countHealthCheck(!silentConnect);
+        }
         if (phase != Phase.COMMITTING) {
             abortMessage();
         }
@@ -315,16 +339,20 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             listener.limiter.release(limiterSlot);
             limiterSlot = ConnectionLimiter.REFUSED;
         }
-        // One line per connection, as operators expect from an MTA's log.
+        logDisconnect(healthCheck ? Level.DEBUG : Level.INFO, cause);
+    }
+
+    /** One line per connection, as operators expect from an MTA's log (a health check's at DEBUG). */
+    private void logDisconnect(Level level, Throwable cause) {
         String tls = tlsProtocol == null ? "-" : tlsProtocol;
         if (balancer != null) {
-            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls,
+            log(level, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls,
                     "via", balancer.getHostAddress(), "error", cause == null ? "-" : cause.toString());
         } else if (cause != null) {
-            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls,
+            log(level, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls,
                     "error", cause.toString());
         } else {
-            log(Level.INFO, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls);
+            log(level, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls);
         }
     }
 
@@ -334,6 +362,13 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private void awaitProxyHeader() {
         if (!listener.proxy.trustedBalancers().test(client)) {
             refuseProxy(ProxyRefusal.UNTRUSTED, null);
+            return;
+        }
+        // Counted in the total while it waits, so a flood (or a balancer's bug) cannot hold thousands
+        // of sockets past limits.connections; not per client: the peer is the balancer, not the client.
+        limiterSlot = listener.limiter.tryAcquireTotal();
+        if (limiterSlot == ConnectionLimiter.REFUSED) {
+            refuseProxy(ProxyRefusal.LIMIT, null);
             return;
         }
         phase = Phase.PROXY_HEADER;
@@ -378,6 +413,21 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         connection.deadline(0);
         admit();
         return phase != Phase.CLOSED;
+    }
+
+    /**
+     * A balancer's health check: a connection closed before any byte, or after a LOCAL/UNKNOWN
+     * header and no command. Counted, not logged at INFO: HAProxy checks every 2 s by default, and
+     * a reject line each would bury the log.
+     */
+    private void countHealthCheck(boolean local) {
+        healthCheck = true;
+        listener.stats.proxyHealthCheck(local);
+    }
+
+    /** No command, error or message yet (a session that only saw our greeting, or not even that). */
+    private boolean quietSoFar() {
+        return helo == null && errors == 0 && messagesInSession == 0 && sender == null && authenticatedUser == null;
     }
 
     /** Closes without a reply: the peer is the balancer (or a stranger), not an SMTP client. */
@@ -433,6 +483,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             connection.discardInput();
             parser.reset();
             resetTransaction();
+            mailRefused = false;
             helo = null;
             esmtp = false;
             connection.deadline(now() + settings.handshakeTimeoutNanos());
@@ -453,6 +504,9 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         if (syntax != null) {
+            if (command.verb() == io.sluice.smtp.protocol.Verb.MAIL) {
+                mailRefused = false; // a MAIL of its own: what follows it is the client's doing
+            }
             refuse(syntax);
             return;
         }
@@ -634,6 +688,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     }
 
     private void hello(boolean extended) {
+        mailRefused = false;
         resetTransaction();
         helo = command.domain();
         esmtp = extended;
@@ -681,6 +736,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             envelopeOctets = EnvelopeOctets.beforeRecipients(sender.address(), helo, envelopeId);
             reply(Replies.MAIL_OK);
         }
+        // Refused for a reason the client learns only from our reply (not NEED_HELO; NESTED_MAIL keeps its sender).
+        mailRefused = sender == null && helo != null;
     }
 
     /** AUTH is in our EHLO reply only inside TLS and only with a user database (ListenerReplies). */
@@ -690,7 +747,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     private void rcpt() {
         if (sender == null) {
-            error(Replies.NEED_MAIL);
+            sequenceError(Replies.NEED_MAIL);
             return;
         }
         MailPath path = command.path();
@@ -745,7 +802,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         } else if (chunking) {
             error(Replies.BAD_SEQUENCE);
         } else if (sender == null) {
-            error(Replies.NEED_MAIL);
+            sequenceError(Replies.NEED_MAIL);
         } else if (body == Body.BINARY_MIME) {
             error(Replies.BINARYMIME_NEEDS_BDAT); // RFC 3030 3: a BINARYMIME message comes only with BDAT
         } else if (recipients.isEmpty()) {
@@ -810,6 +867,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.NO_PARAMETERS_ALLOWED); // RFC 5321 4.1.1.5: rset = "RSET" CRLF
             return;
         }
+        mailRefused = false;
         resetTransaction();
         reply(Replies.OK);
     }
@@ -950,6 +1008,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             }
             if (isMessageVerdict(failure)) {
                 reply(failure); // every chunk after the one that went over the limit gets it: none counts
+            } else if (failure == Replies.NEED_MAIL) {
+                sequenceError(failure);
             } else {
                 error(failure);
             }
@@ -1204,6 +1264,18 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private void reply(Reply reply) {
         byte[] bytes = reply.bytes();
         connection.write(bytes, 0, bytes.length);
+    }
+
+    /**
+     * A 503 for want of MAIL: counted as {@link #error} unless it answers a command pipelined behind
+     * a MAIL we refused ({@link #mailRefused}), which the client could not have known to hold back.
+     */
+    private void sequenceError(Reply reply) {
+        if (mailRefused) {
+            reply(reply);
+        } else {
+            error(reply);
+        }
     }
 
     /** Sends an error reply and counts it; too many and the client is shown the door. */

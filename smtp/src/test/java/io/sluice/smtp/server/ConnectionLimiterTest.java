@@ -48,6 +48,41 @@ class ConnectionLimiterTest {
     }
 
     @Test
+    void aTotalOnlyHandleMeetsThePerClientLimitOnlyOnceTheClientIsKnown() throws Exception {
+        ConnectionLimiter limiter = new ConnectionLimiter(3, 1);
+        int first = limiter.tryAcquireTotal();
+        int second = limiter.tryAcquireTotal();
+        int third = limiter.tryAcquireTotal();
+        assertNotEquals(ConnectionLimiter.REFUSED, third, "waiting connections are not counted per client");
+        assertEquals(ConnectionLimiter.REFUSED, limiter.tryAcquireTotal(), "but they are in the total");
+        assertEquals(ConnectionLimiter.REFUSED, limiter.tryAcquire(key("192.0.2.9")));
+        assertEquals(3, limiter.open());
+        int a = limiter.tryAcquireClient(first, key("192.0.2.1"));
+        assertNotEquals(ConnectionLimiter.REFUSED, a);
+        assertEquals(1, limiter.open(key("192.0.2.1")));
+        assertEquals(3, limiter.open(), "moved onto the client, not counted twice");
+        assertEquals(ConnectionLimiter.REFUSED, limiter.tryAcquireClient(second, key("192.0.2.1")));
+        assertEquals(2, limiter.open(), "a refused client gives back its place in the total too");
+        int b = limiter.tryAcquireClient(third, key("192.0.2.2"));
+        assertNotEquals(ConnectionLimiter.REFUSED, b);
+        limiter.release(a);
+        limiter.release(b);
+        assertEquals(0, limiter.open());
+        assertEquals(0, limiter.open(key("192.0.2.1")));
+        assertThrows(IllegalArgumentException.class, () -> limiter.tryAcquireClient(ConnectionLimiter.REFUSED, key("192.0.2.1")));
+    }
+
+    @Test
+    void aTotalOnlyHandleWithoutPerClientLimitStaysTotalOnly() throws Exception {
+        ConnectionLimiter limiter = new ConnectionLimiter(2, Integer.MAX_VALUE);
+        int handle = limiter.tryAcquireClient(limiter.tryAcquireTotal(), key("192.0.2.1"));
+        assertNotEquals(ConnectionLimiter.REFUSED, handle);
+        assertEquals(1, limiter.open());
+        limiter.release(handle);
+        assertEquals(0, limiter.open());
+    }
+
+    @Test
     void theTotalLimitHoldsAndARefusalTakesNothing() throws Exception {
         ConnectionLimiter limiter = new ConnectionLimiter(2, 10);
         assertNotEquals(ConnectionLimiter.REFUSED, limiter.tryAcquire(key("192.0.2.1")));

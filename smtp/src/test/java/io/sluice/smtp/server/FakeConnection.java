@@ -57,6 +57,14 @@ final class FakeConnection implements Connection {
         handler.onInputShutdown(this);
     }
 
+    /** The peer reset the connection: closed under the session, with a cause. */
+    void reset() {
+        if (open) {
+            open = false;
+            handler.onClose(this, new java.io.IOException("Connection reset by peer"));
+        }
+    }
+
     /** Fires the deadline if {@code nowNanos} has reached it. */
     boolean tick(long nowNanos) {
         if (deadlineNanos != 0 && nowNanos >= deadlineNanos && open) {

@@ -77,6 +77,8 @@ class HaproxyInteropTest {
                 // HAProxy's health checks (check-send-proxy) come as v2 LOCAL headers.
                 assertTrue(TestServer.await(Duration.ofSeconds(10), () -> server.server.stats().proxyHeaders(2, false) > 0),
                         "no LOCAL header from haproxy's health checks\n" + proxy.stderr());
+                assertTrue(TestServer.await(Duration.ofSeconds(10), () -> server.server.stats().proxyHealthChecks(true) > 0),
+                        "haproxy's LOCAL checks close before any command: counted as health checks\n" + proxy.stderr());
                 assertTrue(proxy.isAlive(), proxy.stderr());
             }
             List<String> received = new ArrayList<>();
@@ -91,6 +93,9 @@ class HaproxyInteropTest {
             assertEquals(2, server.server.stats().proxyHeaders(1, true), "v1 over IPv4 and IPv6");
             assertTrue(TestServer.await(Duration.ofSeconds(5), () -> logged.toString(StandardCharsets.UTF_8)
                     .matches("(?s).* disconnect client=127\\.0\\.0\\.2 .*via=127\\.0\\.0\\.1.*")), logged::toString);
+            log.close(); // every queued line written
+            assertTrue(!logged.toString(StandardCharsets.UTF_8).contains("disconnect client=127.0.0.1 "),
+                    () -> "health checks (from 127.0.0.1 itself) are not logged at INFO\n" + logged);
             assertEquals(0, server.server.stats().proxyRefusals().values().stream().mapToLong(Long::longValue).sum(),
                     () -> server.server.stats().proxyRefusals().toString());
         } finally {

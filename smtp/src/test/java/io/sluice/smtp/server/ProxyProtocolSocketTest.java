@@ -120,13 +120,13 @@ class ProxyProtocolSocketTest {
             assertEquals(GREETING, b.reply(), "two clients behind one balancer are two clients");
             assertTrue(again.reply().startsWith("421 4.7.0 "));
             assertTrue(again.closedByServer());
-            // A balancer's connection waiting for its header holds no per-client count.
+            // A balancer's connection waiting for its header holds a place in the total, no per-client count.
             try (TestServer.Client waiting = new TestServer.Client(server.port())) {
                 a.send("QUIT\r\n");
                 assertEquals("221 2.0.0 Bye\r\n", a.reply());
                 assertTrue(a.closedByServer());
                 // Its count is given back when the session closes on the server, just after our EOF.
-                assertTrue(TestServer.await(Duration.ofSeconds(5), () -> server.server.openConnections() == 1), "b only: waiting holds no count");
+                assertTrue(TestServer.await(Duration.ofSeconds(5), () -> server.server.openConnections() == 2), "b and waiting (in the total only)");
                 waiting.out.write(v2Inet("192.0.2.1", 1));
                 waiting.out.flush();
                 assertEquals(GREETING, waiting.reply());
@@ -234,14 +234,20 @@ class ProxyProtocolSocketTest {
                     c.send("PROXY TCP4 1.2.3.4 5.6.7.8 1 99999\r\n");
                     assertTrue(c.closedByServer());
                 }
+                new Socket(InetAddress.getLoopbackAddress(), server.port()).close(); // a plain TCP health check
                 assertTrue(TestServer.await(Duration.ofSeconds(5),
                         () -> server.server.stats().proxyRefusals().get(ProxyRefusal.MALFORMED) == 1));
+                assertTrue(TestServer.await(Duration.ofSeconds(5), () -> server.server.stats().proxyHealthChecks(false) == 1));
                 Map<String, Double> s = MetricsScrape.samples(MetricsScrape.get(metrics.address(), "/metrics").body());
                 assertEquals(1.0, MetricsScrape.value(s, "sluice_proxy_headers_total", "version=\"2\"", "result=\"proxied\""));
                 assertEquals(0.0, MetricsScrape.value(s, "sluice_proxy_headers_total", "version=\"1\"", "result=\"local\""));
                 assertEquals(1.0, MetricsScrape.value(s, "sluice_proxy_refused_total", "reason=\"malformed\""));
                 assertEquals(0.0, MetricsScrape.value(s, "sluice_proxy_refused_total", "reason=\"untrusted\""));
-                assertEquals(1.0, MetricsScrape.value(s, "sluice_connections_rejected_total", "reason=\"proxy\""));
+                assertEquals(1.0, MetricsScrape.value(s, "sluice_connections_rejected_total", "reason=\"proxy\""),
+                        "the health check is not a rejection");
+                assertEquals(1.0, MetricsScrape.value(s, "sluice_proxy_health_checks_total", "kind=\"connect\""));
+                assertEquals(0.0, MetricsScrape.value(s, "sluice_proxy_health_checks_total", "kind=\"local\""));
+                assertEquals(0.0, MetricsScrape.value(s, "sluice_proxy_refused_total", "reason=\"no_header\""));
             }
         }
     }

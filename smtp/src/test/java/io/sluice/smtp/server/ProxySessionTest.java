@@ -29,11 +29,16 @@ class ProxySessionTest {
     /** example.net is ours: the proxied client (not a relay client) may send to it. */
     private SessionSettings settings = new SessionSettingsBuilder().localDomains(java.util.Set.of("example.net")).build();
     private SessionServices services;
+    private EventLog log = EventLog.silent();
+
+    private ListenerContext listener() {
+        ProxyPolicy proxy = new ProxyPolicy(NetworkSet.parse("127.0.0.0/8, 10.0.0.0/8")::contains, HEADER_TIMEOUT);
+        return new ListenerContext(settings, null, false, limiter, ClientRateLimiter.OFF,
+                ClientRateLimiter.OFF, ClientKey.DEFAULT, log, stats, null, proxy);
+    }
 
     private FakeConnection open(String balancerIp) {
-        ProxyPolicy proxy = new ProxyPolicy(NetworkSet.parse("127.0.0.0/8, 10.0.0.0/8")::contains, HEADER_TIMEOUT);
-        ListenerContext listener = new ListenerContext(settings, null, false, limiter, ClientRateLimiter.OFF,
-                ClientRateLimiter.OFF, ClientKey.DEFAULT, EventLog.silent(), stats, null, proxy);
+        ListenerContext listener = listener();
         if (services == null) {
             services = new SessionServices(() -> now, Runnable::run, (deadline, task) -> scheduled.add(task), store);
         }
@@ -121,22 +126,97 @@ class ProxySessionTest {
     }
 
     @Test
-    void theLimiterCountsTheHeadersClientAfterTheHeader() {
+    void theLimiterCountsTheHeadersClientAfterTheHeader() throws Exception {
         limiter = new ConnectionLimiter(1000, 1);
         FakeConnection a = open("10.0.0.1");
         FakeConnection b = open("10.0.0.1");
         FakeConnection again = open("10.0.0.1");
-        assertEquals(0, limiter.open(), "nothing counted before a header");
+        assertEquals(3, limiter.open(), "waiting for a header: counted in the total");
+        assertEquals(0, limiter.open(listener().clientKey.of(java.net.InetAddress.getByName("10.0.0.1"))),
+                "not per client: the balancer's address meets no per-IP limit");
         a.feed("PROXY TCP4 192.0.2.1 10.0.0.1 1 25\r\n");
         b.feed("PROXY TCP4 192.0.2.2 10.0.0.1 1 25\r\n");
         again.feed("PROXY TCP4 192.0.2.1 10.0.0.1 2 25\r\n");
         assertEquals("220 mx.test ESMTP Sluice\r\n", a.takeOutput());
         assertEquals("220 mx.test ESMTP Sluice\r\n", b.takeOutput());
         assertTrue(again.takeOutput().startsWith("421 4.7.0 "));
-        assertEquals(2, limiter.open());
+        assertEquals(2, limiter.open(), "the refused one gave back its place in the total");
         a.close();
         b.close();
         assertEquals(0, limiter.open(), "given back at close");
+    }
+
+    @Test
+    void waitingConnectionsMeetTheTotalAndAreClosedUnansweredOverIt() {
+        limiter = new ConnectionLimiter(2, 100);
+        FakeConnection a = open("10.0.0.1");
+        FakeConnection b = open("10.0.0.1");
+        FakeConnection over = open("10.0.0.1");
+        assertTrue(a.isOpen());
+        assertTrue(b.isOpen());
+        assertFalse(over.isOpen(), "a third waiting connection is over limits.connections=2");
+        assertEquals("", over.takeOutput(), "no 421: the peer is the balancer, which speaks PROXY, not SMTP");
+        assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.LIMIT));
+        assertEquals(1, stats.rejectionsByReason().get(ConnectionRejection.PROXY));
+        assertEquals(2, limiter.open());
+        a.feed(HEADER);
+        assertEquals("220 mx.test ESMTP Sluice\r\n", a.takeOutput());
+        assertEquals(2, limiter.open(), "the header moves a's count onto its client; the total is unchanged");
+        b.shutdownInput(); // gave up before a whole header: its place is given back
+        assertFalse(b.isOpen());
+        assertEquals(1, limiter.open());
+        FakeConnection later = open("10.0.0.1");
+        assertTrue(later.isOpen());
+        now += HEADER_TIMEOUT;
+        assertTrue(later.tick(now));
+        assertFalse(later.isOpen());
+        assertEquals(1, limiter.open(), "a timed-out wait gives back its place too");
+    }
+
+    @Test
+    void healthChecksAreCountedNotLoggedAtInfoWhileAMalformedHeaderStillIs() {
+        java.io.ByteArrayOutputStream logged = new java.io.ByteArrayOutputStream();
+        log = new EventLog(EventLog.Level.INFO, new java.io.PrintStream(logged, true, StandardCharsets.UTF_8));
+        FakeConnection connectOnly = open("10.0.0.1");
+        connectOnly.shutdownInput();
+        assertFalse(connectOnly.isOpen());
+        assertEquals("", connectOnly.takeOutput());
+        FakeConnection resetOnly = open("10.0.0.1");
+        resetOnly.reset(); // HAProxy ends a check with a RST
+        FakeConnection local = open("10.0.0.1");
+        local.feed(v2Local());
+        assertEquals("220 mx.test ESMTP Sluice\r\n", local.takeOutput());
+        local.shutdownInput();
+        assertFalse(local.isOpen());
+        FakeConnection unknownThenReset = open("10.0.0.1");
+        unknownThenReset.feed("PROXY UNKNOWN\r\n");
+        unknownThenReset.reset();
+        FakeConnection localThatTalks = open("10.0.0.1");
+        localThatTalks.feed("PROXY UNKNOWN\r\nEHLO frontend.example\r\n");
+        localThatTalks.shutdownInput();
+        FakeConnection partial = open("10.0.0.1");
+        partial.feed("PROXY TCP4 ");
+        partial.shutdownInput();
+        FakeConnection garbage = open("10.0.0.1");
+        garbage.feed("GET / HTTP/1.0\r\n");
+        log.close(); // writes every queued line
+        assertEquals(2, stats.proxyHealthChecks(false), "closed or reset before any byte");
+        assertEquals(2, stats.proxyHealthChecks(true), "LOCAL/UNKNOWN, then closed or reset before any command");
+        assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.NO_HEADER), "part of a header, then closed: still a refusal");
+        assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.MALFORMED));
+        assertEquals(2, stats.rejectionsByReason().get(ConnectionRejection.PROXY), "health checks are not rejections");
+        String text = logged.toString(StandardCharsets.UTF_8);
+        assertEquals(5, text.split("\n").length, text); // the talker's disconnect; two rejects and their disconnects
+        assertTrue(text.contains("INFO disconnect client=10.0.0.1 messages=0 errors=0"), text);
+        assertTrue(text.contains("reject client=10.0.0.1 reason=\"proxy no_header\""), text);
+        assertTrue(text.contains("reject client=10.0.0.1 reason=\"proxy malformed\" detail="), text);
+        assertEquals(0, limiter.open(), "every one gave back its place");
+    }
+
+    private static byte[] v2Local() {
+        byte[] header = ProxyProtocolSocketTest.concat(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49,
+            0x54, 0x0A}, new byte[] {0x20, 0x00, 0, 0});
+        return header;
     }
 
     @Test
