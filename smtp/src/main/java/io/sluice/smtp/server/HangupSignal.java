@@ -26,11 +26,17 @@ final class HangupSignal {
      * Adds {@code listener}; installs the handler first if none is.
      *
      * @throws ReflectiveOperationException when this JVM cannot handle SIGHUP ({@code -Xrs}, no
-     *     {@code jdk.unsupported}, no SIGHUP on the platform); nothing is registered then
+     *     {@code jdk.unsupported}, no SIGHUP on the platform) or the process ignores it ({@code nohup});
+     *     nothing is registered then
      */
     static synchronized void register(Runnable listener) throws ReflectiveOperationException {
         if (installed == null) {
-            installed = ProcessSignal.install("HUP", HangupSignal::deliver, "sluice reload on SIGHUP");
+            ProcessSignal signal = ProcessSignal.install("HUP", HangupSignal::deliver, "sluice reload on SIGHUP");
+            if (signal.ignoredBefore()) {
+                signal.restore();
+                throw new ReflectiveOperationException("SIGHUP is ignored in this process (started under nohup?)");
+            }
+            installed = signal;
         }
         LISTENERS.add(listener);
     }

@@ -130,6 +130,7 @@ class DkimReloadEndToEndTest {
                 assertEquals(1, reloader.reloads("dkim"));
                 assertEquals(1, reloader.failedReloads("dkim"));
                 assertEquals(0, sender.server.client().dkim().stats().failedCount());
+                assertTrue(TestServer.await(Duration.ofSeconds(10), () -> log().contains(" WARN reload what=dkim")), log());
                 List<String> warnings = log().lines().filter(l -> l.contains(" WARN reload what=dkim")).toList();
                 assertEquals(1, warnings.size(), log());
                 assertFalse(warnings.get(0).contains("c2VjcmV0"), "no key material: " + warnings.get(0));

@@ -70,9 +70,11 @@ class HangupReloadTest {
             assertEquals(PARTS, reloader.partNames());
             reloader.hangup();
             assertTrue(reloadedTimes(reloader, 1), "each part once: " + log());
+            // The log is written by its own thread, after the counters: wait for the lines.
+            assertTrue(TestServer.await(Duration.ofSeconds(10), () -> PARTS.stream()
+                    .allMatch(part -> log().contains(" INFO reload what=" + part + " ok=true trigger=sighup "))), log());
             for (String part : PARTS) {
                 assertEquals(0, reloader.failedReloads(part), part);
-                assertTrue(log().contains(" INFO reload what=" + part + " ok=true trigger=sighup "), log());
             }
             assertTrue(log().contains("detail=\"users=1 from "), log());
             assertTrue(log().contains("detail=\"keys=1 renewed=0: example.org s=s1 unchanged\""), log());

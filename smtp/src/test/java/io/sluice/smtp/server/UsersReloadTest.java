@@ -112,8 +112,8 @@ class UsersReloadTest {
             assertEquals("535", authenticates(server, "alice", ALICE), "a removed user is refused");
             assertEquals(1, server.server.reloader().reloads("users"));
             assertEquals(0, server.server.reloader().failedReloads("users"));
-            assertTrue(log().lines().anyMatch(l -> l.contains(" INFO reload what=users ok=true trigger=api")
-                    && l.contains("users=1")), log());
+            assertTrue(TestServer.await(Duration.ofSeconds(10), () -> log().lines().anyMatch(
+                    l -> l.contains(" INFO reload what=users ok=true trigger=api") && l.contains("users=1"))), log());
         }
     }
 
@@ -143,6 +143,8 @@ class UsersReloadTest {
             Files.writeString(users, line("alice", ALICE) + "bob " + bobHash + "\n");
             assertTrue(TestServer.await(Duration.ofSeconds(10), () -> reloader.failedReloads("users") == 1),
                     "the broken file is noticed: " + log());
+            // The log has its own writer thread: the line may come a moment after the count.
+            assertTrue(TestServer.await(Duration.ofSeconds(10), () -> log().contains(" WARN reload what=users")), log());
             long polls = reloader.polls();
             assertTrue(TestServer.await(Duration.ofSeconds(10), () -> reloader.polls() >= polls + 4), "polls go on");
             assertEquals(1, reloader.failedReloads("users"), "a broken file is tried once, not on every poll");
@@ -160,7 +162,8 @@ class UsersReloadTest {
             assertTrue(TestServer.await(Duration.ofSeconds(10), () -> reloader.reloads("users") == 1),
                     "the fixed file is loaded: " + log());
             assertEquals("235", authenticates(server, "bob", BOB));
-            assertTrue(log().contains("reload what=users ok=true trigger=file detail=\"users=2 from "), log());
+            assertTrue(TestServer.await(Duration.ofSeconds(10),
+                    () -> log().contains("reload what=users ok=true trigger=file detail=\"users=2 from ")), log());
         }
     }
 }
