@@ -128,7 +128,7 @@ public final class ConfigReloader implements AutoCloseable {
             hangupRegistered = true;
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             log.log(EventLog.Level.WARN, "reload", "what", "sighup", "ok", false,
-                    "detail", "reload on SIGHUP is unavailable (" + e.getMessage() + "); files are still polled");
+                    "detail", "reload on SIGHUP is unavailable (" + e.getMessage() + "); only the file poll (reload.poll_interval) reloads");
         }
         return hangupRegistered;
     }
