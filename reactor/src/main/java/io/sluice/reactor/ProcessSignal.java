@@ -17,11 +17,13 @@ public final class ProcessSignal {
     private final Object signal;
     private final Method handle;
     private final Object previous;
+    private final boolean ignoredBefore;
 
-    private ProcessSignal(Object signal, Method handle, Object previous) {
+    private ProcessSignal(Object signal, Method handle, Object previous, boolean ignoredBefore) {
         this.signal = signal;
         this.handle = handle;
         this.previous = previous;
+        this.ignoredBefore = ignoredBefore;
     }
 
     /**
@@ -57,12 +59,23 @@ public final class ProcessSignal {
                     }
                 });
         Method handle = signalClass.getMethod("handle", signalClass, handlerClass);
+        Object ignore = handlerClass.getField("SIG_IGN").get(null);
         try {
-            return new ProcessSignal(signal, handle, handle.invoke(null, signal, handler));
+            Object previous = handle.invoke(null, signal, handler);
+            return new ProcessSignal(signal, handle, previous, previous == ignore);
         } catch (InvocationTargetException e) {
             // IllegalArgumentException "Signal already used by VM or OS" with -Xrs.
             throw new ReflectiveOperationException("SIG" + name + " cannot be handled here: " + e.getCause(), e.getCause());
         }
+    }
+
+    /**
+     * True when the process ignored the signal before {@link #install} ({@code nohup} does that
+     * for HUP, a non-interactive shell's {@code &} for INT): HotSpot then leaves it ignored and
+     * the action never runs, though {@code install} returned normally.
+     */
+    public boolean ignoredBefore() {
+        return ignoredBefore;
     }
 
     /** Puts back the handler that was there before {@link #install}. */

@@ -112,7 +112,7 @@ public final class ReloadingTlsContext implements AutoCloseable {
 
     /**
      * Polls the certificate files every {@code pollInterval} on a daemon thread and reloads once a
-     * change has settled (see {@link CertificateFileWatcher}: a {@code stat} per file and poll, no
+     * change has settled (see {@link FileChangeWatcher}: a {@code stat} per file and poll, no
      * {@code WatchService}, because certificate files are usually symbolic links). Does nothing
      * when every certificate is held in memory. Call once.
      */
@@ -120,7 +120,7 @@ public final class ReloadingTlsContext implements AutoCloseable {
         if (files.isEmpty() || closed) {
             return this;
         }
-        CertificateFileWatcher watcher = new CertificateFileWatcher(files);
+        FileChangeWatcher watcher = new FileChangeWatcher(files);
         long periodNanos = pollInterval.toNanos();
         reloadThread().scheduleWithFixedDelay(() -> {
             if (watcher.changedAndSettled()) {
@@ -147,7 +147,10 @@ public final class ReloadingTlsContext implements AutoCloseable {
      * Reloads on SIGHUP (the reload runs on this context's daemon thread). Returns false, after
      * one log line, where the JVM cannot hand SIGHUP to us ({@code -Xrs}, no {@code jdk.unsupported},
      * no SIGHUP on the platform); the file watcher still works. Only one SIGHUP handler is active
-     * per JVM: the last installed wins until {@link #close()} restores the previous one.
+     * per JVM: the last installed wins until {@link #close()} restores the previous one. So a
+     * process that reloads more than certificates (the SMTP server: users, DKIM keys) does not call
+     * this nor {@link #watchFiles}: its own single handler and poller call {@link #reload()}, and
+     * {@link #watchedFiles()} says what to poll.
      */
     public synchronized boolean reloadOnHangup() {
         if (hangup != null || closed) {

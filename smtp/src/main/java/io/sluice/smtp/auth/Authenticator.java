@@ -12,7 +12,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * Checks SMTP AUTH credentials off the event loops (a PBKDF2 check costs tens to hundreds of
  * milliseconds: it must never run on a session loop) and remembers recent failures per client
- * address, so that a guessing client is answered ever more slowly. Thread-safe.
+ * address, so that a guessing client is answered ever more slowly. The users are an immutable
+ * snapshot that {@link #replaceUsers} swaps (a reload of {@code auth.users}, from the reload
+ * thread); a session reads {@link #users()} once when its AUTH starts and checks against that
+ * snapshot, and the failure counts are kept across swaps. Thread-safe.
  */
 public final class Authenticator implements AutoCloseable {
 
@@ -29,7 +32,7 @@ public final class Authenticator implements AutoCloseable {
     /** Bounds the failure table; past it the table is cleared (an attacker with this many addresses is not slowed by it anyway). */
     private static final int MAX_TRACKED_CLIENTS = 100_000;
 
-    private final UserDatabase users;
+    private volatile UserDatabase users;
     private final ThreadPoolExecutor workers;
     private final ConcurrentHashMap<InetAddress, long[]> failures = new ConcurrentHashMap<>();
 
@@ -47,16 +50,32 @@ public final class Authenticator implements AutoCloseable {
                 });
     }
 
+    /** The users now: one volatile read, any thread (a session keeps it for the AUTH it starts). */
+    public UserDatabase users() {
+        return users;
+    }
+
+    /** Makes {@code replacement} the users of every AUTH that starts from now on; any thread. */
+    public void replaceUsers(UserDatabase replacement) {
+        users = replacement;
+    }
+
+    /** {@link #check(UserDatabase, String, char[], InetAddress, Executor, Result)} against the users now. */
+    public boolean check(String user, char[] password, InetAddress client, Executor replyOn, Result result) {
+        return check(users, user, password, client, replyOn, result);
+    }
+
     /**
-     * Checks {@code password} for {@code user} on a worker and answers through {@code replyOn}.
-     * The password array is wiped once checked.
+     * Checks {@code password} for {@code user} of {@code snapshot} (from {@link #users()}) on a
+     * worker and answers through {@code replyOn}. The password array is wiped once checked.
      *
      * @return false (and no answer will come) when the workers are saturated
      */
-    public boolean check(String user, char[] password, InetAddress client, Executor replyOn, Result result) {
+    public boolean check(UserDatabase snapshot, String user, char[] password, InetAddress client, Executor replyOn,
+            Result result) {
         try {
             workers.execute(() -> {
-                boolean ok = users.verify(user, password);
+                boolean ok = snapshot.verify(user, password);
                 Arrays.fill(password, '\0');
                 if (ok) {
                     failures.remove(client);

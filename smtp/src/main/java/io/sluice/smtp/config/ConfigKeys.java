@@ -166,6 +166,10 @@ public final class ConfigKeys {
     public static final ConfigKey<Duration> SHUTDOWN_GRACE = key("shutdown.grace",
             ValueTypes.duration(Duration.ZERO, Duration.ofHours(1)), "30s",
             "On SIGTERM: stop accepting, answer 421 4.3.2 to new commands, and wait this long for messages in DATA/BDAT or being spooled and for deliveries in flight; then close everything and exit 0.");
+    /** How often the files that reload without a restart are checked for a change. */
+    public static final ConfigKey<Duration> RELOAD_POLL_INTERVAL = key("reload.poll_interval",
+            ValueTypes.duration(Duration.ZERO, Duration.ofHours(1)), "5s",
+            "How often the files that reload without a restart (TLS certificates and keys, auth.users, dkim.<domain>.key) are checked; a change that looks the same on two checks is loaded (SIGHUP reloads them all at once); 0 = only on SIGHUP.");
     /** STARTTLS policy on plain listeners. */
     public static final ConfigKey<TlsLevel> TLS_LEVEL = key("tls.level",
             ValueTypes.enumeration(TlsLevel.class), "may",
@@ -173,7 +177,7 @@ public final class ConfigKeys {
     /** Users allowed to authenticate (SMTP AUTH inside TLS); empty = AUTH not offered. */
     public static final ConfigKey<Optional<Path>> AUTH_USERS = key("auth.users",
             ValueTypes.optionalReadableFile(), "",
-            "File of user:hash lines (hashes from: sluice passwd USER); empty = AUTH not offered. AUTH is offered only inside TLS; authenticated clients may relay.");
+            "File of user:hash lines (hashes from: sluice passwd USER); empty = AUTH not offered. AUTH is offered only inside TLS; authenticated clients may relay. Reloaded on change and on SIGHUP (a bad file keeps the users in use).");
     /** PEM certificate chain; empty = embedded self-signed certificate. */
     public static final ConfigKey<Optional<Path>> TLS_CERT = key("tls.cert",
             ValueTypes.optionalReadableFile(), "",
@@ -368,7 +372,7 @@ public final class ConfigKeys {
     /** {@code dkim.<domain>.key}: the private key of a signing domain. */
     public static final PatternKey DKIM_KEY = new PatternKey("dkim.", "domain", ".key",
             "the path of an unencrypted PKCS#8 PEM private key: RSA of at least 1024 bits (rsa-sha256; 2048 recommended) or Ed25519 (ed25519-sha256)",
-            "The private key for dkim.<domain>.selector; read and tried at start (a bad key stops the start), not reloaded while running.");
+            "The private key for dkim.<domain>.selector; read and tried at start (a bad key stops the start), and again on change and on SIGHUP (a bad key then keeps the key in use).");
 
     private static final List<ConfigKey<?>> ALL = Collections.unmodifiableList(KEYS);
     private static final List<PatternKey> PATTERNS = List.of(TLS_SNI_CERT, TLS_SNI_KEY, TRANSPORT,

@@ -219,6 +219,12 @@ public final class DkimKey {
         return out.append(" )").toString();
     }
 
+    /** Same d=, s=, algorithm and public key: the same signing identity (a reload that found nothing new). */
+    boolean sameKeyAs(DkimKey other) {
+        return domain.equals(other.domain) && selector.equals(other.selector) && algorithm == other.algorithm
+                && publicKeyBase64.equals(other.publicKeyBase64);
+    }
+
     /** Never the key material: domain, selector and algorithm. */
     @Override
     public String toString() {

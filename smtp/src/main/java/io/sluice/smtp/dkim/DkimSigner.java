@@ -5,6 +5,7 @@ import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -40,7 +41,8 @@ import io.sluice.smtp.spool.QueuedMessage;
  * so they all cost one private-key operation, not one each.
  *
  * <p>Threading: immutable but for the cache (synchronized, held only to look up or insert, never
- * while signing) and the counters; called by the client's delivery workers, which may block on
+ * while signing), the counters and the key set, which a reload replaces whole ({@link #replaceKeys},
+ * one volatile write; each message reads it once); called by the client's delivery workers, which may block on
  * another worker's signature, never by an event loop (a signature costs about 1.4 ms of CPU with
  * RSA-2048, about 1.1 ms with Ed25519: perf-results/2026-11-29-dkim-sign.md).
  */
@@ -55,9 +57,8 @@ public final class DkimSigner {
     private static final DkimSigner NONE = new DkimSigner(Map.of(), DEFAULT_HEADERS, "", NetworkSet.EMPTY,
             System::currentTimeMillis);
 
-    /** By exact domain, and by parent domain (the key's name without its leading dot) for subdomain entries. */
-    private final Map<String, DkimKey> exact = new LinkedHashMap<>();
-    private final Map<String, DkimKey> subdomains = new LinkedHashMap<>();
+    /** The keys now: replaced whole by {@link #replaceKeys}, read once per message. */
+    private volatile KeySet keys;
     private final List<String> headers;
     private final String hostname;
     private final NetworkSet trustedClients;
@@ -73,10 +74,34 @@ public final class DkimSigner {
     };
 
     /**
-     * A signature, done or being made, and the content length it is for (a different length is a
-     * different content).
+     * A signature, done or being made, the content length it is for (a different length is a
+     * different content) and the keys it was made with (after a key reload it is made again).
      */
-    private record Cached(int length, CompletableFuture<DkimSignature> signature) {
+    private record Cached(int length, KeySet keys, CompletableFuture<DkimSignature> signature) {
+    }
+
+    /**
+     * One immutable set of keys: by configured name (lower case), by exact domain, and by parent
+     * domain (the name without its leading dot) for subdomain entries.
+     */
+    private static final class KeySet {
+        final Map<String, DkimKey> byName;
+        final Map<String, DkimKey> exact = new LinkedHashMap<>();
+        final Map<String, DkimKey> subdomains = new LinkedHashMap<>();
+
+        KeySet(Map<String, DkimKey> keys) {
+            Map<String, DkimKey> names = new LinkedHashMap<>();
+            keys.forEach((name, key) -> {
+                String lower = name.toLowerCase(Locale.ROOT);
+                names.put(lower, key);
+                if (lower.startsWith(".")) {
+                    subdomains.put(lower.substring(1), key);
+                } else {
+                    exact.put(lower, key);
+                }
+            });
+            byName = Collections.unmodifiableMap(names);
+        }
     }
 
     /**
@@ -109,14 +134,7 @@ public final class DkimSigner {
      */
     public DkimSigner(Map<String, DkimKey> keys, List<String> headers, String hostname, NetworkSet trustedClients,
             LongSupplier clockMillis) {
-        keys.forEach((name, key) -> {
-            String lower = name.toLowerCase(Locale.ROOT);
-            if (lower.startsWith(".")) {
-                subdomains.put(lower.substring(1), key);
-            } else {
-                exact.put(lower, key);
-            }
-        });
+        this.keys = new KeySet(keys);
         this.headers = headers.stream().map(h -> h.toLowerCase(Locale.ROOT)).toList();
         if (!this.headers.contains("from")) {
             throw new IllegalArgumentException("dkim.headers must include from (RFC 6376 §5.4)");
@@ -131,16 +149,31 @@ public final class DkimSigner {
         return NONE;
     }
 
-    /** True when any key is configured. */
+    /** True when any key is in use. */
     public boolean enabled() {
-        return !exact.isEmpty() || !subdomains.isEmpty();
+        return !keys.byName.isEmpty();
     }
 
-    /** The configured keys (for the start line and {@code dkim-record}). */
+    /** The keys in use (for the start line and {@code dkim-record}). */
     public Collection<DkimKey> keys() {
-        List<DkimKey> all = new ArrayList<>(exact.values());
-        all.addAll(subdomains.values());
+        KeySet set = keys;
+        List<DkimKey> all = new ArrayList<>(set.exact.values());
+        all.addAll(set.subdomains.values());
         return all;
+    }
+
+    /** The keys in use by configured name, lower case ({@code .parent} for subdomain entries); immutable. */
+    public Map<String, DkimKey> keysByName() {
+        return keys.byName;
+    }
+
+    /**
+     * Signs from now on with {@code replacement} (by configured name, as the constructor takes
+     * them): one volatile write. A message already being signed finishes with the keys it started
+     * with; a cached signature made with other keys is not reused. Any thread (the reload thread).
+     */
+    public void replaceKeys(Map<String, DkimKey> replacement) {
+        keys = new KeySet(replacement);
     }
 
     public DkimStats stats() {
@@ -162,15 +195,16 @@ public final class DkimSigner {
      */
     public DkimSignature signatureFor(QueuedMessage message, byte[] content, int length, UnsignedListener unsigned)
             throws GeneralSecurityException {
-        if (!enabled()) {
+        KeySet set = keys;
+        if (set.byName.isEmpty()) {
             return null;
         }
-        CompletableFuture<DkimSignature> earlier = cached(message.id(), length);
+        CompletableFuture<DkimSignature> earlier = cached(message.id(), length, set);
         if (earlier != null) {
             return reuse(earlier);
         }
         HeaderBlock header = HeaderBlock.parse(content, length);
-        Author author = header == null ? null : author(header);
+        Author author = header == null ? null : author(header, set);
         if (author == null || author.key() == null) {
             return null;
         }
@@ -189,17 +223,18 @@ public final class DkimSigner {
             unsigned.unsigned(message, "already_signed");
             return null;
         }
-        return signOnce(message.id(), length, author.key(), header);
+        return signOnce(message.id(), length, set, author.key(), header);
     }
 
     /**
      * Signs unless another attempt of the same content got there first (between our cache miss
      * and now), in which case its signature is awaited instead.
      */
-    private DkimSignature signOnce(QueueId id, int length, DkimKey key, HeaderBlock header) throws GeneralSecurityException {
+    private DkimSignature signOnce(QueueId id, int length, KeySet set, DkimKey key, HeaderBlock header)
+            throws GeneralSecurityException {
         // Allocated once per signed message, not per attempt: the mark other attempts wait on.
         CompletableFuture<DkimSignature> mine = new CompletableFuture<>();
-        CompletableFuture<DkimSignature> theirs = claim(id, new Cached(length, mine));
+        CompletableFuture<DkimSignature> theirs = claim(id, new Cached(length, set, mine));
         if (theirs != null) {
             return reuse(theirs);
         }
@@ -276,7 +311,7 @@ public final class DkimSigner {
     }
 
     /** Every mailbox of every From: field: the first key among them, and whether there is just one. */
-    private Author author(HeaderBlock header) {
+    private Author author(HeaderBlock header, KeySet set) {
         DkimKey key = null;
         int fields = 0;
         int mailboxes = 0;
@@ -288,22 +323,26 @@ public final class DkimSigner {
             for (String spec : AuthorAddress.addrSpecs(header.unfoldedValue(i))) {
                 mailboxes++;
                 AuthorAddress address = AuthorAddress.ofAddrSpec(spec);
-                key = key != null || address == null ? key : keyFor(address);
+                key = key != null || address == null ? key : keyFor(address, set);
             }
         }
         return new Author(key, fields == 1 && mailboxes == 1);
     }
 
-    /** The key for this author, or null (see the class comment). */
+    /** The key for this author among the keys in use, or null (see the class comment). */
     DkimKey keyFor(AuthorAddress author) {
+        return keyFor(author, keys);
+    }
+
+    private DkimKey keyFor(AuthorAddress author, KeySet set) {
         String domain = author.domain();
-        DkimKey key = exact.get(domain);
+        DkimKey key = set.exact.get(domain);
         for (String parent = parent(domain); key == null && parent != null; parent = parent(parent)) {
-            key = subdomains.get(parent);
+            key = set.subdomains.get(parent);
         }
         if (key == null && author.mailerDaemon() && domain.equals(hostname)) {
             for (String parent = parent(domain); key == null && parent != null; parent = parent(parent)) {
-                key = exact.get(parent);
+                key = set.exact.get(parent);
             }
         }
         return key;
@@ -339,16 +378,16 @@ public final class DkimSigner {
         return tags;
     }
 
-    /** The signature, done or in the making, of this message's content of this length, or null. */
-    private synchronized CompletableFuture<DkimSignature> cached(QueueId id, int length) {
+    /** The signature, done or in the making, of this message's content of this length with these keys, or null. */
+    private synchronized CompletableFuture<DkimSignature> cached(QueueId id, int length, KeySet set) {
         Cached entry = cache.get(id);
-        return entry != null && entry.length() == length ? entry.signature() : null;
+        return entry != null && entry.length() == length && entry.keys() == set ? entry.signature() : null;
     }
 
     /** Puts {@code entry} in unless one for the same content is there: then its signature (compute-if-absent). */
     private synchronized CompletableFuture<DkimSignature> claim(QueueId id, Cached entry) {
         Cached present = cache.get(id);
-        if (present != null && present.length() == entry.length()) {
+        if (present != null && present.length() == entry.length() && present.keys() == entry.keys()) {
             return present.signature();
         }
         cache.put(id, entry);

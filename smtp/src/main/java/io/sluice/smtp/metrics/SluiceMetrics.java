@@ -17,6 +17,7 @@ import io.sluice.smtp.mtasts.MtaStsStats;
 import io.sluice.smtp.dkim.DkimStats;
 import io.sluice.smtp.delivery.QueueCensus;
 import io.sluice.smtp.delivery.QueueManager;
+import io.sluice.smtp.server.ConfigReloader;
 import io.sluice.smtp.server.ConnectionRejection;
 import io.sluice.smtp.server.ProxyRefusal;
 import io.sluice.smtp.server.EventLog;
@@ -70,6 +71,7 @@ public final class SluiceMetrics {
         }
         counter(registry, "sluice_log_lines_dropped_total", "Log lines dropped because the log writer fell behind.",
                 log::dropped);
+        reloads(registry, server);
         JvmMetrics.builder().register(registry);
     }
 
@@ -317,6 +319,28 @@ public final class SluiceMetrics {
                     cb.call(dkim.ambiguousFromCount(), "ambiguous_from");
                 })
                 .register(registry);
+    }
+
+    private static void reloads(PrometheusRegistry registry, SmtpServer server) {
+        ConfigReloader reloader = server.reloader();
+        CounterWithCallback.builder().name("sluice_config_reloads_total")
+                .help("Reloads without a restart (SIGHUP, or a changed file) by what reloaded: tls (certificates), users (auth.users), dkim (dkim.<domain>.key files); ok = the new state is in use, failed = the previous one was kept (a WARN says why).")
+                .labelNames("what", "result")
+                .callback(cb -> {
+                    for (String what : reloader.partNames()) {
+                        cb.call(reloader.reloads(what), what, "ok");
+                        cb.call(reloader.failedReloads(what), what, "failed");
+                    }
+                })
+                .register(registry);
+        if (server.authenticator() != null) {
+            gauge(registry, "sluice_auth_users", "Users that may authenticate now (auth.users, as last loaded).",
+                    () -> server.authenticator().users().size());
+        }
+        if (server.client() != null && server.client().dkim().enabled()) {
+            gauge(registry, "sluice_dkim_keys", "DKIM keys signing now (as last loaded).",
+                    () -> server.client().dkim().keysByName().size());
+        }
     }
 
     /** Reads one loop's value from it or its snapshot. */

@@ -36,6 +36,7 @@ import io.sluice.smtp.config.TlsLevel;
 import io.sluice.smtp.config.TlsProviderName;
 import io.sluice.smtp.client.SmtpClient;
 import io.sluice.smtp.delivery.QueueManager;
+import io.sluice.smtp.dkim.DkimKeyFiles;
 import io.sluice.smtp.dns.MxResolver;
 import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.Spool;
@@ -69,6 +70,7 @@ public final class SmtpServer implements AutoCloseable {
     private final MxResolver resolver;
     private final ReloadingTlsContext tls;
     private final Authenticator auth;
+    private final ConfigReloader reloader;
     private final SessionStats stats = new SessionStats();
     private ConnectionLimiter limiter;
     private final EndToEndLatency endToEnd;
@@ -100,7 +102,7 @@ public final class SmtpServer implements AutoCloseable {
                 openedQueue = startQueue(config, openedSpool, log, group.loops().size(), openedClient);
             }
             openedTls = tlsContext(config, hostname);
-            tls = startReloading(openedTls, log);
+            tls = openedTls;
             auth = authenticator(config);
             List<EventLoop> loops = group.loops();
             endToEnd = new EndToEndLatency(loops.size());
@@ -138,6 +140,7 @@ public final class SmtpServer implements AutoCloseable {
         client = openedClient;
         resolver = openedResolver;
         acceptor = openedAcceptor;
+        reloader = startReloader(config, log, client);
         log.log(EventLog.Level.INFO, "started", "mode", mode.name().toLowerCase(), "hostname", hostname,
                 "loops", group.loops().size(), "listen", bound, "tls", tls == null ? "off" : tls.current().provider().name(),
                 "spool", spool == null ? "none" : spool.directory());
@@ -273,17 +276,27 @@ public final class SmtpServer implements AutoCloseable {
     }
 
     /**
-     * Starts the reload triggers: certificate files polled every
-     * {@link ReloadingTlsContext#DEFAULT_POLL_INTERVAL}, and SIGHUP. Each reload's outcome goes to the event log.
+     * What reloads without a restart (TLS certificates, auth.users, DKIM keys), on SIGHUP and when
+     * their files change (polled every {@code reload.poll_interval}). SIGHUP is taken even when
+     * nothing reloads, so that {@code systemctl reload} never stops the server.
      */
-    private static ReloadingTlsContext startReloading(ReloadingTlsContext tls, EventLog log) {
+    private ConfigReloader startReloader(SluiceConfig config, EventLog log, SmtpClient client) {
+        ConfigReloader reloading = new ConfigReloader(log);
         if (tls != null) {
-            tls.onReload(result -> log.log(result.succeeded() ? EventLog.Level.INFO : EventLog.Level.WARN,
-                    "tls_reload", "ok", result.succeeded(), "detail", result.message()));
-            tls.watchFiles(ReloadingTlsContext.DEFAULT_POLL_INTERVAL);
-            tls.reloadOnHangup();
+            reloading.add(ReloadParts.tls(tls));
         }
-        return tls;
+        if (auth != null) {
+            reloading.add(ReloadParts.users(auth, config.get(ConfigKeys.AUTH_USERS).orElseThrow()));
+        }
+        if (client != null) {
+            DkimKeyFiles keys = DkimKeyFiles.fromConfig(config);
+            if (!keys.isEmpty()) {
+                reloading.add(ReloadParts.dkim(client.dkim(), keys));
+            }
+        }
+        reloading.watchFiles(config.get(ConfigKeys.RELOAD_POLL_INTERVAL));
+        reloading.reloadOnHangup();
+        return reloading;
     }
 
     private static CertificateSource certificate(SluiceConfig config, String hostname)
@@ -343,6 +356,19 @@ public final class SmtpServer implements AutoCloseable {
     /** The TLS context new connections get now, or {@code null} when TLS is off. */
     public TlsContext tls() {
         return tls == null ? null : tls.current();
+    }
+
+    /**
+     * What reloads without a restart ({@code reloadAll()}, {@code hangup()}, counters). Reload
+     * through it rather than through {@link #reloadingTls()}, so that every reload is logged and counted.
+     */
+    public ConfigReloader reloader() {
+        return reloader;
+    }
+
+    /** SMTP AUTH's checker (its users now: {@code users()}), or {@code null} without {@code auth.users}. */
+    public Authenticator authenticator() {
+        return auth;
     }
 
     /** The reloadable TLS context ({@code reload()}, counters), or {@code null} when TLS is off. */
@@ -452,6 +478,7 @@ public final class SmtpServer implements AutoCloseable {
             return;
         }
         closed = true;
+        reloader.close();
         acceptor.close();
         group.close();
         if (tls != null) {

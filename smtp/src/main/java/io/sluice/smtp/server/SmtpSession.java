@@ -12,6 +12,8 @@ import java.util.function.Function;
 
 import io.sluice.reactor.Connection;
 import io.sluice.reactor.ConnectionHandler;
+import io.sluice.smtp.auth.Authenticator;
+import io.sluice.smtp.auth.UserDatabase;
 import io.sluice.smtp.protocol.BareNewline;
 import io.sluice.smtp.protocol.Body;
 import io.sluice.smtp.protocol.Command;
@@ -117,6 +119,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private String authenticatedUser;
     private Mechanism authMechanism;
     private String authLoginUser;
+    /** The users snapshot of the AUTH exchange under way (see {@link Authenticator#users()}). */
+    private UserDatabase authUsers;
 
     private MailPath sender;
     private boolean smtpUtf8;
@@ -564,6 +568,8 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
                 return;
             }
             authLoginUser = null;
+            // The users file may be reloaded while this exchange runs: it is checked against the users of its start.
+            authUsers = listener.auth.users();
             if (initial == null) {
                 phase = Phase.AUTH_RESPONSE;
                 reply(authMechanism == Mechanism.PLAIN ? Replies.AUTH_CONTINUE : Replies.AUTH_USERNAME);
@@ -639,7 +645,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private void checkCredentials(String user, char[] password) {
         phase = Phase.AUTH_CHECK;
         connection.suspendRead();
-        boolean queued = listener.auth.check(user, password, client, services.executor(), ok -> {
+        boolean queued = listener.auth.check(authUsers, user, password, client, services.executor(), ok -> {
             if (phase != Phase.AUTH_CHECK) {
                 return; // closed meanwhile
             }

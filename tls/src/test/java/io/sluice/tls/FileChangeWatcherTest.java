@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The poll-and-debounce decision, without threads. */
-class CertificateFileWatcherTest {
+class FileChangeWatcherTest {
 
     @TempDir
     Path dir;
@@ -21,7 +21,7 @@ class CertificateFileWatcherTest {
     void aChangeIsReportedOnceAfterItSettled() throws Exception {
         Path cert = Files.writeString(dir.resolve("cert.pem"), "one", StandardCharsets.US_ASCII);
         Path key = Files.writeString(dir.resolve("key.pem"), "one", StandardCharsets.US_ASCII);
-        CertificateFileWatcher watcher = new CertificateFileWatcher(List.of(cert, key));
+        FileChangeWatcher watcher = new FileChangeWatcher(List.of(cert, key));
         assertFalse(watcher.changedAndSettled(), "nothing changed");
 
         Files.writeString(cert, "two!", StandardCharsets.US_ASCII);
@@ -38,7 +38,7 @@ class CertificateFileWatcherTest {
         Path a = Files.setLastModifiedTime(Files.writeString(dir.resolve("a.pem"), "same", StandardCharsets.US_ASCII), sameTime);
         Path b = Files.setLastModifiedTime(Files.writeString(dir.resolve("b.pem"), "same", StandardCharsets.US_ASCII), sameTime);
         Path link = Files.createSymbolicLink(dir.resolve("cert.pem"), a);
-        CertificateFileWatcher watcher = new CertificateFileWatcher(List.of(link));
+        FileChangeWatcher watcher = new FileChangeWatcher(List.of(link));
 
         Files.delete(link);
         Files.createSymbolicLink(link, b);
@@ -50,7 +50,7 @@ class CertificateFileWatcherTest {
     @Test
     void aMissingFileIsAChangeAndItsReturnIsAnother() throws Exception {
         Path cert = Files.writeString(dir.resolve("cert.pem"), "one", StandardCharsets.US_ASCII);
-        CertificateFileWatcher watcher = new CertificateFileWatcher(List.of(cert));
+        FileChangeWatcher watcher = new FileChangeWatcher(List.of(cert));
         Files.delete(cert);
         assertFalse(watcher.changedAndSettled());
         assertTrue(watcher.changedAndSettled(), "missing, settled: the reload will fail and say so");

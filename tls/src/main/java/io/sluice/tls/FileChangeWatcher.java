@@ -9,7 +9,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Decides, one poll at a time, whether certificate files changed and have settled. Polled (not
+ * Decides, one poll at a time, whether a set of files (certificates, and in the server the AUTH
+ * users file and DKIM keys) changed and have settled. Polled (not
  * a {@code WatchService}) on purpose: certificate files are usually symbolic links (certbot's
  * {@code live/} into {@code archive/}, Kubernetes' {@code ..data} swap), and inotify watches the
  * link's directory, not the target's; a {@code stat} of a few files every few seconds sees every
@@ -18,21 +19,22 @@ import java.util.concurrent.TimeUnit;
  * <p>Debounce: a change is reported only once the files look the same on two consecutive polls,
  * so a certificate written a moment before its key is not loaded half-updated. After a report
  * the new state is the accepted one whether the reload then succeeds or not: a broken file is
- * reported once, not on every poll. Confined to the one thread that polls.
+ * reported once, not on every poll. Create on any thread; then confined to the one thread that polls.
  */
-final class CertificateFileWatcher {
+public final class FileChangeWatcher {
 
     private final List<Path> files;
     private List<FileState> accepted;
     private List<FileState> pending;
 
-    CertificateFileWatcher(List<Path> files) {
+    /** Watches {@code files}, taking their state now as the accepted one. */
+    public FileChangeWatcher(List<Path> files) {
         this.files = List.copyOf(files);
         this.accepted = snapshot();
     }
 
     /** True when the files differ from the accepted state and did not change since the last poll. */
-    boolean changedAndSettled() {
+    public boolean changedAndSettled() {
         List<FileState> now = snapshot();
         if (now.equals(accepted)) {
             pending = null;
@@ -47,7 +49,8 @@ final class CertificateFileWatcher {
         return false;
     }
 
-    List<Path> files() {
+    /** The watched files. */
+    public List<Path> files() {
         return files;
     }
 
