@@ -48,6 +48,8 @@ public final class SpoolAppender {
     private Segment current;
     private int salt;
     private long writeOffset;
+    /** The offset the last SYNCED record written into {@link #current} claims durable (0: none yet). */
+    private long syncedClaim;
     private long nextSeq;
     private Thread owner;
 
@@ -165,7 +167,7 @@ public final class SpoolAppender {
             throw e;
         }
         pending.remove(id);
-        CommitRequest request = new CommitRequest(message.build(), listener, executor);
+        CommitRequest request = new CommitRequest(message.build(), listener, executor, current, writeOffset);
         String refused = spool.submit(request);
         if (refused != null) {
             IOException e = new IOException(refused);
@@ -204,6 +206,7 @@ public final class SpoolAppender {
     private long writeRecord(byte type, QueueId id, ByteBuffer payload, int length, MessageBuilder message)
             throws IOException {
         ensureSegment();
+        writeSyncedIfDue();
         Segment segment = current;
         if (message != null && message.touch(segment)) {
             segment.refs.incrementAndGet();
@@ -242,6 +245,54 @@ public final class SpoolAppender {
         }
         writeOffset = start + SpoolRecord.HEADER_BYTES + length;
         return start + SpoolRecord.HEADER_BYTES;
+    }
+
+    /**
+     * Writes a SYNCED record when a commit round has made the current segment durable further
+     * than the last one written into it claims: never more than one per round (the writer raises
+     * {@link Segment#durableThrough} once per round), 28 octets from the header buffer, no fsync
+     * of its own: it rides with the next round, or is lost in a crash, which only weakens
+     * recovery's evidence. It goes just before the next record of this segment rather than when the
+     * commit's listener runs: it becomes durable with exactly the same round either way (nothing
+     * is fsynced unless a record follows it), and a listener's executor need not be this loop.
+     */
+    private void writeSyncedIfDue() throws IOException {
+        long durable = current.durableThrough; // one volatile read per record
+        if (durable <= syncedClaim) {
+            return;
+        }
+        Segment segment = current;
+        SpoolRecord.encodeSynced(header, crc, loopIndex, durable, salt);
+        long start = writeOffset;
+        try {
+            while (header.hasRemaining()) {
+                segment.writeChannel.write(header);
+            }
+        } catch (IOException e) {
+            spool.noteWriteFailure(e);
+            spool.dropKeptFiles();
+            undoPartialWrite(segment, start, e);
+            throw e;
+        }
+        writeOffset = start + SpoolRecord.SYNCED_RECORD_BYTES;
+        syncedClaim = durable;
+    }
+
+    /**
+     * At close, on the closing thread once this loop no longer appends and the writer has answered
+     * its last round: the SYNCED record of that round, which no later record will carry, so the
+     * spool's final force makes it durable. A failure only weakens the evidence.
+     */
+    void writeSyncedAtClose() {
+        Segment segment = current;
+        if (segment == null || segment.failure != null || !segment.writeChannel.isOpen()) {
+            return;
+        }
+        try {
+            writeSyncedIfDue();
+        } catch (IOException e) {
+            // the evidence of the last round only; every message in it was fsynced before its 250
+        }
     }
 
     /** Cuts a half-written record off; if even that fails, retires the segment (sticky failure). */
@@ -292,6 +343,7 @@ public final class SpoolAppender {
         current = segment;
         salt = SpoolRecord.crcSalt(SpoolRecord.SEGMENT_VERSION, nonce, seq);
         writeOffset = SpoolRecord.SEGMENT_HEADER_BYTES;
+        syncedClaim = 0;
         if (old != null) {
             spool.release(old);
         }
