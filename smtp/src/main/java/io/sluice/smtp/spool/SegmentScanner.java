@@ -57,6 +57,8 @@ final class SegmentScanner {
     private byte recordType;
     private int recordLength;
     private long recordId;
+    /** Payload bytes the last {@link #recordEnd} streamed through the CRC (a DATA record's). */
+    private long streamedCrcBytes;
     /**
      * Offsets of the valid SYNCED records behind the first damage of the file, ascending, and
      * the highest offset they prove durable; found once per damaged file, on the rare path.
@@ -129,17 +131,13 @@ final class SegmentScanner {
             if (window.get(at + 1) != SpoolRecord.MAGIC) {
                 continue;
             }
-            byte type = window.get(at);
-            int length = window.getInt(at + 4);
             // A valid record never crosses the start of another (the anchor): bounds every candidate.
             if (recordEnd(pos, anchor, true) >= 0) {
                 return pos;
             }
-            if (type == SpoolRecord.DATA && length > 0) {
-                budget -= length;
-                if (budget < 0) {
-                    break;
-                }
+            budget -= streamedCrcBytes; // only candidates framed well enough to be checked cost
+            if (budget < 0) {
+                break;
             }
         }
         return anchor;
@@ -292,6 +290,7 @@ final class SegmentScanner {
      * valid BEGIN or COMMIT whole in the window.
      */
     private long recordEnd(long pos, long size, boolean verifyCrc) throws IOException {
+        streamedCrcBytes = 0;
         if (!ensure(pos, SpoolRecord.HEADER_BYTES)) {
             return -1;
         }
@@ -319,6 +318,7 @@ final class SegmentScanner {
             update(at + SpoolRecord.HEADER_BYTES, length);
         } else {
             update(at, SpoolRecord.CRC_OFFSET);
+            streamedCrcBytes = length;
             if (!crcStreamed(pos + SpoolRecord.HEADER_BYTES, length)) {
                 return -1;
             }

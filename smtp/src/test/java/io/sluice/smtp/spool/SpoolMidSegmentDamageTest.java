@@ -149,6 +149,37 @@ class SpoolMidSegmentDamageTest {
     }
 
     @Test
+    void aSyncedRecordClaimingMoreThanItsOwnOffsetProvesNothing() throws Exception {
+        QueueId[] ids = new QueueId[3];
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = SpoolTestSupport.commitOne(spool.appender(0), ENVELOPE, content(i, SMALL));
+            }
+        }
+        List<ScannedRecord> all = records(segment(0), 0, 0);
+        ScannedRecord last = all.get(all.size() - 1);
+        assertEquals(SpoolRecord.SYNCED, last.type());
+        // The last SYNCED record rewritten, validly salted, to claim the whole file and more.
+        ByteBuffer file = ByteBuffer.wrap(Files.readAllBytes(segment(0)));
+        int salt = SpoolRecord.crcSalt(SpoolRecord.SEGMENT_VERSION, file.getLong(16), file.getLong(24));
+        ByteBuffer forged = ByteBuffer.allocate(SpoolRecord.SYNCED_RECORD_BYTES);
+        SpoolRecord.encodeSynced(forged, new java.util.zip.CRC32C(), 0, file.capacity() + 1000, salt);
+        try (FileChannel ch = FileChannel.open(segment(0), StandardOpenOption.WRITE)) {
+            ch.write(forged, last.offset());
+        }
+        assertEquals(file.capacity() + 1000L, records(segment(0), 0, 0).get(all.size() - 1).syncedClaim(),
+                "the forged record is valid as a record");
+        ScannedRecord begin = record(segment(0), 0, 0, SpoolRecord.BEGIN, ids[2]);
+        flip(segment(0), begin.payloadOffset() + 3);
+
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertEquals(Set.of(ids[0], ids[1]), idSet(spool));
+            assertEquals(begin.offset(), Files.size(segment(0)), "cut: no evidence");
+            assertEquals(0, spool.stats().damagedRanges());
+        }
+    }
+
+    @Test
     void aDamagedSyncedRecordIsSkippedWhenALaterOneVouchesForIt() throws Exception {
         QueueId[] ids = new QueueId[4];
         try (Spool spool = Spool.open(tmp, OPTIONS)) {
