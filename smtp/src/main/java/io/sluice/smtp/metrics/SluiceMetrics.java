@@ -208,6 +208,10 @@ public final class SluiceMetrics {
                     cb.call(spool.stats().failedMessages(), "failed");
                 })
                 .register(registry);
+        counter(registry, "sluice_spool_damaged_ranges_total",
+                "Ranges of fsynced records the start found damaged inside a segment and skipped, keeping the mail"
+                        + " behind them (bit rot, a bad sector; each logged as an ERROR with what was lost).",
+                () -> spool.stats().damagedRanges());
         counter(registry, "sluice_spool_journal_compaction_errors_total",
                 "Runtime rewrites of deleted.log that failed (the server goes on; see the log).",
                 spool::journalCompactionErrors);

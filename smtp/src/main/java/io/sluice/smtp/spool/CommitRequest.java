@@ -12,13 +12,30 @@ final class CommitRequest implements Runnable {
     final StoredMessage message;
     final CommitListener listener;
     final Executor executor;
+    /** The segment holding the COMMIT record, and where that record ends. */
+    final Segment commitSegment;
+    final long commitEnd;
     /** Written by the writer before {@link Executor#execute}, which publishes it. */
     IOException failure;
 
-    CommitRequest(StoredMessage message, CommitListener listener, Executor executor) {
+    CommitRequest(StoredMessage message, CommitListener listener, Executor executor, Segment commitSegment,
+                  long commitEnd) {
         this.message = message;
         this.listener = listener;
         this.executor = executor;
+        this.commitSegment = commitSegment;
+        this.commitEnd = commitEnd;
+    }
+
+    /**
+     * The writer thread, once the round that forced {@link #commitSegment} succeeded: the COMMIT
+     * was written before the request was queued, so before that fdatasync began, which therefore
+     * covered the file through its end. One volatile write at most; the appender reads it.
+     */
+    void noteDurable() {
+        if (commitEnd > commitSegment.durableThrough) {
+            commitSegment.durableThrough = commitEnd;
+        }
     }
 
     /** The writer thread, before publishing the message; a throwing listener must not stop the writer. */

@@ -34,6 +34,12 @@ final class Segment {
     volatile IOException failure;
     /** Writer-confined: whether the directory entry is known durable. */
     boolean dirSynced;
+    /**
+     * Written by the writer only, after a force of this file succeeded: an offset every byte
+     * before which that fdatasync covered (the end of a COMMIT record written before it began).
+     * Its appender reads it to write a SYNCED record (see SpoolAppender#writeSyncedIfDue).
+     */
+    volatile long durableThrough;
     /** Writer-confined: batch number that last scheduled a force, to force once per batch. */
     long forceBatch;
 

@@ -7,13 +7,23 @@ import java.util.zip.CRC32C;
 
 /**
  * Reads a segment file record by record through one reusable direct window, verifying each
- * record's framing and CRC32C, and stops at the first record that is torn or corrupt. Used by
- * recovery on the opening thread only.
+ * record's framing and CRC32C, and stops at the first record that is torn or corrupt, unless
+ * (format 4) a valid SYNCED record behind it proves that record had been fsynced: then it skips
+ * the damaged range and goes on (see {@link #resumeAfterDamage}). Used by recovery on the
+ * opening thread only.
  */
 final class SegmentScanner {
     /** What the scan found in one valid record; payload is given for BEGIN and COMMIT only. */
     interface Visitor {
+        /** A valid record; SYNCED records are visited too (with their payload). */
         void record(byte type, QueueId id, long payloadOffset, int length, ByteBuffer payload);
+
+        /**
+         * The records in {@code [from, to)} are damaged, and a SYNCED record behind them proves
+         * they had been fsynced: the scan skips them and goes on at {@code to}.
+         */
+        default void damaged(long from, long to) {
+        }
     }
 
     /** Returned by {@link #scan} when the file does not start with a segment header. */
@@ -25,6 +35,13 @@ final class SegmentScanner {
     static final long RENAMED = -2;
 
     private static final int WINDOW_BYTES = SpoolRecord.MAX_BEGIN_PAYLOAD_BYTES + (64 << 10);
+    /**
+     * CRC bytes a resync may spend on candidate DATA records that turn out invalid, per damaged
+     * range: message content may frame fake headers (with a length reaching far) every few bytes,
+     * and each costs a CRC over its length. Past it the scan resumes at the SYNCED record that gave
+     * the evidence, the first record after the damage known valid.
+     */
+    static final long RESYNC_CRC_BUDGET_BYTES = 256L << 20;
 
     private final ByteBuffer window = ByteBuffer.allocateDirect(WINDOW_BYTES);
     private final CRC32C crc = new CRC32C();
@@ -40,6 +57,16 @@ final class SegmentScanner {
     private byte recordType;
     private int recordLength;
     private long recordId;
+    /** Payload bytes the last {@link #recordEnd} streamed through the CRC (a DATA record's). */
+    private long streamedCrcBytes;
+    /**
+     * Offsets of the valid SYNCED records behind the first damage of the file, ascending, and
+     * the highest offset they prove durable; found once per damaged file, on the rare path.
+     */
+    private long[] syncedAt = new long[0];
+    private int syncedCount;
+    private long provenDurable;
+    private boolean evidenceRead;
 
     /**
      * Visits every valid record of segment {@code seq} of loop {@code loopIndex} and returns the
@@ -57,14 +84,101 @@ final class SegmentScanner {
         if (pos <= 0) {
             return pos;
         }
+        syncedCount = 0;
+        provenDurable = 0;
+        evidenceRead = false;
         while (pos + SpoolRecord.HEADER_BYTES <= size) {
             long next = scanRecord(pos, size, visitor);
             if (next < 0) {
-                break;
+                next = pos > headerBytes ? resumeAfterDamage(pos, size) : -1;
+                if (next < 0) {
+                    break;
+                }
+                visitor.damaged(pos, next);
             }
             pos = next;
         }
         return pos;
+    }
+
+    /**
+     * The record at {@code damaged} (not the file's first) is invalid. If a valid SYNCED record
+     * anywhere behind it proves an fdatasync covered it, it is damage in data that may hold
+     * acknowledged mail (a torn write never lies before a completed fsync's end): returns where
+     * the scan goes on, the first offset after it that frames a valid record under the file's
+     * salt (message content cannot forge one: the salt's nonce is secret). Else -1: a torn write,
+     * cut there as before. Format 4 only (older files have no SYNCED records). Rare path: reads
+     * the rest of the file once for the evidence, and the damaged range byte by byte.
+     */
+    private long resumeAfterDamage(long damaged, long size) throws IOException {
+        if (version < SpoolRecord.SEGMENT_VERSION) {
+            return -1;
+        }
+        if (!evidenceRead) {
+            readEvidence(damaged + 1, size);
+            evidenceRead = true;
+        }
+        if (provenDurable <= damaged) {
+            return -1;
+        }
+        long anchor = firstSyncedAfter(damaged);
+        long budget = RESYNC_CRC_BUDGET_BYTES;
+        for (long pos = damaged + 1; pos < anchor; pos++) {
+            if (!ensure(pos, SpoolRecord.HEADER_BYTES)) {
+                break;
+            }
+            int at = (int) (pos - windowStart);
+            if (window.get(at + 1) != SpoolRecord.MAGIC) {
+                continue;
+            }
+            // A valid record never crosses the start of another (the anchor): bounds every candidate.
+            if (recordEnd(pos, anchor, true) >= 0) {
+                return pos;
+            }
+            budget -= streamedCrcBytes; // only candidates framed well enough to be checked cost
+            if (budget < 0) {
+                break;
+            }
+        }
+        return anchor;
+    }
+
+    /**
+     * Collects the valid SYNCED records in {@code [from, size)} (their framing and CRC under the
+     * file's salt; one whose claim lies beyond its own offset is ignored: no fsync can have
+     * covered bytes not yet written) and the highest offset they prove durable.
+     */
+    private void readEvidence(long from, long size) throws IOException {
+        for (long pos = from; pos + SpoolRecord.SYNCED_RECORD_BYTES <= size; pos++) {
+            if (!ensure(pos, SpoolRecord.SYNCED_RECORD_BYTES)) {
+                break;
+            }
+            int at = (int) (pos - windowStart);
+            if (window.get(at) != SpoolRecord.SYNCED || window.get(at + 1) != SpoolRecord.MAGIC) {
+                continue; // the cheap test first
+            }
+            if (recordEnd(pos, size, true) < 0) {
+                continue;
+            }
+            long claimed = window.getLong((int) (pos - windowStart) + SpoolRecord.HEADER_BYTES);
+            if (claimed <= pos) {
+                provenDurable = Math.max(provenDurable, claimed);
+                if (syncedCount == syncedAt.length) {
+                    syncedAt = java.util.Arrays.copyOf(syncedAt, Math.max(8, syncedCount * 2)); // rare path
+                }
+                syncedAt[syncedCount++] = pos;
+            }
+        }
+    }
+
+    /** The offset of the first valid SYNCED record after {@code offset}; one exists when called. */
+    private long firstSyncedAfter(long offset) {
+        for (int i = 0; i < syncedCount; i++) {
+            if (syncedAt[i] > offset) {
+                return syncedAt[i];
+            }
+        }
+        throw new IllegalStateException("no SYNCED record after offset " + offset);
     }
 
     /** Checks the header against the name; returns where records start, 0, NOT_A_SEGMENT or RENAMED. */
@@ -76,17 +190,17 @@ final class SegmentScanner {
         headerLoop = window.getInt(12);
         headerSeq = seq;
         if (window.getLong(0) != SpoolRecord.SEGMENT_MAGIC || version < SpoolRecord.SEGMENT_VERSION_UNSALTED
-                || version > SpoolRecord.SEGMENT_VERSION) {
+                || version > SpoolRecord.SEGMENT_VERSION) { // a newer build's file: quarantined, never cut
             return NOT_A_SEGMENT;
         }
-        headerBytes = version == SpoolRecord.SEGMENT_VERSION ? SpoolRecord.SEGMENT_HEADER_BYTES
+        headerBytes = SpoolRecord.recordsSeq(version) ? SpoolRecord.SEGMENT_HEADER_BYTES
                 : version == SpoolRecord.SEGMENT_VERSION_NAME_SALTED ? SpoolRecord.SEGMENT_HEADER_BYTES_NAME_SALTED
                 : SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED;
         if (!ensure(0, (int) headerBytes)) {
             return 0;
         }
         long nonce = version == SpoolRecord.SEGMENT_VERSION_UNSALTED ? 0 : window.getLong(16);
-        if (version == SpoolRecord.SEGMENT_VERSION) {
+        if (SpoolRecord.recordsSeq(version)) {
             headerSeq = window.getLong(24);
         }
         if (headerLoop != loopIndex || headerSeq != seq) {
@@ -101,7 +215,7 @@ final class SegmentScanner {
      * the loop for a version before 3, which does not record its number).
      */
     String headerName() {
-        return version == SpoolRecord.SEGMENT_VERSION ? Segment.fileName(headerLoop, headerSeq)
+        return SpoolRecord.recordsSeq(version) ? Segment.fileName(headerLoop, headerSeq)
                 : String.format(java.util.Locale.ROOT, "%02d-<unknown>.seg", headerLoop);
     }
 
@@ -112,7 +226,7 @@ final class SegmentScanner {
 
     /** After {@link #RENAMED}: the segment number the header names, or -1 before format 3 (none recorded). */
     long headerSeq() {
-        return version == SpoolRecord.SEGMENT_VERSION ? headerSeq : -1;
+        return SpoolRecord.recordsSeq(version) ? headerSeq : -1;
     }
 
     /** After a scan that returned {@code validEnd}: whether its first record already failed. */
@@ -160,7 +274,8 @@ final class SegmentScanner {
             return -1;
         }
         ByteBuffer payload = null;
-        if (recordType == SpoolRecord.BEGIN || recordType == SpoolRecord.COMMIT) { // still in the window
+        if (recordType == SpoolRecord.BEGIN || recordType == SpoolRecord.COMMIT
+                || recordType == SpoolRecord.SYNCED) { // still in the window
             int start = (int) (pos - windowStart) + SpoolRecord.HEADER_BYTES;
             payload = window.duplicate(); // recovery only: one small view per BEGIN/COMMIT
             payload.limit(start + recordLength).position(start);
@@ -175,6 +290,7 @@ final class SegmentScanner {
      * valid BEGIN or COMMIT whole in the window.
      */
     private long recordEnd(long pos, long size, boolean verifyCrc) throws IOException {
+        streamedCrcBytes = 0;
         if (!ensure(pos, SpoolRecord.HEADER_BYTES)) {
             return -1;
         }
@@ -183,7 +299,7 @@ final class SegmentScanner {
         int length = window.getInt(at + 4);
         long id = window.getLong(at + 8);
         int storedCrc = window.getInt(at + SpoolRecord.CRC_OFFSET);
-        if (!plausible(type, window.get(at + 1), window.getShort(at + 2), length)
+        if (!plausible(type, version, window.get(at + 1), window.getShort(at + 2), length)
                 || pos + SpoolRecord.HEADER_BYTES + length > size
                 || QueueId.loopIndexOf(id) != loopIndex) { // only this loop mints ids here
             return -1;
@@ -193,7 +309,7 @@ final class SegmentScanner {
             return next;
         }
         crc.reset();
-        if (type == SpoolRecord.BEGIN || type == SpoolRecord.COMMIT) {
+        if (type != SpoolRecord.DATA) { // small: whole in the window
             if (!ensure(pos, SpoolRecord.HEADER_BYTES + length)) {
                 return -1;
             }
@@ -202,6 +318,7 @@ final class SegmentScanner {
             update(at + SpoolRecord.HEADER_BYTES, length);
         } else {
             update(at, SpoolRecord.CRC_OFFSET);
+            streamedCrcBytes = length;
             if (!crcStreamed(pos + SpoolRecord.HEADER_BYTES, length)) {
                 return -1;
             }
@@ -212,8 +329,8 @@ final class SegmentScanner {
         return ((int) crc.getValue() ^ salt) == storedCrc ? next : -1;
     }
 
-    private static boolean plausible(byte type, byte magic, short reserved, int length) {
-        if (!SpoolRecord.isType(type) || magic != SpoolRecord.MAGIC || reserved != 0 || length < 0) {
+    private static boolean plausible(byte type, int version, byte magic, short reserved, int length) {
+        if (!SpoolRecord.isType(type, version) || magic != SpoolRecord.MAGIC || reserved != 0 || length < 0) {
             return false;
         }
         switch (type) {
@@ -223,6 +340,8 @@ final class SegmentScanner {
                 return length <= SpoolRecord.MAX_PAYLOAD_BYTES;
             case SpoolRecord.COMMIT:
                 return length == SpoolRecord.COMMIT_PAYLOAD_BYTES;
+            case SpoolRecord.SYNCED:
+                return length == SpoolRecord.SYNCED_PAYLOAD_BYTES;
             default:
                 return length == 0;
         }

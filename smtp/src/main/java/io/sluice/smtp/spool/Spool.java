@@ -54,6 +54,8 @@ public final class Spool implements MessageSource, Closeable {
     private final SpoolAppender[] appenders = new SpoolAppender[QueueId.MAX_LOOPS];
     private final long[] maxSeqPerLoop;
     private final long newestIdValue;
+    /** Damaged ranges the opening recovery skipped (see SpoolStats#damagedRanges). */
+    private final long damagedRanges;
     private final SpoolWriter writer;
     private final AtomicLong segmentDeleteErrors = new AtomicLong();
     private final AtomicLong segmentsRecycled = new AtomicLong();
@@ -86,6 +88,7 @@ public final class Spool implements MessageSource, Closeable {
         this.openSegments.addAll(recovery.liveSegments);
         this.maxSeqPerLoop = recovery.maxSeqPerLoop;
         this.newestIdValue = recovery.newestIdValue;
+        this.damagedRanges = recovery.damagedRanges;
         this.writer = readOnly ? null : new SpoolWriter(this, segmentsDir, options);
     }
 
@@ -449,9 +452,9 @@ public final class Spool implements MessageSource, Closeable {
         this.durableConsumer = consumer;
     }
 
-    /** Group-commit counters (all zero for a read-only spool). */
+    /** Group-commit counters (all zero for a read-only spool) and the opening recovery's damage count. */
     public SpoolStats stats() {
-        return writer == null ? new SpoolStats(0, 0, 0, 0, 0, 0, 0, 0) : writer.stats();
+        return writer == null ? new SpoolStats(0, 0, 0, 0, 0, 0, 0, 0, damagedRanges) : writer.stats(damagedRanges);
     }
 
     /**
@@ -623,6 +626,7 @@ public final class Spool implements MessageSource, Closeable {
         } catch (IOException e) {
             failure = e;
         }
+        writeSyncedRecordsAtClose();
         for (Segment s : openSegments) {
             try {
                 if (s.writeChannel != null && s.writeChannel.isOpen()) {
@@ -861,6 +865,15 @@ public final class Spool implements MessageSource, Closeable {
      */
     public long keptSegmentBytes() {
         return keptBytes.get();
+    }
+
+    /** At close, the writer done: each appender's last SYNCED record, forced with its segment next. */
+    private synchronized void writeSyncedRecordsAtClose() {
+        for (SpoolAppender appender : appenders) {
+            if (appender != null) {
+                appender.writeSyncedAtClose();
+            }
+        }
     }
 
     /** At close: the files kept for reuse go (a crash leaves them to the next start, which deletes them). */

@@ -35,7 +35,9 @@ public final class SpoolAppender {
     private final ByteBuffer header = ByteBuffer.allocateDirect(
             Math.max(SpoolRecord.HEADER_BYTES, SpoolRecord.SEGMENT_HEADER_BYTES));
     private final ByteBuffer commitPayload = ByteBuffer.allocateDirect(SpoolRecord.COMMIT_PAYLOAD_BYTES);
-    private final ByteBuffer[] gather = new ByteBuffer[2];
+    /** A due SYNCED record, written in front of the next record (once per appender: no per-round allocation). */
+    private final ByteBuffer synced = ByteBuffer.allocateDirect(SpoolRecord.SYNCED_RECORD_BYTES);
+    private final ByteBuffer[] gather = new ByteBuffer[3];
     private final CRC32C crc = new CRC32C();
     /**
      * Emptied segment files of this loop ({@code .free}) kept for reuse: overwriting a file's
@@ -48,6 +50,8 @@ public final class SpoolAppender {
     private Segment current;
     private int salt;
     private long writeOffset;
+    /** The offset the last SYNCED record written into {@link #current} claims durable (0: none yet). */
+    private long syncedClaim;
     private long nextSeq;
     private Thread owner;
 
@@ -165,7 +169,7 @@ public final class SpoolAppender {
             throw e;
         }
         pending.remove(id);
-        CommitRequest request = new CommitRequest(message.build(), listener, executor);
+        CommitRequest request = new CommitRequest(message.build(), listener, executor, current, writeOffset);
         String refused = spool.submit(request);
         if (refused != null) {
             IOException e = new IOException(refused);
@@ -199,49 +203,101 @@ public final class SpoolAppender {
 
     /**
      * Writes one whole record into the current segment and returns its payload's file offset;
-     * advances {@code payload} by {@code length} on success only.
+     * advances {@code payload} by {@code length} on success only. A SYNCED record that is due goes
+     * in front of it, in the same gathering write (no syscall of its own).
      */
     private long writeRecord(byte type, QueueId id, ByteBuffer payload, int length, MessageBuilder message)
             throws IOException {
         ensureSegment();
         Segment segment = current;
+        long durable = syncedDue();
+        int count = 0;
+        int syncedBytes = 0;
+        if (durable > 0) {
+            SpoolRecord.encodeSynced(synced, crc, loopIndex, durable, salt);
+            gather[count++] = synced;
+            syncedBytes = SpoolRecord.SYNCED_RECORD_BYTES;
+        }
         if (message != null && message.touch(segment)) {
             segment.refs.incrementAndGet();
         }
         SpoolRecord.encodeHeader(header, crc, type, id, payload, length, salt);
-        gather[0] = header;
-        int count = 1;
+        gather[count++] = header;
         int position = 0;
         int limit = 0;
         if (length > 0) {
             position = payload.position();
             limit = payload.limit();
             payload.limit(position + length);
-            gather[1] = payload;
-            count = 2;
+            gather[count++] = payload;
         }
         long start = writeOffset;
         try {
-            long remaining = SpoolRecord.HEADER_BYTES + (long) length;
+            long remaining = syncedBytes + SpoolRecord.HEADER_BYTES + (long) length;
             while (remaining > 0) {
                 remaining -= segment.writeChannel.write(gather, 0, count);
             }
         } catch (IOException e) {
             spool.noteWriteFailure(e);
             spool.dropKeptFiles(); // a full disk gets back the space every loop's kept files hold
-            undoPartialWrite(segment, start, e);
+            undoPartialWrite(segment, start, e); // the SYNCED record too: due again next time
             if (length > 0) {
                 payload.limit(limit).position(position);
             }
             throw e;
         } finally {
             gather[1] = null;
+            gather[2] = null;
         }
         if (length > 0) {
             payload.limit(limit);
         }
-        writeOffset = start + SpoolRecord.HEADER_BYTES + length;
-        return start + SpoolRecord.HEADER_BYTES;
+        if (durable > 0) {
+            syncedClaim = durable;
+        }
+        writeOffset = start + syncedBytes + SpoolRecord.HEADER_BYTES + length;
+        return writeOffset - length;
+    }
+
+    /**
+     * The offset a SYNCED record written now would claim, or 0 if none is due: a commit round has
+     * made the current segment durable further than the last SYNCED record in it claims. The
+     * writer raises {@link Segment#durableThrough} once per round, so there is never more than one
+     * per round, 28 octets, with no fsync of its own: it rides with the next round, or is lost in
+     * a crash, which only weakens recovery's evidence. It goes with the segment's next record
+     * rather than when the commit's listener runs: it becomes durable with exactly the same round
+     * either way (nothing is fsynced unless a record follows it), it costs no write of its own,
+     * and a listener's executor need not be this loop.
+     */
+    private long syncedDue() {
+        long durable = current.durableThrough; // one volatile read per record
+        return durable > syncedClaim ? durable : 0;
+    }
+
+    /**
+     * At close, on the closing thread once this loop no longer appends and the writer has answered
+     * its last round: the SYNCED record of that round, which no later record will carry, so the
+     * spool's final force makes it durable. A failure only weakens the evidence.
+     */
+    void writeSyncedAtClose() {
+        Segment segment = current;
+        if (segment == null || segment.failure != null || !segment.writeChannel.isOpen()) {
+            return;
+        }
+        long durable = syncedDue();
+        if (durable == 0) {
+            return;
+        }
+        SpoolRecord.encodeSynced(synced, crc, loopIndex, durable, salt);
+        try {
+            while (synced.hasRemaining()) {
+                segment.writeChannel.write(synced);
+            }
+            writeOffset += SpoolRecord.SYNCED_RECORD_BYTES;
+            syncedClaim = durable;
+        } catch (IOException e) {
+            // the evidence of the last round only; every message in it was fsynced before its 250
+        }
     }
 
     /** Cuts a half-written record off; if even that fails, retires the segment (sticky failure). */
@@ -292,6 +348,7 @@ public final class SpoolAppender {
         current = segment;
         salt = SpoolRecord.crcSalt(SpoolRecord.SEGMENT_VERSION, nonce, seq);
         writeOffset = SpoolRecord.SEGMENT_HEADER_BYTES;
+        syncedClaim = 0;
         if (old != null) {
             spool.release(old);
         }

@@ -9,6 +9,12 @@ final class SpoolRecord {
     static final byte DATA = 2;
     static final byte COMMIT = 3;
     static final byte ABORT = 4;
+    /**
+     * Version 4: payload u64, an offset of this same file through which an fdatasync of it had
+     * completed when the record was written; recovery's evidence that damage before it hit
+     * fsynced (acknowledged) data, not a torn write (see SegmentScanner#resumeAfterDamage).
+     */
+    static final byte SYNCED = 5;
 
     static final byte MAGIC = (byte) 0xA5;
     static final int HEADER_BYTES = 20;
@@ -17,6 +23,9 @@ final class SpoolRecord {
     static final int MAX_PAYLOAD_BYTES = 16 << 20;
     static final int MAX_BEGIN_PAYLOAD_BYTES = 1 << 20;
     static final int COMMIT_PAYLOAD_BYTES = 8;
+    static final int SYNCED_PAYLOAD_BYTES = 8;
+    /** A whole SYNCED record: header and payload, written from one buffer. */
+    static final int SYNCED_RECORD_BYTES = HEADER_BYTES + SYNCED_PAYLOAD_BYTES;
 
     static final long SEGMENT_MAGIC = 0x534C5549_43455347L; // "SLUICESG"
     /** Version 1: a 16-byte header, record CRCs unsalted. Read, never written any more. */
@@ -31,12 +40,18 @@ final class SpoolRecord {
     static final int SEGMENT_VERSION_NAME_SALTED = 2;
     static final int SEGMENT_HEADER_BYTES_NAME_SALTED = 24;
     /**
-     * Version 3 (written): as version 2, plus the segment number the file was written as, so a
+     * Version 3: as version 2, plus the segment number the file was written as, so a
      * file under another name (renamed, restored or copied by hand) is recognised from its header
      * and quarantined, never cut. A reused file's new header is fsynced before its rename, so a
-     * crash never leaves one under its new name with its old header.
+     * crash never leaves one under its new name with its old header. Read, never written any more.
      */
-    static final int SEGMENT_VERSION = 3;
+    static final int SEGMENT_VERSION_NUMBERED = 3;
+    /**
+     * Version 4 (written): the header of version 3; records may include {@link #SYNCED}. The
+     * bump keeps older builds (which would cut at damage the SYNCED records prove fsynced) from
+     * reading such a file at all: they quarantine it as not a segment.
+     */
+    static final int SEGMENT_VERSION = 4;
     static final int SEGMENT_HEADER_BYTES = 32;
 
     private SpoolRecord() {
@@ -61,8 +76,27 @@ final class SpoolRecord {
         return (int) (z ^ (z >>> 32));
     }
 
+    /** Whether the header records the segment number the file was written as (versions 3 and 4). */
+    static boolean recordsSeq(int version) {
+        return version >= SEGMENT_VERSION_NUMBERED;
+    }
+
+    /** Whether {@code type} is a record type of any version (framing-only scans). */
     static boolean isType(byte type) {
-        return type >= BEGIN && type <= ABORT;
+        return type >= BEGIN && type <= SYNCED;
+    }
+
+    /** Whether {@code type} is a record type of segment format {@code version}. */
+    static boolean isType(byte type, int version) {
+        return type >= BEGIN && (type <= ABORT || type == SYNCED && version >= SEGMENT_VERSION);
+    }
+
+    /**
+     * The queue id field of a SYNCED record: the loop's index alone (the id of no message, older
+     * than every minted id, so recovery's newest-id tracking ignores it even if it did not skip it).
+     */
+    static long syncedId(int loopIndex) {
+        return loopIndex;
     }
 
     /**
@@ -90,7 +124,24 @@ final class SpoolRecord {
         header.position(0);
     }
 
-    /** Fills {@code out} (capacity >= 32) with a version-3 segment header, flipped for writing. */
+    /**
+     * Fills {@code out} (capacity >= 28) with a whole SYNCED record of loop {@code loopIndex}
+     * claiming {@code durableOffset}, salted, flipped for writing. No allocation.
+     */
+    static void encodeSynced(ByteBuffer out, CRC32C crc, int loopIndex, long durableOffset, int salt) {
+        out.clear();
+        out.put(SYNCED).put(MAGIC).putShort((short) 0).putInt(SYNCED_PAYLOAD_BYTES).putLong(syncedId(loopIndex))
+                .putInt(0).putLong(durableOffset);
+        crc.reset();
+        out.limit(CRC_OFFSET).position(0);
+        crc.update(out);
+        out.limit(SYNCED_RECORD_BYTES).position(HEADER_BYTES);
+        crc.update(out);
+        out.putInt(CRC_OFFSET, (int) crc.getValue() ^ salt);
+        out.position(0);
+    }
+
+    /** Fills {@code out} (capacity >= 32) with a version-4 segment header, flipped for writing. */
     static void encodeSegmentHeader(ByteBuffer out, int loopIndex, long nonce, long seq) {
         out.clear();
         out.putLong(SEGMENT_MAGIC).putInt(SEGMENT_VERSION).putInt(loopIndex).putLong(nonce).putLong(seq);

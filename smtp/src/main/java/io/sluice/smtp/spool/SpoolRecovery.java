@@ -48,6 +48,11 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     int deletedSegments;
     /** Files renamed {@code .corrupt} by this recovery. */
     int quarantinedSegments;
+    /**
+     * Ranges of fsynced records found damaged inside a segment and skipped (the file kept; see
+     * SegmentScanner#resumeAfterDamage).
+     */
+    int damagedRanges;
 
     private final Set<Long> tombstones;
     private final boolean readOnly;
@@ -75,6 +80,24 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
      */
     private long newestQuarantinedId;
     private Segment segment;
+    /** Damaged ranges skipped, in scan order; per loop the last one (its later orphan records count against it). */
+    private final List<Damage> damages = new ArrayList<>();
+    private final Map<Integer, Damage> lastDamageOfLoop = new HashMap<>();
+    /** Messages that may have had a record in a damaged range: begun before it, or ending after it unbegun. */
+    private final Map<QueueId, Damage> exposedToDamage = new HashMap<>();
+
+    /** One skipped range of one file (recovery, rare: one small object per damage). */
+    private static final class Damage {
+        final Segment segment;
+        final long from;
+        final long to;
+
+        Damage(Segment segment, long from, long to) {
+            this.segment = segment;
+            this.from = from;
+            this.to = to;
+        }
+    }
 
     SpoolRecovery(Set<Long> tombstones, boolean readOnly) {
         this.tombstones = tombstones;
@@ -124,6 +147,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         }
         anyQuarantinedFile |= noteQuarantinedFiles(segmentsDir);
         keepTombstones();
+        reportDamage();
         if (dirChanged && !readOnly) {
             Spool.fsyncDirectory(segmentsDir);
         }
@@ -272,7 +296,52 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     }
 
     @Override
+    public void damaged(long from, long to) {
+        Damage damage = new Damage(segment, from, to);
+        damages.add(damage);
+        damagedRanges++;
+        lastDamageOfLoop.put(segment.loopIndex, damage);
+        for (QueueId id : pending.keySet()) {
+            if (id.loopIndex() == segment.loopIndex) {
+                exposedToDamage.putIfAbsent(id, damage); // its next record may have been in the range
+            }
+        }
+    }
+
+    /**
+     * One ERROR per file with skipped damage: where, and how many messages with a record that may
+     * have been in it are not queued (begun before it and never completed, or ended after it
+     * without a BEGIN; aborted and tombstoned ones are not counted).
+     */
+    private void reportDamage() {
+        Map<Segment, List<Damage>> byFile = new LinkedHashMap<>();
+        for (Damage d : damages) {
+            byFile.computeIfAbsent(d.segment, k -> new ArrayList<>()).add(d);
+        }
+        for (Map.Entry<Segment, List<Damage>> e : byFile.entrySet()) {
+            StringBuilder ranges = new StringBuilder();
+            for (Damage d : e.getValue()) {
+                ranges.append(ranges.length() == 0 ? "" : ", ").append('[').append(d.from).append(", ").append(d.to).append(')');
+            }
+            int lost = 0;
+            for (Map.Entry<QueueId, Damage> x : exposedToDamage.entrySet()) {
+                if (x.getValue().segment == e.getKey() && !index.containsKey(x.getKey())
+                        && !tombstones.contains(x.getKey().value())) {
+                    lost++;
+                }
+            }
+            LOG.log(readOnly ? Level.INFO : Level.SEVERE, "spool: {0} has damaged records at offsets {1} in data an fsync"
+                    + " had covered (a bad sector, bit rot or a stray write, not a torn write): skipped, the file {2};"
+                    + " {3} message(s) with a record there not queued, every other message in it queued as usual",
+                    new Object[] {e.getKey().path, ranges, readOnly ? "not changed (read-only)" : "kept, not cut", lost});
+        }
+    }
+
+    @Override
     public void record(byte type, QueueId id, long payloadOffset, int length, ByteBuffer payload) {
+        if (type == SpoolRecord.SYNCED) {
+            return; // the scanner's evidence, no message's record
+        }
         noteId(id.value());
         switch (type) {
             case SpoolRecord.BEGIN:
@@ -294,6 +363,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 commit(id, payload.getLong(payload.position()));
                 break;
             default:
+                exposedToDamage.remove(id); // aborted: not lost
                 orphanEnds.remove(id);
                 pending.remove(id);
                 index.remove(id); // an ABORT after a COMMIT the writer never took
@@ -325,6 +395,10 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
      * is in a quarantined file.
      */
     private void noteEndWithoutBegin(QueueId id) {
+        Damage damage = lastDamageOfLoop.get(segment.loopIndex);
+        if (damage != null) {
+            exposedToDamage.putIfAbsent(id, damage); // its BEGIN may have been in the range
+        }
         if (!unreadable.isEmpty() && unreadable.contains(id.value())) {
             toQuarantine.putIfAbsent(segment, "it holds records of message " + id
                     + ", whose envelope version is newer than this build reads");
@@ -518,6 +592,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 return SpoolRecord.SEGMENT_HEADER_BYTES_UNSALTED;
             case SpoolRecord.SEGMENT_VERSION_NAME_SALTED:
                 return SpoolRecord.SEGMENT_HEADER_BYTES_NAME_SALTED;
+            case SpoolRecord.SEGMENT_VERSION_NUMBERED:
             case SpoolRecord.SEGMENT_VERSION:
                 return SpoolRecord.SEGMENT_HEADER_BYTES;
             default:
@@ -535,7 +610,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
             return;
         }
         if (header.position() == SpoolRecord.SEGMENT_HEADER_BYTES && header.getLong(0) == SpoolRecord.SEGMENT_MAGIC
-                && header.getInt(8) == SpoolRecord.SEGMENT_VERSION) {
+                && SpoolRecord.recordsSeq(header.getInt(8)) && header.getInt(8) <= SpoolRecord.SEGMENT_VERSION) {
             noteSeq(header.getInt(12), header.getLong(24));
             noteQuarantinedSeq(header.getInt(12), header.getLong(24), name);
         }

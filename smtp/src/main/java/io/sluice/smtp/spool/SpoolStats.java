@@ -11,9 +11,12 @@ package io.sluice.smtp.spool;
  * @param maxBatch         largest batch, in commit requests
  * @param totalFsyncNanos  time spent in segment and directory fsyncs
  * @param callbackErrors   listener callbacks the executor refused or that threw
+ * @param damagedRanges    ranges of fsynced records the opening recovery found damaged inside a
+ *                         segment and skipped, keeping the messages behind them (each logged as an
+ *                         ERROR; a read-only spool counts them too)
  */
 public record SpoolStats(long batches, long messages, long failedMessages, long fsyncs, long dirFsyncs,
-                         long maxBatch, long totalFsyncNanos, long callbackErrors) {
+                         long maxBatch, long totalFsyncNanos, long callbackErrors, long damagedRanges) {
 
     /** Mean commit requests per batch. */
     public double meanBatch() {

@@ -277,9 +277,9 @@ final class SpoolWriter implements Runnable {
         return String.format(java.util.Locale.ROOT, "%.1f", nanos / 1e9);
     }
 
-    SpoolStats stats() {
+    SpoolStats stats(long damagedRanges) {
         return new SpoolStats(batches, messages, failedMessages, fsyncs, dirFsyncs, maxBatchSeen,
-                totalFsyncNanos, callbackErrors);
+                totalFsyncNanos, callbackErrors, damagedRanges);
     }
 
     @Override
@@ -454,6 +454,7 @@ final class SpoolWriter implements Runnable {
         for (CommitRequest request : batch) {
             IOException failure = firstFailure(request.message.segments);
             if (failure == null) {
+                request.noteDurable();
                 request.announceDurable();
                 spool.publish(request.message);
                 ok++;

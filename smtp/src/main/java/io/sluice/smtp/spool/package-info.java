@@ -29,29 +29,38 @@
  * </pre>
  *
  * <h2>Segment file</h2>
- * Big-endian. A 32-byte header {@code u64 magic "SLUICESG", u32 version = 3, u32 loopIndex,
+ * Big-endian. A 32-byte header {@code u64 magic "SLUICESG", u32 version = 4, u32 loopIndex,
  * u64 nonce, u64 seq} (nonce random, new for each life of the file; seq the number S it is
- * written as), then records, each a 20-byte header and a payload. Version 2 (a 24-byte header
- * without seq) and version 1 (16 bytes, no nonce, unsalted CRCs) are still read; a build older
+ * written as), then records, each a 20-byte header and a payload. Version 3 (the same header, no
+ * SYNCED records), version 2 (a 24-byte header without seq) and version 1 (16 bytes, no nonce,
+ * unsalted CRCs) are still read; a build older
  * than a version quarantines that version's files as {@code .corrupt}, so do not downgrade over a
  * non-empty spool. The envelope in a BEGIN record has its own version: 1, or 2 only for a message
  * with DSN parameters (releases before DSN support cannot read it). Recovery quarantines a segment
  * holding an envelope version newer than it knows, with every segment holding a record of a
  * message in it, as {@code .corrupt}: such a message is never dropped.
  * <pre>
- *   offset 0  u8   type      1 BEGIN, 2 DATA, 3 COMMIT, 4 ABORT
+ *   offset 0  u8   type      1 BEGIN, 2 DATA, 3 COMMIT, 4 ABORT, 5 SYNCED (version 4)
  *          1  u8   magic     0xA5
  *          2  u16  reserved  0
  *          4  u32  length    payload bytes
- *          8  u64  queue id  see {@link io.sluice.smtp.spool.QueueId}
+ *          8  u64  queue id  see {@link io.sluice.smtp.spool.QueueId}; SYNCED: the loop index alone
  *         16  u32  crc32c    over bytes 0..15 of the header, then the payload, XOR the salt
- *                            (versions 2, 3: SpoolRecord.crcSalt of the nonce and S; version 1: 0)
+ *                            (versions 2-4: SpoolRecord.crcSalt of the nonce and S; version 1: 0)
  *         20  ...  payload   BEGIN: envelope (version byte 1; 2 only for a message with DSN
  *                            parameters; see EnvelopeCodec), at most 1 MiB
  *                            DATA: content bytes, at most 16 MiB (writer splits at spool option)
  *                            COMMIT: u64 content octets (sum of the message's DATA lengths)
  *                            ABORT: empty
+ *                            SYNCED: u64 offset of this file through which an fdatasync of it
+ *                            had completed (at most the record's own offset)
  * </pre>
+ * The loop's appender writes a SYNCED record just before its next record into the segment once
+ * a commit round has made the segment durable further than its last SYNCED claims (the end of
+ * the round's last COMMIT in it): at most one per round, no fsync of its own (it is durable with
+ * the next round, or lost in a crash, which only weakens the evidence), and at close for the
+ * last round. A build that reads format 3 at most sees a format-4 file as of an unknown version
+ * and quarantines it, never cuts it.
  * Records of the loop's concurrent sessions interleave; a message may span segments (a segment
  * rolls over at a record boundary once it holds {@code segmentMaxBytes}). A record is never
  * rewritten in place; once no pending or queued message has a record in a segment, the file is
@@ -64,7 +73,19 @@
  *
  * <h2>Recovery</h2>
  * Segments are scanned in (loop, sequence) order. Scanning a segment stops at the first record
- * whose framing or CRC is invalid; in read-write mode the file is truncated there, except that a
+ * whose framing or CRC is invalid, unless (version 4, not the first record) a valid SYNCED record
+ * anywhere behind it claims an offset beyond it: then the bytes were fsynced and later damaged (bit
+ * rot, a bad sector, a stray write; a torn write never lies before a completed fsync's end), and
+ * the scan resumes at the first offset after it that frames a valid record under the file's salt
+ * (message bytes cannot pass: the nonce is secret; a resync that spends 256 MiB of CRC on
+ * candidates that fail resumes at that SYNCED record). The file is kept, not cut; a message with
+ * a record in the damaged range is incomplete and not queued (a missing DATA fails the COMMIT's
+ * size, a missing BEGIN or COMMIT leaves it unfinished); one ERROR per file names the ranges and
+ * how many messages begun before or ended after a range without completing were not queued, and
+ * SpoolStats#damagedRanges counts the ranges. New mail goes to a new segment, as after every
+ * start. A SYNCED record that is itself damaged, or left from a reused file's previous life (it
+ * fails the new salt), proves nothing; one claiming more than its own offset is ignored. Without
+ * evidence the torn-write rule holds: in read-write mode the file is truncated there, except that a
  * file is never cut at its header while it may hold acknowledged mail: a file whose header names
  * another loop or number than its name (renamed, restored or copied by hand), and a file whose
  * first record is invalid while a valid record (version 2: anything framed like a whole record)

@@ -87,6 +87,7 @@ class MetricsEndpointTest {
         assertTrue(MetricsScrape.value(s, "sluice_spool_commits_total", "result=\"committed\"") >= 1);
         assertEquals(1.0, MetricsScrape.value(s, "sluice_spool_writable"));
         assertEquals(0.0, MetricsScrape.value(s, "sluice_spool_journal_compaction_errors_total"));
+        assertEquals(0.0, MetricsScrape.value(s, "sluice_spool_damaged_ranges_total"));
 
         assertEquals(1.0, MetricsScrape.value(s, "sluice_delivery_attempts_total", "result=\"sent\""));
         assertEquals(1.0, MetricsScrape.value(s, "sluice_delivery_attempts_total", "result=\"deferred\""));

@@ -48,6 +48,14 @@ class SpoolRecoveryTest {
             sizeAfterB = Files.size(segment);
             commit(appender, c, 3); // BEGIN, 2 DATA, COMMIT: the records we tear
         }
+        // A crash, not a close: without the SYNCED record close writes for the last round.
+        long[] name = Segment.parseName(segment.getFileName().toString());
+        List<SpoolTestSupport.ScannedRecord> written = SpoolTestSupport.records(segment, (int) name[0], name[1]);
+        SpoolTestSupport.ScannedRecord last = written.get(written.size() - 1);
+        assertEquals(SpoolRecord.SYNCED, last.type());
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+            ch.truncate(last.offset());
+        }
         long fullSize = Files.size(segment);
         assertTrue(fullSize > sizeAfterB + 160);
         // Every offset near C's first and last records (headers, COMMIT), every 5th in between.

@@ -67,11 +67,15 @@ class SpoolRecycleTest {
             assertEquals(inode, Files.getAttribute(seg2, "unix:ino"), "segment 2 is segment 0's file");
             assertArrayEquals(content(6, SMALL), read(spool, y));
         }
-        // Y's records cover X's exactly, so the next record in the file is the deleted message's
-        // BEGIN, intact: only its salt keeps it from being read as a message.
+        // Y's records cover X's exactly, and the SYNCED record close wrote for Y's round covers
+        // the one X's round left, so the next record in the file is the deleted message's BEGIN,
+        // intact: only its salt keeps it from being read as a message.
+        long syncedEnd = staleOffset + SpoolRecord.SYNCED_RECORD_BYTES;
         ByteBuffer header = ByteBuffer.allocate(SpoolRecord.HEADER_BYTES);
         try (FileChannel ch = FileChannel.open(seg2, StandardOpenOption.READ)) {
             ch.read(header, staleOffset);
+            assertEquals(SpoolRecord.SYNCED, header.get(0));
+            ch.read(header.clear(), syncedEnd);
         }
         assertEquals(SpoolRecord.BEGIN, header.get(0));
         assertEquals(SpoolRecord.MAGIC, header.get(1));
@@ -81,7 +85,7 @@ class SpoolRecycleTest {
         try (Spool spool = Spool.open(tmp, OPTIONS)) {
             assertEquals(survivors, ids(spool));
             assertArrayEquals(content(6, SMALL), read(spool, y));
-            assertEquals(staleOffset, Files.size(seg2), "the old records are cut off at start");
+            assertEquals(syncedEnd, Files.size(seg2), "the old records are cut off at start");
         }
     }
 

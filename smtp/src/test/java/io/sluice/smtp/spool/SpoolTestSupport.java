@@ -7,6 +7,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -72,10 +75,13 @@ final class SpoolTestSupport {
     /**
      * Content size of a message (one DATA record) begun at {@code offset} of a segment of
      * {@code segmentBytes} whose COMMIT starts just below the limit, so the next record rolls.
+     * An {@code offset} past the header is the file's size right after a commit round in it: the
+     * next write puts that round's SYNCED record first.
      */
     static int fillTo(long segmentBytes, Envelope envelope, long offset) {
         long commitStart = segmentBytes - 8;
-        return (int) (commitStart - offset - 2L * SpoolRecord.HEADER_BYTES - EnvelopeCodec.encode(envelope).length);
+        long begin = offset > SpoolRecord.SEGMENT_HEADER_BYTES ? offset + SpoolRecord.SYNCED_RECORD_BYTES : offset;
+        return (int) (commitStart - begin - 2L * SpoolRecord.HEADER_BYTES - EnvelopeCodec.encode(envelope).length);
     }
 
     static byte[] read(Spool spool, QueueId id) throws IOException {
@@ -140,5 +146,37 @@ final class SpoolTestSupport {
             assertTrue(latch.await(AWAIT_SECONDS, TimeUnit.SECONDS), "listeners answered in time: "
                     + latch.getCount() + " missing");
         }
+    }
+
+    /** One valid record of a segment file as a scan visits it: where its header starts; a SYNCED record's claim. */
+    record ScannedRecord(byte type, QueueId id, long offset, int length, long syncedClaim) {
+        long payloadOffset() {
+            return offset + SpoolRecord.HEADER_BYTES;
+        }
+
+        long end() {
+            return offset + SpoolRecord.HEADER_BYTES + length;
+        }
+    }
+
+    /** The valid records of segment {@code seq} of loop {@code loop} in {@code file}, in file order. */
+    static List<ScannedRecord> records(Path file, int loop, long seq) throws IOException {
+        List<ScannedRecord> out = new ArrayList<>();
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            new SegmentScanner().scan(ch, loop, seq, (type, id, payloadOffset, length, payload) -> out.add(
+                    new ScannedRecord(type, id, payloadOffset - SpoolRecord.HEADER_BYTES, length,
+                            type == SpoolRecord.SYNCED ? payload.getLong(payload.position()) : -1)));
+        }
+        return out;
+    }
+
+    /** The first valid record of {@code type} of message {@code id} in the file. */
+    static ScannedRecord record(Path file, int loop, long seq, byte type, QueueId id) throws IOException {
+        for (ScannedRecord r : records(file, loop, seq)) {
+            if (r.type() == type && r.id().equals(id)) {
+                return r;
+            }
+        }
+        throw new AssertionError("no record of type " + type + " of " + id + " in " + file);
     }
 }
