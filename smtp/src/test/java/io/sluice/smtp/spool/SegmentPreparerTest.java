@@ -88,12 +88,12 @@ class SegmentPreparerTest {
         FailingFileChannel channel = new FailingFileChannel(real, -1, false);
         channel.beforeForce = () -> {
             forces.add(Thread.currentThread().getName() + " " + path.getFileName());
-            if (reuse && failReusedForce) {
-                throw new UncheckedIOException(new IOException("Input/output error"));
-            }
             if (reuse && holdReusedForce) {
                 entered.countDown();
                 awaitQuietly(release);
+            }
+            if (reuse && failReusedForce) {
+                throw new UncheckedIOException(new IOException("Input/output error"));
             }
         };
         return channel;
@@ -209,7 +209,7 @@ class SegmentPreparerTest {
         List<QueueId> survivors = new ArrayList<>();
         try (Spool spool = Spool.open(tmp, OPTIONS, disk)) {
             SpoolAppender appender = spool.appender(0);
-            Object inode = keepSegmentZero(spool, loop0, appender, survivors);
+            keepSegmentZero(spool, loop0, appender, survivors);
             assertTrue(entered.await(AWAIT_SECONDS, TimeUnit.SECONDS), "the preparer forces the kept file");
             assertTrue(spool.keptSegmentBytes() > 0);
 
@@ -229,8 +229,9 @@ class SegmentPreparerTest {
             usable.set(Long.MAX_VALUE / 4);
             survivors.add(loop0.call(() -> commit(appender, content(6, SMALL)))); // rolls
             assertEquals(0, spool.segmentsRecycled());
-            assertTrue(Files.exists(segment(0, 3)), "a new file past the reserved number 2");
-            assertNotEquals(inode, Files.getAttribute(segment(0, 3), "unix:ino"));
+            assertEquals(Segment.fileName(0, 3), headerName(segment(0, 3)), "a new file past the reserved number 2");
+            assertEquals(List.of(Segment.fileName(0, 1), Segment.fileName(0, 3), Segment.fileName(1, 0)), listing(tmp),
+                    "no .free file left, none used twice");
         }
         try (Spool spool = Spool.open(tmp, OPTIONS)) {
             assertEquals(Set.copyOf(survivors), Set.copyOf(ids(spool)));
@@ -259,11 +260,14 @@ class SegmentPreparerTest {
 
     @Test
     void aFileWhoseHeaderCannotBeForcedIsDeletedNotReused() throws Exception {
+        holdReusedForce = true;
         failReusedForce = true;
         Loop loop = new Loop("test-loop-0");
         try (Spool spool = Spool.open(tmp, OPTIONS, disk)) {
             SpoolAppender appender = spool.appender(0);
             keepSegmentZero(spool, loop, appender, new ArrayList<>());
+            assertTrue(entered.await(AWAIT_SECONDS, TimeUnit.SECONDS), "the preparer forces the kept file");
+            release.countDown(); // and that fsync fails
             awaitCondition(() -> !Files.exists(free(0, 0)), "the file failing its fsync is deleted");
             assertEquals(0, spool.keptSegmentBytes());
             loop.call(() -> commit(appender, content(6, SMALL))); // rolls
