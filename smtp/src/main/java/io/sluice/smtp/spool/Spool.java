@@ -774,8 +774,8 @@ public final class Spool implements MessageSource, Closeable {
     }
 
     /**
-     * Renames an emptied segment to {@code .free} and hands it to its appender. The appender
-     * overwrites a reused file's header (and forces it) before renaming it to its new name, so the
+     * Renames an emptied segment to {@code .free} and keeps it for its loop. The preparer
+     * overwrites a reused file's header (and forces it) before the loop renames it, so the
      * {@code .free} rename must be durable first: else a power loss can leave the OLD {@code .seg}
      * name over the NEW header, which recovery quarantines as renamed by hand. A caller that may
      * block fsyncs {@code segments/} here (once per retired segment, never per message: delivery
