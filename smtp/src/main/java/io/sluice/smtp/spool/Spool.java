@@ -57,6 +57,8 @@ public final class Spool implements MessageSource, Closeable {
     /** Damaged ranges the opening recovery skipped (see SpoolStats#damagedRanges). */
     private final long damagedRanges;
     private final SpoolWriter writer;
+    /** Readies kept files for the loops' rolls off the loops (read-write spools only). */
+    private final SegmentPreparer preparer;
     private final AtomicLong segmentDeleteErrors = new AtomicLong();
     private final AtomicLong segmentsRecycled = new AtomicLong();
     /** Bytes of the {@code .free} files the appenders keep (see {@link #keptSegmentBytes}). */
@@ -90,6 +92,7 @@ public final class Spool implements MessageSource, Closeable {
         this.newestIdValue = recovery.newestIdValue;
         this.damagedRanges = recovery.damagedRanges;
         this.writer = readOnly ? null : new SpoolWriter(this, segmentsDir, options);
+        this.preparer = readOnly ? null : new SegmentPreparer(this, channelFactory, segmentsDir);
     }
 
     /**
@@ -130,6 +133,7 @@ public final class Spool implements MessageSource, Closeable {
                 journal.opened();
             }
             spool.writer.start();
+            spool.preparer.start();
             return spool;
         } catch (IOException | RuntimeException e) {
             lockChannel.close();
@@ -192,7 +196,8 @@ public final class Spool implements MessageSource, Closeable {
         }
         if (appenders[loopIndex] == null) {
             appenders[loopIndex] = new SpoolAppender(this, loopIndex, maxSeqPerLoop[loopIndex] + 1,
-                    newestIdValue, options);
+                    newestIdValue, options, preparer);
+            preparer.register(appenders[loopIndex].keptSegments());
         }
         return appenders[loopIndex];
     }
@@ -620,6 +625,9 @@ public final class Spool implements MessageSource, Closeable {
      * records, so a segment fsync that hangs should not keep the removals from the disk.
      */
     private void closeFiles() throws IOException {
+        if (preparer != null) {
+            preparer.close(options.closeTimeoutNanos()); // bounded: it may be inside a reused file's fsync
+        }
         IOException failure = null;
         try {
             journal.sync();
@@ -667,6 +675,7 @@ public final class Spool implements MessageSource, Closeable {
         if (lockChannel == null) {
             return;
         }
+        preparer.close(0); // told to stop, not waited for: a file it readies stays a valid .free
         if (writer.abandoned()) {
             lockChannel.close();
         } else {
@@ -769,8 +778,8 @@ public final class Spool implements MessageSource, Closeable {
     }
 
     /**
-     * Renames an emptied segment to {@code .free} and hands it to its appender. The appender
-     * overwrites a reused file's header (and forces it) before renaming it to its new name, so the
+     * Renames an emptied segment to {@code .free} and keeps it for its loop. The preparer
+     * overwrites a reused file's header (and forces it) before the loop renames it, so the
      * {@code .free} rename must be durable first: else a power loss can leave the OLD {@code .seg}
      * name over the NEW header, which recovery quarantines as renamed by hand. A caller that may
      * block fsyncs {@code segments/} here (once per retired segment, never per message: delivery
@@ -778,7 +787,8 @@ public final class Spool implements MessageSource, Closeable {
      * next directory fsync (see {@link #renameDurable}).
      */
     private boolean recycle(Segment s, boolean mayBlock) throws IOException {
-        if (!s.writer.hasRoomForRecycled()) {
+        KeptSegments kept = s.writer.keptSegments();
+        if (!kept.hasRoom()) {
             return false;
         }
         long octets = s.writeChannel.size();
@@ -793,7 +803,7 @@ public final class Spool implements MessageSource, Closeable {
                 return true;
             }
         }
-        if (!s.writer.offerRecycled(free, octets, retiredAtSync)) {
+        if (!kept.offer(free, octets, retiredAtSync)) {
             Files.deleteIfExists(free);
         }
         return true;
@@ -808,7 +818,13 @@ public final class Spool implements MessageSource, Closeable {
     synchronized void dropKeptFiles() {
         for (SpoolAppender appender : appenders) {
             if (appender != null) {
-                appender.dropKept();
+                appender.keptSegments().dropQueued();
+            }
+        }
+        preparer.noteDrop(); // between the queues and the slots: see SegmentPreparer.noteDrop
+        for (SpoolAppender appender : appenders) {
+            if (appender != null) {
+                appender.keptSegments().dropNext();
             }
         }
     }
@@ -844,6 +860,7 @@ public final class Spool implements MessageSource, Closeable {
     /** Writer thread: directory fsync {@code syncNo} (from {@link #beginDirectorySync}) completed. */
     void directorySynced(long syncNo) {
         directorySyncedThrough.accumulateAndGet(syncNo, Math::max); // non-capturing: no allocation
+        preparer.directorySynced();
     }
 
     /**
@@ -876,13 +893,23 @@ public final class Spool implements MessageSource, Closeable {
         }
     }
 
-    /** At close: the files kept for reuse go (a crash leaves them to the next start, which deletes them). */
+    /**
+     * At close, the preparer told to stop: the files kept for reuse go, a readied one too (a crash
+     * leaves them to the next start, which deletes every {@code .free} file unread).
+     */
     private synchronized void deleteRecycledFiles() {
         for (SpoolAppender appender : appenders) {
-            for (Path free; appender != null && (free = appender.takeRecycled()) != null; ) {
-                deleteQuietly(free);
+            if (appender != null) {
+                appender.keptSegments().dropQueued();
+                appender.keptSegments().dropNext();
             }
         }
+    }
+
+    /** Tests: whether loop {@code loopIndex}'s next roll would reuse a readied kept file. */
+    synchronized boolean segmentReadyForReuse(int loopIndex) {
+        SpoolAppender appender = appenders[loopIndex];
+        return appender != null && appender.keptSegments().hasReady();
     }
 
     /**

@@ -5,12 +5,10 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.HashMap;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.zip.CRC32C;
-import org.jctools.queues.MpmcArrayQueue;
 
 /**
  * Appends the messages of one event loop to that loop's segment files. Confined to one thread
@@ -40,30 +38,27 @@ public final class SpoolAppender {
     private final ByteBuffer[] gather = new ByteBuffer[3];
     private final CRC32C crc = new CRC32C();
     /**
-     * Emptied segment files of this loop ({@code .free}) kept for reuse: overwriting a file's
+     * Emptied segment files of this loop ({@code .free}) kept for reuse, readied off this thread
+     * by the spool's SegmentPreparer, and this loop's segment numbers: overwriting a file's
      * existing blocks needs no block allocation, so its fdatasync commits no journal transaction
-     * (measured on ext4: ~1 MB rounds 2.9 → 1.8 ms). Any thread offers; this loop's thread takes
-     * one to reuse; any thread may drop them all when the disk runs short (hence MPMC).
+     * (measured on ext4: ~1 MB rounds 2.9 → 1.8 ms).
      */
-    private final MpmcArrayQueue<KeptFile> recycled;
-    private final int maxRecycled;
+    private final KeptSegments kept;
     private Segment current;
     private int salt;
     private long writeOffset;
     /** The offset the last SYNCED record written into {@link #current} claims durable (0: none yet). */
     private long syncedClaim;
-    private long nextSeq;
     private Thread owner;
 
-    SpoolAppender(Spool spool, int loopIndex, long firstSeq, long newestIdValue, SpoolOptions options) {
+    SpoolAppender(Spool spool, int loopIndex, long firstSeq, long newestIdValue, SpoolOptions options,
+                  SegmentPreparer preparer) {
         this.spool = spool;
         this.loopIndex = loopIndex;
-        this.nextSeq = firstSeq;
+        this.kept = new KeptSegments(spool, preparer, loopIndex, firstSeq, options.recycledSegmentsPerLoop());
         this.ids = new QueueIdGenerator(loopIndex, newestIdValue, System::currentTimeMillis);
         this.maxRecordPayloadBytes = options.maxRecordPayloadBytes();
         this.segmentMaxBytes = options.segmentMaxBytes();
-        this.maxRecycled = options.recycledSegmentsPerLoop();
-        this.recycled = new MpmcArrayQueue<>(Math.max(2, maxRecycled));
     }
 
     /** The event-loop index this appender writes for. */
@@ -317,29 +312,28 @@ public final class SpoolAppender {
         }
     }
 
-    /** Starts the next segment; the writer fsyncs the directory before acking any commit in it. */
+    /**
+     * Starts the next segment: the kept file the preparer readied (a rename, no fsync here), else
+     * a new file; it never waits for the preparer. The writer fsyncs the directory before it
+     * acknowledges any commit in it.
+     */
     private void roll() throws IOException {
-        long seq = nextSeq++;
-        Path path = spool.segmentsDir().resolve(Segment.fileName(loopIndex, seq));
-        long nonce = spool.newSegmentNonce();
-        FileChannel channel = openRecycled(path, nonce, seq);
-        boolean reused = channel != null;
-        if (reused) {
+        KeptSegments.NextSegment ready = kept.claim();
+        long seq;
+        long nonce;
+        Path path;
+        FileChannel channel;
+        if (ready != null) {
+            seq = ready.seq;
+            nonce = ready.nonce;
+            path = ready.path;
+            channel = ready.channel;
             spool.noteSegmentRecycled();
         } else {
-            spool.makeRoomForNewSegment();
-            channel = spool.channelFactory().create(path);
-            try {
-                writeSegmentHeader(channel, nonce, seq);
-            } catch (IOException e) {
-                try {
-                    channel.close();
-                    Files.deleteIfExists(path);
-                } catch (IOException suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-                throw e;
-            }
+            seq = kept.mintForNewFile();
+            nonce = spool.newSegmentNonce();
+            path = spool.segmentsDir().resolve(Segment.fileName(loopIndex, seq));
+            channel = createSegment(path, nonce, seq);
         }
         Segment segment = new Segment(loopIndex, seq, path, channel, this);
         segment.refs.set(1);
@@ -352,6 +346,24 @@ public final class SpoolAppender {
         if (old != null) {
             spool.release(old);
         }
+        kept.rolled();
+    }
+
+    private FileChannel createSegment(Path path, long nonce, long seq) throws IOException {
+        spool.makeRoomForNewSegment();
+        FileChannel channel = spool.channelFactory().create(path);
+        try {
+            writeSegmentHeader(channel, nonce, seq);
+        } catch (IOException e) {
+            try {
+                channel.close();
+                Files.deleteIfExists(path);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        return channel;
     }
 
     private void writeSegmentHeader(FileChannel channel, long nonce, long seq) throws IOException {
@@ -361,102 +373,9 @@ public final class SpoolAppender {
         }
     }
 
-    /**
-     * Takes a recycled file, writes segment {@code seq}'s header over its old one, forces it, and
-     * only then renames it to {@code path}: a {@code .seg} name always has its own header on disk,
-     * so a crash right after the rename leaves a file whose old records the new nonce disowns
-     * (recovery cuts them), never one whose header names its previous life (which recovery would
-     * quarantine as renamed). One fdatasync per reused roll, not per message. Returns the channel,
-     * positioned after the header, or null when none is kept or it cannot be reused (then it is
-     * deleted). Its old bytes stay behind the new records until overwritten.
-     */
-    private FileChannel openRecycled(Path path, long nonce, long seq) {
-        KeptFile kept = recycled.relaxedPoll();
-        if (kept == null) {
-            return null;
-        }
-        if (!spool.renameDurable(kept.retiredAtSync)) {
-            // Its .free name is not durable yet (retired by a loop since the writer's last
-            // directory fsync): overwriting the header now could leave the old .seg name over it.
-            // Back to the pool; the new file this roll creates brings that fsync.
-            if (!recycled.relaxedOffer(kept)) {
-                spool.noteKept(-kept.octets);
-                Spool.deleteQuietly(kept.path);
-            }
-            return null;
-        }
-        spool.noteKept(-kept.octets);
-        Path free = kept.path;
-        FileChannel channel;
-        try {
-            channel = spool.channelFactory().reuse(free);
-        } catch (IOException e) {
-            Spool.deleteQuietly(free);
-            return null;
-        }
-        try {
-            writeSegmentHeader(channel, nonce, seq);
-            channel.force(false);
-            Files.move(free, path, StandardCopyOption.ATOMIC_MOVE);
-            return channel;
-        } catch (IOException e) {
-            closeQuietly(channel);
-            Spool.deleteQuietly(free); // the move is the last step: a failure leaves the .free name
-            return null;
-        }
-    }
-
-    private static void closeQuietly(FileChannel channel) {
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // the file is deleted next; nothing was written through this channel that matters
-        }
-    }
-
-    /** Any thread (the disk runs short): deletes every file this loop keeps. */
-    void dropKept() {
-        for (KeptFile kept; (kept = recycled.relaxedPoll()) != null; ) {
-            spool.noteKept(-kept.octets);
-            Spool.deleteQuietly(kept.path);
-        }
-    }
-
-    /**
-     * Any thread: keeps an emptied segment file of this loop (already renamed to {@code .free},
-     * {@code octets} long, stamped {@code retiredAtSync} by Spool.recycle) for the next roll; false if
-     * the pool is full or off (the caller deletes
-     * the file). Allocates one small holder per kept file (once per segment's life, not per event).
-     */
-    boolean offerRecycled(Path free, long octets, long retiredAtSync) {
-        if (!hasRoomForRecycled()) {
-            return false;
-        }
-        spool.noteKept(octets); // before the offer: a taker subtracts it at once
-        if (recycled.relaxedOffer(new KeptFile(free, octets, retiredAtSync))) {
-            return true;
-        }
-        spool.noteKept(-octets);
-        return false;
-    }
-
-    /** Any thread: whether a file offered now would probably be kept (racy; offer decides). */
-    boolean hasRoomForRecycled() {
-        return recycled.size() < maxRecycled;
-    }
-
-    /** At close, once this loop's thread no longer appends (it is then the only taker): a kept file, or null. */
-    Path takeRecycled() {
-        KeptFile kept = recycled.poll();
-        if (kept == null) {
-            return null;
-        }
-        spool.noteKept(-kept.octets);
-        return kept.path;
-    }
-
-    /** A kept file, the disk it holds, and when it was retired (see {@link Spool#renameDurable}). */
-    private record KeptFile(Path path, long octets, long retiredAtSync) {
+    /** Any thread: this loop's kept files and segment numbers (see {@link KeptSegments}). */
+    KeptSegments keptSegments() {
+        return kept;
     }
 
     private boolean confined() {

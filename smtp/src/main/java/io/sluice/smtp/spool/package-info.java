@@ -8,13 +8,15 @@
  * its own segment files without locks. {@code commit} hands a request through a lock-free MPSC
  * queue to the {@code sluice-spool-writer} thread, which fsyncs each touched segment once per
  * batch and answers each {@link io.sluice.smtp.spool.CommitListener} on the executor the caller
- * gave (the session's loop). No code here depends on the reactor.
+ * gave (the session's loop). The {@code sluice-spool-prepare} thread readies emptied segment files
+ * for reuse (see Segment file) so that no fsync ever runs on a loop. No code here depends on the reactor.
  *
  * <h2>Directory layout ({@code spool.dir})</h2>
  * <pre>
  *   lock                 exclusive FileLock of the running server; holds "pid N"
  *   segments/LL-SSSSSSSSSSSS.seg   loop LL's segment number S (both decimal, zero-padded)
  *   segments/LL-SSSSSSSSSSSS.free  an emptied segment kept for reuse by loop LL (never scanned;
+ *                        one per loop may already carry the header of the loop's next number;
  *                        deleted at close, at start, and, every loop's, when the disk runs short:
  *                        a write failed, or a new segment file finds less than a segment usable;
  *                        the health check counts them as free space)
@@ -64,9 +66,14 @@
  * Records of the loop's concurrent sessions interleave; a message may span segments (a segment
  * rolls over at a record boundary once it holds {@code segmentMaxBytes}). A record is never
  * rewritten in place; once no pending or queued message has a record in a segment, the file is
- * deleted, or renamed {@code .free} and later renamed to the loop's next segment number and
- * overwritten from offset 0 with a new nonce (its blocks exist, so fdatasync needs no journal
- * commit). What is left behind from its previous life, old records or message bytes a scan reads
+ * deleted, or renamed {@code .free} and reused (its blocks exist, so fdatasync needs no journal
+ * commit): once that rename is durable, the preparer thread writes a new header over the file's
+ * first 32 bytes, with a new nonce and a segment number it reserves from the loop's counter, and
+ * fdatasyncs it while the file is still {@code .free}; the loop's next roll takes it if its number
+ * is above every number the loop used, renames it to that number (no fsync on the loop) and
+ * writes its records from offset 32. A roll never waits for it: with none ready the loop creates a
+ * new file, and a file it passed over is stamped again with a later number. Reserved numbers never
+ * used are skipped: numbers increase per loop, with gaps. What is left behind from its previous life, old records or message bytes a scan reads
  * as record headers, fails the CRC under the new salt (and a record naming another loop's id is
  * invalid anyway): a scan stops there. A read-only spool (the CLI next to a running server)
  * checks after each read that the segment's name still names the file it read.
@@ -91,7 +98,9 @@
  * first record is invalid while a valid record (version 2: anything framed like a whole record)
  * follows, are quarantined ({@code .corrupt}, {@code .corrupt.N} if taken; bytes unchanged, one
  * WARN). A reused file never shows its old number under its new name: its new header is written
- * and fsynced while it is still {@code .free}, then it is renamed. With a file quarantined, the
+ * and fsynced while it is still {@code .free}, then it is renamed. A crash while a file is readied
+ * but not yet renamed leaves a {@code .free} file whose header names a number no segment has: like
+ * every {@code .free} file it is deleted unread at start, and that number may be given again. With a file quarantined, the
  * unreferenced segments of its loop holding a message begun before it and never committed are
  * quarantined too (the COMMIT may be in it); the numbers a {@code .corrupt} file names (its name
  * and its version-3 header) are never given to new segments; and while any {@code .corrupt} file

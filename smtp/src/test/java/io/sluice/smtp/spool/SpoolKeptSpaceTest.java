@@ -70,6 +70,7 @@ class SpoolKeptSpaceTest {
             assertNull(spool.unhealthyReason(), "the disk is short only by what the spool keeps for itself");
 
             commit(appender, content(3, fillTo(Files.size(segment(0, 1)))));
+            SpoolTestSupport.awaitReadyForReuse(spool, 0); // the preparer readied the kept file off this thread
             commit(appender, content(4, SMALL)); // rolls into the kept file
             assertEquals(1, spool.segmentsRecycled());
             assertEquals(0, spool.keptSegmentBytes());

@@ -61,6 +61,7 @@ class SpoolRecycleTest {
             assertFalse(Files.exists(seg0), "an emptied segment leaves the scanned names");
             assertTrue(Files.exists(tmp.resolve("segments").resolve(Segment.freeName(0, 0))));
 
+            SpoolTestSupport.awaitReadyForReuse(spool, 0); // the preparer readied the kept file off this thread
             y = commit(appender, content(6, SMALL)); // rolls to segment 2: the kept file
             survivors.add(y);
             assertEquals(1, spool.segmentsRecycled());
@@ -109,6 +110,7 @@ class SpoolRecycleTest {
             survivors.add(commit(appender, content(3, fillTo(Files.size(segment(1))))));
             previousLife = Files.readAllBytes(segment(0));
             assertTrue(spool.delete(old)); // delivered: segment 0 empties and is kept as .free
+            SpoolTestSupport.awaitReadyForReuse(spool, 0); // the preparer readied the kept file off this thread
             commit(appender, content(4, SMALL)); // rolls to segment 2: segment 0's file
             assertEquals(1, spool.segmentsRecycled());
             try (FileChannel ch = FileChannel.open(segment(2), StandardOpenOption.READ)) {
@@ -155,6 +157,7 @@ class SpoolRecycleTest {
             commit(appender, content(2, SMALL)); // rolls to segment 1
             commit(appender, content(3, fillTo(Files.size(segment(1)))));
             assertTrue(spool.delete(old));
+            SpoolTestSupport.awaitReadyForReuse(spool, 0); // the preparer readied the kept file off this thread
             commit(appender, content(4, SMALL)); // rolls to segment 2: segment 0's file
             assertEquals(1, spool.segmentsRecycled());
             assertEquals(Segment.fileName(0, 2), headerName(segment(2)));

@@ -79,6 +79,7 @@ class SpoolRecycledRenameDurabilityTest {
                 events.clear();
             }
             assertTrue(spool.delete(old)); // delivered: segment 0 empties and is kept as .free
+            SpoolTestSupport.awaitReadyForReuse(spool, 0); // the preparer readied the kept file off this thread
             SpoolTestSupport.commitOne(appender, ENVELOPE, content(4, 100)); // rolls to segment 2: segment 0's file
             assertEquals(1, spool.segmentsRecycled());
             try (FileChannel ch = FileChannel.open(segment(2), StandardOpenOption.READ)) {
@@ -128,6 +129,7 @@ class SpoolRecycledRenameDurabilityTest {
             SpoolTestSupport.RecordingListener listener = new SpoolTestSupport.RecordingListener(1);
             appender.commit(id, big.length, listener, Runnable::run);
             listener.await(); // new segments: the writer fsyncs segments/
+            SpoolTestSupport.awaitReadyForReuse(spool, 0); // the preparer readied the kept file off this thread
             SpoolTestSupport.commitOne(appender, ENVELOPE, content(3, SEGMENT_BYTES)); // its COMMIT rolls to segment 3
             assertEquals(1, spool.segmentsRecycled(), "after the writer's directory fsync it is reused; files " + listing());
             assertEquals(List.of(id), ids(spool).subList(0, 1));

@@ -112,6 +112,7 @@ class SpoolReuseAttackTest {
                 assertArrayEquals(content(1, SMALL), read(cli, a));
                 assertTrue(server.delete(a));
                 assertTrue(server.delete(fill0)); // segment 0 empties: renamed .free
+                SpoolTestSupport.awaitReadyForReuse(server, 0); // the preparer readied the kept file off this thread
                 commit(appender, content(6, SMALL)); // segment 2 is segment 0's file
                 assertEquals(1, server.segmentsRecycled());
                 byte[] seen;
@@ -158,6 +159,7 @@ class SpoolReuseAttackTest {
                 acked.add(commit(appender, content(5, fillTo(Files.size(segmentIn(dir, 1))))));
                 assertTrue(spool.delete(a));
                 assertTrue(spool.delete(fill0));
+                SpoolTestSupport.awaitReadyForReuse(spool, 0); // the preparer readied the kept file off this thread
                 acked.add(commit(appender, content(6, SMALL))); // segment 2: segment 0's file
                 assertEquals(1, spool.segmentsRecycled());
                 try {
@@ -197,6 +199,7 @@ class SpoolReuseAttackTest {
         assertTrue(spool.delete(carrier)); // delivered, say
         assertTrue(spool.delete(fill0));
         assertTrue(Files.exists(tmp.resolve("segments").resolve(Segment.freeName(loop, 0))));
+        SpoolTestSupport.awaitReadyForReuse(spool, loop); // the preparer readied the kept file off this thread
         survivors.add(commit(appender, content(6, SMALL))); // rolls to segment 2: segment 0's file
         assertTrue(Files.size(segment(loop, 2)) > SMALL_MESSAGE_END, "old bytes follow the new records");
         return survivors;

@@ -16,12 +16,25 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /** Shared fixtures of the spool tests. */
 final class SpoolTestSupport {
     static final long AWAIT_SECONDS = 10;
 
     private SpoolTestSupport() {
+    }
+
+    /**
+     * Waits (bounded) until the spool's preparer has readied a kept file of loop {@code loop} for
+     * that loop's next roll: a roll never waits for it, so a test that wants a reuse waits first.
+     */
+    static void awaitReadyForReuse(Spool spool, int loop) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(AWAIT_SECONDS);
+        while (!spool.segmentReadyForReuse(loop)) {
+            assertTrue(System.nanoTime() - deadline < 0, "loop " + loop + " got a kept file readied in time");
+            LockSupport.parkNanos(1_000_000L); // polls the condition, bounded by the deadline
+        }
     }
 
     static Envelope envelope(String rcpt) {
