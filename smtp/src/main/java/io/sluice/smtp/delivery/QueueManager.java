@@ -732,7 +732,11 @@ public final class QueueManager implements AutoCloseable {
         if (deferrals.isEmpty()) {
             if (!q.mayReportDelay()) {
                 // RFC 3461 4.1: no recipient left asked for DELAY (NOTIFY=NEVER, or a list without it).
+                // Journalled like a sent notice, so a restart neither logs nor weighs it again.
                 q.delayNotified = true;
+                if (journal != null) {
+                    journal.recordDelayNotified(q.message.id().value(), nowMillis);
+                }
                 log.log(EventLog.Level.INFO, "delay-notice-suppressed", "id", q.message.id(), "reason",
                         "no recipient has NOTIFY with DELAY");
             }
