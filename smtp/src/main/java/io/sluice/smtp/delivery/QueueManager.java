@@ -8,9 +8,12 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
@@ -103,6 +106,8 @@ public final class QueueManager implements AutoCloseable {
     private final MessagePassingQueue.Consumer<Object> handler = this::handle;
     private final Executor inboxExecutor = this::offer;
     private final Map<QueueId, QueuedRecipients> messages = new HashMap<>();
+    /** Journal records of messages a quarantined segment may hold, read at start; written by every rewrite. */
+    private Map<Long, RecipientJournal.MessageRecord> keptForQuarantined = Map.of();
     /**
      * Messages that left the queue but whose spool removal failed: they come back after a restart,
      * so a journal rewrite must keep their recipients' outcomes (or all would be sent again).
@@ -259,8 +264,12 @@ public final class QueueManager implements AutoCloseable {
             for (QueuedMessage m : queued) {
                 live.add(m.id().value());
             }
-            journal.compact(records, live);
-            records.keySet().retainAll(new java.util.HashSet<>(live));
+            Set<Long> liveSet = new HashSet<>(live);
+            keptForQuarantined = recordsOfQuarantined(records, liveSet);
+            List<Long> kept = new ArrayList<>(live);
+            kept.addAll(keptForQuarantined.keySet());
+            journal.compact(records, kept);
+            records.keySet().retainAll(liveSet);
             return records;
         } catch (IOException | RuntimeException e) {
             // Without it every recipient is tried again: duplicates, never a loss.
@@ -268,6 +277,30 @@ public final class QueueManager implements AutoCloseable {
             log.log(EventLog.Level.ERROR, "queue-journal-unreadable", "dir", stateDir, "error", e.toString());
             return Map.of();
         }
+    }
+
+    /**
+     * The records of messages not queued that may be in a quarantined segment file (id not newer
+     * than the spool's bound): kept through every rewrite of this run, so restoring the file
+     * brings the message back with its recipients' outcomes and they are not delivered twice.
+     */
+    private Map<Long, RecipientJournal.MessageRecord> recordsOfQuarantined(
+            Map<Long, RecipientJournal.MessageRecord> records, Set<Long> live) {
+        OptionalLong bound = source.quarantinedIdBound();
+        if (bound.isEmpty()) {
+            return Map.of();
+        }
+        Map<Long, RecipientJournal.MessageRecord> out = new HashMap<>();
+        for (Map.Entry<Long, RecipientJournal.MessageRecord> e : records.entrySet()) {
+            if (!live.contains(e.getKey()) && Long.compareUnsigned(e.getKey(), bound.getAsLong()) <= 0) {
+                out.put(e.getKey(), e.getValue());
+            }
+        }
+        if (!out.isEmpty()) {
+            log.log(EventLog.Level.INFO, "queue-journal-kept-for-quarantined", "messages", out.size(),
+                    "newest_id", bound.getAsLong() == -1 ? "any" : QueueId.of(bound.getAsLong()));
+        }
+        return out;
     }
 
     /**
@@ -304,7 +337,7 @@ public final class QueueManager implements AutoCloseable {
                 state = new ArrayList<>(state); // rare: only after a failed removal
                 state.addAll(removalFailed.values());
             }
-            journal.compact(state, nowMillis);
+            journal.compact(state, keptForQuarantined, nowMillis);
         } catch (IOException e) {
             // The old file is whole (or the new one is): nothing is lost; tried again once it grows as much.
             journal.postponeCompaction();

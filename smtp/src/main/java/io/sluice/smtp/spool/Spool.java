@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -54,6 +55,8 @@ public final class Spool implements MessageSource, Closeable {
     private final SpoolAppender[] appenders = new SpoolAppender[QueueId.MAX_LOOPS];
     private final long[] maxSeqPerLoop;
     private final long newestIdValue;
+    /** {@link SpoolRecovery#quarantinedIdBound()} of the open: shared with tombstone keeping, scanned once. */
+    private final OptionalLong quarantinedIdBound;
     private final SpoolWriter writer;
     private final AtomicLong segmentDeleteErrors = new AtomicLong();
     private final AtomicLong segmentsRecycled = new AtomicLong();
@@ -86,6 +89,7 @@ public final class Spool implements MessageSource, Closeable {
         this.openSegments.addAll(recovery.liveSegments);
         this.maxSeqPerLoop = recovery.maxSeqPerLoop;
         this.newestIdValue = recovery.newestIdValue;
+        this.quarantinedIdBound = recovery.quarantinedIdBound();
         this.writer = readOnly ? null : new SpoolWriter(this, segmentsDir, options);
     }
 
@@ -192,6 +196,11 @@ public final class Spool implements MessageSource, Closeable {
                     newestIdValue, options);
         }
         return appenders[loopIndex];
+    }
+
+    @Override
+    public OptionalLong quarantinedIdBound() {
+        return quarantinedIdBound;
     }
 
     @Override
