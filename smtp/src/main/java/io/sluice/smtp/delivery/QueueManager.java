@@ -778,7 +778,7 @@ public final class QueueManager implements AutoCloseable {
         byte[] headers = originalHeaders(q);
         byte[] report = DeliveryStatusReport.buildDelay(options.hostname(), q.message, deferrals, headers, nowMillis,
                 q.message.arrivalMillis() + options.maxQueueTime().toMillis());
-        if (submitReport(q, report, new DelayCommit(q))) {
+        if (submitReport(q, report, new ReportCommit(q, ReportKind.DELAY))) {
             q.delaySending = true;
         } else {
             errors.incrementAndGet(); // tried again at the next deferral
@@ -919,7 +919,7 @@ public final class QueueManager implements AutoCloseable {
         }
         byte[] report = DeliveryStatusReport.buildSuccess(options.hostname(), q.message, done, actions,
                 originalHeaders(q), nowMillis);
-        if (submitReport(q, report, new SuccessCommit(q))) {
+        if (submitReport(q, report, new ReportCommit(q, ReportKind.SUCCESS))) {
             q.bouncing = true;
         } else {
             retryBounce(q, "success report not written");
@@ -959,7 +959,7 @@ public final class QueueManager implements AutoCloseable {
     private void bounce(QueuedRecipients q, List<DeliveryStatusReport.Row> failures) {
         byte[] report = DeliveryStatusReport.buildFailure(options.hostname(), q.message, failures, bounceQuote(q),
                 nowMillis);
-        if (submitReport(q, report, new BounceCommit(q))) {
+        if (submitReport(q, report, new ReportCommit(q, ReportKind.BOUNCE))) {
             q.bouncing = true;
         } else {
             retryBounce(q, "report not written");
@@ -1359,26 +1359,6 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
-    /** Answered on the queue thread (through the inbox executor) when the bounce is durable or not. */
-    private final class BounceCommit implements CommitListener {
-        private final QueuedRecipients message;
-
-        BounceCommit(QueuedRecipients message) {
-            this.message = message;
-        }
-
-        @Override
-        public void committed(QueueId id) {
-            onBounceCommitted(message, id);
-        }
-
-        @Override
-        public void failed(QueueId id, IOException cause) {
-            message.bouncing = false;
-            retryBounce(message, cause.toString());
-        }
-    }
-
     private static final class Report {
         final Attempt attempt;
         final RecipientResult result;
@@ -1399,44 +1379,42 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
-    /** Answered on the queue thread when the success report is durable or not. */
-    private final class SuccessCommit implements CommitListener {
-        private final QueuedRecipients message;
+    /** The three reports to a message's sender the queue puts into the spool. */
+    private enum ReportKind { BOUNCE, SUCCESS, DELAY }
 
-        SuccessCommit(QueuedRecipients message) {
+    /**
+     * Answered on the queue thread (through the inbox executor) when a report to the message's
+     * sender is durable or not.
+     */
+    private final class ReportCommit implements CommitListener {
+        private final QueuedRecipients message;
+        private final ReportKind kind;
+
+        ReportCommit(QueuedRecipients message, ReportKind kind) {
             this.message = message;
+            this.kind = kind;
         }
 
         @Override
         public void committed(QueueId id) {
-            onSuccessCommitted(message, id);
+            switch (kind) {
+                case BOUNCE -> onBounceCommitted(message, id);
+                case SUCCESS -> onSuccessCommitted(message, id);
+                case DELAY -> onDelayCommitted(message, id);
+            }
         }
 
         @Override
         public void failed(QueueId id, IOException cause) {
-            message.bouncing = false;
-            retryBounce(message, cause.toString()); // finishIfDone tries the report again
-        }
-    }
-
-    /** Answered on the queue thread when the delay notification is durable or not. */
-    private final class DelayCommit implements CommitListener {
-        private final QueuedRecipients message;
-
-        DelayCommit(QueuedRecipients message) {
-            this.message = message;
-        }
-
-        @Override
-        public void committed(QueueId id) {
-            onDelayCommitted(message, id);
-        }
-
-        @Override
-        public void failed(QueueId id, IOException cause) {
-            message.delaySending = false; // tried again at the next deferral
-            errors.incrementAndGet();
-            log.log(EventLog.Level.WARN, "delay-notice-failed", "id", message.message.id(), "error", cause.toString());
+            if (kind == ReportKind.DELAY) {
+                message.delaySending = false; // tried again at the next deferral
+                errors.incrementAndGet();
+                log.log(EventLog.Level.WARN, "delay-notice-failed", "id", message.message.id(), "error",
+                        cause.toString());
+            } else {
+                message.bouncing = false;
+                retryBounce(message, cause.toString()); // finishIfDone tries a success report again
+            }
         }
     }
 
