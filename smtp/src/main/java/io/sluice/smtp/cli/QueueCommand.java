@@ -22,9 +22,12 @@ import io.sluice.smtp.config.ConfigKeys;
 import io.sluice.smtp.delivery.QueueControl;
 import io.sluice.smtp.delivery.QueueControl.RecipientStatus;
 import io.sluice.smtp.delivery.RecipientJournal;
+import io.sluice.smtp.spool.DsnReturn;
 import io.sluice.smtp.spool.Envelope;
+import io.sluice.smtp.spool.EnvelopeDsn;
 import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.QueuedMessage;
+import io.sluice.smtp.spool.RecipientDsn;
 import io.sluice.smtp.spool.Spool;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -60,7 +63,10 @@ public final class QueueCommand {
 
     /**
      * One line per queued message and one indented line per recipient with its state, or one
-     * JSON object per message with a {@code "state"} array.
+     * JSON object per message with a {@code "state"} array. The DSN parameters (RFC 3461) show as
+     * received: {@code RET=} and {@code ENVID=} on the message's line, {@code NOTIFY=} and
+     * {@code ORCPT=} on a recipient's (ENVID and ORCPT still xtext-encoded, as passed on); in JSON
+     * as {@code "ret"}, {@code "envid"}, {@code "notify"} and {@code "orcpt"}, null when absent.
      */
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = "List queued messages and each recipient's state (pending, deferred, delivered, failed).")
@@ -119,8 +125,22 @@ public final class QueueCommand {
 
         static String textLine(QueuedMessage m) {
             Envelope e = m.envelope();
-            return m.id() + "  " + Instant.ofEpochMilli(m.arrivalMillis()) + "  " + m.sizeOctets() + "  <"
+            String line = m.id() + "  " + Instant.ofEpochMilli(m.arrivalMillis()) + "  " + m.sizeOctets() + "  <"
                     + e.sender() + ">  " + String.join(" ", e.recipients());
+            String ret = ret(e.dsn());
+            String envid = e.dsn().envelopeId();
+            return line + (ret == null ? "" : "  RET=" + ret) + (envid.isEmpty() ? "" : "  ENVID=" + envid);
+        }
+
+        /** RET= as sent ({@code FULL} or {@code HDRS}), null when absent. */
+        private static String ret(EnvelopeDsn dsn) {
+            return dsn.ret() == DsnReturn.FULL ? "FULL" : dsn.ret() == DsnReturn.HEADERS ? "HDRS" : null;
+        }
+
+        /** The recipient's NOTIFY and ORCPT, {@link RecipientDsn#NONE} for an index the envelope lacks. */
+        private static RecipientDsn dsn(QueuedMessage m, RecipientStatus r) {
+            return r.index() < m.envelope().recipients().size() ? m.envelope().dsn().recipient(r.index())
+                    : RecipientDsn.NONE;
         }
 
         static String textLine(QueuedMessage m, RecipientStatus r) {
@@ -128,6 +148,13 @@ public final class QueueCommand {
                     .append(r.state()).append("  attempts=").append(r.attempts());
             if (r.nextAttemptMillis() > 0) {
                 line.append("  next=").append(Instant.ofEpochMilli(r.nextAttemptMillis()));
+            }
+            RecipientDsn dsn = dsn(m, r);
+            if (dsn.notifyBits() != 0) {
+                line.append("  NOTIFY=").append(dsn.notifyText());
+            }
+            if (!dsn.originalRecipient().isEmpty()) {
+                line.append("  ORCPT=").append(dsn.originalRecipient());
             }
             if (!r.lastReply().isEmpty()) {
                 line.append("  last=").append(r.lastReply());
@@ -146,12 +173,15 @@ public final class QueueCommand {
             json.append(base, 0, base.length() - 1).append(",\"state\":[");
             for (int i = 0; i < state.size(); i++) {
                 RecipientStatus r = state.get(i);
+                RecipientDsn dsn = dsn(m, r);
                 json.append(i == 0 ? "" : ",").append("{\"recipient\":").append(Json.string(recipient(m, r)))
                         .append(",\"state\":").append(Json.string(r.state()))
                         .append(",\"attempts\":").append(r.attempts())
                         .append(",\"next_attempt\":").append(r.nextAttemptMillis() > 0
                                 ? Json.string(Instant.ofEpochMilli(r.nextAttemptMillis()).toString()) : "null")
                         .append(",\"last_error\":").append(r.lastReply().isEmpty() ? "null" : Json.string(r.lastReply()))
+                        .append(",\"notify\":").append(stringOrNull(dsn.notifyText()))
+                        .append(",\"orcpt\":").append(stringOrNull(dsn.originalRecipient()))
                         .append('}');
             }
             return json.append("]}").toString();
@@ -168,8 +198,15 @@ public final class QueueCommand {
                     .append(",\"client\":").append(Json.string(e.clientAddress()))
                     .append(",\"helo\":").append(Json.string(e.heloName()))
                     .append(",\"protocol\":").append(Json.string(e.protocol()))
+                    .append(",\"ret\":").append(stringOrNull(ret(e.dsn())))
+                    .append(",\"envid\":").append(stringOrNull(e.dsn().envelopeId()))
                     .append('}');
             return json.toString();
+        }
+
+        /** A JSON string, or null for null or {@code ""} (a parameter that was not given). */
+        private static String stringOrNull(String value) {
+            return value == null || value.isEmpty() ? "null" : Json.string(value);
         }
     }
 

@@ -9,6 +9,7 @@ import io.sluice.reactor.Connection;
 import io.sluice.reactor.ConnectionHandler;
 import io.sluice.reactor.EventLoop;
 import io.sluice.smtp.config.ClientTlsLevel;
+import io.sluice.smtp.protocol.Xtext;
 import io.sluice.smtp.spool.DsnReturn;
 import io.sluice.smtp.spool.EnvelopeDsn;
 import io.sluice.smtp.spool.RecipientDsn;
@@ -645,7 +646,7 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         for (int r = 0; r < n; r++) {
             StringBuilder rcpt = new StringBuilder(32).append("RCPT TO:<").append(d.recipient(r)).append('>');
             if (dsn) {
-                rcptDsn(rcpt, d.dsn(r));
+                rcptDsn(rcpt, d.dsn(r), d.recipient(r), d.needsSmtpUtf8());
             }
             out[i++] = rcpt.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
         }
@@ -667,13 +668,22 @@ final class ClientSession implements ConnectionHandler, TlsListener {
         }
     }
 
-    /** NOTIFY and ORCPT as received. */
-    private static void rcptDsn(StringBuilder rcpt, RecipientDsn dsn) {
+    /**
+     * NOTIFY and ORCPT as received. A recipient that came without ORCPT gets one naming it as
+     * received (RFC 3461 4.2, as Postfix does), so that the report the final hop sends names the
+     * address the sender used; none when it cannot be expressed.
+     */
+    private static void rcptDsn(StringBuilder rcpt, RecipientDsn dsn, String recipient, boolean smtpUtf8) {
         if (dsn.notifyBits() != 0) {
             rcpt.append(" NOTIFY=").append(dsn.notifyText());
         }
         if (!dsn.originalRecipient().isEmpty()) {
             rcpt.append(" ORCPT=").append(dsn.originalRecipient());
+        } else {
+            int mark = rcpt.length();
+            if (!Xtext.appendOriginalRecipient(rcpt.append(" ORCPT="), recipient, smtpUtf8)) {
+                rcpt.setLength(mark);
+            }
         }
     }
 

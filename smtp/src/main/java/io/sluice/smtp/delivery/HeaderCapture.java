@@ -1,7 +1,6 @@
 package io.sluice.smtp.delivery;
 
 import java.nio.ByteBuffer;
-import java.nio.channels.WritableByteChannel;
 import java.util.Arrays;
 
 /**
@@ -9,14 +8,11 @@ import java.util.Arrays;
  * {@code maxOctets}, cut at a line end) and counts the rest away: what a bounce quotes of the
  * original. Confined to the thread that copies into it.
  */
-final class HeaderCapture implements WritableByteChannel {
-    private final byte[] kept;
-    private int length;
+final class HeaderCapture extends BoundedCapture {
     private boolean complete;
-    private boolean open = true;
 
     HeaderCapture(int maxOctets) {
-        kept = new byte[maxOctets];
+        super(maxOctets);
     }
 
     @Override
@@ -51,25 +47,5 @@ final class HeaderCapture implements WritableByteChannel {
             }
         }
         return Arrays.copyOf(kept, end);
-    }
-
-    /** Whether any byte was non-ASCII (then the bounce is 8BITMIME). */
-    boolean eightBit() {
-        for (int i = 0; i < length; i++) {
-            if (kept[i] < 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    @Override
-    public boolean isOpen() {
-        return open;
-    }
-
-    @Override
-    public void close() {
-        open = false;
     }
 }

@@ -1,7 +1,6 @@
 package io.sluice.smtp.delivery;
 
 import java.nio.ByteBuffer;
-import java.nio.channels.WritableByteChannel;
 import java.util.Arrays;
 
 /**
@@ -9,14 +8,11 @@ import java.util.Arrays;
  * RET=FULL bounce; anything past {@code octets} marks it overflowed. Confined to the thread that
  * copies into it.
  */
-final class MessageCapture implements WritableByteChannel {
-    private final byte[] kept;
-    private int length;
+final class MessageCapture extends BoundedCapture {
     private boolean overflowed;
-    private boolean open = true;
 
     MessageCapture(int octets) {
-        kept = new byte[octets];
+        super(octets);
     }
 
     @Override
@@ -38,25 +34,5 @@ final class MessageCapture implements WritableByteChannel {
     /** The message as copied. */
     byte[] message() {
         return length == kept.length ? kept : Arrays.copyOf(kept, length);
-    }
-
-    /** Whether any byte was non-ASCII (then the report is 8BITMIME). */
-    boolean eightBit() {
-        for (int i = 0; i < length; i++) {
-            if (kept[i] < 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    @Override
-    public boolean isOpen() {
-        return open;
-    }
-
-    @Override
-    public void close() {
-        open = false;
     }
 }

@@ -8,9 +8,12 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
@@ -103,6 +106,8 @@ public final class QueueManager implements AutoCloseable {
     private final MessagePassingQueue.Consumer<Object> handler = this::handle;
     private final Executor inboxExecutor = this::offer;
     private final Map<QueueId, QueuedRecipients> messages = new HashMap<>();
+    /** Journal records of messages a quarantined segment may hold, read at start; written by every rewrite. */
+    private Map<Long, RecipientJournal.MessageRecord> keptForQuarantined = Map.of();
     /**
      * Messages that left the queue but whose spool removal failed: they come back after a restart,
      * so a journal rewrite must keep their recipients' outcomes (or all would be sent again).
@@ -259,8 +264,12 @@ public final class QueueManager implements AutoCloseable {
             for (QueuedMessage m : queued) {
                 live.add(m.id().value());
             }
-            journal.compact(records, live);
-            records.keySet().retainAll(new java.util.HashSet<>(live));
+            Set<Long> liveSet = new HashSet<>(live);
+            keptForQuarantined = recordsOfQuarantined(records, liveSet);
+            List<Long> kept = new ArrayList<>(live);
+            kept.addAll(keptForQuarantined.keySet());
+            journal.compact(records, kept);
+            records.keySet().retainAll(liveSet);
             return records;
         } catch (IOException | RuntimeException e) {
             // Without it every recipient is tried again: duplicates, never a loss.
@@ -268,6 +277,30 @@ public final class QueueManager implements AutoCloseable {
             log.log(EventLog.Level.ERROR, "queue-journal-unreadable", "dir", stateDir, "error", e.toString());
             return Map.of();
         }
+    }
+
+    /**
+     * The records of messages not queued that may be in a quarantined segment file (id not newer
+     * than the spool's bound): kept through every rewrite of this run, so restoring the file
+     * brings the message back with its recipients' outcomes and they are not delivered twice.
+     */
+    private Map<Long, RecipientJournal.MessageRecord> recordsOfQuarantined(
+            Map<Long, RecipientJournal.MessageRecord> records, Set<Long> live) {
+        OptionalLong bound = source.quarantinedIdBound();
+        if (bound.isEmpty()) {
+            return Map.of();
+        }
+        Map<Long, RecipientJournal.MessageRecord> out = new HashMap<>();
+        for (Map.Entry<Long, RecipientJournal.MessageRecord> e : records.entrySet()) {
+            if (!live.contains(e.getKey()) && Long.compareUnsigned(e.getKey(), bound.getAsLong()) <= 0) {
+                out.put(e.getKey(), e.getValue());
+            }
+        }
+        if (!out.isEmpty()) {
+            log.log(EventLog.Level.INFO, "queue-journal-kept-for-quarantined", "messages", out.size(),
+                    "newest_id", bound.getAsLong() == -1 ? "any" : QueueId.of(bound.getAsLong()));
+        }
+        return out;
     }
 
     /**
@@ -304,7 +337,7 @@ public final class QueueManager implements AutoCloseable {
                 state = new ArrayList<>(state); // rare: only after a failed removal
                 state.addAll(removalFailed.values());
             }
-            journal.compact(state, nowMillis);
+            journal.compact(state, keptForQuarantined, nowMillis);
         } catch (IOException e) {
             // The old file is whole (or the new one is): nothing is lost; tried again once it grows as much.
             journal.postponeCompaction();
@@ -732,7 +765,11 @@ public final class QueueManager implements AutoCloseable {
         if (deferrals.isEmpty()) {
             if (!q.mayReportDelay()) {
                 // RFC 3461 4.1: no recipient left asked for DELAY (NOTIFY=NEVER, or a list without it).
+                // Journalled like a sent notice, so a restart neither logs nor weighs it again.
                 q.delayNotified = true;
+                if (journal != null) {
+                    journal.recordDelayNotified(q.message.id().value(), nowMillis);
+                }
                 log.log(EventLog.Level.INFO, "delay-notice-suppressed", "id", q.message.id(), "reason",
                         "no recipient has NOTIFY with DELAY");
             }
@@ -741,7 +778,7 @@ public final class QueueManager implements AutoCloseable {
         byte[] headers = originalHeaders(q);
         byte[] report = DeliveryStatusReport.buildDelay(options.hostname(), q.message, deferrals, headers, nowMillis,
                 q.message.arrivalMillis() + options.maxQueueTime().toMillis());
-        if (submitReport(q, report, new DelayCommit(q))) {
+        if (submitReport(q, report, new ReportCommit(q, ReportKind.DELAY))) {
             q.delaySending = true;
         } else {
             errors.incrementAndGet(); // tried again at the next deferral
@@ -882,7 +919,7 @@ public final class QueueManager implements AutoCloseable {
         }
         byte[] report = DeliveryStatusReport.buildSuccess(options.hostname(), q.message, done, actions,
                 originalHeaders(q), nowMillis);
-        if (submitReport(q, report, new SuccessCommit(q))) {
+        if (submitReport(q, report, new ReportCommit(q, ReportKind.SUCCESS))) {
             q.bouncing = true;
         } else {
             retryBounce(q, "success report not written");
@@ -922,7 +959,7 @@ public final class QueueManager implements AutoCloseable {
     private void bounce(QueuedRecipients q, List<DeliveryStatusReport.Row> failures) {
         byte[] report = DeliveryStatusReport.buildFailure(options.hostname(), q.message, failures, bounceQuote(q),
                 nowMillis);
-        if (submitReport(q, report, new BounceCommit(q))) {
+        if (submitReport(q, report, new ReportCommit(q, ReportKind.BOUNCE))) {
             q.bouncing = true;
         } else {
             retryBounce(q, "report not written");
@@ -1322,26 +1359,6 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
-    /** Answered on the queue thread (through the inbox executor) when the bounce is durable or not. */
-    private final class BounceCommit implements CommitListener {
-        private final QueuedRecipients message;
-
-        BounceCommit(QueuedRecipients message) {
-            this.message = message;
-        }
-
-        @Override
-        public void committed(QueueId id) {
-            onBounceCommitted(message, id);
-        }
-
-        @Override
-        public void failed(QueueId id, IOException cause) {
-            message.bouncing = false;
-            retryBounce(message, cause.toString());
-        }
-    }
-
     private static final class Report {
         final Attempt attempt;
         final RecipientResult result;
@@ -1362,44 +1379,42 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
-    /** Answered on the queue thread when the success report is durable or not. */
-    private final class SuccessCommit implements CommitListener {
-        private final QueuedRecipients message;
+    /** The three reports to a message's sender the queue puts into the spool. */
+    private enum ReportKind { BOUNCE, SUCCESS, DELAY }
 
-        SuccessCommit(QueuedRecipients message) {
+    /**
+     * Answered on the queue thread (through the inbox executor) when a report to the message's
+     * sender is durable or not.
+     */
+    private final class ReportCommit implements CommitListener {
+        private final QueuedRecipients message;
+        private final ReportKind kind;
+
+        ReportCommit(QueuedRecipients message, ReportKind kind) {
             this.message = message;
+            this.kind = kind;
         }
 
         @Override
         public void committed(QueueId id) {
-            onSuccessCommitted(message, id);
+            switch (kind) {
+                case BOUNCE -> onBounceCommitted(message, id);
+                case SUCCESS -> onSuccessCommitted(message, id);
+                case DELAY -> onDelayCommitted(message, id);
+            }
         }
 
         @Override
         public void failed(QueueId id, IOException cause) {
-            message.bouncing = false;
-            retryBounce(message, cause.toString()); // finishIfDone tries the report again
-        }
-    }
-
-    /** Answered on the queue thread when the delay notification is durable or not. */
-    private final class DelayCommit implements CommitListener {
-        private final QueuedRecipients message;
-
-        DelayCommit(QueuedRecipients message) {
-            this.message = message;
-        }
-
-        @Override
-        public void committed(QueueId id) {
-            onDelayCommitted(message, id);
-        }
-
-        @Override
-        public void failed(QueueId id, IOException cause) {
-            message.delaySending = false; // tried again at the next deferral
-            errors.incrementAndGet();
-            log.log(EventLog.Level.WARN, "delay-notice-failed", "id", message.message.id(), "error", cause.toString());
+            if (kind == ReportKind.DELAY) {
+                message.delaySending = false; // tried again at the next deferral
+                errors.incrementAndGet();
+                log.log(EventLog.Level.WARN, "delay-notice-failed", "id", message.message.id(), "error",
+                        cause.toString());
+            } else {
+                message.bouncing = false;
+                retryBounce(message, cause.toString()); // finishIfDone tries a success report again
+            }
         }
     }
 

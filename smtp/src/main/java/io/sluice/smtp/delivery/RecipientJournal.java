@@ -42,7 +42,9 @@ import java.util.zip.CRC32C;
  * the same way but never force an fsync of their own (losing one means an earlier retry).
  *
  * <p>Compaction: the file is rewritten with only the state still needed, at start from what
- * {@link #read} found for the messages in the spool, and at runtime from the queue's own state
+ * {@link #read} found for the messages in the spool (and, while a quarantined segment file is in
+ * the spool, for the messages not queued that it may hold: see
+ * {@link io.sluice.smtp.spool.MessageSource#quarantinedIdBound}), and at runtime from the queue's own state
  * once {@link #compactionDue} (it grew past {@link #MIN_COMPACT_BYTES}, past its size after the
  * last rewrite and past {@link #COMPACT_BYTES_PER_MESSAGE} per queued message).
  *
@@ -242,13 +244,19 @@ public final class RecipientJournal implements Closeable {
 
     /**
      * Queue thread, after a {@link #flush} left nothing queued: rewrites the file from the queue's
-     * own state, the records of the messages still queued (see {@link #rewrite}). The caller makes
-     * the removals of the messages no longer queued durable first, since their records go.
+     * own state, the records of the messages still queued, and the records in {@code kept} as read
+     * at start (those of messages a quarantined segment may hold; see {@link #rewrite}). The caller
+     * makes the removals of the messages no longer queued durable first, since their records go.
      */
-    void compact(Collection<QueuedRecipients> queued, long nowMillis) throws IOException {
+    void compact(Collection<QueuedRecipients> queued, Map<Long, MessageRecord> kept, long nowMillis)
+            throws IOException {
         rewrite(out -> {
             for (QueuedRecipients q : queued) {
                 q.writeStateTo(this, nowMillis);
+                spill(out, SPILL_BYTES);
+            }
+            for (Map.Entry<Long, MessageRecord> e : kept.entrySet()) {
+                e.getValue().writeTo(this, e.getKey());
                 spill(out, SPILL_BYTES);
             }
         });

@@ -9,6 +9,11 @@ import java.nio.charset.StandardCharsets;
  * canonical before the value is kept (so what we pass on is strict xtext). Stateless.
  */
 public final class Xtext {
+    /** RFC 3461 4.2: ORCPT's address is at most 500 characters (before encoding). */
+    private static final int ORIGINAL_RECIPIENT_MAX_CHARS = 500;
+
+    private static final char[] HEX_DIGITS = "0123456789ABCDEF".toCharArray();
+
     private Xtext() {
     }
 
@@ -158,6 +163,66 @@ public final class Xtext {
             }
         }
         return out.toString();
+    }
+
+    /**
+     * Appends the ORCPT value (RFC 3461 4.2) for a recipient that arrived without one, as Postfix
+     * does when it relays: {@code rfc822;} and the address in xtext; for an address with characters
+     * over U+007F, {@code utf-8;} and RFC 6533 3 utf-8-addr-unitext, which only an SMTPUTF8
+     * transaction may carry. Appends nothing when the address cannot be expressed: non-ASCII
+     * without SMTPUTF8, a control character, or more than 500 characters. Any thread.
+     *
+     * @param out      the RCPT command line being built (appended to in place, no other allocation)
+     * @param address  the recipient as received, without angle brackets
+     * @param smtpUtf8 the transaction is SMTPUTF8 (RFC 6531), so UTF-8 may go on the wire
+     * @return whether the value was appended
+     */
+    public static boolean appendOriginalRecipient(StringBuilder out, String address, boolean smtpUtf8) {
+        boolean ascii = true;
+        int chars = 0;
+        for (int i = 0; i < address.length(); i += Character.charCount(address.codePointAt(i)), chars++) {
+            int c = address.codePointAt(i);
+            if (c < ' ' || c == 0x7F || c >= 0x80 && c <= 0x9F) {
+                return false; // RFC 3461 4.2: the address is printable
+            }
+            ascii &= c < 0x80;
+        }
+        if (address.isEmpty() || chars > ORIGINAL_RECIPIENT_MAX_CHARS || !ascii && !smtpUtf8) {
+            return false;
+        }
+        if (ascii) {
+            appendEncoded(out.append("rfc822;"), address);
+        } else {
+            appendUnitext(out.append("utf-8;"), address);
+        }
+        return true;
+    }
+
+    /** Appends US-ASCII {@code text} as xtext. */
+    private static void appendEncoded(StringBuilder out, String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c >= '!' && c <= '~' && c != '+' && c != '=') {
+                out.append(c);
+            } else {
+                out.append('+').append(HEX_DIGITS[c >> 4 & 0xF]).append(HEX_DIGITS[c & 0xF]);
+            }
+        }
+    }
+
+    /**
+     * Appends {@code text} as utf-8-addr-unitext: printable US-ASCII other than {@code "+"},
+     * {@code "="} and {@code "\"} as is, non-ASCII as is (UTF-8 on the wire), the rest as {@code \x{HH}}.
+     */
+    private static void appendUnitext(StringBuilder out, String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c >= 0x80 || c >= '!' && c <= '~' && c != '+' && c != '=' && c != '\\') {
+                out.append(c); // surrogate pairs are copied one char at a time, unchanged
+            } else {
+                out.append("\\x{").append(HEX_DIGITS[c >> 4 & 0xF]).append(HEX_DIGITS[c & 0xF]).append('}');
+            }
+        }
     }
 
     private static boolean isUpperHex(byte c) {

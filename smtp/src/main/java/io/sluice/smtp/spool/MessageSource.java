@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.function.Consumer;
 
 /**
@@ -54,6 +55,17 @@ public interface MessageSource {
      * recipient state) must first be sure the message will not come back. Default: nothing lazy.
      */
     default void syncRemovals() throws IOException {
+    }
+
+    /**
+     * While a quarantined ({@code .corrupt}) segment file was in the spool at open: the newest
+     * queue id (compare unsigned; -1 stands for every id) any of its records has, else empty.
+     * Whoever keeps state about messages (their recipients' outcomes) keeps it for the ids not
+     * newer than this although the message is not queued, so restoring the file brings the
+     * message back with that state, not as new. Fixed at open; any thread. Default: empty.
+     */
+    default OptionalLong quarantinedIdBound() {
+        return OptionalLong.empty();
     }
 
     /**

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -56,6 +57,8 @@ public final class Spool implements MessageSource, Closeable {
     private final long newestIdValue;
     /** Damaged ranges the opening recovery skipped (see SpoolStats#damagedRanges). */
     private final long damagedRanges;
+    /** {@link SpoolRecovery#quarantinedIdBound()} of the open: shared with tombstone keeping, scanned once. */
+    private final OptionalLong quarantinedIdBound;
     private final SpoolWriter writer;
     /** Readies kept files for the loops' rolls off the loops (read-write spools only). */
     private final SegmentPreparer preparer;
@@ -91,6 +94,7 @@ public final class Spool implements MessageSource, Closeable {
         this.maxSeqPerLoop = recovery.maxSeqPerLoop;
         this.newestIdValue = recovery.newestIdValue;
         this.damagedRanges = recovery.damagedRanges;
+        this.quarantinedIdBound = recovery.quarantinedIdBound();
         this.writer = readOnly ? null : new SpoolWriter(this, segmentsDir, options);
         this.preparer = readOnly ? null : new SegmentPreparer(this, channelFactory, segmentsDir);
     }
@@ -200,6 +204,11 @@ public final class Spool implements MessageSource, Closeable {
             preparer.register(appenders[loopIndex].keptSegments());
         }
         return appenders[loopIndex];
+    }
+
+    @Override
+    public OptionalLong quarantinedIdBound() {
+        return quarantinedIdBound;
     }
 
     @Override

@@ -16,6 +16,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -655,6 +656,14 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 }
             }
         }
+    }
+
+    /**
+     * After {@link #run}: the newest id (unsigned, -1 for every id) a quarantined file in
+     * segments/ may hold, or empty when there is none (see {@link MessageSource#quarantinedIdBound}).
+     */
+    OptionalLong quarantinedIdBound() {
+        return anyQuarantinedFile ? OptionalLong.of(newestQuarantinedId) : OptionalLong.empty();
     }
 
     private void noteId(long value) {

@@ -105,7 +105,9 @@
  * quarantined too (the COMMIT may be in it); the numbers a {@code .corrupt} file names (its name
  * and its version-3 header) are never given to new segments; and while any {@code .corrupt} file
  * exists, {@code deleted.log} keeps every tombstone of a message not found whole in the scan,
- * so restoring a quarantined file does not resurrect its delivered messages. A first record with nothing valid
+ * so restoring a quarantined file does not resurrect its delivered messages (and
+ * {@code recipients.log} keeps the records of ids up to the quarantined files' newest, see
+ * {@link io.sluice.smtp.spool.MessageSource#quarantinedIdBound}). A first record with nothing valid
  * behind it is a torn first write (an fsync covers every earlier write of the file, so an
  * acknowledged record behind it would make the first one valid too): cut. A message is
  * queued iff a valid BEGIN, its DATA records and a valid COMMIT whose size equals the DATA total

@@ -33,8 +33,11 @@ import io.sluice.smtp.delivery.TransportTable;
 import io.sluice.smtp.server.EventLog;
 import io.sluice.smtp.spool.BodyType;
 import io.sluice.smtp.spool.CommitListener;
+import io.sluice.smtp.spool.DsnReturn;
 import io.sluice.smtp.spool.Envelope;
+import io.sluice.smtp.spool.EnvelopeDsn;
 import io.sluice.smtp.spool.QueueId;
+import io.sluice.smtp.spool.RecipientDsn;
 import io.sluice.smtp.spool.Spool;
 import io.sluice.smtp.spool.SpoolAppender;
 import io.sluice.smtp.spool.SpoolOptions;
@@ -69,9 +72,13 @@ class QueueCommandTest {
     }
 
     private static QueueId enqueue(Spool spool, String... recipients) throws Exception {
+        return enqueue(spool, EnvelopeDsn.NONE, recipients);
+    }
+
+    private static QueueId enqueue(Spool spool, EnvelopeDsn dsn, String... recipients) throws Exception {
         SpoolAppender appender = spool.appender(0);
         QueueId id = appender.begin(new Envelope("a@example.org", List.of(recipients), "127.0.0.1", "client.example",
-                "ESMTP", T0, BodyType.SEVEN_BIT, false));
+                "ESMTP", T0, BodyType.SEVEN_BIT, false, dsn));
         byte[] bytes = "Subject: hi\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII);
         appender.append(id, ByteBuffer.wrap(bytes));
         CompletableFuture<QueueId> done = new CompletableFuture<>();
@@ -137,9 +144,11 @@ class QueueCommandTest {
                         + "  last=451 4.4.1 no answer\n"), list.out());
                 Run json = run("queue", "list", "--json", "--spool", spoolDir.toString());
                 assertTrue(json.out().contains(",\"state\":[{\"recipient\":\"ok@example.net\",\"state\":\"delivered\","
-                        + "\"attempts\":1,\"next_attempt\":null,\"last_error\":\"250 2.0.0 ok\"},{\"recipient\":"
-                        + "\"later@example.net\",\"state\":\"deferred\",\"attempts\":1,\"next_attempt\":"
-                        + "\"2023-11-14T23:13:20Z\",\"last_error\":\"451 4.4.1 no answer\"}]}"), json.out());
+                        + "\"attempts\":1,\"next_attempt\":null,\"last_error\":\"250 2.0.0 ok\",\"notify\":null,"
+                        + "\"orcpt\":null},{\"recipient\":\"later@example.net\",\"state\":\"deferred\",\"attempts\":1,"
+                        + "\"next_attempt\":\"2023-11-14T23:13:20Z\",\"last_error\":\"451 4.4.1 no answer\","
+                        + "\"notify\":null,\"orcpt\":null}]}"), json.out());
+                assertTrue(json.out().contains(",\"protocol\":\"ESMTP\",\"ret\":null,\"envid\":null,"), json.out());
 
                 defer.set(false);
                 Run retry = run("queue", "retry", "--spool", spoolDir.toString(), id.toString());
@@ -191,5 +200,45 @@ class QueueCommandTest {
         } finally {
             server.close();
         }
+    }
+
+    /** RFC 3461's parameters as received: RET and ENVID with the message, NOTIFY and ORCPT with each recipient. */
+    @Test
+    void listShowsTheDsnParameters() throws Exception {
+        Path spoolDir = dir.resolve("spool");
+        EnvelopeDsn dsn = new EnvelopeDsn(DsnReturn.HEADERS, "env+2B1", List.of(
+                new RecipientDsn(RecipientDsn.NOTIFY_SUCCESS | RecipientDsn.NOTIFY_FAILURE, "rfc822;orig+2Bb@example.net"),
+                RecipientDsn.NONE,
+                new RecipientDsn(RecipientDsn.NOTIFY_NEVER, "")));
+        QueueId id;
+        QueueId plain;
+        try (Spool spool = Spool.open(spoolDir, SpoolOptions.defaults())) {
+            id = enqueue(spool, dsn, "b@example.net", "c@example.net", "d@example.net");
+            plain = enqueue(spool, "e@example.net");
+        }
+        Run list = run("queue", "list", "--spool", spoolDir.toString());
+        assertEquals(0, list.status(), list.err());
+        assertTrue(list.out().contains("<a@example.org>  b@example.net c@example.net d@example.net  RET=HDRS  ENVID=env+2B1\n"),
+                list.out());
+        assertTrue(list.out().contains("<a@example.org>  e@example.net\n"), "no DSN, nothing added: " + list.out());
+        assertTrue(list.out().contains("    b@example.net  pending  attempts=0  NOTIFY=SUCCESS,FAILURE"
+                + "  ORCPT=rfc822;orig+2Bb@example.net\n"), list.out());
+        assertTrue(list.out().contains("    c@example.net  pending  attempts=0\n"), list.out());
+        assertTrue(list.out().contains("    d@example.net  pending  attempts=0  NOTIFY=NEVER\n"), list.out());
+
+        Run json = run("queue", "list", "--json", "--spool", spoolDir.toString());
+        assertEquals(0, json.status(), json.err());
+        String[] lines = json.out().split("\n");
+        assertEquals(2, lines.length, json.out());
+        String message = lines[0].contains(id.toString()) ? lines[0] : lines[1];
+        assertTrue(message.contains(",\"ret\":\"HDRS\",\"envid\":\"env+2B1\","), message);
+        assertTrue(message.contains("{\"recipient\":\"b@example.net\",\"state\":\"pending\",\"attempts\":0,"
+                + "\"next_attempt\":null,\"last_error\":null,\"notify\":\"SUCCESS,FAILURE\","
+                + "\"orcpt\":\"rfc822;orig+2Bb@example.net\"}"), message);
+        assertTrue(message.contains("\"recipient\":\"c@example.net\",\"state\":\"pending\",\"attempts\":0,"
+                + "\"next_attempt\":null,\"last_error\":null,\"notify\":null,\"orcpt\":null}"), message);
+        assertTrue(message.contains("\"notify\":\"NEVER\",\"orcpt\":null}"), message);
+        String other = lines[0].contains(plain.toString()) ? lines[0] : lines[1];
+        assertTrue(other.contains(",\"ret\":null,\"envid\":null,"), other);
     }
 }

@@ -65,8 +65,10 @@ class DsnClientTest {
         assertTrue(fake.commands.contains("MAIL FROM:<b@x.example> RET=HDRS ENVID=abc+2B1"), fake.commands::toString);
         assertTrue(fake.commands.contains("RCPT TO:<u@y.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;u+2Bz@y.example"),
                 fake.commands::toString);
-        assertTrue(fake.commands.contains("RCPT TO:<v@y.example>"), fake.commands::toString);
-        assertTrue(fake.commands.contains("RCPT TO:<w@y.example> NOTIFY=NEVER"), fake.commands::toString);
+        // RFC 3461 4.2: a recipient that came without ORCPT gets one naming it as received (as Postfix does).
+        assertTrue(fake.commands.contains("RCPT TO:<v@y.example> ORCPT=rfc822;v@y.example"), fake.commands::toString);
+        assertTrue(fake.commands.contains("RCPT TO:<w@y.example> NOTIFY=NEVER ORCPT=rfc822;w@y.example"),
+                fake.commands::toString);
         for (RecipientResult r : results.values()) {
             assertEquals(RecipientResult.Outcome.DELIVERED, r.outcome(), r.reply());
         }
@@ -89,10 +91,10 @@ class DsnClientTest {
     }
 
     @Test
-    void aMessageWithoutDsnParametersSendsNoneEvenToADsnHop() throws Exception {
+    void aMessageWithoutDsnParametersSendsOnlyTheOriginalRecipientToADsnHop() throws Exception {
         Map<String, RecipientResult> results = send("DSN", EnvelopeDsn.NONE);
         assertTrue(fake.commands.contains("MAIL FROM:<b@x.example>"), fake.commands::toString);
-        assertTrue(fake.commands.contains("RCPT TO:<u@y.example>"), fake.commands::toString);
+        assertTrue(fake.commands.contains("RCPT TO:<u@y.example> ORCPT=rfc822;u@y.example"), fake.commands::toString);
         assertFalse(fake.commands.toString().contains("NOTIFY"), fake.commands::toString);
         assertFalse(results.get("u@y.example").dsnPassedOn(), "no NOTIFY=SUCCESS: nothing to mark");
     }
@@ -105,7 +107,7 @@ class DsnClientTest {
     void aUnitextOrcptGoesOnlyToAHopWithDsnAndSmtpUtf8() throws Exception {
         EnvelopeDsn dsn = new EnvelopeDsn(DsnReturn.NONE, "", List.of(
                 new RecipientDsn(RecipientDsn.NOTIFY_FAILURE, "utf-8;caf\u00e9@y.example")));
-        Map<String, RecipientResult> results = sendUtf8("DSN,SMTPUTF8", dsn);
+        Map<String, RecipientResult> results = sendUtf8("DSN,SMTPUTF8", dsn, "u@y.example");
         String utf8AsLatin1 = new String("utf-8;caf\u00e9@y.example".getBytes(StandardCharsets.UTF_8),
                 StandardCharsets.ISO_8859_1);
         assertTrue(fake.commands.contains("RCPT TO:<u@y.example> NOTIFY=FAILURE ORCPT=" + utf8AsLatin1),
@@ -113,12 +115,40 @@ class DsnClientTest {
         assertEquals(RecipientResult.Outcome.DELIVERED, results.get("u@y.example").outcome());
         harness.close();
         fake.close();
-        results = sendUtf8("DSN", dsn);
+        results = sendUtf8("DSN", dsn, "u@y.example");
         assertEquals(RecipientResult.Outcome.FAILED, results.get("u@y.example").outcome(), results::toString);
         assertFalse(fake.commands.toString().contains("ORCPT"), fake.commands::toString);
     }
 
-    private Map<String, RecipientResult> sendUtf8(String capabilities, EnvelopeDsn dsn) throws Exception {
+    /**
+     * A non-ASCII recipient that came without ORCPT gets RFC 6533's {@code utf-8;} form, which
+     * goes only in an SMTPUTF8 transaction (such a recipient needs one anyway).
+     */
+    @Test
+    void aNonAsciiRecipientWithoutOrcptGetsTheUtf8Form() throws Exception {
+        Map<String, RecipientResult> results = sendUtf8("DSN,SMTPUTF8", EnvelopeDsn.NONE, "caf\u00e9 x@y.example");
+        String expected = new String("RCPT TO:<caf\u00e9 x@y.example> ORCPT=utf-8;caf\u00e9\\x{20}x@y.example"
+                .getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        assertTrue(fake.commands.contains(expected), fake.commands::toString);
+        assertEquals(RecipientResult.Outcome.DELIVERED, results.get("caf\u00e9 x@y.example").outcome());
+    }
+
+    @Test
+    void aQuotedRecipientWithoutOrcptIsXtextEncoded() throws Exception {
+        fake = new FakeNextHop();
+        fake.extraCapabilities = "DSN";
+        harness = new ClientHarness(ClientSettings.defaults("client.test", TlsPolicyTable.uniform(ClientTlsLevel.NONE))
+                .withTimeouts(Duration.ofSeconds(10)), dir);
+        Route route = new Route(Route.Kind.SMTP_HOST, "127.0.0.1", fake.port(), "");
+        Map<String, RecipientResult> results = harness.deliver(route, "b@x.example",
+                List.of("\"a b+c=d\"@y.example"), MESSAGE, EnvelopeDsn.NONE);
+        assertTrue(fake.commands.contains("RCPT TO:<\"a b+c=d\"@y.example> ORCPT=rfc822;\"a+20b+2Bc+3Dd\"@y.example"),
+                fake.commands::toString);
+        assertEquals(RecipientResult.Outcome.DELIVERED, results.get("\"a b+c=d\"@y.example").outcome());
+    }
+
+    private Map<String, RecipientResult> sendUtf8(String capabilities, EnvelopeDsn dsn, String recipient)
+            throws Exception {
         fake = new FakeNextHop();
         fake.extraCapabilities = capabilities;
         harness = new ClientHarness(ClientSettings.defaults("client.test", TlsPolicyTable.uniform(ClientTlsLevel.NONE))
@@ -126,7 +156,7 @@ class DsnClientTest {
         Route route = new Route(Route.Kind.SMTP_HOST, "127.0.0.1", fake.port(), "");
         CountDownLatch done = new CountDownLatch(1);
         Map<String, RecipientResult> results = new ConcurrentHashMap<>();
-        harness.start(route, "b@x.example", List.of("u@y.example"), MESSAGE.getBytes(StandardCharsets.UTF_8),
+        harness.start(route, "b@x.example", List.of(recipient), MESSAGE.getBytes(StandardCharsets.UTF_8),
                 BodyType.SEVEN_BIT, true, dsn, r -> {
                     results.put(r.recipient(), r);
                     done.countDown();

@@ -88,8 +88,12 @@ class QueueDsnTest {
     }
 
     private void start(DeliveryOptions options) {
+        start(options, log);
+    }
+
+    private void start(DeliveryOptions options, EventLog eventLog) {
         queue = new QueueManager(spool, spool.appender(QueueManager.INTERNAL_LOOP_INDEX),
-                TransportTable.of(ROUTES, "mx.test"), route -> transport, options, log, clock::get, Runnable::run,
+                TransportTable.of(ROUTES, "mx.test"), route -> transport, options, eventLog, clock::get, Runnable::run,
                 dir.resolve("spool"));
         queue.recover();
     }
@@ -192,6 +196,42 @@ class QueueDsnTest {
         assertEquals(List.of(), reports());
         assertTrue(spool.find(id).isPresent(), "still queued");
         assertTrue(logText().contains("delay-notice-suppressed id=" + id), captured::toString);
+    }
+
+    /** A suppressed delay notice is journalled like a sent one: after a restart it is neither logged nor weighed again. */
+    @Test
+    void aSuppressedDelayNoticeIsJournalledAndNotReconsideredAfterARestart() throws Exception {
+        transport.script = r -> RecipientResult.deferred(r, "4.4.1", "try later");
+        QueueId id = enqueue(new EnvelopeDsn(DsnReturn.NONE, "", List.of(notify(RecipientDsn.NOTIFY_NEVER, ""))),
+                "slow@y.example");
+        start(options(Duration.ofMinutes(30)));
+        drive(() -> queue.deferred() == 1, "first deferral");
+        clock.set(T0 + 31 * MINUTE);
+        drive(() -> queue.deferred() == 2, "second deferral, past the delay warning age");
+        settle();
+        queue.close();
+        queue = null;
+        assertTrue(RecipientJournal.read(dir.resolve("spool")).get(id.value()).delayNotified(),
+                "the suppressed notice is in recipients.log");
+        String before = logText();
+        assertEquals(1, before.split("delay-notice-suppressed", -1).length - 1, before);
+
+        ByteArrayOutputStream after = new ByteArrayOutputStream();
+        EventLog restarted = new EventLog(EventLog.Level.INFO, new PrintStream(after, true, StandardCharsets.UTF_8));
+        try {
+            clock.set(T0 + 40 * MINUTE);
+            start(options(Duration.ofMinutes(30)), restarted);
+            drive(() -> queue.deferred() == 1, "deferred again after the restart");
+            settle();
+            queue.close();
+            queue = null;
+        } finally {
+            restarted.close();
+        }
+        String text = after.toString(StandardCharsets.UTF_8);
+        assertTrue(text.contains("deferred"), "the restarted queue logged its deferral: " + text);
+        assertFalse(text.contains("delay-notice"), text);
+        assertEquals(List.of(), reports());
     }
 
     @Test

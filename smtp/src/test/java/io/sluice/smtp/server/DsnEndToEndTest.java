@@ -40,13 +40,18 @@ class DsnEndToEndTest {
 
     /** Sends one message with every DSN parameter; returns the EHLO reply. */
     private static String submit(int port) throws IOException {
+        return submit(port, "RCPT TO:<b@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig+2Bb@example.net\r\n");
+    }
+
+    /** Sends one message with RET and ENVID and the given RCPT line; returns the EHLO reply. */
+    private static String submit(int port, String rcpt) throws IOException {
         try (TestServer.Client c = new TestServer.Client(port)) {
             c.reply();
             c.send("EHLO client.example\r\n");
             String ehlo = c.reply();
             c.send("MAIL FROM:<a@example.org> RET=HDRS ENVID=env+2B1\r\n");
             assertEquals("250 2.1.0 Ok\r\n", c.reply());
-            c.send("RCPT TO:<b@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig+2Bb@example.net\r\n");
+            c.send(rcpt);
             assertTrue(c.reply().startsWith("250 "));
             c.send("DATA\r\n");
             assertTrue(c.reply().startsWith("354"));
@@ -84,6 +89,24 @@ class DsnEndToEndTest {
                     + "Final-Recipient: rfc822; b@example.net\r\nAction: delivered\r\n"), report);
             assertTrue(report.contains("Received: from "), "headers of the original: " + report);
             assertTrue(TestServer.await(Duration.ofSeconds(20), () -> front.queued().isEmpty()), "front emptied");
+            assertEquals(0, front.server.queue().successNotices(), "the front leaves the report to the DSN hop");
+            assertEquals(1, back.server.queue().successNotices());
+        }
+    }
+
+    /**
+     * RFC 3461 4.2: a recipient that reached the front without ORCPT reaches the back with one that
+     * names it as received, so the back's report has the Original-Recipient the sender used.
+     */
+    @Test
+    void aRecipientWithoutOrcptIsNamedToTheDsnHop() throws Exception {
+        try (TestServer back = new TestServer(dir.resolve("back"), SmtpServer.Mode.SERVE, maildir());
+             TestServer front = new TestServer(dir.resolve("front"), SmtpServer.Mode.SERVE,
+                     Map.of("relay.host", "[127.0.0.1]:" + back.port(), "tls.client.level", "none"))) {
+            submit(front.port(), "RCPT TO:<b@example.net> NOTIFY=SUCCESS\r\n");
+            String report = awaitReportForA();
+            assertTrue(report.contains("Original-Recipient: rfc822;b@example.net\r\n"
+                    + "Final-Recipient: rfc822; b@example.net\r\nAction: delivered\r\n"), report);
             assertEquals(0, front.server.queue().successNotices(), "the front leaves the report to the DSN hop");
             assertEquals(1, back.server.queue().successNotices());
         }
