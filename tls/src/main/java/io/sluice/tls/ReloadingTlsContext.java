@@ -146,7 +146,7 @@ public final class ReloadingTlsContext implements AutoCloseable {
     /**
      * Reloads on SIGHUP (the reload runs on this context's daemon thread). Returns false, after
      * one log line, where the JVM cannot hand SIGHUP to us ({@code -Xrs}, no {@code jdk.unsupported},
-     * no SIGHUP on the platform); the file watcher still works. Only one SIGHUP handler is active
+     * no SIGHUP on the platform, SIGHUP ignored since the process started); the file watcher still works. Only one SIGHUP handler is active
      * per JVM: the last installed wins until {@link #close()} restores the previous one. So a
      * process that reloads more than certificates (the SMTP server: users, DKIM keys) does not call
      * this nor {@link #watchFiles}: its own single handler and poller call {@link #reload()}, and
@@ -159,12 +159,20 @@ public final class ReloadingTlsContext implements AutoCloseable {
         ScheduledExecutorService thread = reloadThread();
         try {
             hangup = ProcessSignal.install("HUP", () -> reloadOn(thread), "sluice TLS reload on SIGHUP");
-            return true;
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             LOG.log(Level.WARNING, "TLS reload on SIGHUP is unavailable (" + e.getMessage()
                     + "); certificate files are still watched");
             return false;
         }
+        if (hangup.ignoredBefore()) {
+            // Started under nohup: HotSpot keeps SIGHUP ignored, so the handler would never run.
+            hangup.restore();
+            hangup = null;
+            LOG.log(Level.WARNING, "TLS reload on SIGHUP is unavailable (SIGHUP is ignored in this process,"
+                    + " started under nohup?); certificate files are still watched");
+            return false;
+        }
+        return true;
     }
 
     private void reloadOn(ScheduledExecutorService thread) {

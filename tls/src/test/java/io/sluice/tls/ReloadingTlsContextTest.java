@@ -162,7 +162,7 @@ class ReloadingTlsContextTest {
         BlockingQueue<ReloadingTlsContext.ReloadResult> results = new ArrayBlockingQueue<>(8);
         try (ReloadingTlsContext reloading = reloading("jdk")) {
             boolean installed = reloading.onReload(results::add).reloadOnHangup();
-            assumeTrue(installed, "this JVM does not hand SIGHUP to Java code");
+            assumeTrue(installed, "this JVM does not hand SIGHUP to Java code (-Xrs, or SIGHUP ignored since start: nohup)");
             write(SECOND);
 
             raiseHangup();
