@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Debounce: a change is reported only once the files look the same on two consecutive polls,
  * so a certificate written a moment before its key is not loaded half-updated. After a report
  * the new state is the accepted one whether the reload then succeeds or not: a broken file is
- * reported once, not on every poll. Create on any thread; then confined to the one thread that polls.
+ * reported once, not on every poll. Create on any thread; then confined to one thread at a time
+ * (the one that polls, or whoever holds the lock the poller holds).
  */
 public final class FileChangeWatcher {
 
@@ -47,6 +48,15 @@ public final class FileChangeWatcher {
         }
         pending = now;
         return false;
+    }
+
+    /**
+     * Takes the files' state now as the accepted one: called just before a reload another trigger
+     * (SIGHUP, an API call) runs, so that the poller does not load the same edit again.
+     */
+    public void accept() {
+        accepted = snapshot();
+        pending = null;
     }
 
     /** The watched files. */

@@ -56,7 +56,7 @@ public final class ConfigReloader implements AutoCloseable {
     public record Outcome(boolean succeeded, String detail) {
     }
 
-    /** A part with its counters and, once polling starts, its watcher (touched by the reload thread only). */
+    /** A part with its counters and, once polling starts, its watcher (touched under the reloader's lock only). */
     private static final class PartState {
         final Part part;
         final AtomicLong reloads = new AtomicLong();
@@ -177,6 +177,11 @@ public final class ConfigReloader implements AutoCloseable {
     }
 
     private Outcome run(PartState state, String trigger) {
+        if (state.watcher != null && !trigger.equals("file")) {
+            // What this reload reads is loaded: the poller must not load the same edit again. The
+            // state is taken before the reload, so an edit made while it runs is still seen.
+            state.watcher.accept();
+        }
         Outcome outcome;
         try {
             outcome = state.part.reload().get();
