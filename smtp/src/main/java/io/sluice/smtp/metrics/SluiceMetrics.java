@@ -328,7 +328,7 @@ public final class SluiceMetrics {
     private static void reloads(PrometheusRegistry registry, SmtpServer server) {
         ConfigReloader reloader = server.reloader();
         CounterWithCallback.builder().name("sluice_config_reloads_total")
-                .help("Reloads without a restart (SIGHUP, or a changed file) by what reloaded: tls (certificates), users (auth.users), dkim (dkim.<domain>.key files); ok = the new state is in use, failed = the previous one was kept (a WARN says why).")
+                .help("Reloads without a restart (SIGHUP, or a changed file) by what reloaded: tls (certificates), users (auth.users), dkim (dkim.<domain>.key files); ok = the new state is in use, failed = a file could not be used and what it held was kept (a WARN says why; for dkim the other keys may have been renewed in the same reload).")
                 .labelNames("what", "result")
                 .callback(cb -> {
                     for (String what : reloader.partNames()) {

@@ -50,7 +50,9 @@ public final class ConfigReloader implements AutoCloseable {
     /**
      * What one reload of a part did.
      *
-     * @param succeeded true when the new state is in use
+     * @param succeeded true when the new state is in use; false when a file could not be used and
+     *                  what it held was kept (a part made of several files, dkim, may have swapped
+     *                  in the others: a partial reload counts as failed, its detail says which)
      * @param detail    counts on success ({@code users=3}), the reason on failure
      */
     public record Outcome(boolean succeeded, String detail) {
