@@ -103,12 +103,14 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private boolean healthCheck;
     private boolean inputShutdown;
     /**
-     * We refused this transaction's MAIL (not for want of EHLO): the 503s that RCPT, DATA and BDAT
-     * draw until the next MAIL, RSET, HELO/EHLO or STARTTLS are not the client's errors, since a
-     * pipelining client sent them before it could see the refusal. Not reset with the transaction:
-     * a refused BDAT resets that, and its pipelined followers must still be excused.
+     * We refused this transaction's MAIL (not for want of EHLO): this many of the 503s that RCPT,
+     * DATA and BDAT draw until the next MAIL, RSET, HELO/EHLO or STARTTLS are not the client's
+     * errors, since a pipelining client sent them before it could see the refusal. At most what one
+     * pipelined transaction holds (smtp.max_recipients RCPTs and a DATA or BDAT): past that the
+     * client has read the refusal and the 503s count again. Not reset with the transaction: a
+     * refused BDAT resets that, and its pipelined followers must still be excused.
      */
-    private boolean mailRefused;
+    private int excusable503s;
     private Phase phase = Phase.COMMAND;
     private int errors;
 
@@ -487,7 +489,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             connection.discardInput();
             parser.reset();
             resetTransaction();
-            mailRefused = false;
+            excusable503s = 0;
             helo = null;
             esmtp = false;
             connection.deadline(now() + settings.handshakeTimeoutNanos());
@@ -509,7 +511,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         }
         if (syntax != null) {
             if (command.verb() == io.sluice.smtp.protocol.Verb.MAIL) {
-                mailRefused = false; // a MAIL of its own: what follows it is the client's doing
+                excusable503s = 0; // a MAIL of its own: what follows it is the client's doing
             }
             refuse(syntax);
             return;
@@ -694,7 +696,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     }
 
     private void hello(boolean extended) {
-        mailRefused = false;
+        excusable503s = 0;
         resetTransaction();
         helo = command.domain();
         esmtp = extended;
@@ -743,7 +745,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             reply(Replies.MAIL_OK);
         }
         // Refused for a reason the client learns only from our reply (not NEED_HELO; NESTED_MAIL keeps its sender).
-        mailRefused = sender == null && helo != null;
+        excusable503s = sender == null && helo != null ? (int) Math.min(Integer.MAX_VALUE, settings.maxRecipients() + 1L) : 0;
     }
 
     /** AUTH is in our EHLO reply only inside TLS and only with a user database (ListenerReplies). */
@@ -873,7 +875,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.NO_PARAMETERS_ALLOWED); // RFC 5321 4.1.1.5: rset = "RSET" CRLF
             return;
         }
-        mailRefused = false;
+        excusable503s = 0;
         resetTransaction();
         reply(Replies.OK);
     }
@@ -1274,10 +1276,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     /**
      * A 503 for want of MAIL: counted as {@link #error} unless it answers a command pipelined behind
-     * a MAIL we refused ({@link #mailRefused}), which the client could not have known to hold back.
+     * a MAIL we refused ({@link #excusable503s}), which the client could not have known to hold back.
      */
     private void sequenceError(Reply reply) {
-        if (mailRefused) {
+        if (excusable503s > 0) {
+            excusable503s--;
             reply(reply);
         } else {
             error(reply);
