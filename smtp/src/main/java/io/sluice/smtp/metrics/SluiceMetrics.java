@@ -106,7 +106,7 @@ public final class SluiceMetrics {
                 .register(registry);
         CounterWithCallback.builder().name("sluice_proxy_health_checks_total")
                 .help("Load balancers' health checks on +proxy listeners, not logged at INFO nor counted as refused: "
-                        + "connect (closed or reset before any byte), local (a LOCAL/UNKNOWN header, then closed before any command).")
+                        + "connect (closed or reset before any byte), local (a LOCAL/UNKNOWN header, then a session the balancer ended without MAIL, AUTH or error: HELO/EHLO then QUIT is one).")
                 .labelNames("kind")
                 .callback(cb -> {
                     cb.call(stats.proxyHealthChecks(false), "connect");
