@@ -70,6 +70,9 @@ public final class ConfigReloader implements AutoCloseable {
         }
     }
 
+    /** How long {@link #close} waits for a reload under way (a reload reads a few files and signs a probe each). */
+    private static final long CLOSE_WAIT_SECONDS = 10;
+
     private final EventLog log;
     /** Added to before the triggers start, read by scrapes at any time: copy-on-write. */
     private final List<PartState> parts = new CopyOnWriteArrayList<>();
@@ -78,7 +81,8 @@ public final class ConfigReloader implements AutoCloseable {
     /** The same instance registers and unregisters. */
     private final Runnable onHangup = this::hangup;
     private boolean hangupRegistered;
-    private boolean closed;
+    /** Set by close(); a trigger's reload that starts after it does nothing. */
+    private volatile boolean closed;
 
     /** A reloader that logs to {@code log}; starts its thread at once (daemon, idle until a trigger). */
     public ConfigReloader(EventLog log) {
@@ -109,8 +113,13 @@ public final class ConfigReloader implements AutoCloseable {
         if (interval.isZero() || closed) {
             return this;
         }
+        boolean anyFiles = false;
         for (PartState state : parts) {
             state.watcher = state.part.files().isEmpty() ? null : new FileChangeWatcher(state.part.files());
+            anyFiles |= state.watcher != null;
+        }
+        if (!anyFiles) {
+            return this; // nothing to poll: the thread stays asleep until a SIGHUP
         }
         long periodNanos = interval.toNanos();
         thread.scheduleWithFixedDelay(this::poll, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
@@ -158,6 +167,9 @@ public final class ConfigReloader implements AutoCloseable {
     }
 
     private synchronized List<Outcome> reloadAll(String trigger) {
+        if (closed && !trigger.equals("api")) {
+            return List.of(); // a SIGHUP queued behind close(): the server is going away
+        }
         if (parts.isEmpty()) {
             log.log(EventLog.Level.INFO, "reload", "what", "-", "ok", true, "trigger", trigger,
                     "detail", "nothing reloads here (no TLS, auth.users or dkim keys)");
@@ -170,6 +182,9 @@ public final class ConfigReloader implements AutoCloseable {
     }
 
     private synchronized void poll() {
+        if (closed) {
+            return;
+        }
         polls.incrementAndGet();
         for (PartState state : parts) {
             if (state.watcher != null && state.watcher.changedAndSettled()) {
@@ -221,17 +236,33 @@ public final class ConfigReloader implements AutoCloseable {
         return polls.get();
     }
 
-    /** Stops the triggers and gives SIGHUP back; the states in use stay. Idempotent. */
+    /**
+     * Stops the triggers and gives SIGHUP back; the states in use stay. Waits (at most
+     * {@value #CLOSE_WAIT_SECONDS} s) for a reload under way to finish rather than interrupt it:
+     * an interrupted file read would log a WARN and count a failure that is only the shutdown.
+     * Idempotent; not from the reload thread.
+     */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (hangupRegistered) {
+                HangupSignal.unregister(onHangup);
+                hangupRegistered = false;
+            }
         }
-        closed = true;
-        if (hangupRegistered) {
-            HangupSignal.unregister(onHangup);
-            hangupRegistered = false;
+        // Outside the lock: the reload under way holds it until it is done.
+        thread.shutdown(); // no new poll; a queued SIGHUP task finds closed and does nothing
+        try {
+            if (!thread.awaitTermination(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                thread.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            thread.shutdownNow();
+            Thread.currentThread().interrupt();
         }
-        thread.shutdownNow();
     }
 }

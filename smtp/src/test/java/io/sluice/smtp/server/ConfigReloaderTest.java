@@ -1,6 +1,7 @@
 package io.sluice.smtp.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -8,6 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
@@ -36,6 +40,55 @@ class ConfigReloaderTest {
             assertTrue(TestServer.await(Duration.ofSeconds(5), () -> reloader.polls() >= pollsBefore + 4), "the poller ran");
             assertEquals(1, loads.get(), "one edit, one reload (one WARN)");
             assertEquals(1, reloader.failedReloads("users"));
+        }
+    }
+
+    /**
+     * close() waits for a reload under way instead of interrupting it (an interrupted file read
+     * would log a WARN and count a failure at every shutdown), and a SIGHUP after it reloads nothing.
+     */
+    @Test
+    void closeWaitsForAReloadUnderWayAndALaterSighupReloadsNothing() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicBoolean interrupted = new AtomicBoolean();
+        AtomicInteger loads = new AtomicInteger();
+        ConfigReloader reloader = new ConfigReloader(EventLog.silent());
+        reloader.add(new ConfigReloader.Part("users", List.of(), () -> {
+            loads.incrementAndGet();
+            started.countDown();
+            try {
+                release.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                interrupted.set(true);
+            }
+            interrupted.compareAndSet(false, Thread.currentThread().isInterrupted());
+            return new ConfigReloader.Outcome(!interrupted.get(), "done");
+        }));
+        reloader.hangup();
+        assertTrue(started.await(5, TimeUnit.SECONDS), "the SIGHUP reload started");
+        CountDownLatch closed = new CountDownLatch(1);
+        Thread closer = new Thread(() -> {
+            reloader.close();
+            closed.countDown();
+        });
+        closer.start();
+        release.countDown();
+        assertTrue(closed.await(5, TimeUnit.SECONDS), "close returned");
+        assertFalse(interrupted.get(), "the reload under way was not interrupted");
+        assertEquals(1, reloader.reloads("users"), "counted ok, finished before close returned");
+        assertEquals(0, reloader.failedReloads("users"));
+        reloader.hangup(); // after close: nothing runs
+        assertEquals(1, loads.get());
+    }
+
+    /** With no part that has files, watchFiles starts no poll (the thread does not wake every interval). */
+    @Test
+    void partsWithoutFilesAreNotPolled() throws Exception {
+        try (ConfigReloader reloader = new ConfigReloader(EventLog.silent())) {
+            reloader.add(new ConfigReloader.Part("users", List.of(), () -> new ConfigReloader.Outcome(true, "ok")));
+            reloader.watchFiles(Duration.ofMillis(1));
+            assertFalse(TestServer.await(Duration.ofMillis(200), () -> reloader.polls() > 0), "no poll in 200 intervals");
         }
     }
 }
