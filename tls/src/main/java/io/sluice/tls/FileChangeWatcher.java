@@ -28,10 +28,24 @@ public final class FileChangeWatcher {
     private List<FileState> accepted;
     private List<FileState> pending;
 
-    /** Watches {@code files}, taking their state now as the accepted one. */
+    /**
+     * Watches {@code files}, taking their state now as the accepted one: create it before the
+     * files are first read, so that an edit made while they load is seen by the first polls.
+     */
     public FileChangeWatcher(List<Path> files) {
         this.files = List.copyOf(files);
         this.accepted = snapshot();
+    }
+
+    private FileChangeWatcher(FileChangeWatcher from) {
+        this.files = from.files;
+        this.accepted = from.accepted;
+        this.pending = from.pending;
+    }
+
+    /** Another watcher of the same files from the same accepted state (for a second poller). */
+    public FileChangeWatcher copy() {
+        return new FileChangeWatcher(this);
     }
 
     /** True when the files differ from the accepted state and did not change since the last poll. */

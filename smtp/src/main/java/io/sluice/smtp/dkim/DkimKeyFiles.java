@@ -69,6 +69,11 @@ public final class DkimKeyFiles {
         this.entries = entries;
     }
 
+    /** No key configured. */
+    public static DkimKeyFiles none() {
+        return new DkimKeyFiles(List.of());
+    }
+
     /** The configured keys, their names and selectors checked (a {@link ConfigException} names the bad one); no file is read. */
     public static DkimKeyFiles fromConfig(SluiceConfig config) {
         Map<String, String> selectors = config.patternValues(ConfigKeys.DKIM_SELECTOR);

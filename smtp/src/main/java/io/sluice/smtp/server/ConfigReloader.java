@@ -61,12 +61,15 @@ public final class ConfigReloader implements AutoCloseable {
     /** A part with its counters and, once polling starts, its watcher (touched under the reloader's lock only). */
     private static final class PartState {
         final Part part;
+        /** The files' state taken before they were first read, or null: then taken at watchFiles. */
+        final FileChangeWatcher sinceLoad;
         final AtomicLong reloads = new AtomicLong();
         final AtomicLong failed = new AtomicLong();
         FileChangeWatcher watcher;
 
-        PartState(Part part) {
+        PartState(Part part, FileChangeWatcher sinceLoad) {
             this.part = part;
+            this.sinceLoad = sinceLoad;
         }
     }
 
@@ -94,9 +97,23 @@ public final class ConfigReloader implements AutoCloseable {
         });
     }
 
-    /** Adds {@code part}; before any trigger starts. */
+    /** Adds {@code part}, its files' state taken when polling starts; before any trigger starts. */
     public synchronized ConfigReloader add(Part part) {
-        parts.add(new PartState(part));
+        parts.add(new PartState(part, null));
+        return this;
+    }
+
+    /**
+     * Adds {@code part} with {@code sinceLoad}, a watcher of its files created before they were
+     * first read: an edit made while the server started is then reloaded by the first polls
+     * instead of being missed. Before any trigger starts.
+     */
+    public synchronized ConfigReloader add(Part part, FileChangeWatcher sinceLoad) {
+        if (!sinceLoad.files().equals(part.files())) {
+            throw new IllegalArgumentException("watcher of " + sinceLoad.files() + " for part " + part.name()
+                    + " of " + part.files());
+        }
+        parts.add(new PartState(part, sinceLoad));
         return this;
     }
 
@@ -115,7 +132,8 @@ public final class ConfigReloader implements AutoCloseable {
         }
         boolean anyFiles = false;
         for (PartState state : parts) {
-            state.watcher = state.part.files().isEmpty() ? null : new FileChangeWatcher(state.part.files());
+            state.watcher = state.part.files().isEmpty() ? null
+                    : state.sinceLoad != null ? state.sinceLoad : new FileChangeWatcher(state.part.files());
             anyFiles |= state.watcher != null;
         }
         if (!anyFiles) {

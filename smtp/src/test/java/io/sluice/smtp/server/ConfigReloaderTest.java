@@ -17,6 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.sluice.tls.FileChangeWatcher;
+
 /** The reloader's triggers against a part that only counts: which edit is loaded by whom, and how often. */
 class ConfigReloaderTest {
 
@@ -89,6 +91,26 @@ class ConfigReloaderTest {
             reloader.add(new ConfigReloader.Part("users", List.of(), () -> new ConfigReloader.Outcome(true, "ok")));
             reloader.watchFiles(Duration.ofMillis(1));
             assertFalse(TestServer.await(Duration.ofMillis(200), () -> reloader.polls() > 0), "no poll in 200 intervals");
+        }
+    }
+
+    /** An edit made while the server started (after the watcher's snapshot, before polling) is reloaded, not missed. */
+    @Test
+    void anEditDuringStartIsReloadedByTheFirstPolls() throws Exception {
+        Path users = Files.writeString(dir.resolve("users"), "one", StandardCharsets.US_ASCII);
+        FileChangeWatcher sinceLoad = new FileChangeWatcher(List.of(users)); // before the server reads it
+        Files.writeString(users, "two, written while the server started", StandardCharsets.US_ASCII);
+        AtomicInteger loads = new AtomicInteger();
+        try (ConfigReloader reloader = new ConfigReloader(EventLog.silent())) {
+            reloader.add(new ConfigReloader.Part("users", List.of(users), () -> {
+                loads.incrementAndGet();
+                return new ConfigReloader.Outcome(true, "users=2");
+            }), sinceLoad);
+            reloader.watchFiles(Duration.ofMillis(10));
+            assertTrue(TestServer.await(Duration.ofSeconds(5), () -> reloader.reloads("users") == 1), "reloaded");
+            long pollsAfter = reloader.polls();
+            assertTrue(TestServer.await(Duration.ofSeconds(5), () -> reloader.polls() >= pollsAfter + 3), "the poller ran");
+            assertEquals(1, loads.get(), "once");
         }
     }
 }
