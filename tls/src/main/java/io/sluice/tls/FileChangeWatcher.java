@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Debounce: a change is reported only once the files look the same on two consecutive polls,
  * so a certificate written a moment before its key is not loaded half-updated. After a report
  * the new state is the accepted one whether the reload then succeeds or not: a broken file is
- * reported once, not on every poll. Create on any thread; then confined to the one thread that polls.
+ * reported once, not on every poll. Create on any thread; then confined to one thread at a time
+ * (the one that polls, or whoever holds the lock the poller holds).
  */
 public final class FileChangeWatcher {
 
@@ -27,10 +28,24 @@ public final class FileChangeWatcher {
     private List<FileState> accepted;
     private List<FileState> pending;
 
-    /** Watches {@code files}, taking their state now as the accepted one. */
+    /**
+     * Watches {@code files}, taking their state now as the accepted one: create it before the
+     * files are first read, so that an edit made while they load is seen by the first polls.
+     */
     public FileChangeWatcher(List<Path> files) {
         this.files = List.copyOf(files);
         this.accepted = snapshot();
+    }
+
+    private FileChangeWatcher(FileChangeWatcher from) {
+        this.files = from.files;
+        this.accepted = from.accepted;
+        this.pending = from.pending;
+    }
+
+    /** Another watcher of the same files from the same accepted state (for a second poller). */
+    public FileChangeWatcher copy() {
+        return new FileChangeWatcher(this);
     }
 
     /** True when the files differ from the accepted state and did not change since the last poll. */
@@ -47,6 +62,15 @@ public final class FileChangeWatcher {
         }
         pending = now;
         return false;
+    }
+
+    /**
+     * Takes the files' state now as the accepted one: called just before a reload another trigger
+     * (SIGHUP, an API call) runs, so that the poller does not load the same edit again.
+     */
+    public void accept() {
+        accepted = snapshot();
+        pending = null;
     }
 
     /** The watched files. */

@@ -43,6 +43,8 @@ public final class ReloadingTlsContext implements AutoCloseable {
     private final TlsContext.Builder builder;
     private final TlsStats stats = new TlsStats();
     private final List<Path> files;
+    /** The files' state taken before the first build read them (confined to this constructor and copy()). */
+    private final FileChangeWatcher sinceBuild;
     private final AtomicLong reloads = new AtomicLong();
     private final AtomicLong failedReloads = new AtomicLong();
     private volatile TlsContext current;
@@ -56,6 +58,7 @@ public final class ReloadingTlsContext implements AutoCloseable {
     private ReloadingTlsContext(TlsContext.Builder builder) throws IOException, GeneralSecurityException {
         this.builder = builder;
         this.files = builder.certificateFiles();
+        this.sinceBuild = new FileChangeWatcher(files); // before the read: an edit during it is seen
         this.current = builder.build(stats);
     }
 
@@ -120,7 +123,7 @@ public final class ReloadingTlsContext implements AutoCloseable {
         if (files.isEmpty() || closed) {
             return this;
         }
-        FileChangeWatcher watcher = new FileChangeWatcher(files);
+        FileChangeWatcher watcher = watcherSinceBuild();
         long periodNanos = pollInterval.toNanos();
         reloadThread().scheduleWithFixedDelay(() -> {
             if (watcher.changedAndSettled()) {
@@ -192,6 +195,14 @@ public final class ReloadingTlsContext implements AutoCloseable {
             });
         }
         return reloadThread;
+    }
+
+    /**
+     * A watcher of {@link #watchedFiles} whose accepted state was taken just before the first build
+     * read them, for a poller of its own (the server's reloader); each call gives a new one.
+     */
+    public synchronized FileChangeWatcher watcherSinceBuild() {
+        return sinceBuild.copy();
     }
 
     /** The files the certificate sources read: what {@link #watchFiles} polls. */

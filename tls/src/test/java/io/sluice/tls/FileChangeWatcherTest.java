@@ -58,4 +58,18 @@ class FileChangeWatcherTest {
         assertFalse(watcher.changedAndSettled());
         assertTrue(watcher.changedAndSettled());
     }
+
+    @Test
+    void aChangeAcceptedByAnotherTriggerIsNotReported() throws Exception {
+        Path cert = Files.writeString(dir.resolve("cert.pem"), "one", StandardCharsets.US_ASCII);
+        FileChangeWatcher watcher = new FileChangeWatcher(List.of(cert));
+        Files.writeString(cert, "two, longer", StandardCharsets.US_ASCII);
+        assertFalse(watcher.changedAndSettled(), "first sight");
+        watcher.accept(); // a SIGHUP reload read it
+        assertFalse(watcher.changedAndSettled());
+        assertFalse(watcher.changedAndSettled(), "loaded once, by the SIGHUP");
+        Files.writeString(cert, "three, longer still", StandardCharsets.US_ASCII);
+        assertFalse(watcher.changedAndSettled());
+        assertTrue(watcher.changedAndSettled(), "a later edit is still seen");
+    }
 }

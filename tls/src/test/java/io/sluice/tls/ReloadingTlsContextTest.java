@@ -194,4 +194,15 @@ class ReloadingTlsContextTest {
         assumeTrue(!provider.equals("conscrypt") || TlsProvider.conscryptAvailable(),
                 "Conscrypt's native library does not load on this platform");
     }
+
+    /** The server's poller starts from the files' state before the first build: an edit made since is a change. */
+    @Test
+    void aWatcherSinceBuildSeesAnEditMadeAfterTheBuild() throws Exception {
+        try (ReloadingTlsContext reloading = reloading("jdk")) {
+            write(SECOND); // while the server was still starting
+            FileChangeWatcher watcher = reloading.watcherSinceBuild();
+            assertFalse(watcher.changedAndSettled(), "first sight");
+            assertTrue(watcher.changedAndSettled(), "the edit made after the build is reported");
+        }
+    }
 }

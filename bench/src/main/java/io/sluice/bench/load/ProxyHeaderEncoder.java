@@ -36,7 +36,7 @@ final class ProxyHeaderEncoder {
      */
     static int encode(ProxyMode mode, InetSocketAddress source, InetSocketAddress destination, byte[] out) {
         if (out.length < MAX_OCTETS) {
-            throw new IllegalArgumentException("out.length=" + out.length + " < MIN=" + MAX_OCTETS);
+            throw new IllegalArgumentException("out.length=" + out.length + " < MAX_OCTETS=" + MAX_OCTETS);
         }
         InetAddress from = source.getAddress();
         InetAddress to = destination.getAddress();

@@ -53,7 +53,8 @@ public final class DkimKeyFiles {
     /**
      * What one {@link #reload} did.
      *
-     * @param succeeded true when every key loaded (renewed or unchanged)
+     * @param succeeded true when every key loaded (renewed or unchanged); false when any key was
+     *                  kept, even if others were renewed in this reload (counted as one failed reload)
      * @param renewed   keys whose file now holds another key, which signs from now on
      * @param keys      keys in use after the reload
      * @param detail    one line, key by key: {@code example.com s=s2026 renewed}, {@code unchanged}, or
@@ -66,6 +67,11 @@ public final class DkimKeyFiles {
 
     private DkimKeyFiles(List<Entry> entries) {
         this.entries = entries;
+    }
+
+    /** No key configured. */
+    public static DkimKeyFiles none() {
+        return new DkimKeyFiles(List.of());
     }
 
     /** The configured keys, their names and selectors checked (a {@link ConfigException} names the bad one); no file is read. */

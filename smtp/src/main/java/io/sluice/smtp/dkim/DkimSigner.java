@@ -75,9 +75,14 @@ public final class DkimSigner {
 
     /**
      * A signature, done or being made, the content length it is for (a different length is a
-     * different content) and the keys it was made with (after a key reload it is made again).
+     * different content) and the key it was made with: valid while that very instance is in use,
+     * so a reload that renews another domain's key keeps it, one that renews this key does not.
      */
-    private record Cached(int length, KeySet keys, CompletableFuture<DkimSignature> signature) {
+    private record Cached(int length, DkimKey key, CompletableFuture<DkimSignature> signature) {
+
+        boolean validFor(int contentLength, KeySet set) {
+            return length == contentLength && set.holds(key);
+        }
     }
 
     /**
@@ -101,6 +106,16 @@ public final class DkimSigner {
                 }
             });
             byName = Collections.unmodifiableMap(names);
+        }
+
+        /** True when {@code key}, this instance, is one of these (a handful of keys: a scan by identity, not equals). */
+        boolean holds(DkimKey key) {
+            for (DkimKey inUse : byName.values()) {
+                if (inUse == key) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 
@@ -223,18 +238,18 @@ public final class DkimSigner {
             unsigned.unsigned(message, "already_signed");
             return null;
         }
-        return signOnce(message.id(), length, set, author.key(), header);
+        return signOnce(message.id(), length, author.key(), header);
     }
 
     /**
      * Signs unless another attempt of the same content got there first (between our cache miss
      * and now), in which case its signature is awaited instead.
      */
-    private DkimSignature signOnce(QueueId id, int length, KeySet set, DkimKey key, HeaderBlock header)
+    private DkimSignature signOnce(QueueId id, int length, DkimKey key, HeaderBlock header)
             throws GeneralSecurityException {
         // Allocated once per signed message, not per attempt: the mark other attempts wait on.
         CompletableFuture<DkimSignature> mine = new CompletableFuture<>();
-        CompletableFuture<DkimSignature> theirs = claim(id, new Cached(length, set, mine));
+        CompletableFuture<DkimSignature> theirs = claim(id, new Cached(length, key, mine));
         if (theirs != null) {
             return reuse(theirs);
         }
@@ -381,13 +396,13 @@ public final class DkimSigner {
     /** The signature, done or in the making, of this message's content of this length with these keys, or null. */
     private synchronized CompletableFuture<DkimSignature> cached(QueueId id, int length, KeySet set) {
         Cached entry = cache.get(id);
-        return entry != null && entry.length() == length && entry.keys() == set ? entry.signature() : null;
+        return entry != null && entry.validFor(length, set) ? entry.signature() : null;
     }
 
     /** Puts {@code entry} in unless one for the same content is there: then its signature (compute-if-absent). */
     private synchronized CompletableFuture<DkimSignature> claim(QueueId id, Cached entry) {
         Cached present = cache.get(id);
-        if (present != null && present.length() == entry.length() && present.keys() == entry.keys()) {
+        if (present != null && present.length() == entry.length() && present.key() == entry.key()) {
             return present.signature();
         }
         cache.put(id, entry);

@@ -106,7 +106,7 @@ public final class SluiceMetrics {
                 .register(registry);
         CounterWithCallback.builder().name("sluice_proxy_health_checks_total")
                 .help("Load balancers' health checks on +proxy listeners, not logged at INFO nor counted as refused: "
-                        + "connect (closed or reset before any byte), local (a LOCAL/UNKNOWN header, then closed before any command).")
+                        + "connect (closed or reset before any byte), local (a LOCAL/UNKNOWN header, then a session the balancer ended without MAIL, AUTH or error: HELO/EHLO then QUIT is one).")
                 .labelNames("kind")
                 .callback(cb -> {
                     cb.call(stats.proxyHealthChecks(false), "connect");
@@ -328,7 +328,7 @@ public final class SluiceMetrics {
     private static void reloads(PrometheusRegistry registry, SmtpServer server) {
         ConfigReloader reloader = server.reloader();
         CounterWithCallback.builder().name("sluice_config_reloads_total")
-                .help("Reloads without a restart (SIGHUP, or a changed file) by what reloaded: tls (certificates), users (auth.users), dkim (dkim.<domain>.key files); ok = the new state is in use, failed = the previous one was kept (a WARN says why).")
+                .help("Reloads without a restart (SIGHUP, or a changed file) by what reloaded: tls (certificates), users (auth.users), dkim (dkim.<domain>.key files); ok = the new state is in use, failed = a file could not be used and what it held was kept (a WARN says why; for dkim the other keys may have been renewed in the same reload).")
                 .labelNames("what", "result")
                 .callback(cb -> {
                     for (String what : reloader.partNames()) {

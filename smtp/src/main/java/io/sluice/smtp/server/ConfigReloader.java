@@ -50,23 +50,31 @@ public final class ConfigReloader implements AutoCloseable {
     /**
      * What one reload of a part did.
      *
-     * @param succeeded true when the new state is in use
+     * @param succeeded true when the new state is in use; false when a file could not be used and
+     *                  what it held was kept (a part made of several files, dkim, may have swapped
+     *                  in the others: a partial reload counts as failed, its detail says which)
      * @param detail    counts on success ({@code users=3}), the reason on failure
      */
     public record Outcome(boolean succeeded, String detail) {
     }
 
-    /** A part with its counters and, once polling starts, its watcher (touched by the reload thread only). */
+    /** A part with its counters and, once polling starts, its watcher (touched under the reloader's lock only). */
     private static final class PartState {
         final Part part;
+        /** The files' state taken before they were first read, or null: then taken at watchFiles. */
+        final FileChangeWatcher sinceLoad;
         final AtomicLong reloads = new AtomicLong();
         final AtomicLong failed = new AtomicLong();
         FileChangeWatcher watcher;
 
-        PartState(Part part) {
+        PartState(Part part, FileChangeWatcher sinceLoad) {
             this.part = part;
+            this.sinceLoad = sinceLoad;
         }
     }
+
+    /** How long {@link #close} waits for a reload under way (a reload reads a few files and signs a probe each). */
+    private static final long CLOSE_WAIT_SECONDS = 10;
 
     private final EventLog log;
     /** Added to before the triggers start, read by scrapes at any time: copy-on-write. */
@@ -76,7 +84,8 @@ public final class ConfigReloader implements AutoCloseable {
     /** The same instance registers and unregisters. */
     private final Runnable onHangup = this::hangup;
     private boolean hangupRegistered;
-    private boolean closed;
+    /** Set by close(); a trigger's reload that starts after it does nothing. */
+    private volatile boolean closed;
 
     /** A reloader that logs to {@code log}; starts its thread at once (daemon, idle until a trigger). */
     public ConfigReloader(EventLog log) {
@@ -88,9 +97,23 @@ public final class ConfigReloader implements AutoCloseable {
         });
     }
 
-    /** Adds {@code part}; before any trigger starts. */
+    /** Adds {@code part}, its files' state taken when polling starts; before any trigger starts. */
     public synchronized ConfigReloader add(Part part) {
-        parts.add(new PartState(part));
+        parts.add(new PartState(part, null));
+        return this;
+    }
+
+    /**
+     * Adds {@code part} with {@code sinceLoad}, a watcher of its files created before they were
+     * first read: an edit made while the server started is then reloaded by the first polls
+     * instead of being missed. Before any trigger starts.
+     */
+    public synchronized ConfigReloader add(Part part, FileChangeWatcher sinceLoad) {
+        if (!sinceLoad.files().equals(part.files())) {
+            throw new IllegalArgumentException("watcher of " + sinceLoad.files() + " for part " + part.name()
+                    + " of " + part.files());
+        }
+        parts.add(new PartState(part, sinceLoad));
         return this;
     }
 
@@ -107,8 +130,14 @@ public final class ConfigReloader implements AutoCloseable {
         if (interval.isZero() || closed) {
             return this;
         }
+        boolean anyFiles = false;
         for (PartState state : parts) {
-            state.watcher = state.part.files().isEmpty() ? null : new FileChangeWatcher(state.part.files());
+            state.watcher = state.part.files().isEmpty() ? null
+                    : state.sinceLoad != null ? state.sinceLoad : new FileChangeWatcher(state.part.files());
+            anyFiles |= state.watcher != null;
+        }
+        if (!anyFiles) {
+            return this; // nothing to poll: the thread stays asleep until a SIGHUP
         }
         long periodNanos = interval.toNanos();
         thread.scheduleWithFixedDelay(this::poll, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
@@ -156,6 +185,9 @@ public final class ConfigReloader implements AutoCloseable {
     }
 
     private synchronized List<Outcome> reloadAll(String trigger) {
+        if (closed && !trigger.equals("api")) {
+            return List.of(); // a SIGHUP queued behind close(): the server is going away
+        }
         if (parts.isEmpty()) {
             log.log(EventLog.Level.INFO, "reload", "what", "-", "ok", true, "trigger", trigger,
                     "detail", "nothing reloads here (no TLS, auth.users or dkim keys)");
@@ -168,6 +200,9 @@ public final class ConfigReloader implements AutoCloseable {
     }
 
     private synchronized void poll() {
+        if (closed) {
+            return;
+        }
         polls.incrementAndGet();
         for (PartState state : parts) {
             if (state.watcher != null && state.watcher.changedAndSettled()) {
@@ -177,6 +212,11 @@ public final class ConfigReloader implements AutoCloseable {
     }
 
     private Outcome run(PartState state, String trigger) {
+        if (state.watcher != null && !trigger.equals("file")) {
+            // What this reload reads is loaded: the poller must not load the same edit again. The
+            // state is taken before the reload, so an edit made while it runs is still seen.
+            state.watcher.accept();
+        }
         Outcome outcome;
         try {
             outcome = state.part.reload().get();
@@ -214,17 +254,33 @@ public final class ConfigReloader implements AutoCloseable {
         return polls.get();
     }
 
-    /** Stops the triggers and gives SIGHUP back; the states in use stay. Idempotent. */
+    /**
+     * Stops the triggers and gives SIGHUP back; the states in use stay. Waits (at most
+     * {@value #CLOSE_WAIT_SECONDS} s) for a reload under way to finish rather than interrupt it:
+     * an interrupted file read would log a WARN and count a failure that is only the shutdown.
+     * Idempotent; not from the reload thread.
+     */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (hangupRegistered) {
+                HangupSignal.unregister(onHangup);
+                hangupRegistered = false;
+            }
         }
-        closed = true;
-        if (hangupRegistered) {
-            HangupSignal.unregister(onHangup);
-            hangupRegistered = false;
+        // Outside the lock: the reload under way holds it until it is done.
+        thread.shutdown(); // no new poll; a queued SIGHUP task finds closed and does nothing
+        try {
+            if (!thread.awaitTermination(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                thread.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            thread.shutdownNow();
+            Thread.currentThread().interrupt();
         }
-        thread.shutdownNow();
     }
 }

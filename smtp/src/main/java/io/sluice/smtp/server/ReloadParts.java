@@ -31,12 +31,19 @@ final class ReloadParts {
 
     /**
      * {@code what=users}: reads {@code file} again; a good one replaces the users for every AUTH
-     * that starts from now on, a bad one keeps them. The reason names the file and line, never a hash.
+     * that starts from now on, a bad one keeps them. A file with no user while users are in use
+     * (caught truncated, mid-rewrite) keeps them too: at start no users means AUTH is not offered,
+     * which a reload cannot change. The reason names the file and line, never a hash.
      */
     static ConfigReloader.Part users(Authenticator auth, Path file) {
         return new ConfigReloader.Part("users", List.of(file), () -> {
             try {
                 UserDatabase users = UserDatabase.load(file);
+                int inUse = auth.users().size();
+                if (users.size() == 0 && inUse > 0) {
+                    return new ConfigReloader.Outcome(false, file + ": empty; still " + inUse
+                            + " users from before (turning AUTH off needs a restart)");
+                }
                 auth.replaceUsers(users);
                 return new ConfigReloader.Outcome(true, "users=" + users.size() + " from " + file);
             } catch (IOException e) {

@@ -49,14 +49,15 @@ public final class SessionStats {
         proxyHeaders[version - 1][proxied ? 1 : 0].increment();
     }
 
-    /** Counts a balancer's health check: a close before any byte, or ({@code local}) a LOCAL header and no command. */
+    /** Counts a balancer's health check: a close before any byte, or ({@code local}) a LOCAL header and no mail (see SmtpSession). */
     void proxyHealthCheck(boolean local) {
         proxyHealthChecks[local ? 1 : 0].increment();
     }
 
     /**
      * Health checks seen on {@code +proxy} listeners: connections closed (or reset) before any byte,
-     * or ({@code local}) after a LOCAL/UNKNOWN header and no command. Not counted as refusals.
+     * or ({@code local}) after a LOCAL/UNKNOWN header, a session the balancer ended without MAIL,
+     * AUTH or error (HELO then QUIT: HAProxy's smtpchk). Not counted as refusals.
      */
     public long proxyHealthChecks(boolean local) {
         return proxyHealthChecks[local ? 1 : 0].sum();

@@ -42,6 +42,7 @@ import io.sluice.smtp.spool.QueueId;
 import io.sluice.smtp.spool.Spool;
 import io.sluice.smtp.spool.SpoolOptions;
 import io.sluice.tls.CertificateSource;
+import io.sluice.tls.FileChangeWatcher;
 import io.sluice.tls.ReloadingTlsContext;
 import io.sluice.tls.SelfSignedCertificate;
 import io.sluice.tls.TlsContext;
@@ -94,7 +95,11 @@ public final class SmtpServer implements AutoCloseable {
         MxResolver openedResolver = null;
         Acceptor openedAcceptor = null;
         ReloadingTlsContext openedTls = null;
+        SinceLoad sinceLoad = null;
         try {
+            // The reloadable files' state before their first read (TLS: ReloadingTlsContext takes its
+            // own): an edit made while the server starts is then reloaded by the first polls, not missed.
+            sinceLoad = SinceLoad.now(config, mode);
             openedSpool = mode == Mode.SERVE ? Spool.open(config.get(ConfigKeys.SPOOL_DIR), spoolOptions(config)) : null;
             if (openedSpool != null) {
                 openedResolver = MxResolver.fromConfig(config);
@@ -140,7 +145,7 @@ public final class SmtpServer implements AutoCloseable {
         client = openedClient;
         resolver = openedResolver;
         acceptor = openedAcceptor;
-        reloader = startReloader(config, log, client);
+        reloader = startReloader(config, log, client, sinceLoad);
         log.log(EventLog.Level.INFO, "started", "mode", mode.name().toLowerCase(), "hostname", hostname,
                 "loops", group.loops().size(), "listen", bound, "tls", tls == null ? "off" : tls.current().provider().name(),
                 "spool", spool == null ? "none" : spool.directory());
@@ -275,24 +280,33 @@ public final class SmtpServer implements AutoCloseable {
         }
     }
 
+    /** The DKIM key files and the users file as they were before the server first read them (null: not configured). */
+    private record SinceLoad(DkimKeyFiles dkimFiles, FileChangeWatcher dkim, FileChangeWatcher users) {
+
+        static SinceLoad now(SluiceConfig config, Mode mode) {
+            // DKIM keys are read only where mail is relayed (the SmtpClient of SERVE mode).
+            DkimKeyFiles dkimFiles = mode == Mode.SERVE ? DkimKeyFiles.fromConfig(config) : DkimKeyFiles.none();
+            FileChangeWatcher dkim = dkimFiles.isEmpty() ? null : new FileChangeWatcher(dkimFiles.files());
+            FileChangeWatcher users = config.get(ConfigKeys.AUTH_USERS).map(f -> new FileChangeWatcher(List.of(f))).orElse(null);
+            return new SinceLoad(dkimFiles, dkim, users);
+        }
+    }
+
     /**
      * What reloads without a restart (TLS certificates, auth.users, DKIM keys), on SIGHUP and when
      * their files change (polled every {@code reload.poll_interval}). SIGHUP is taken even when
      * nothing reloads, so that {@code systemctl reload} never stops the server.
      */
-    private ConfigReloader startReloader(SluiceConfig config, EventLog log, SmtpClient client) {
+    private ConfigReloader startReloader(SluiceConfig config, EventLog log, SmtpClient client, SinceLoad sinceLoad) {
         ConfigReloader reloading = new ConfigReloader(log);
         if (tls != null) {
-            reloading.add(ReloadParts.tls(tls));
+            reloading.add(ReloadParts.tls(tls), tls.watcherSinceBuild());
         }
         if (auth != null) {
-            reloading.add(ReloadParts.users(auth, config.get(ConfigKeys.AUTH_USERS).orElseThrow()));
+            reloading.add(ReloadParts.users(auth, config.get(ConfigKeys.AUTH_USERS).orElseThrow()), sinceLoad.users());
         }
-        if (client != null) {
-            DkimKeyFiles keys = DkimKeyFiles.fromConfig(config);
-            if (!keys.isEmpty()) {
-                reloading.add(ReloadParts.dkim(client.dkim(), keys));
-            }
+        if (client != null && !sinceLoad.dkimFiles().isEmpty()) {
+            reloading.add(ReloadParts.dkim(client.dkim(), sinceLoad.dkimFiles()), sinceLoad.dkim());
         }
         reloading.watchFiles(config.get(ConfigKeys.RELOAD_POLL_INTERVAL));
         reloading.reloadOnHangup();

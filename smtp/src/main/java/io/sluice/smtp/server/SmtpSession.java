@@ -101,14 +101,22 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     private boolean proxyHeaderStarted;
     /** Counted as a balancer's health check: its disconnect line is DEBUG, not INFO. */
     private boolean healthCheck;
+    /** Past the connection limits and rate: a session refused there is a rejection, never a health check. */
+    private boolean admitted;
+    /** A MAIL or AUTH came (a health check sends neither). */
+    private boolean mailOrAuthSeen;
+    /** The client ended the session (QUIT, or its FIN); a reset shows as onClose before our close. */
+    private boolean clientEnded;
     private boolean inputShutdown;
     /**
-     * We refused this transaction's MAIL (not for want of EHLO): the 503s that RCPT, DATA and BDAT
-     * draw until the next MAIL, RSET, HELO/EHLO or STARTTLS are not the client's errors, since a
-     * pipelining client sent them before it could see the refusal. Not reset with the transaction:
-     * a refused BDAT resets that, and its pipelined followers must still be excused.
+     * We refused this transaction's MAIL (not for want of EHLO): this many of the 503s that RCPT,
+     * DATA and BDAT draw until the next MAIL, RSET, HELO/EHLO or STARTTLS are not the client's
+     * errors, since a pipelining client sent them before it could see the refusal. At most what one
+     * pipelined transaction holds (smtp.max_recipients RCPTs and a DATA or BDAT): past that the
+     * client has read the refusal and the 503s count again. Not reset with the transaction: a
+     * refused BDAT resets that, and its pipelined followers must still be excused.
      */
-    private boolean mailRefused;
+    private int excusable503s;
     private Phase phase = Phase.COMMAND;
     private int errors;
 
@@ -219,6 +227,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             close();
             return;
         }
+        admitted = true;
         log(Level.DEBUG, "connect");
         if (listener.implicitTls) {
             connection.installLayer(listener.tls.newServerLayer(this));
@@ -320,6 +329,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         } else if (phase == Phase.COMMITTING) {
             inputShutdown = true; // answer the message first: it may already be durable
         } else {
+            clientEnded = true;
             abortMessage();
             close();
         }
@@ -327,12 +337,17 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     @Override
     public void onClose(Connection connection, Throwable cause) {
+        // Our own close() says CLOSED first: any other phase here means the peer reset (or the
+        // loop stopped under us).
+        boolean closedUnderUs = phase != Phase.CLOSED;
         // Reset before any byte (HAProxy ends its checks with a RST), or an admitted LOCAL/UNKNOWN
-        // session and then nothing: the balancer checking we are up, every few seconds.
+        // session the balancer ended without mail (smtpchk: HELO, QUIT): the balancer checking we are up.
         boolean silentConnect = phase == Phase.PROXY_HEADER && !proxyHeaderStarted;
-        boolean silentLocal = unnamedBehindProxy && limiterSlot != ConnectionLimiter.REFUSED && quietSoFar();
-        if (!healthCheck && (silentConnect || silentLocal)) {
+        boolean checkLocal = unnamedBehindProxy && (clientEnded || closedUnderUs) && looksLikeAHealthCheck();
+        if (!healthCheck && (silentConnect || checkLocal)) {
             countHealthCheck(!silentConnect);
+        } else if (phase == Phase.PROXY_HEADER) {
+            countProxyRefusal(ProxyRefusal.NO_HEADER, null); // part of a header, then a reset
         }
         if (phase != Phase.COMMITTING) {
             abortMessage();
@@ -357,6 +372,15 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
                     "error", cause.toString());
         } else {
             log(level, "disconnect", "messages", messagesInSession, "errors", errors, "tls", tls);
+        }
+    }
+
+    private void countProxyRefusal(ProxyRefusal reason, String detail) {
+        listener.stats.refuseProxy(reason);
+        if (detail != null) {
+            log(Level.INFO, "reject", "reason", "proxy " + reason.label(), "detail", detail);
+        } else {
+            log(Level.INFO, "reject", "reason", "proxy " + reason.label());
         }
     }
 
@@ -421,27 +445,23 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     /**
      * A balancer's health check: a connection closed before any byte, or after a LOCAL/UNKNOWN
-     * header and no command. Counted, not logged at INFO: HAProxy checks every 2 s by default, and
-     * a reject line each would bury the log.
+     * header a session without MAIL, AUTH or error that the balancer ended (QUIT, close or reset;
+     * HELO/EHLO, NOOP, RSET allowed: HAProxy's smtpchk says HELO then QUIT). Counted, not logged at
+     * INFO: HAProxy checks every 2 s by default, and a line each would bury the log.
      */
     private void countHealthCheck(boolean local) {
         healthCheck = true;
         listener.stats.proxyHealthCheck(local);
     }
 
-    /** No command, error or message yet (a session that only saw our greeting, or not even that). */
-    private boolean quietSoFar() {
-        return helo == null && errors == 0 && messagesInSession == 0 && sender == null && authenticatedUser == null;
+    /** Admitted, and no MAIL, AUTH or error (a greeting, HELO/EHLO and the like at most). */
+    private boolean looksLikeAHealthCheck() {
+        return admitted && !mailOrAuthSeen && errors == 0 && messagesInSession == 0;
     }
 
     /** Closes without a reply: the peer is the balancer (or a stranger), not an SMTP client. */
     private void refuseProxy(ProxyRefusal reason, String detail) {
-        listener.stats.refuseProxy(reason);
-        if (detail != null) {
-            log(Level.INFO, "reject", "reason", "proxy " + reason.label(), "detail", detail);
-        } else {
-            log(Level.INFO, "reject", "reason", "proxy " + reason.label());
-        }
+        countProxyRefusal(reason, detail);
         phase = Phase.CLOSED;
         connection.discardInput();
         close();
@@ -487,7 +507,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             connection.discardInput();
             parser.reset();
             resetTransaction();
-            mailRefused = false;
+            excusable503s = 0;
             helo = null;
             esmtp = false;
             connection.deadline(now() + settings.handshakeTimeoutNanos());
@@ -509,7 +529,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
         }
         if (syntax != null) {
             if (command.verb() == io.sluice.smtp.protocol.Verb.MAIL) {
-                mailRefused = false; // a MAIL of its own: what follows it is the client's doing
+                excusable503s = 0; // a MAIL of its own: what follows it is the client's doing
             }
             refuse(syntax);
             return;
@@ -542,6 +562,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     // ---- AUTH (RFC 4954) ----------------------------------------------------------------------
 
     private void auth() {
+        mailOrAuthSeen = true;
         String argument = command.authArgument();
         if (listener.auth == null) {
             error(Replies.AUTH_NOT_AVAILABLE);
@@ -694,7 +715,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     }
 
     private void hello(boolean extended) {
-        mailRefused = false;
+        excusable503s = 0;
         resetTransaction();
         helo = command.domain();
         esmtp = extended;
@@ -706,6 +727,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
     }
 
     private void mail() {
+        mailOrAuthSeen = true;
         if (helo == null) {
             error(Replies.NEED_HELO);
         } else if (sender != null) {
@@ -743,7 +765,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             reply(Replies.MAIL_OK);
         }
         // Refused for a reason the client learns only from our reply (not NEED_HELO; NESTED_MAIL keeps its sender).
-        mailRefused = sender == null && helo != null;
+        excusable503s = sender == null && helo != null ? (int) Math.min(Integer.MAX_VALUE, settings.maxRecipients() + 1L) : 0;
     }
 
     /** AUTH is in our EHLO reply only inside TLS and only with a user database (ListenerReplies). */
@@ -873,7 +895,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             error(Replies.NO_PARAMETERS_ALLOWED); // RFC 5321 4.1.1.5: rset = "RSET" CRLF
             return;
         }
-        mailRefused = false;
+        excusable503s = 0;
         resetTransaction();
         reply(Replies.OK);
     }
@@ -884,6 +906,7 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
             return;
         }
         reply(Replies.BYE);
+        clientEnded = true;
         close();
     }
 
@@ -1274,10 +1297,11 @@ public final class SmtpSession implements ConnectionHandler, CommitListener, Tls
 
     /**
      * A 503 for want of MAIL: counted as {@link #error} unless it answers a command pipelined behind
-     * a MAIL we refused ({@link #mailRefused}), which the client could not have known to hold back.
+     * a MAIL we refused ({@link #excusable503s}), which the client could not have known to hold back.
      */
     private void sequenceError(Reply reply) {
-        if (mailRefused) {
+        if (excusable503s > 0) {
+            excusable503s--;
             reply(reply);
         } else {
             error(reply);

@@ -86,4 +86,20 @@ class DkimKeyFilesTest {
         assertEquals(2, signer.stats().signedCount());
         assertEquals(1, signer.stats().reusedCount());
     }
+
+    /** The cache is by key instance: renewing another domain's key keeps this domain's cached signature. */
+    @Test
+    void renewingAnotherDomainsKeyKeepsThisDomainsCachedSignature() throws Exception {
+        DkimKeyFiles files = files();
+        DkimSigner signer = signer(files);
+        byte[] message = "From: x@example.org\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII);
+        DkimSignature first = signer.signatureFor(DkimSignerTest.msg(7, "192.0.2.1", "ESMTPSA"), message, message.length);
+        TestKeys.write(b, TestKeys.pkcs8("Ed25519", 0)); // .example.net's key renewed
+        DkimKeyFiles.Reload reload = files.reload(signer);
+        assertEquals(1, reload.renewed(), reload.detail());
+        DkimSignature retry = signer.signatureFor(DkimSignerTest.msg(7, "192.0.2.1", "ESMTPSA"), message, message.length);
+        assertSame(first, retry, "example.org's key did not change: its retry reuses the signature");
+        assertEquals(1, signer.stats().signedCount());
+        assertEquals(1, signer.stats().reusedCount());
+    }
 }

@@ -192,7 +192,7 @@ class ProxySessionTest {
         unknownThenReset.feed("PROXY UNKNOWN\r\n");
         unknownThenReset.reset();
         FakeConnection localThatTalks = open("10.0.0.1");
-        localThatTalks.feed("PROXY UNKNOWN\r\nEHLO frontend.example\r\n");
+        localThatTalks.feed("PROXY UNKNOWN\r\nEHLO frontend.example\r\nMAIL FROM:<a@example.org>\r\n");
         localThatTalks.shutdownInput();
         FakeConnection partial = open("10.0.0.1");
         partial.feed("PROXY TCP4 ");
@@ -201,7 +201,7 @@ class ProxySessionTest {
         garbage.feed("GET / HTTP/1.0\r\n");
         log.close(); // writes every queued line
         assertEquals(2, stats.proxyHealthChecks(false), "closed or reset before any byte");
-        assertEquals(2, stats.proxyHealthChecks(true), "LOCAL/UNKNOWN, then closed or reset before any command");
+        assertEquals(2, stats.proxyHealthChecks(true), "LOCAL/UNKNOWN, then closed or reset without MAIL");
         assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.NO_HEADER), "part of a header, then closed: still a refusal");
         assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.MALFORMED));
         assertEquals(2, stats.rejectionsByReason().get(ConnectionRejection.PROXY), "health checks are not rejections");
@@ -275,5 +275,64 @@ class ProxySessionTest {
         byte[] header = ProxyProtocolSocketTest.v2Inet(source, 0x1234);
         header[15] += (byte) tlv.length; // the length field's low octet: 12 + 10 still fits it
         return ProxyProtocolSocketTest.concat(header, tlv);
+    }
+
+    /** HAProxy's {@code option smtpchk} with {@code check-send-proxy}: a LOCAL/UNKNOWN header, HELO, QUIT. */
+    @Test
+    void haproxySmtpchkBehindALocalHeaderIsAHealthCheck() {
+        java.io.ByteArrayOutputStream logged = new java.io.ByteArrayOutputStream();
+        log = new EventLog(EventLog.Level.INFO, new java.io.PrintStream(logged, true, StandardCharsets.UTF_8));
+        FakeConnection check = open("10.0.0.1");
+        check.feed("PROXY UNKNOWN\r\nHELO localhost\r\nQUIT\r\n");
+        assertTrue(check.takeOutput().endsWith("221 2.0.0 Bye\r\n"));
+        assertFalse(check.isOpen());
+        FakeConnection ehloThenReset = open("10.0.0.1");
+        ehloThenReset.feed(v2Local());
+        ehloThenReset.feed("EHLO localhost\r\nNOOP\r\n");
+        ehloThenReset.reset();
+        FakeConnection idle = open("10.0.0.1");
+        idle.feed("PROXY UNKNOWN\r\nHELO localhost\r\n");
+        now += 3600 * SECOND;
+        idle.tick(now); // our command timeout ends it: not the balancer's check
+        assertFalse(idle.isOpen());
+        FakeConnection auth = open("10.0.0.1");
+        auth.feed("PROXY UNKNOWN\r\nEHLO localhost\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nQUIT\r\n");
+        log.close();
+        String text = logged.toString(StandardCharsets.UTF_8);
+        assertEquals(2, stats.proxyHealthChecks(true), "smtpchk, and EHLO/NOOP then a reset: " + text);
+        assertTrue(text.contains("INFO timeout"), text);
+        assertEquals(2, text.split("INFO disconnect").length - 1, "the timed-out one and the AUTH one: " + text);
+        assertEquals(0, limiter.open());
+    }
+
+    /** A LOCAL session refused by the connection rate is a rejection (421, INFO), not also a health check. */
+    @Test
+    void aLocalSessionRefusedByTheConnectionRateIsNotAlsoAHealthCheck() {
+        ProxyPolicy proxy = new ProxyPolicy(NetworkSet.parse("10.0.0.0/8")::contains, HEADER_TIMEOUT);
+        ListenerContext rated = new ListenerContext(settings, null, false, limiter,
+                new ClientRateLimiter(1, () -> now), ClientRateLimiter.OFF, ClientKey.DEFAULT, log, stats, null, proxy);
+        services = new SessionServices(() -> now, Runnable::run, (deadline, task) -> scheduled.add(task), store);
+        FakeConnection first = new FakeConnection("10.0.0.1");
+        first.open(new SmtpSession(rated, c -> services));
+        first.feed("PROXY UNKNOWN\r\nQUIT\r\n");
+        FakeConnection second = new FakeConnection("10.0.0.1");
+        second.open(new SmtpSession(rated, c -> services));
+        second.feed("PROXY UNKNOWN\r\n");
+        String reply = second.takeOutput();
+        assertFalse(second.isOpen(), reply);
+        assertTrue(reply.startsWith("421 "), reply);
+        assertEquals(1, stats.rejectedConnections.sum(), reply);
+        assertEquals(1, stats.proxyHealthChecks(true), "only the first was a check; the second was refused");
+    }
+
+    /** Part of a header, then a reset (not a FIN): still a refusal, no_header. */
+    @Test
+    void aResetAfterPartOfAHeaderIsANoHeaderRefusal() {
+        FakeConnection partial = open("10.0.0.1");
+        partial.feed("PROXY TCP4 ");
+        partial.reset();
+        assertEquals(1, stats.proxyRefusals().get(ProxyRefusal.NO_HEADER));
+        assertEquals(0, stats.proxyHealthChecks(false) + stats.proxyHealthChecks(true));
+        assertEquals(0, limiter.open());
     }
 }

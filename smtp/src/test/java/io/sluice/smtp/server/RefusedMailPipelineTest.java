@@ -106,4 +106,31 @@ class RefusedMailPipelineTest {
         accepted.feed(rcpts(11));
         assertFalse(accepted.isOpen(), "after a finished message there is no refused MAIL to excuse them");
     }
+
+    /**
+     * The excuse is bounded by what one pipelined transaction holds (max_recipients RCPTs and a
+     * DATA or BDAT): 5000 RCPTs behind one refused MAIL, sent after its 552 was read, are cut.
+     */
+    @Test
+    void excused503sAreBoundedByWhatOnePipelinedTransactionCanHold() {
+        SessionSettings settings = new SessionSettingsBuilder().maxErrors(10).maxRecipients(50).maxMessageOctets(1000).build();
+        ListenerContext listener = new ListenerContext(settings, null, false, new ConnectionLimiter(1000, 100),
+                EventLog.silent(), new SessionStats(), null);
+        SessionServices services = new SessionServices(() -> 0L, Runnable::run, (deadline, task) -> { }, store);
+        FakeConnection c = new FakeConnection("127.0.0.1");
+        c.open(new SmtpSession(listener, x -> services));
+        c.takeOutput();
+        c.feed(EHLO + "MAIL FROM:<a@example.org> SIZE=5000\r\n" + rcpts(50) + "DATA\r\n");
+        String out = c.takeOutput();
+        assertEquals(51, count(out, NEED_MAIL), "one pipelined transaction's worth is excused");
+        assertFalse(out.contains("421"), out);
+        int batches = 0;
+        while (c.isOpen() && batches < 100) { // each batch arrives after our replies went out
+            c.feed(rcpts(50));
+            c.takeOutput();
+            batches++;
+        }
+        assertFalse(c.isOpen(), "RCPTs past one transaction's worth count again: cut with 421");
+        assertEquals(1, batches, "cut within the first batch past the excuse");
+    }
 }

@@ -20,7 +20,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.sluice.smtp.auth.Authenticator;
 import io.sluice.smtp.auth.PasswordHash;
+import io.sluice.smtp.auth.UserDatabase;
 import io.sluice.smtp.config.ListenerMode;
 
 /**
@@ -164,6 +166,22 @@ class UsersReloadTest {
             assertEquals("235", authenticates(server, "bob", BOB));
             assertTrue(TestServer.await(Duration.ofSeconds(10),
                     () -> log().contains("reload what=users ok=true trigger=file detail=\"users=2 from ")), log());
+        }
+    }
+
+    /**
+     * A users file caught empty (a config tool's {@code cat > users}, a SIGHUP while it is being
+     * rewritten) keeps the users in use: at start no users means AUTH off, which a reload cannot do.
+     */
+    @Test
+    void aUsersFileCaughtEmptyKeepsTheUsersInUse() throws Exception {
+        Path file = Files.writeString(dir.resolve("users"), line("alice", ALICE), StandardCharsets.UTF_8);
+        try (Authenticator auth = new Authenticator(UserDatabase.load(file), 1, 4)) {
+            Files.writeString(file, "", StandardCharsets.UTF_8); // truncated, not yet rewritten
+            ConfigReloader.Outcome outcome = ReloadParts.users(auth, file).reload().get();
+            assertFalse(outcome.succeeded(), outcome.detail());
+            assertTrue(outcome.detail().contains("empty"), outcome.detail());
+            assertEquals(1, auth.users().size());
         }
     }
 }
