@@ -15,6 +15,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -131,7 +132,11 @@ public final class Spool implements MessageSource, Closeable {
             for (long id : recovery.tombstonesOfQuarantined) {
                 journal.keepWhileQuarantined(id);
             }
-            if (journaled.size() != recovery.tombstonedSurvivors.size() + recovery.tombstonesOfQuarantined.size()) {
+            for (Map.Entry<Long, List<Segment>> e : recovery.tombstonesOfDamaged.entrySet()) {
+                journal.track(e.getKey(), e.getValue().toArray(new Segment[0]));
+            }
+            if (journaled.size() != recovery.tombstonedSurvivors.size() + recovery.tombstonesOfQuarantined.size()
+                    + recovery.tombstonesOfDamaged.size()) {
                 spool.compactJournal(true);
             } else {
                 journal.opened();

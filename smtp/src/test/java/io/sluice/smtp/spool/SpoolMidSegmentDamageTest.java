@@ -122,6 +122,37 @@ class SpoolMidSegmentDamageTest {
         }
     }
 
+    /**
+     * A kept file with a skipped range keeps the tombstones of messages that may have records in
+     * it (deleted or delivered ones not found whole, older than the first BEGIN after the range):
+     * when the bytes read whole again (the operator restores the file the ERROR named, or the bad
+     * read was transient) a delivered message is not queued a second time.
+     */
+    @Test
+    void aTombstoneOfAMessageInAKeptDamagedRangeSurvivesTheStartsCompaction() throws Exception {
+        QueueId[] ids = new QueueId[3];
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = SpoolTestSupport.commitOne(spool.appender(0), ENVELOPE, content(i, SMALL));
+            }
+            assertTrue(spool.delete(ids[1]), "delivered / deleted by the operator");
+        }
+        byte[] original = Files.readAllBytes(segment(0));
+        long envelopeAt = record(segment(0), 0, 0, SpoolRecord.BEGIN, ids[1]).payloadOffset();
+        byte[] damaged = flip(segment(0), envelopeAt + 3);
+
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertEquals(Set.of(ids[0], ids[2]), idSet(spool));
+            assertEquals(1, spool.stats().damagedRanges());
+        }
+        assertEquals(damaged.length, Files.size(segment(0)), "kept, not cut");
+
+        Files.write(segment(0), original); // the operator restores the file the ERROR named
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertEquals(Set.of(ids[0], ids[2]), idSet(spool), "the deleted message stays deleted");
+        }
+    }
+
     @Test
     void aTornTailWithoutEvidenceIsCutAsBefore() throws Exception {
         QueueId[] ids = new QueueId[3];
