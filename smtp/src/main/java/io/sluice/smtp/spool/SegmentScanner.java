@@ -36,10 +36,11 @@ final class SegmentScanner {
 
     private static final int WINDOW_BYTES = SpoolRecord.MAX_BEGIN_PAYLOAD_BYTES + (64 << 10);
     /**
-     * CRC bytes a resync may spend on candidate DATA records that turn out invalid, per damaged
-     * range: message content may frame fake headers (with a length reaching far) every few bytes,
-     * and each costs a CRC over its length. Past it the scan resumes at the SYNCED record that gave
-     * the evidence, the first record after the damage known valid.
+     * CRC octets a resync may spend on candidate records that turn out invalid, per damaged range:
+     * message content may frame fake headers (with a length reaching far: a DATA's streamed, a
+     * BEGIN's up to 1 MiB in the window) every few bytes, and each costs a CRC over its length.
+     * Past it the scan resumes at the SYNCED record that gave the evidence, the first record after
+     * the damage known valid.
      */
     static final long RESYNC_CRC_BUDGET_BYTES = 256L << 20;
 
@@ -57,8 +58,8 @@ final class SegmentScanner {
     private byte recordType;
     private int recordLength;
     private long recordId;
-    /** Payload bytes the last {@link #recordEnd} streamed through the CRC (a DATA record's). */
-    private long streamedCrcBytes;
+    /** Octets run through the CRC so far by this scanner (every scan): what a resync's budget charges. */
+    private long crcOctets;
     /**
      * Offsets of the valid SYNCED records behind the first damage of the file, ascending, and
      * the highest offset they prove durable; found once per damaged file, on the rare path.
@@ -122,7 +123,7 @@ final class SegmentScanner {
             return -1;
         }
         long anchor = firstSyncedAfter(damaged);
-        long budget = RESYNC_CRC_BUDGET_BYTES;
+        long budgetEnd = crcOctets + RESYNC_CRC_BUDGET_BYTES;
         for (long pos = damaged + 1; pos < anchor; pos++) {
             if (!ensure(pos, SpoolRecord.HEADER_BYTES)) {
                 break;
@@ -135,8 +136,7 @@ final class SegmentScanner {
             if (recordEnd(pos, anchor, true) >= 0) {
                 return pos;
             }
-            budget -= streamedCrcBytes; // only candidates framed well enough to be checked cost
-            if (budget < 0) {
+            if (crcOctets > budgetEnd) { // every candidate framed well enough to be checked costs
                 break;
             }
         }
@@ -179,6 +179,11 @@ final class SegmentScanner {
             }
         }
         throw new IllegalStateException("no SYNCED record after offset " + offset);
+    }
+
+    /** Tests: the octets this scanner has run through the CRC, over every scan so far. */
+    long crcOctets() {
+        return crcOctets;
     }
 
     /** Checks the header against the name; returns where records start, 0, NOT_A_SEGMENT or RENAMED. */
@@ -290,7 +295,6 @@ final class SegmentScanner {
      * valid BEGIN or COMMIT whole in the window.
      */
     private long recordEnd(long pos, long size, boolean verifyCrc) throws IOException {
-        streamedCrcBytes = 0;
         if (!ensure(pos, SpoolRecord.HEADER_BYTES)) {
             return -1;
         }
@@ -318,7 +322,6 @@ final class SegmentScanner {
             update(at + SpoolRecord.HEADER_BYTES, length);
         } else {
             update(at, SpoolRecord.CRC_OFFSET);
-            streamedCrcBytes = length;
             if (!crcStreamed(pos + SpoolRecord.HEADER_BYTES, length)) {
                 return -1;
             }
@@ -363,6 +366,7 @@ final class SegmentScanner {
     }
 
     private void update(int at, int length) {
+        crcOctets += length;
         int limit = window.limit();
         window.limit(at + length).position(at);
         crc.update(window);
