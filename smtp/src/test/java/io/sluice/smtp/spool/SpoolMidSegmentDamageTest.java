@@ -22,6 +22,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -150,6 +152,41 @@ class SpoolMidSegmentDamageTest {
         Files.write(segment(0), original); // the operator restores the file the ERROR named
         try (Spool spool = Spool.open(tmp, OPTIONS)) {
             assertEquals(Set.of(ids[0], ids[2]), idSet(spool), "the deleted message stays deleted");
+        }
+    }
+
+    /**
+     * At most one SYNCED record per round, claiming the round's last COMMIT: the writer raises a
+     * segment's durable offset once after resolving the round, not per commit request, so a loop
+     * writing while the writer resolves a round never sees (and claims) an intermediate value.
+     */
+    @Test
+    void aRoundResolvedWhileItsLoopWritesGetsOneSyncedRecord() throws Exception {
+        SpoolOptions options = OPTIONS.withCommitWindowNanos(TimeUnit.MILLISECONDS.toNanos(200));
+        try (Spool spool = Spool.open(tmp, options)) {
+            SpoolAppender appender = spool.appender(0); // this thread is the loop
+            byte[] body = content(1, SMALL);
+            QueueId first = SpoolTestSupport.write(appender, ENVELOPE, body, SMALL);
+            QueueId second = SpoolTestSupport.write(appender, ENVELOPE, body, SMALL);
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            RecordingListener held = RecordingListener.holdingWriter(1, entered, release);
+            RecordingListener plain = new RecordingListener(1);
+            appender.commit(first, SMALL, held, Runnable::run);
+            appender.commit(second, SMALL, plain, Runnable::run);
+            assertTrue(entered.await(SpoolTestSupport.AWAIT_SECONDS, TimeUnit.SECONDS), "the round is being resolved");
+            QueueId third = appender.begin(ENVELOPE); // a session of this loop goes on meanwhile
+            release.countDown();
+            plain.await();
+            held.await();
+            assertEquals(1, spool.stats().batches(), "both commits in one round");
+            SpoolTestSupport.appendAll(appender, third, body, 0, SMALL, SMALL);
+
+            long roundEnd = record(segment(0), 0, 0, SpoolRecord.COMMIT, second).end();
+            List<Long> claims = records(segment(0), 0, 0).stream()
+                    .filter(r -> r.type() == SpoolRecord.SYNCED).map(ScannedRecord::syncedClaim)
+                    .collect(Collectors.toList());
+            assertEquals(List.of(roundEnd), claims, "one SYNCED record for the one round");
         }
     }
 
