@@ -106,8 +106,9 @@ final class SegmentScanner {
      * The record at {@code damaged} (not the file's first) is invalid. If a valid SYNCED record
      * anywhere behind it proves an fdatasync covered it, it is damage in data that may hold
      * acknowledged mail (a torn write never lies before a completed fsync's end): returns where
-     * the scan goes on, the first offset after it that frames a valid record under the file's
-     * salt (message content cannot forge one: the salt's nonce is secret). Else -1: a torn write,
+     * the scan goes on: the first offset after it that frames a valid record under the file's salt
+     * followed by another valid record or by the SYNCED record that gave the evidence (see
+     * {@link #resyncPoint}), else that SYNCED record. Else -1: a torn write,
      * cut there as before. Format 4 only (older files have no SYNCED records). Rare path: reads
      * the rest of the file once for the evidence, and the damaged range byte by byte.
      */
@@ -133,7 +134,7 @@ final class SegmentScanner {
                 continue;
             }
             // A valid record never crosses the start of another (the anchor): bounds every candidate.
-            if (recordEnd(pos, anchor, true) >= 0) {
+            if (resyncPoint(pos, anchor)) {
                 return pos;
             }
             if (crcOctets > budgetEnd) { // every candidate framed well enough to be checked costs
@@ -141,6 +142,18 @@ final class SegmentScanner {
             }
         }
         return anchor;
+    }
+
+    /**
+     * Whether the scan may go on at {@code pos}: a valid record there that ends at {@code anchor}
+     * (the SYNCED record known valid) or is followed by another valid record. Message content in a
+     * damaged range frames tens of thousands of candidates per MiB and each passes the salted CRC
+     * by a 2^-32 guess; a forged record (an ABORT cancelling acknowledged mail) then needs two
+     * such guesses in a row, 2^-64 per candidate.
+     */
+    private boolean resyncPoint(long pos, long anchor) throws IOException {
+        long next = recordEnd(pos, anchor, true);
+        return next >= 0 && (next == anchor || recordEnd(next, anchor, true) >= 0);
     }
 
     /**

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The scanner's resync past a damaged range that a SYNCED record vouches for: what it may cost
- * (CRC octets, counted by the scanner, not timed) when message content frames fake record headers.
+ * (CRC octets, counted by the scanner, not timed) when message content frames fake record headers,
+ * and that one forged record in that content is not where the scan goes on.
  */
 class SegmentScannerTest {
     private static final Envelope ENVELOPE = envelope("rcpt@example.com");
@@ -84,6 +85,38 @@ class SegmentScannerTest {
 
         try (Spool spool = Spool.open(tmp, SpoolOptions.defaults())) {
             assertEquals(Set.of(ids[0], ids[2]), idSet(spool));
+        }
+    }
+
+    /**
+     * Content a client chose, inside a damaged range, holding an ABORT record of an acknowledged
+     * message that passes the salted CRC (here forged with the salt read from the header; an
+     * attacker's chance is 2^-32 per candidate): not followed by a second valid record, it is no
+     * resync point, and the acknowledged message stays queued.
+     */
+    @Test
+    void aForgedRecordInDamagedContentIsNoResyncPoint() throws Exception {
+        QueueId[] ids = new QueueId[3];
+        Path segment = tmp.resolve("segments").resolve(Segment.fileName(0, 0));
+        try (Spool spool = Spool.open(tmp, SpoolOptions.defaults())) {
+            ids[0] = SpoolTestSupport.commitOne(spool.appender(0), ENVELOPE, content(0, SMALL));
+            ByteBuffer header = ByteBuffer.wrap(Files.readAllBytes(segment), 0, SpoolRecord.SEGMENT_HEADER_BYTES);
+            int salt = SpoolRecord.crcSalt(header.getInt(8), header.getLong(16), header.getLong(24));
+            ByteBuffer forged = ByteBuffer.allocate(SpoolRecord.HEADER_BYTES);
+            SpoolRecord.encodeHeader(forged, new java.util.zip.CRC32C(), SpoolRecord.ABORT, ids[0], null, 0, salt);
+            byte[] body = content(1, SMALL);
+            forged.get(body, 100, SpoolRecord.HEADER_BYTES); // then the rest of the content: no record
+            ids[1] = SpoolTestSupport.commitOne(spool.appender(0), ENVELOPE, body);
+            ids[2] = SpoolTestSupport.commitOne(spool.appender(0), ENVELOPE, content(2, SMALL));
+        }
+        long dataAt = record(segment, 0, 0, SpoolRecord.DATA, ids[1]).offset();
+        byte[] bytes = Files.readAllBytes(segment);
+        bytes[(int) dataAt + 10] ^= 0x40; // the DATA record's header (its id): invalid
+        Files.write(segment, bytes);
+
+        try (Spool spool = Spool.open(tmp, SpoolOptions.defaults())) {
+            assertEquals(Set.of(ids[0], ids[2]), idSet(spool), "the acknowledged message is not aborted");
+            assertEquals(1, spool.stats().damagedRanges());
         }
     }
 
