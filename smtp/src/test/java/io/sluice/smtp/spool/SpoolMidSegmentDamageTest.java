@@ -155,6 +155,28 @@ class SpoolMidSegmentDamageTest {
         }
     }
 
+    /** Those tombstones go with the damaged file: once its last queued message leaves, none is kept. */
+    @Test
+    void theTombstonesKeptForADamagedRangeGoWithItsFile() throws Exception {
+        QueueId[] ids = new QueueId[3];
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = SpoolTestSupport.commitOne(spool.appender(0), ENVELOPE, content(i, SMALL));
+            }
+            assertTrue(spool.delete(ids[1]));
+        }
+        flip(segment(0), record(segment(0), 0, 0, SpoolRecord.BEGIN, ids[1]).payloadOffset() + 3);
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertEquals(DeletionJournal.RECORD_BYTES, Files.size(tmp.resolve("deleted.log")), "ids[1]'s tombstone kept");
+            assertTrue(spool.delete(ids[0]) && spool.delete(ids[2]), "the damaged file's last messages delivered");
+        }
+        assertFalse(Files.exists(segment(0)));
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertTrue(spool.list().isEmpty());
+            assertEquals(0, Files.size(tmp.resolve("deleted.log")), "no tombstone kept for a file that is gone");
+        }
+    }
+
     /**
      * At most one SYNCED record per round, claiming the round's last COMMIT: the writer raises a
      * segment's durable offset once after resolving the round, not per commit request, so a loop
