@@ -12,29 +12,31 @@ final class CommitRequest implements Runnable {
     final StoredMessage message;
     final CommitListener listener;
     final Executor executor;
-    /** The segment holding the COMMIT record, and where that record ends. */
-    final Segment commitSegment;
+    /**
+     * Where the COMMIT record ends in the message's last segment (the one it was written to: a
+     * loop's segments only roll forward, and the COMMIT touches its segment last).
+     */
     final long commitEnd;
     /** Written by the writer before {@link Executor#execute}, which publishes it. */
     IOException failure;
 
-    CommitRequest(StoredMessage message, CommitListener listener, Executor executor, Segment commitSegment,
-                  long commitEnd) {
+    CommitRequest(StoredMessage message, CommitListener listener, Executor executor, long commitEnd) {
         this.message = message;
         this.listener = listener;
         this.executor = executor;
-        this.commitSegment = commitSegment;
         this.commitEnd = commitEnd;
     }
 
     /**
-     * The writer thread, once the round that forced {@link #commitSegment} succeeded: the COMMIT
-     * was written before the request was queued, so before that fdatasync began, which therefore
-     * covered the file through its end. One volatile write at most; the appender reads it.
+     * The writer thread, once the round that forced the COMMIT's segment succeeded: the COMMIT was
+     * written before the request was queued, so before that fdatasync began, which therefore
+     * covered the file through its end. A plain writer-side maximum ({@link Segment#durableInRound});
+     * the writer publishes it once per segment after the round ({@link Segment#publishDurable}).
      */
     void noteDurable() {
-        if (commitEnd > commitSegment.durableThrough) {
-            commitSegment.durableThrough = commitEnd;
+        Segment commitSegment = message.segments[message.segments.length - 1];
+        if (commitEnd > commitSegment.durableInRound) {
+            commitSegment.durableInRound = commitEnd;
         }
     }
 

@@ -35,11 +35,18 @@ final class Segment {
     /** Writer-confined: whether the directory entry is known durable. */
     boolean dirSynced;
     /**
-     * Written by the writer only, after a force of this file succeeded: an offset every byte
-     * before which that fdatasync covered (the end of a COMMIT record written before it began).
-     * Its appender reads it to write a SYNCED record (see SpoolAppender#writeSyncedIfDue).
+     * Written by the writer only, once per commit round that forced this file and succeeded
+     * ({@link #publishDurable}): an offset every byte before which that fdatasync covered (the end
+     * of the round's last COMMIT record in it, written before the fdatasync began). Its appender
+     * reads it to write a SYNCED record (see {@code SpoolAppender.syncedDue}).
      */
     volatile long durableThrough;
+    /**
+     * Writer-confined: the highest COMMIT end of this file made durable so far, raised per request
+     * while a round resolves ({@link CommitRequest#noteDurable}); {@link #durableThrough} follows it
+     * once the round's requests are resolved.
+     */
+    long durableInRound;
     /** Writer-confined: batch number that last scheduled a force, to force once per batch. */
     long forceBatch;
 
@@ -58,6 +65,18 @@ final class Segment {
         this.path = path;
         this.writeChannel = writeChannel;
         this.writer = writer;
+    }
+
+    /**
+     * Writer thread, after it resolved a round that forced this file: one volatile store (none if
+     * the round raised nothing), so the loop reading {@link #durableThrough} before each record
+     * sees at most one new value, and writes at most one SYNCED record, per round.
+     */
+    void publishDurable() {
+        long durable = durableInRound;
+        if (durable > durableThrough) {
+            durableThrough = durable;
+        }
     }
 
     /** {@code <loop>-<seq>.free}: an emptied file kept for reuse, never scanned (not a {@code .seg}). */

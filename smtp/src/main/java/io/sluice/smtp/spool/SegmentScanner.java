@@ -36,10 +36,11 @@ final class SegmentScanner {
 
     private static final int WINDOW_BYTES = SpoolRecord.MAX_BEGIN_PAYLOAD_BYTES + (64 << 10);
     /**
-     * CRC bytes a resync may spend on candidate DATA records that turn out invalid, per damaged
-     * range: message content may frame fake headers (with a length reaching far) every few bytes,
-     * and each costs a CRC over its length. Past it the scan resumes at the SYNCED record that gave
-     * the evidence, the first record after the damage known valid.
+     * CRC octets a resync may spend on candidate records that turn out invalid, per damaged range:
+     * message content may frame fake headers (with a length reaching far: a DATA's streamed, a
+     * BEGIN's up to 1 MiB in the window) every few bytes, and each costs a CRC over its length.
+     * Past it the scan resumes at the SYNCED record that gave the evidence, the first record after
+     * the damage known valid.
      */
     static final long RESYNC_CRC_BUDGET_BYTES = 256L << 20;
 
@@ -57,8 +58,8 @@ final class SegmentScanner {
     private byte recordType;
     private int recordLength;
     private long recordId;
-    /** Payload bytes the last {@link #recordEnd} streamed through the CRC (a DATA record's). */
-    private long streamedCrcBytes;
+    /** Octets run through the CRC so far by this scanner (every scan): what a resync's budget charges. */
+    private long crcOctets;
     /**
      * Offsets of the valid SYNCED records behind the first damage of the file, ascending, and
      * the highest offset they prove durable; found once per damaged file, on the rare path.
@@ -105,8 +106,9 @@ final class SegmentScanner {
      * The record at {@code damaged} (not the file's first) is invalid. If a valid SYNCED record
      * anywhere behind it proves an fdatasync covered it, it is damage in data that may hold
      * acknowledged mail (a torn write never lies before a completed fsync's end): returns where
-     * the scan goes on, the first offset after it that frames a valid record under the file's
-     * salt (message content cannot forge one: the salt's nonce is secret). Else -1: a torn write,
+     * the scan goes on: the first offset after it that frames a valid record under the file's salt
+     * followed by another valid record or by the SYNCED record that gave the evidence (see
+     * {@link #resyncPoint}), else that SYNCED record. Else -1: a torn write,
      * cut there as before. Format 4 only (older files have no SYNCED records). Rare path: reads
      * the rest of the file once for the evidence, and the damaged range byte by byte.
      */
@@ -122,7 +124,7 @@ final class SegmentScanner {
             return -1;
         }
         long anchor = firstSyncedAfter(damaged);
-        long budget = RESYNC_CRC_BUDGET_BYTES;
+        long budgetEnd = crcOctets + RESYNC_CRC_BUDGET_BYTES;
         for (long pos = damaged + 1; pos < anchor; pos++) {
             if (!ensure(pos, SpoolRecord.HEADER_BYTES)) {
                 break;
@@ -132,15 +134,26 @@ final class SegmentScanner {
                 continue;
             }
             // A valid record never crosses the start of another (the anchor): bounds every candidate.
-            if (recordEnd(pos, anchor, true) >= 0) {
+            if (resyncPoint(pos, anchor)) {
                 return pos;
             }
-            budget -= streamedCrcBytes; // only candidates framed well enough to be checked cost
-            if (budget < 0) {
+            if (crcOctets > budgetEnd) { // every candidate framed well enough to be checked costs
                 break;
             }
         }
         return anchor;
+    }
+
+    /**
+     * Whether the scan may go on at {@code pos}: a valid record there that ends at {@code anchor}
+     * (the SYNCED record known valid) or is followed by another valid record. Message content in a
+     * damaged range frames tens of thousands of candidates per MiB and each passes the salted CRC
+     * by a 2^-32 guess; a forged record (an ABORT cancelling acknowledged mail) then needs two
+     * such guesses in a row, 2^-64 per candidate.
+     */
+    private boolean resyncPoint(long pos, long anchor) throws IOException {
+        long next = recordEnd(pos, anchor, true);
+        return next >= 0 && (next == anchor || recordEnd(next, anchor, true) >= 0);
     }
 
     /**
@@ -179,6 +192,11 @@ final class SegmentScanner {
             }
         }
         throw new IllegalStateException("no SYNCED record after offset " + offset);
+    }
+
+    /** Tests: the octets this scanner has run through the CRC, over every scan so far. */
+    long crcOctets() {
+        return crcOctets;
     }
 
     /** Checks the header against the name; returns where records start, 0, NOT_A_SEGMENT or RENAMED. */
@@ -290,7 +308,6 @@ final class SegmentScanner {
      * valid BEGIN or COMMIT whole in the window.
      */
     private long recordEnd(long pos, long size, boolean verifyCrc) throws IOException {
-        streamedCrcBytes = 0;
         if (!ensure(pos, SpoolRecord.HEADER_BYTES)) {
             return -1;
         }
@@ -318,7 +335,6 @@ final class SegmentScanner {
             update(at + SpoolRecord.HEADER_BYTES, length);
         } else {
             update(at, SpoolRecord.CRC_OFFSET);
-            streamedCrcBytes = length;
             if (!crcStreamed(pos + SpoolRecord.HEADER_BYTES, length)) {
                 return -1;
             }
@@ -363,6 +379,7 @@ final class SegmentScanner {
     }
 
     private void update(int at, int length) {
+        crcOctets += length;
         int limit = window.limit();
         window.limit(at + length).position(at);
         crc.update(window);

@@ -15,6 +15,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -131,7 +132,11 @@ public final class Spool implements MessageSource, Closeable {
             for (long id : recovery.tombstonesOfQuarantined) {
                 journal.keepWhileQuarantined(id);
             }
-            if (journaled.size() != recovery.tombstonedSurvivors.size() + recovery.tombstonesOfQuarantined.size()) {
+            for (Map.Entry<Long, List<Segment>> e : recovery.tombstonesOfDamaged.entrySet()) {
+                journal.track(e.getKey(), e.getValue().toArray(new Segment[0]));
+            }
+            if (journaled.size() != recovery.tombstonedSurvivors.size() + recovery.tombstonesOfQuarantined.size()
+                    + recovery.tombstonesOfDamaged.size()) {
                 spool.compactJournal(true);
             } else {
                 journal.opened();
@@ -583,7 +588,7 @@ public final class Spool implements MessageSource, Closeable {
             return;
         }
         if (readOnly) {
-            closeFiles();
+            closeFiles(deadline);
             return;
         }
         closeFilesWithin(deadline);
@@ -601,7 +606,7 @@ public final class Spool implements MessageSource, Closeable {
         IOException[] failure = new IOException[1];
         Thread closer = new Thread(() -> {
             try {
-                closeFiles();
+                closeFiles(deadlineNanos);
             } catch (IOException e) {
                 failure[0] = e;
             }
@@ -631,11 +636,13 @@ public final class Spool implements MessageSource, Closeable {
      * Forces the journal's lazy removals, forces and closes every segment, drops kept files, closes
      * the journal, then releases the lock. The removals go first: they spare the next start a
      * second delivery of messages already handed on, while the segments' force only protects ABORT
-     * records, so a segment fsync that hangs should not keep the removals from the disk.
+     * records, so a segment fsync that hangs should not keep the removals from the disk. For the
+     * same reason the preparer (perhaps inside a reused file's fsync) is only told to stop here and
+     * waited for at the end, with what is left of {@code deadlineNanos}.
      */
-    private void closeFiles() throws IOException {
+    private void closeFiles(long deadlineNanos) throws IOException {
         if (preparer != null) {
-            preparer.close(options.closeTimeoutNanos()); // bounded: it may be inside a reused file's fsync
+            preparer.close(0); // told to stop; a file it readies meanwhile is dropped (its CAS fails)
         }
         IOException failure = null;
         try {
@@ -654,14 +661,32 @@ public final class Spool implements MessageSource, Closeable {
                 failure = failure == null ? e : failure;
             }
         }
-        deleteRecycledFiles();
+        if (preparer != null) {
+            dropKeptFiles(); // the preparer may still run: dropKeptFiles' order also takes its file
+        }
         journal.close();
-        if (lockChannel != null) {
+        if (lockChannel != null && preparerEnded(deadlineNanos)) {
             lockChannel.close(); // releases the lock
         }
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /**
+     * Close: waits for the preparer until {@code deadlineNanos}. If it is still inside a reused
+     * file's fsync, the lock stays with this process until it exits (as in {@link #closeAbandoned}):
+     * released, a new spool of this directory in this JVM could ready a {@code .free} file of the
+     * same name that the old preparer then overwrites with its stale header.
+     */
+    private boolean preparerEnded(long deadlineNanos) {
+        if (preparer == null || preparer.close(Math.max(0, deadlineNanos - System.nanoTime()))) {
+            return true;
+        }
+        LOG.warning("spool: the segment preparer of " + dir + " is still inside a reused file's fsync after"
+                + " spool.close_timeout=" + options.closeTimeoutNanos() / 1_000_000 + "ms; the lock is kept"
+                + " until this process exits");
+        return false;
     }
 
     /** True when the writer answered everything and stopped within the bound. */
@@ -820,9 +845,9 @@ public final class Spool implements MessageSource, Closeable {
 
     /**
      * Any thread, when the disk runs short (a failed write, or a new segment file on a nearly
-     * full disk): deletes the files every loop keeps for reuse, so the space the health check
-     * counted as free ({@link #unhealthyReason}) is free. Rare path: the monitor guards the
-     * appender array.
+     * full disk), and the close: deletes the files every loop keeps for reuse, so the space the
+     * health check counted as free ({@link #unhealthyReason}) is free. Rare path: the monitor
+     * guards the appender array.
      */
     synchronized void dropKeptFiles() {
         for (SpoolAppender appender : appenders) {
@@ -898,19 +923,6 @@ public final class Spool implements MessageSource, Closeable {
         for (SpoolAppender appender : appenders) {
             if (appender != null) {
                 appender.writeSyncedAtClose();
-            }
-        }
-    }
-
-    /**
-     * At close, the preparer told to stop: the files kept for reuse go, a readied one too (a crash
-     * leaves them to the next start, which deletes every {@code .free} file unread).
-     */
-    private synchronized void deleteRecycledFiles() {
-        for (SpoolAppender appender : appenders) {
-            if (appender != null) {
-                appender.keptSegments().dropQueued();
-                appender.keptSegments().dropNext();
             }
         }
     }

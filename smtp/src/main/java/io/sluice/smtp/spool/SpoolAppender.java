@@ -164,7 +164,7 @@ public final class SpoolAppender {
             throw e;
         }
         pending.remove(id);
-        CommitRequest request = new CommitRequest(message.build(), listener, executor, current, writeOffset);
+        CommitRequest request = new CommitRequest(message.build(), listener, executor, writeOffset);
         String refused = spool.submit(request);
         if (refused != null) {
             IOException e = new IOException(refused);

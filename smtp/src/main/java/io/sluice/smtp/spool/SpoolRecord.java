@@ -62,7 +62,10 @@ final class SpoolRecord {
      * and number, so the records and message bytes left over from its previous life (which a
      * client chose, and which a scan may read as record headers where the new records end) pass a
      * CRC check only by a 2^-32 chance nobody can steer: no one outside the spool knows the nonce.
-     * The number is mixed in too, so a crash that keeps a file's new name but not its rewritten
+     * That is per candidate offset: where recovery resyncs past damage, content a client chose may
+     * frame tens of thousands of candidates per MiB, so a resync point must be followed by a second
+     * valid record (or the SYNCED record vouching for the range), 2^-64 per candidate
+     * (SegmentScanner#resyncPoint). The number is mixed in too, so a crash that keeps a file's new name but not its rewritten
      * header still disowns the old records.
      */
     static int crcSalt(int version, long nonce, long seq) {

@@ -44,6 +44,12 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
      * may be in it, and restoring it must not bring delivered mail back. See {@link #keepTombstones}.
      */
     final List<Long> tombstonesOfQuarantined = new ArrayList<>();
+    /**
+     * Tombstones kept while a surviving file with a skipped damaged range is on disk (id to those
+     * files): their messages may have records in the range, and its bytes may read whole again (a
+     * restored file, a transient bad read). See {@link #keepTombstones}.
+     */
+    final Map<Long, List<Segment>> tombstonesOfDamaged = new LinkedHashMap<>();
     long newestIdValue;
     int tornSegments;
     int deletedSegments;
@@ -92,6 +98,12 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         final Segment segment;
         final long from;
         final long to;
+        /**
+         * The id of the first BEGIN of this loop scanned after the range, if {@link #begunAfter}:
+         * ids are minted in BEGIN order, so every message with a record in the range is older.
+         */
+        long firstBegunAfter;
+        boolean begunAfter;
 
         Damage(Segment segment, long from, long to) {
             this.segment = segment;
@@ -346,6 +358,7 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
         noteId(id.value());
         switch (type) {
             case SpoolRecord.BEGIN:
+                boundDamages(id);
                 begin(id, payload);
                 break;
             case SpoolRecord.DATA:
@@ -369,6 +382,16 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 pending.remove(id);
                 index.remove(id); // an ABORT after a COMMIT the writer never took
                 break;
+        }
+    }
+
+    /** A BEGIN of {@code id}: the id bound of this loop's damaged ranges that had none yet. */
+    private void boundDamages(QueueId id) {
+        for (Damage d : damages) { // usually empty
+            if (!d.begunAfter && d.segment.loopIndex == segment.loopIndex) {
+                d.begunAfter = true;
+                d.firstBegunAfter = id.value();
+            }
         }
     }
 
@@ -630,7 +653,10 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
      * in the scan whose id is not newer than the newest id framed in those files: its records may
      * be in one, and restoring it must not resurrect it. Newer ids were minted after every such
      * file was written, so their tombstones are not pinned (deleted.log does not grow with all
-     * mail delivered while a file stays quarantined).
+     * mail delivered while a file stays quarantined). Likewise a surviving file with a skipped
+     * damaged range keeps every tombstone of its loop not found whole whose id is older than the
+     * first BEGIN after the range (every id of the loop if none follows), tracked over that file:
+     * released when the file goes.
      */
     private void keepTombstones() {
         Set<Segment> survivors = new HashSet<>(liveSegments);
@@ -649,10 +675,31 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
                 tombstonesOfQuarantined.add(m.id.value());
             }
         }
+        if (!readOnly) {
+            keepTombstonesOfDamaged(survivors, foundWhole);
+        }
         if (anyQuarantinedFile && !readOnly) {
             for (long id : tombstones) {
-                if (!foundWhole.contains(id) && Long.compareUnsigned(id, newestQuarantinedId) <= 0) {
+                if (!foundWhole.contains(id) && !tombstonesOfDamaged.containsKey(id)
+                        && Long.compareUnsigned(id, newestQuarantinedId) <= 0) {
                     tombstonesOfQuarantined.add(id);
+                }
+            }
+        }
+    }
+
+    private void keepTombstonesOfDamaged(Set<Segment> survivors, Set<Long> foundWhole) {
+        for (Damage d : damages) {
+            if (!survivors.contains(d.segment)) {
+                continue; // deleted or quarantined: the quarantine's bound covers it
+            }
+            for (long id : tombstones) {
+                if (!foundWhole.contains(id) && QueueId.loopIndexOf(id) == d.segment.loopIndex
+                        && (!d.begunAfter || Long.compareUnsigned(id, d.firstBegunAfter) < 0)) {
+                    List<Segment> files = tombstonesOfDamaged.computeIfAbsent(id, k -> new ArrayList<>());
+                    if (!files.contains(d.segment)) {
+                        files.add(d.segment);
+                    }
                 }
             }
         }

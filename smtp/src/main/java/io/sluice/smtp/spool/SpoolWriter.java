@@ -463,6 +463,9 @@ final class SpoolWriter implements Runnable {
                 spool.discardFailedCommit(request.message, failure);
             }
         }
+        for (Segment s : toForce) { // every COMMIT's segment was forced this round
+            s.publishDurable();
+        }
         return ok;
     }
 

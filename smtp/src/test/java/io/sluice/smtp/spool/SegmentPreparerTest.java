@@ -289,6 +289,51 @@ class SegmentPreparerTest {
     }
 
     /**
+     * A reused file's header fsync is an optimisation: the close only tells the preparer to stop,
+     * forces the journal's removals and the segments without waiting behind that fsync, and waits
+     * for the preparer only before it releases the lock. Seen here: the close thread forces
+     * segment 1 (after the journal sync) while the preparer is still held inside its fsync.
+     */
+    @Test
+    void closeForcesTheJournalAndSegmentsWhileTheReusedFilesFsyncHangs() throws Exception {
+        holdReusedForce = true;
+        Loop loop = new Loop("test-loop-0");
+        Spool spool = Spool.open(tmp, OPTIONS.withCloseTimeoutNanos(TimeUnit.SECONDS.toNanos(4 * AWAIT_SECONDS)), disk);
+        keepSegmentZero(spool, loop, spool.appender(0), new ArrayList<>());
+        assertTrue(entered.await(AWAIT_SECONDS, TimeUnit.SECONDS), "the preparer is inside the kept file's fsync");
+        Loop closer = new Loop("test-close");
+        java.util.concurrent.Future<?> closing = closer.thread.submit(() -> {
+            spool.close();
+            return null;
+        });
+        String segmentOneForced = "sluice-spool-close " + Segment.fileName(0, 1);
+        awaitCondition(() -> forces.contains(segmentOneForced), "the close forced segment 1: " + forces);
+        assertFalse(closing.isDone(), "the close waits for the preparer before it releases the lock");
+        release.countDown();
+        closing.get(AWAIT_SECONDS, TimeUnit.SECONDS);
+        try (Spool again = Spool.open(tmp, OPTIONS)) {
+            assertEquals(tmp, again.directory(), "the lock was released");
+        }
+    }
+
+    /**
+     * A preparer still inside a reused file's fsync at the close deadline keeps the lock with this
+     * process: a new spool of the same directory in this JVM could otherwise ready a {@code .free}
+     * file of the same name that the old preparer then overwrites with its stale header.
+     */
+    @Test
+    void aPreparerStuckPastTheCloseDeadlineKeepsTheLock() throws Exception {
+        holdReusedForce = true;
+        Loop loop = new Loop("test-loop-0");
+        Spool spool = Spool.open(tmp, OPTIONS.withCloseTimeoutNanos(TimeUnit.MILLISECONDS.toNanos(200)), disk);
+        keepSegmentZero(spool, loop, spool.appender(0), new ArrayList<>());
+        assertTrue(entered.await(AWAIT_SECONDS, TimeUnit.SECONDS), "the preparer is inside the kept file's fsync");
+        spool.close();
+        IOException refused = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> Spool.open(tmp, OPTIONS));
+        assertTrue(refused.getMessage().contains("locked"), refused.getMessage());
+    }
+
+    /**
      * Loop 0 fills segment 0, rolls to 1, fills 1 (its next record rolls) and the test thread
      * deletes segment 0's message, which keeps the file ({@code .free}, rename fsynced there).
      * Returns its inode; adds the messages left to {@code survivors}.

@@ -22,6 +22,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -119,6 +121,94 @@ class SpoolMidSegmentDamageTest {
             assertEquals(1, spool.stats().damagedRanges());
             assertEquals(1, at(Level.SEVERE).size());
             assertEquals(damaged.length, Files.size(segment(0)));
+        }
+    }
+
+    /**
+     * A kept file with a skipped range keeps the tombstones of messages that may have records in
+     * it (deleted or delivered ones not found whole, older than the first BEGIN after the range):
+     * when the bytes read whole again (the operator restores the file the ERROR named, or the bad
+     * read was transient) a delivered message is not queued a second time.
+     */
+    @Test
+    void aTombstoneOfAMessageInAKeptDamagedRangeSurvivesTheStartsCompaction() throws Exception {
+        QueueId[] ids = new QueueId[3];
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = SpoolTestSupport.commitOne(spool.appender(0), ENVELOPE, content(i, SMALL));
+            }
+            assertTrue(spool.delete(ids[1]), "delivered / deleted by the operator");
+        }
+        byte[] original = Files.readAllBytes(segment(0));
+        long envelopeAt = record(segment(0), 0, 0, SpoolRecord.BEGIN, ids[1]).payloadOffset();
+        byte[] damaged = flip(segment(0), envelopeAt + 3);
+
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertEquals(Set.of(ids[0], ids[2]), idSet(spool));
+            assertEquals(1, spool.stats().damagedRanges());
+        }
+        assertEquals(damaged.length, Files.size(segment(0)), "kept, not cut");
+
+        Files.write(segment(0), original); // the operator restores the file the ERROR named
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertEquals(Set.of(ids[0], ids[2]), idSet(spool), "the deleted message stays deleted");
+        }
+    }
+
+    /** Those tombstones go with the damaged file: once its last queued message leaves, none is kept. */
+    @Test
+    void theTombstonesKeptForADamagedRangeGoWithItsFile() throws Exception {
+        QueueId[] ids = new QueueId[3];
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = SpoolTestSupport.commitOne(spool.appender(0), ENVELOPE, content(i, SMALL));
+            }
+            assertTrue(spool.delete(ids[1]));
+        }
+        flip(segment(0), record(segment(0), 0, 0, SpoolRecord.BEGIN, ids[1]).payloadOffset() + 3);
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertEquals(DeletionJournal.RECORD_BYTES, Files.size(tmp.resolve("deleted.log")), "ids[1]'s tombstone kept");
+            assertTrue(spool.delete(ids[0]) && spool.delete(ids[2]), "the damaged file's last messages delivered");
+        }
+        assertFalse(Files.exists(segment(0)));
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertTrue(spool.list().isEmpty());
+            assertEquals(0, Files.size(tmp.resolve("deleted.log")), "no tombstone kept for a file that is gone");
+        }
+    }
+
+    /**
+     * At most one SYNCED record per round, claiming the round's last COMMIT: the writer raises a
+     * segment's durable offset once after resolving the round, not per commit request, so a loop
+     * writing while the writer resolves a round never sees (and claims) an intermediate value.
+     */
+    @Test
+    void aRoundResolvedWhileItsLoopWritesGetsOneSyncedRecord() throws Exception {
+        SpoolOptions options = OPTIONS.withCommitWindowNanos(TimeUnit.MILLISECONDS.toNanos(200));
+        try (Spool spool = Spool.open(tmp, options)) {
+            SpoolAppender appender = spool.appender(0); // this thread is the loop
+            byte[] body = content(1, SMALL);
+            QueueId first = SpoolTestSupport.write(appender, ENVELOPE, body, SMALL);
+            QueueId second = SpoolTestSupport.write(appender, ENVELOPE, body, SMALL);
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            RecordingListener held = RecordingListener.holdingWriter(1, entered, release);
+            RecordingListener plain = new RecordingListener(1);
+            appender.commit(first, SMALL, held, Runnable::run);
+            appender.commit(second, SMALL, plain, Runnable::run);
+            assertTrue(entered.await(SpoolTestSupport.AWAIT_SECONDS, TimeUnit.SECONDS), "the round is being resolved");
+            QueueId third = appender.begin(ENVELOPE); // a session of this loop goes on meanwhile
+            release.countDown();
+            plain.await();
+            held.await();
+            assertEquals(1, spool.stats().batches(), "both commits in one round");
+            SpoolTestSupport.appendAll(appender, third, body, 0, SMALL, SMALL);
+
+            long roundEnd = record(segment(0), 0, 0, SpoolRecord.COMMIT, second).end();
+            List<Long> claims = records(segment(0), 0, 0).stream()
+                    .filter(r -> r.type() == SpoolRecord.SYNCED).map(ScannedRecord::syncedClaim)
+                    .collect(Collectors.toList());
+            assertEquals(List.of(roundEnd), claims, "one SYNCED record for the one round");
         }
     }
 
