@@ -177,6 +177,9 @@ public final class MtaStsPolicies implements AutoCloseable {
             return t;
         });
         cacheThread.scheduleWithFixedDelay(this::sweep, refreshSweepNanos, refreshSweepNanos, TimeUnit.NANOSECONDS);
+        if (dirty.get()) {
+            saveSoon(); // corrected fetch times reach the file without waiting for a fetch
+        }
     }
 
     /** Startup: the stored policies into the cache; a file we cannot use costs one WARN, never the start. */
@@ -196,9 +199,14 @@ public final class MtaStsPolicies implements AutoCloseable {
         long nowMillis = wallMillis.getAsLong();
         long nowNanos = clock.nanoTime();
         for (PolicyStore.Entry e : loaded.entries()) {
-            // A wall clock set back must not stretch a policy past its max_age.
-            long leftMillis = Math.min(e.expiresAtMillis() - nowMillis, e.policy().maxAgeSeconds() * 1000);
-            cache.put(e.domain(), new Cached(e.id(), e.policy(), e.fetchedAtMillis(),
+            // A fetch time in the future (the wall clock ran ahead, then was set back) counts as a
+            // fetch now and is written back: kept as is, every restart would grant a new max_age.
+            long fetchedAtMillis = Math.min(e.fetchedAtMillis(), nowMillis);
+            if (fetchedAtMillis != e.fetchedAtMillis()) {
+                dirty.set(true);
+            }
+            long leftMillis = fetchedAtMillis + e.policy().maxAgeSeconds() * 1000 - nowMillis;
+            cache.put(e.domain(), new Cached(e.id(), e.policy(), fetchedAtMillis,
                     nowNanos + TimeUnit.MILLISECONDS.toNanos(leftMillis)));
         }
         if (store.file() != null) {
