@@ -243,8 +243,8 @@ class QueueCommandTest {
     }
 
     /**
-     * Review s8c: a unitext ORCPT (RFC 6533, accepted under SMTPUTF8) may hold C1 controls and
-     * line separators; {@code queue list} prints it raw, so a sender can put a terminal escape
+     * A unitext ORCPT (RFC 6533, accepted under SMTPUTF8) may hold C1 controls and
+     * line separators; {@code queue list} escapes them, so a sender cannot put a terminal escape
      * (U+009B CSI, U+009D OSC) or a Unicode line break (U+0085, U+2028) into the operator's output.
      */
     @Test
