@@ -27,12 +27,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Review s8c: background refreshes (up to 16 in flight) share the two fetch threads and their queue
- * with the fetches deliveries wait for. With used policies whose hosts are slow, a delivery's
- * first fetch of another domain queues behind up to 16 refreshes of fetch_timeout each, far past
- * {@link MtaStsPolicies#waitLimit()}: the delivery goes on without the policy it asked for.
+ * Background refreshes (up to 16 in flight) fetch on a thread of their own: with used policies
+ * whose hosts are slow, a delivery's first fetch of another domain is not queued behind them and
+ * is answered within {@link MtaStsPolicies#waitLimit()}.
  */
-class RefreshStarvationReviewTest {
+class MtaStsPoliciesRefreshTest {
     @TempDir
     Path dir;
 
