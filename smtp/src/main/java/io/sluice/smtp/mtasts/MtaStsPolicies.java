@@ -1,6 +1,7 @@
 package io.sluice.smtp.mtasts;
 
 import java.io.IOException;
+import java.net.IDN;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -491,9 +492,19 @@ public final class MtaStsPolicies implements AutoCloseable {
                 .whenComplete((policy, never) -> refreshing.remove(domain));
     }
 
-    private static String canonical(String domain) {
-        String lower = domain.toLowerCase(Locale.ROOT);
-        return lower.endsWith(".") ? lower.substring(0, lower.length() - 1) : lower;
+    /**
+     * The cache key and lookup name of a domain: lower case, no final dot, A-labels (the form
+     * DNS and the policy host use; one key per domain, and an IDN's policy survives in the file). A name
+     * IDNA refuses stays as given: its lookups fail as they would have.
+     */
+    static String canonical(String domain) {
+        String name = domain.endsWith(".") ? domain.substring(0, domain.length() - 1) : domain;
+        try {
+            name = IDN.toASCII(name);
+        } catch (IllegalArgumentException e) {
+            // not a valid IDN: kept as given
+        }
+        return name.toLowerCase(Locale.ROOT);
     }
 
     /**

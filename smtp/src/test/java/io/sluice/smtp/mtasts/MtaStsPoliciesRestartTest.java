@@ -1,5 +1,6 @@
 package io.sluice.smtp.mtasts;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -63,6 +64,17 @@ class MtaStsPoliciesRestartTest {
         try (MtaStsPolicies later = start(file, REAL_FETCH + 5 * DAY_MILLIS)) { // restart 5 days after the fetch
             assertNull(later.cachedPolicy("example.com"),
                     "5 days after a fetch with max_age 1 day the policy must be gone, not renewed by the restart");
+        }
+    }
+    @Test
+    void anIdnPolicySurvivesARestartUnderItsALabels() throws Exception {
+        Path file = dir.resolve(PolicyStore.FILE_NAME);
+        StsPolicy enforce = new StsPolicy(StsMode.ENFORCE, List.of("mx.example.com"), 86_400);
+        new PolicyStore(file).save(List.of(new PolicyStore.Entry("xn--bcher-kva.test", "1", enforce, REAL_FETCH)), 10);
+        try (MtaStsPolicies policies = start(file, REAL_FETCH + 3_600_000L)) {
+            assertEquals(enforce, policies.cachedPolicy("b\u00fccher.test"), "the U-label finds the stored A-label");
+            assertEquals(enforce, policies.cachedPolicy("B\u00dcCHER.test."));
+            assertEquals(1, policies.cachedPolicies(), "one key for both forms");
         }
     }
 }
