@@ -509,7 +509,8 @@ public final class MtaStsPolicies implements AutoCloseable {
 
     /**
      * Stops the fetch threads (fetches in flight may never complete) and the cache thread, then
-     * writes the cache file if it changed since the last save. The owner's thread; blocks on the disk.
+     * writes the cache file if it changed since the last save (not if the cache thread, maybe mid-save,
+     * did not stop within 5 s: one WARN). The owner's thread; blocks on the disk.
      */
     @Override
     public void close() {
@@ -517,12 +518,16 @@ public final class MtaStsPolicies implements AutoCloseable {
         refreshThread.shutdownNow();
         cacheThread.shutdown(); // not shutdownNow: an interrupt would close a save's FileChannel mid-write
         cacheThread.getQueue().clear();
+        boolean stopped = false;
         try {
-            cacheThread.awaitTermination(5, TimeUnit.SECONDS);
+            stopped = cacheThread.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (dirty.get() && store.file() != null) {
+        if (!stopped) { // a save may still run there: a second writer would share its temp file
+            log.log(EventLog.Level.WARN, "mta-sts-cache-not-saved", "file", store.file(),
+                    "reason", "the cache thread did not stop within 5 s", "effect", "changes since its last save are lost");
+        } else if (dirty.get() && store.file() != null) {
             save();
         }
     }
