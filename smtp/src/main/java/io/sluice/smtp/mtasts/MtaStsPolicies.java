@@ -499,10 +499,12 @@ public final class MtaStsPolicies implements AutoCloseable {
      */
     static String canonical(String domain) {
         String name = domain.endsWith(".") ? domain.substring(0, domain.length() - 1) : domain;
-        try {
-            name = IDN.toASCII(name);
-        } catch (IllegalArgumentException e) {
-            // not a valid IDN: kept as given
+        if (name.chars().anyMatch(c -> c >= 0x80)) { // the usual ASCII name skips IDNA
+            try {
+                name = IDN.toASCII(name);
+            } catch (IllegalArgumentException e) {
+                // not a valid IDN: kept as given
+            }
         }
         return name.toLowerCase(Locale.ROOT);
     }
