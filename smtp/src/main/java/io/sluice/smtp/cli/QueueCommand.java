@@ -125,10 +125,11 @@ public final class QueueCommand {
 
         static String textLine(QueuedMessage m) {
             Envelope e = m.envelope();
+            // Sender-controlled fields are escaped: the text form goes to a terminal (JSON is the exact form).
             String line = m.id() + "  " + Instant.ofEpochMilli(m.arrivalMillis()) + "  " + m.sizeOctets() + "  <"
-                    + e.sender() + ">  " + String.join(" ", e.recipients());
+                    + TerminalText.escape(e.sender()) + ">  " + TerminalText.escape(String.join(" ", e.recipients()));
             String ret = ret(e.dsn());
-            String envid = e.dsn().envelopeId();
+            String envid = TerminalText.escape(e.dsn().envelopeId());
             return line + (ret == null ? "" : "  RET=" + ret) + (envid.isEmpty() ? "" : "  ENVID=" + envid);
         }
 
@@ -144,7 +145,7 @@ public final class QueueCommand {
         }
 
         static String textLine(QueuedMessage m, RecipientStatus r) {
-            StringBuilder line = new StringBuilder(96).append("    ").append(recipient(m, r)).append("  ")
+            StringBuilder line = new StringBuilder(96).append("    ").append(TerminalText.escape(recipient(m, r))).append("  ")
                     .append(r.state()).append("  attempts=").append(r.attempts());
             if (r.nextAttemptMillis() > 0) {
                 line.append("  next=").append(Instant.ofEpochMilli(r.nextAttemptMillis()));
@@ -154,10 +155,10 @@ public final class QueueCommand {
                 line.append("  NOTIFY=").append(dsn.notifyText());
             }
             if (!dsn.originalRecipient().isEmpty()) {
-                line.append("  ORCPT=").append(dsn.originalRecipient());
+                line.append("  ORCPT=").append(TerminalText.escape(dsn.originalRecipient()));
             }
             if (!r.lastReply().isEmpty()) {
-                line.append("  last=").append(r.lastReply());
+                line.append("  last=").append(TerminalText.escape(r.lastReply()));
             }
             return line.toString();
         }

@@ -669,9 +669,16 @@ final class ClientSession implements ConnectionHandler, TlsListener {
     }
 
     /**
+     * The longest RCPT line we make up an ORCPT for, CRLF included: RFC 5321's 512 plus the 500
+     * RFC 3461 4 adds for ORCPT. A hop may refuse a longer line, and the ORCPT is only a courtesy.
+     */
+    static final int MAX_RCPT_LINE_OCTETS = 512 + 500;
+
+    /**
      * NOTIFY and ORCPT as received. A recipient that came without ORCPT gets one naming it as
      * received (RFC 3461 4.2, as Postfix does), so that the report the final hop sends names the
-     * address the sender used; none when it cannot be expressed.
+     * address the sender used; none when it cannot be expressed or would make the line longer than
+     * {@link #MAX_RCPT_LINE_OCTETS} (xtext triples an address of '+' and spaces).
      */
     private static void rcptDsn(StringBuilder rcpt, RecipientDsn dsn, String recipient, boolean smtpUtf8) {
         if (dsn.notifyBits() != 0) {
@@ -681,10 +688,22 @@ final class ClientSession implements ConnectionHandler, TlsListener {
             rcpt.append(" ORCPT=").append(dsn.originalRecipient());
         } else {
             int mark = rcpt.length();
-            if (!Xtext.appendOriginalRecipient(rcpt.append(" ORCPT="), recipient, smtpUtf8)) {
+            if (!Xtext.appendOriginalRecipient(rcpt.append(" ORCPT="), recipient, smtpUtf8)
+                    || utf8Octets(rcpt) + 2 > MAX_RCPT_LINE_OCTETS) {
                 rcpt.setLength(mark);
             }
         }
+    }
+
+    /** The UTF-8 length of {@code text}, without encoding it. */
+    private static int utf8Octets(CharSequence text) {
+        int octets = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            // a surrogate pair is 4 octets: 2 for each half
+            octets += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3;
+        }
+        return octets;
     }
 
     private void onTransactionReply(int code) {

@@ -27,7 +27,8 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * Types: {@link #DELIVERED} and {@link #FAILED} (final; millis = when), {@link #DEFERRED} (millis =
- * next attempt), {@link #DELAY_NOTIFIED} (the delay DSN of the message is in the spool),
+ * next attempt), {@link #DELAY_NOTIFIED} (no delay notice is due again: the message's is in the
+ * spool, or it was skipped because no recipient left asked for NOTIFY=DELAY),
  * {@link #RETRY_NOW} (an operator asked for an attempt now; written by an offline CLI),
  * {@link #DSN_PASSED_ON} (follows a {@link #DELIVERED}: the next hop took the DSN parameters, so no
  * success report is due; a reader before DSN support skips it and at worst reports "relayed"),
@@ -138,7 +139,7 @@ public final class RecipientJournal implements Closeable {
         unsyncedFinal = true;
     }
 
-    /** Queues the fact that the message's delay notification is durable. */
+    /** Queues the fact that no delay notification of the message is due again (its notice is durable, or none was wanted). */
     void recordDelayNotified(long id, long nowMillis) {
         put(DELAY_NOTIFIED, id, ALL_RECIPIENTS, 0, 0, nowMillis, "", "");
         unsyncedFinal = true;

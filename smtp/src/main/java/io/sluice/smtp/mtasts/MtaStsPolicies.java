@@ -1,6 +1,7 @@
 package io.sluice.smtp.mtasts;
 
 import java.io.IOException;
+import java.net.IDN;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 import io.sluice.reactor.NanoClock;
 import io.sluice.smtp.dns.DnsLookup;
@@ -42,8 +44,9 @@ import io.sluice.smtp.server.EventLog;
  * thread sweeps the cache every {@code refreshSweep}: a policy that a delivery used within its
  * {@code max_age} and that has less than {@link #refreshMargin} left is fetched again in the
  * background (TXT asked first; a changed id, a missing record or a failed lookup all still fetch),
- * at most {@link #MAX_REFRESHES_IN_FLIGHT} at a time, so enforce never lapses for a domain we
- * keep sending to; a failed refresh keeps the cached policy (§5.1).
+ * at most {@link #MAX_REFRESHES_IN_FLIGHT} at a time, their fetches one at a time on a refresh
+ * thread of their own (never queued ahead of a delivery's fetch), so enforce never lapses for a
+ * domain we keep sending to; a failed refresh keeps the cached policy (§5.1).
  *
  * <p>Threading: any thread; futures complete on the resolver's or this class's threads, never
  * on the caller's event loop.
@@ -75,6 +78,11 @@ public final class MtaStsPolicies implements AutoCloseable {
     private final EventLog log;
     private final MtaStsStats stats = new MtaStsStats();
     private final ExecutorService fetchThreads;
+    /**
+     * Background refreshes fetch on their own thread, never on {@link #fetchThreads}: a slow host
+     * being refreshed must not hold a delivery's first fetch of another domain past {@link #waitLimit()}.
+     */
+    private final ExecutorService refreshThread;
     private final Duration dnsTimeout;
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
     private final Map<String, Failed> failed = new ConcurrentHashMap<>();
@@ -162,14 +170,8 @@ public final class MtaStsPolicies implements AutoCloseable {
         this.clock = clock;
         this.log = log;
         AtomicInteger n = new AtomicInteger();
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(MAX_QUEUED_FETCHES), r -> {
-            Thread t = new Thread(r, "sluice-mta-sts-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        pool.allowCoreThreadTimeOut(true);
-        this.fetchThreads = pool;
+        this.fetchThreads = fetchPool(2, MAX_QUEUED_FETCHES, () -> "sluice-mta-sts-" + n.incrementAndGet());
+        this.refreshThread = fetchPool(1, MAX_REFRESHES_IN_FLIGHT, () -> "sluice-mta-sts-refresh");
         load();
         this.cacheThread = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "sluice-mta-sts-cache");
@@ -177,6 +179,21 @@ public final class MtaStsPolicies implements AutoCloseable {
             return t;
         });
         cacheThread.scheduleWithFixedDelay(this::sweep, refreshSweepNanos, refreshSweepNanos, TimeUnit.NANOSECONDS);
+        if (dirty.get()) {
+            saveSoon(); // corrected fetch times reach the file without waiting for a fetch
+        }
+    }
+
+    /** Daemon threads that end when idle for 30 s; at most {@code queued} tasks wait. */
+    private static ExecutorService fetchPool(int threads, int queued, Supplier<String> name) {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(queued), r -> {
+            Thread t = new Thread(r, name.get());
+            t.setDaemon(true);
+            return t;
+        });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     /** Startup: the stored policies into the cache; a file we cannot use costs one WARN, never the start. */
@@ -196,9 +213,14 @@ public final class MtaStsPolicies implements AutoCloseable {
         long nowMillis = wallMillis.getAsLong();
         long nowNanos = clock.nanoTime();
         for (PolicyStore.Entry e : loaded.entries()) {
-            // A wall clock set back must not stretch a policy past its max_age.
-            long leftMillis = Math.min(e.expiresAtMillis() - nowMillis, e.policy().maxAgeSeconds() * 1000);
-            cache.put(e.domain(), new Cached(e.id(), e.policy(), e.fetchedAtMillis(),
+            // A fetch time in the future (the wall clock ran ahead, then was set back) counts as a
+            // fetch now and is written back: kept as is, every restart would grant a new max_age.
+            long fetchedAtMillis = Math.min(e.fetchedAtMillis(), nowMillis);
+            if (fetchedAtMillis != e.fetchedAtMillis()) {
+                dirty.set(true);
+            }
+            long leftMillis = fetchedAtMillis + e.policy().maxAgeSeconds() * 1000 - nowMillis;
+            cache.put(e.domain(), new Cached(e.id(), e.policy(), fetchedAtMillis,
                     nowNanos + TimeUnit.MILLISECONDS.toNanos(leftMillis)));
         }
         if (store.file() != null) {
@@ -269,11 +291,14 @@ public final class MtaStsPolicies implements AutoCloseable {
         if (recent != null && recent.id().equals(id) && clock.nanoTime() - recent.untilNanos() < 0) {
             return CompletableFuture.completedFuture(cached == null ? null : cached.policy());
         }
-        return fetch(domain, id);
+        return fetch(domain, id, fetchThreads);
     }
 
-    /** The policy of {@code mta-sts.<domain>} fetched on a fetch thread (or the fetch already under way). */
-    private CompletableFuture<StsPolicy> fetch(String domain, String id) {
+    /**
+     * The policy of {@code mta-sts.<domain>} fetched on {@code threads} (the fetch threads for
+     * deliveries, the refresh thread for background refreshes), or the fetch already under way.
+     */
+    private CompletableFuture<StsPolicy> fetch(String domain, String id, ExecutorService threads) {
         CompletableFuture<StsPolicy> mine = new CompletableFuture<>();
         CompletableFuture<StsPolicy> theirs = inFlight.putIfAbsent(domain, mine);
         if (theirs != null) {
@@ -282,9 +307,9 @@ public final class MtaStsPolicies implements AutoCloseable {
         String host = "mta-sts." + domain;
         dns.addresses(host).whenComplete((addresses, failure) -> {
             try {
-                fetchThreads.execute(() -> finish(mine, domain, id, fetchOn(host, addresses, failure)));
+                threads.execute(() -> finish(mine, domain, id, fetchOn(host, addresses, failure)));
             } catch (RejectedExecutionException e) {
-                finish(mine, domain, id, new FetchOutcome(null, fetchThreads.isShutdown()
+                finish(mine, domain, id, new FetchOutcome(null, threads.isShutdown()
                         ? new PolicyFetchException(FetchResult.IO, "closed")
                         : new PolicyFetchException(FetchResult.QUEUE_FULL, host + ": " + MAX_QUEUED_FETCHES
                                 + " fetches already waiting")));
@@ -463,30 +488,48 @@ public final class MtaStsPolicies implements AutoCloseable {
         stats.refreshed();
         dns.txt("_mta-sts." + domain)
                 .handle((records, failure) -> records == null ? null : StsTxtRecord.idOf(records))
-                .thenCompose(id -> fetch(domain, id != null ? id : c.id()))
+                .thenCompose(id -> fetch(domain, id != null ? id : c.id(), refreshThread))
                 .whenComplete((policy, never) -> refreshing.remove(domain));
     }
 
-    private static String canonical(String domain) {
-        String lower = domain.toLowerCase(Locale.ROOT);
-        return lower.endsWith(".") ? lower.substring(0, lower.length() - 1) : lower;
+    /**
+     * The cache key and lookup name of a domain: lower case, no final dot, A-labels (the form
+     * DNS and the policy host use; one key per domain, and an IDN's policy survives in the file). A name
+     * IDNA refuses stays as given: its lookups fail as they would have.
+     */
+    static String canonical(String domain) {
+        String name = domain.endsWith(".") ? domain.substring(0, domain.length() - 1) : domain;
+        if (name.chars().anyMatch(c -> c >= 0x80)) { // the usual ASCII name skips IDNA
+            try {
+                name = IDN.toASCII(name);
+            } catch (IllegalArgumentException e) {
+                // not a valid IDN: kept as given
+            }
+        }
+        return name.toLowerCase(Locale.ROOT);
     }
 
     /**
      * Stops the fetch threads (fetches in flight may never complete) and the cache thread, then
-     * writes the cache file if it changed since the last save. The owner's thread; blocks on the disk.
+     * writes the cache file if it changed since the last save (not if the cache thread, maybe mid-save,
+     * did not stop within 5 s: one WARN). The owner's thread; blocks on the disk.
      */
     @Override
     public void close() {
         fetchThreads.shutdownNow();
+        refreshThread.shutdownNow();
         cacheThread.shutdown(); // not shutdownNow: an interrupt would close a save's FileChannel mid-write
         cacheThread.getQueue().clear();
+        boolean stopped = false;
         try {
-            cacheThread.awaitTermination(5, TimeUnit.SECONDS);
+            stopped = cacheThread.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (dirty.get() && store.file() != null) {
+        if (!stopped) { // a save may still run there: a second writer would share its temp file
+            log.log(EventLog.Level.WARN, "mta-sts-cache-not-saved", "file", store.file(),
+                    "reason", "the cache thread did not stop within 5 s", "effect", "changes since its last save are lost");
+        } else if (dirty.get() && store.file() != null) {
             save();
         }
     }

@@ -1,6 +1,8 @@
 package io.sluice.smtp.mtasts;
 
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -32,6 +34,12 @@ public final class PolicyStore {
     public static final String FILE_NAME = "mta-sts-policies";
     static final String HEADER = "# sluice mta-sts policy cache v1";
 
+    /**
+     * The longest line {@link #load} reads (a policy of {@link StsPolicy#MAX_MX_PATTERNS} mx of 253
+     * octets, with room to spare); a longer one is skipped unread, so a damaged file cannot fill the heap.
+     */
+    static final int MAX_LINE_OCTETS = 17 * 1024;
+
     private final Path file;
 
     /** One cached policy as stored: what it takes to rebuild the cache entry after a restart. */
@@ -58,7 +66,9 @@ public final class PolicyStore {
 
     /**
      * The unexpired entries of the file at {@code nowMillis}, newest first, at most {@code max}
-     * (the oldest beyond it dropped). No file: none.
+     * (the oldest beyond it dropped). No file: none. A
+     * line that does not parse, holds an octet that is not printable ASCII or is longer than
+     * {@link #MAX_LINE_OCTETS} is skipped and counted.
      *
      * @throws IOException when the file exists but cannot be read, or its header is not ours
      */
@@ -66,38 +76,53 @@ public final class PolicyStore {
         if (file == null) {
             return new Loaded(List.of(), 0, null);
         }
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
-        } catch (NoSuchFileException e) {
-            return new Loaded(List.of(), 0, null);
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw new IOException(file + ": not ASCII", e);
-        }
-        if (lines.isEmpty() || !lines.get(0).equals(HEADER)) {
-            throw new IOException(file + ": the first line is not \"" + HEADER + "\"");
-        }
         List<Entry> entries = new ArrayList<>();
         int skipped = 0;
         String firstProblem = null;
-        for (int i = 1; i < lines.size(); i++) {
-            if (lines.get(i).isEmpty()) {
-                continue;
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+            LineReader lines = new LineReader(in);
+            if (lines.next() != LineReader.LINE || !lines.text().equals(HEADER)) {
+                throw new IOException(file + ": the first line is not \"" + HEADER + "\"");
             }
-            try {
-                Entry e = parse(lines.get(i));
-                if (e.expiresAtMillis() > nowMillis) {
-                    entries.add(e);
+            for (int n = 2, read; (read = lines.next()) != LineReader.END; n++) {
+                String problem = null;
+                if (read == LineReader.TOO_LONG) {
+                    problem = "longer than MAX_LINE_OCTETS=" + MAX_LINE_OCTETS;
+                } else if (read == LineReader.NOT_ASCII) {
+                    problem = "an octet that is not printable ASCII";
+                } else if (!lines.text().isEmpty()) {
+                    try {
+                        Entry e = parse(lines.text());
+                        if (e.expiresAtMillis() > nowMillis) {
+                            entries.add(e);
+                            if (entries.size() - max > max) { // a file longer than save writes: bounded memory
+                                newestFirst(entries, max);
+                            }
+                        }
+                    } catch (InvalidPolicyException | RuntimeException e) {
+                        problem = e.getMessage();
+                    }
                 }
-            } catch (InvalidPolicyException | RuntimeException e) {
-                skipped++;
-                if (firstProblem == null) {
-                    firstProblem = "line " + (i + 1) + ": " + e.getMessage();
+                if (problem != null) {
+                    skipped++;
+                    if (firstProblem == null) {
+                        firstProblem = "line " + n + ": " + problem;
+                    }
                 }
             }
+        } catch (NoSuchFileException e) {
+            return new Loaded(List.of(), 0, null);
         }
+        newestFirst(entries, max);
+        return new Loaded(entries, skipped, firstProblem);
+    }
+
+    /** Sorts newest first and drops all but the first {@code max}. */
+    private static void newestFirst(List<Entry> entries, int max) {
         entries.sort(Comparator.comparingLong(Entry::fetchedAtMillis).reversed());
-        return new Loaded(entries.size() > max ? List.copyOf(entries.subList(0, max)) : entries, skipped, firstProblem);
+        if (entries.size() > max) {
+            entries.subList(max, entries.size()).clear();
+        }
     }
 
     /**
@@ -133,6 +158,47 @@ public final class PolicyStore {
             Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING);
         }
         syncDirectory(file.toAbsolutePath().getParent());
+    }
+
+    /** Reads the file a line at a time, at most {@link #MAX_LINE_OCTETS} of each kept (load only). */
+    private static final class LineReader {
+        static final int END = 0;
+        static final int LINE = 1;
+        static final int TOO_LONG = 2;
+        static final int NOT_ASCII = 3;
+
+        private final InputStream in;
+        private final byte[] line = new byte[MAX_LINE_OCTETS];
+        private int length;
+
+        LineReader(InputStream in) {
+            this.in = in;
+        }
+
+        /** The next line (its end, LF, not included): what it is, or {@link #END} at the end of the file. */
+        int next() throws IOException {
+            length = 0;
+            boolean tooLong = false;
+            boolean notAscii = false;
+            int b = in.read();
+            if (b < 0) {
+                return END;
+            }
+            for (; b >= 0 && b != '\n'; b = in.read()) {
+                notAscii |= b < 0x20 || b > 0x7E;
+                if (length < line.length) {
+                    line[length++] = (byte) b;
+                } else {
+                    tooLong = true; // the rest of it is read and dropped
+                }
+            }
+            return tooLong ? TOO_LONG : notAscii ? NOT_ASCII : LINE;
+        }
+
+        /** The last {@link #LINE}. */
+        String text() {
+            return new String(line, 0, length, StandardCharsets.US_ASCII);
+        }
     }
 
     /** Makes the rename durable; some file systems (and platforms) cannot open a directory, which is no error. */

@@ -59,7 +59,9 @@ public interface MessageSource {
 
     /**
      * While a quarantined ({@code .corrupt}) segment file was in the spool at open: the newest
-     * queue id (compare unsigned; -1 stands for every id) any of its records has, else empty.
+     * queue id (compare unsigned) any of its records has, else empty. A file whose records cannot
+     * be read counts as the largest id its modification time allows; -1 (every id) only if that
+     * time is unknown too.
      * Whoever keeps state about messages (their recipients' outcomes) keeps it for the ids not
      * newer than this although the message is not queued, so restoring the file brings the
      * message back with that state, not as new. Fixed at open; any thread. Default: empty.

@@ -82,8 +82,9 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     private final Set<Segment> quarantinedHere = new HashSet<>();
     private boolean anyQuarantinedFile;
     /**
-     * The newest queue id of any record framed in the quarantined files (unsigned), or -1 (all
-     * ids) when one of them could not be read: only tombstones not newer than it can concern them.
+     * The newest queue id of any record framed in the quarantined files (unsigned; an unreadable
+     * one counts as its modification time), or -1 (all ids) when even that could not be read:
+     * only tombstones not newer than it can concern them.
      */
     private long newestQuarantinedId;
     private Segment segment;
@@ -566,9 +567,10 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
     /**
      * Framing-only scan of a quarantined file (its CRCs may fail under its name, so none is
      * checked): the newest id of its records, walked from its header by their lengths until one
-     * does not frame. -1 (every id) if it cannot be read or frames no record at all, so a file we
-     * cannot read keeps every tombstone as before. Ids grow with time, so mail accepted after
-     * the file was written has newer ids and its tombstones need not be kept for it.
+     * does not frame. Ids grow with time, so mail accepted after the file was written has newer
+     * ids and its tombstones need not be kept for it. A file that cannot be read or frames no
+     * record is bounded by its modification time instead ({@link #newestIdAtMtime}); -1 (every
+     * id) only when even that cannot be read.
      */
     private static long newestRecordId(Path file) {
         ByteBuffer record = ByteBuffer.allocate(SpoolRecord.HEADER_BYTES); // once per quarantined file, rare
@@ -597,9 +599,32 @@ final class SpoolRecovery implements SegmentScanner.Visitor {
             }
         } catch (IOException e) {
             LOG.log(Level.FINE, "spool: cannot scan " + file, e);
+            return newestIdAtMtime(file);
+        }
+        return any ? newest : newestIdAtMtime(file);
+    }
+
+    /** Slack for an id minted ahead of the clock (a full per-millisecond counter borrows the next milliseconds). */
+    private static final long MTIME_SLACK_MILLIS = 60_000;
+
+    /**
+     * The largest id that can have been minted by a file's last write: every record in it was
+     * written by then. Without this bound, an unreadable file would pin every later run's
+     * tombstones and journal records (growth for as long as it stays). -1 (every id) if the
+     * time cannot be read.
+     */
+    private static long newestIdAtMtime(Path file) {
+        try {
+            long millis = Files.getLastModifiedTime(file).toMillis() + MTIME_SLACK_MILLIS;
+            int shift = QueueId.COUNTER_BITS + QueueId.LOOP_BITS;
+            if (millis < 0 || millis >= 1L << (64 - shift)) {
+                return -1;
+            }
+            return (millis << shift) | ((1L << shift) - 1);
+        } catch (IOException e) {
+            LOG.log(Level.FINE, "spool: cannot read the time of " + file, e);
             return -1;
         }
-        return any ? newest : -1;
     }
 
     /** Where a segment file's first record starts, from its header's version; -1 if it has none. */

@@ -241,4 +241,25 @@ class QueueCommandTest {
         String other = lines[0].contains(plain.toString()) ? lines[0] : lines[1];
         assertTrue(other.contains(",\"ret\":null,\"envid\":null,"), other);
     }
+
+    /**
+     * A unitext ORCPT (RFC 6533, accepted under SMTPUTF8) may hold C1 controls and
+     * line separators; {@code queue list} escapes them, so a sender cannot put a terminal escape
+     * (U+009B CSI, U+009D OSC) or a Unicode line break (U+0085, U+2028) into the operator's output.
+     */
+    @Test
+    void listDoesNotPrintControlCharactersOfAnOrcptRaw() throws Exception {
+        Path spoolDir = dir.resolve("spool");
+        String hostile = "utf-8;x\u009b2J\u0085FAKE\u2028y@example.net";
+        EnvelopeDsn dsn = new EnvelopeDsn(DsnReturn.NONE, "", List.of(new RecipientDsn(RecipientDsn.NOTIFY_FAILURE, hostile)));
+        try (Spool spool = Spool.open(spoolDir, SpoolOptions.defaults())) {
+            enqueue(spool, dsn, "b@example.net");
+        }
+        Run list = run("queue", "list", "--spool", spoolDir.toString());
+        assertEquals(0, list.status(), list.err());
+        assertTrue(list.out().contains("ORCPT="), list.out());
+        for (char c : new char[] {'\u009b', '\u0085', '\u2028'}) {
+            assertTrue(list.out().indexOf(c) < 0, "U+" + Integer.toHexString(c) + " printed raw: " + list.out());
+        }
+    }
 }

@@ -147,6 +147,24 @@ class DsnClientTest {
         assertEquals(RecipientResult.Outcome.DELIVERED, results.get("\"a b+c=d\"@y.example").outcome());
     }
 
+    /** A made-up ORCPT that would take the RCPT line past 512 + 500 octets (xtext triples spaces) is left out. */
+    @Test
+    void noOrcptIsMadeUpWhenItWouldMakeTheLineTooLong() throws Exception {
+        fake = new FakeNextHop();
+        fake.extraCapabilities = "DSN";
+        harness = new ClientHarness(ClientSettings.defaults("client.test", TlsPolicyTable.uniform(ClientTlsLevel.NONE))
+                .withTimeouts(Duration.ofSeconds(10)), dir);
+        Route route = new Route(Route.Kind.SMTP_HOST, "127.0.0.1", fake.port(), "");
+        String spaced = "\"" + " ".repeat(250) + "\"@y.example"; // 262 characters, 762 as xtext
+        String fits = "\"" + " ".repeat(150) + "\"@y.example"; // 462 as xtext: the line stays under 1012
+        Map<String, RecipientResult> results = harness.deliver(route, "b@x.example", List.of(spaced, fits), MESSAGE,
+                EnvelopeDsn.NONE);
+        assertTrue(fake.commands.contains("RCPT TO:<" + spaced + ">"), fake.commands::toString);
+        assertTrue(fake.commands.contains("RCPT TO:<" + fits + "> ORCPT=rfc822;\"" + "+20".repeat(150) + "\"@y.example"),
+                fake.commands::toString);
+        assertEquals(RecipientResult.Outcome.DELIVERED, results.get(spaced).outcome());
+    }
+
     private Map<String, RecipientResult> sendUtf8(String capabilities, EnvelopeDsn dsn, String recipient)
             throws Exception {
         fake = new FakeNextHop();

@@ -9,8 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -26,7 +28,8 @@ import io.sluice.smtp.spool.SpoolOptions;
  * Restoring a quarantined segment redelivers its messages with their recipients' state: while a
  * {@code .corrupt} file is in segments/, recipients.log keeps the records of messages not newer
  * than its newest id through the start's rewrite and the runtime ones, so a recipient delivered
- * before the quarantine is not tried again after the restore.
+ * before the quarantine is not tried again after the restore; mail newer than the quarantined
+ * files is not kept for them.
  */
 class QuarantinedRecipientStateTest {
     private static final Map<String, String> ROUTES = Map.of("*", "lmtp:[127.0.0.1]:24");
@@ -49,6 +52,15 @@ class QuarantinedRecipientStateTest {
         bench.queue = null;
         bench.spool.close();
         Files.move(from, to);
+        bench.spool = Spool.open(bench.spoolDir, SpoolOptions.defaults());
+        bench.client = bench.spool.appender(0);
+    }
+
+    /** Stops the queue (closed gracefully) and the spool, reopens the spool. */
+    private void restart() throws IOException {
+        bench.queue.close();
+        bench.queue = null;
+        bench.spool.close();
         bench.spool = Spool.open(bench.spoolDir, SpoolOptions.defaults());
         bench.client = bench.spool.appender(0);
     }
@@ -106,5 +118,45 @@ class QuarantinedRecipientStateTest {
         assertEquals(1, third.jobs.size(), third.jobs.toString());
         assertEquals(List.of("later@example.net"), third.jobs.get(0).recipients(), "done@ had it before the quarantine");
         assertEquals(1, q3.delivered());
+    }
+
+    private QueueId deliverOne(String rcpt) throws Exception {
+        QueueId id = bench.enqueue("s@example.org", rcpt);
+        bench.drive(() -> !bench.inSpool(id), "delivered " + rcpt);
+        bench.settle();
+        return id;
+    }
+
+    /**
+     * A quarantined file whose records cannot be read is bounded by its modification time, not
+     * "every id": mail accepted and delivered after it was written leaves recipients.log at the
+     * next start instead of accumulating there for as long as the file stays.
+     */
+    @Test
+    void messagesAcceptedAfterAnUnreadableQuarantineAreNotKeptForever() throws Exception {
+        bench = new QueueBench(dir.resolve("spool"));
+        // An unreadable quarantined file (its header is garbage), older than any mail below.
+        Path garbage = bench.spoolDir.resolve("segments/00-000000000077.seg.corrupt");
+        Files.write(garbage, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+        Files.setLastModifiedTime(garbage, FileTime.fromMillis(System.currentTimeMillis() - 3_600_000L));
+        ScriptedTransport ok = new ScriptedTransport();
+        ok.script = r -> RecipientResult.delivered(r, "ok");
+        bench.start(QueueBench.defaults(), ROUTES, route -> ok);
+        restart(); // the spool now opens with the .corrupt file present
+        bench.start(QueueBench.defaults(), ROUTES, route -> ok);
+        QueueId first = deliverOne("a@example.net");
+
+        restart();
+        bench.start(QueueBench.defaults(), ROUTES, route -> ok);
+        QueueId second = deliverOne("b@example.net");
+
+        restart();
+        bench.start(QueueBench.defaults(), ROUTES, route -> ok);
+        assertTrue(Files.exists(garbage), "still quarantined");
+        Set<Long> kept = RecipientJournal.read(bench.spoolDir).keySet();
+        assertFalse(kept.contains(first.value()) || kept.contains(second.value()),
+                "records of mail accepted after the file was quarantined are kept at every start: " + kept.size()
+                        + " records, growing by each run's finished mail");
+        assertEquals(0, kept.size());
     }
 }

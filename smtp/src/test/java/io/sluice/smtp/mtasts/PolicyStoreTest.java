@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -101,13 +102,47 @@ class PolicyStoreTest {
         assertEquals(List.of("d0.test", "d1.test"), capped.stream().map(PolicyStore.Entry::domain).toList());
     }
 
+    /** MtaStsPolicies keys an IDN by its A-labels, which the file keeps; a U-label never reaches it, and would not be written. */
     @Test
-    void aNonAsciiDomainStaysInMemoryOnly() throws Exception {
+    void anIdnIsStoredUnderItsALabelsAndAULabelIsNotWritten() throws Exception {
         PolicyStore store = new PolicyStore(dir.resolve(PolicyStore.FILE_NAME));
         StsPolicy p = new StsPolicy(StsMode.ENFORCE, List.of("mx.test"), 86_400);
-        store.save(List.of(new PolicyStore.Entry("bücher.test", "1", p, NOW), new PolicyStore.Entry("ok.test", "1", p, NOW)), 10);
+        String aLabel = MtaStsPolicies.canonical("B\u00fccher.TEST.");
+        assertEquals("xn--bcher-kva.test", aLabel);
+        store.save(List.of(new PolicyStore.Entry(aLabel, "1", p, NOW), new PolicyStore.Entry("b\u00fccher.test", "1", p, NOW),
+                new PolicyStore.Entry("ok.test", "1", p, NOW - 1)), 10);
         PolicyStore.Loaded loaded = store.load(NOW, 10);
         assertEquals(0, loaded.skippedLines());
+        assertEquals(List.of(aLabel, "ok.test"), loaded.entries().stream().map(PolicyStore.Entry::domain).toList());
+    }
+
+    /** A damaged octet (a bit flip, a torn sector) costs its line only, not the whole file. */
+    @Test
+    void aNonAsciiOctetOnOneLineCostsThatLineOnly() throws Exception {
+        Path file = dir.resolve(PolicyStore.FILE_NAME);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        bytes.writeBytes((PolicyStore.HEADER + "\n"
+                + "ok.test 1 enforce 86400 " + NOW + " mx.ok.test\n"
+                + "bad.test 1 enforce 86400 " + NOW + " mx.bad").getBytes(StandardCharsets.US_ASCII));
+        bytes.write(0xE9); // one flipped bit: 'i' (0x69) became 0xE9
+        bytes.writeBytes(".test\n".getBytes(StandardCharsets.US_ASCII));
+        Files.write(file, bytes.toByteArray());
+        PolicyStore.Loaded loaded = new PolicyStore(file).load(NOW, 10);
         assertEquals(List.of("ok.test"), loaded.entries().stream().map(PolicyStore.Entry::domain).toList());
+        assertEquals(1, loaded.skippedLines());
+        assertTrue(loaded.firstProblem().startsWith("line 3: "), loaded.firstProblem());
+    }
+
+    /** A line past MAX_LINE_OCTETS (garbage without line ends) is skipped unread, not held whole. */
+    @Test
+    void anOverlongLineIsSkipped() throws Exception {
+        Path file = dir.resolve(PolicyStore.FILE_NAME);
+        Files.writeString(file, PolicyStore.HEADER + "\n"
+                + "x".repeat(PolicyStore.MAX_LINE_OCTETS + 1) + "\n"
+                + "ok.test 1 enforce 86400 " + NOW + " mx.ok.test\n", StandardCharsets.US_ASCII);
+        PolicyStore.Loaded loaded = new PolicyStore(file).load(NOW, 10);
+        assertEquals(List.of("ok.test"), loaded.entries().stream().map(PolicyStore.Entry::domain).toList());
+        assertEquals(1, loaded.skippedLines());
+        assertTrue(loaded.firstProblem().contains("MAX_LINE_OCTETS"), loaded.firstProblem());
     }
 }

@@ -2,10 +2,13 @@ package io.sluice.smtp.spool;
 
 import static io.sluice.smtp.spool.SpoolTestSupport.content;
 import static io.sluice.smtp.spool.SpoolTestSupport.envelope;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,6 +46,36 @@ class SpoolQuarantineTombstonePinTest {
             // None of these 300 messages can be in the file quarantined before they were accepted.
             assertTrue(octets < 20L * DELIVERED_PER_START,
                     "deleted.log keeps " + octets / 20 + " tombstones of mail delivered after the quarantine");
+        }
+    }
+
+    /**
+     * A quarantined file whose records cannot be framed (a garbage header) is bounded by its
+     * modification time, not "every id": tombstones of mail accepted after it are not kept either.
+     */
+    @Test
+    void anUnreadableQuarantinedFileIsBoundedByItsModificationTime() throws Exception {
+        Files.createDirectories(tmp.resolve("segments"));
+        Path garbage = tmp.resolve("segments").resolve(Segment.fileName(0, 77) + ".corrupt");
+        Files.write(garbage, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+        long mtimeMillis = System.currentTimeMillis() - 3_600_000L;
+        Files.setLastModifiedTime(garbage, FileTime.fromMillis(mtimeMillis));
+        for (int start = 0; start < 3; start++) {
+            try (Spool spool = Spool.open(tmp, OPTIONS)) {
+                long bound = spool.quarantinedIdBound().orElseThrow();
+                assertNotEquals(-1L, bound, "not every id");
+                long boundMillis = QueueId.of(bound).epochMillis();
+                assertTrue(boundMillis >= mtimeMillis && boundMillis <= mtimeMillis + 120_000L, "bound at " + boundMillis);
+                for (int i = 0; i < DELIVERED_PER_START; i++) {
+                    assertTrue(spool.delete(SpoolTestSupport.commitOne(spool.appender(0), ENVELOPE, content(10 + i, 50))));
+                }
+            }
+        }
+        try (Spool spool = Spool.open(tmp, OPTIONS)) {
+            assertTrue(Files.exists(garbage) && spool.list().isEmpty(), "still quarantined, everything else delivered");
+            long octets = Files.size(tmp.resolve("deleted.log"));
+            assertTrue(octets < 20L * DELIVERED_PER_START,
+                    "deleted.log keeps " + octets / 20 + " tombstones of mail delivered after the file was written");
         }
     }
 
