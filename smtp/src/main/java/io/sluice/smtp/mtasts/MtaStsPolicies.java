@@ -178,6 +178,10 @@ public final class MtaStsPolicies implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        // close() drops a pending delayed save (it saves itself); the JDK's shutdown then lets the
+        // idle worker go. Clearing the queue by hand instead strands it in take() until the delay
+        // it was waiting for, then forever: close() waited its full 5 s and skipped its save.
+        cacheThread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         cacheThread.scheduleWithFixedDelay(this::sweep, refreshSweepNanos, refreshSweepNanos, TimeUnit.NANOSECONDS);
         if (dirty.get()) {
             saveSoon(); // corrected fetch times reach the file without waiting for a fetch
@@ -519,7 +523,6 @@ public final class MtaStsPolicies implements AutoCloseable {
         fetchThreads.shutdownNow();
         refreshThread.shutdownNow();
         cacheThread.shutdown(); // not shutdownNow: an interrupt would close a save's FileChannel mid-write
-        cacheThread.getQueue().clear();
         boolean stopped = false;
         try {
             stopped = cacheThread.awaitTermination(5, TimeUnit.SECONDS);
